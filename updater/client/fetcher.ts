@@ -1,0 +1,31 @@
+/**
+ * The network edge of the client. A Fetcher turns a URL into a byte stream; it knows nothing
+ * of TUF. Everything security-relevant (length bounds, hashes, read timeouts) is enforced by
+ * the caller in download.ts, so an app-supplied fetcher (e.g. one built on Electron's
+ * `net.fetch`) cannot weaken it.
+ */
+export interface FetchRequest {
+  /** Ask for the body from this byte offset on (HTTP Range). The response says where it starts. */
+  offset?: number;
+  /** The caller will refuse more than this many bytes; a fetcher may fail early on a larger Content-Length. */
+  maxLength?: number;
+  /** Aborts the request and the body stream. */
+  signal?: AbortSignal;
+}
+
+export interface FetchResponse {
+  /** Byte offset of the first body byte: `offset` if the server honoured the range, else 0. */
+  start: number;
+  /** Total size of the resource if the server said so (Content-Length / Content-Range). */
+  totalLength?: number;
+  /** The body. Iterating it may throw DownloadError subclasses. */
+  body: AsyncIterable<Uint8Array>;
+}
+
+export interface Fetcher {
+  /**
+   * Starts a GET. Rejects with DownloadHTTPError for a non-success status, SlowRetrievalError
+   * when the connection cannot be made in time, DownloadError for other network failures.
+   */
+  fetch(url: string, request?: FetchRequest): Promise<FetchResponse>;
+}

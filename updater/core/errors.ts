@@ -1,0 +1,90 @@
+/**
+ * The one error hierarchy of electron-tuf. Every error the library throws on purpose is a
+ * `TufError`; callers branch on the class (`instanceof`) or on `name`, which survives
+ * structured cloning across Electron's IPC.
+ *
+ *   TufError
+ *   ├── RepositoryError              the repository served something we must not trust
+ *   │   ├── UnsignedMetadataError    signature threshold not met
+ *   │   ├── BadVersionNumberError    rollback, or a version that does not match its name
+ *   │   │   └── EqualVersionNumberError
+ *   │   ├── ExpiredMetadataError     freeze attack, or a repository nobody refreshed
+ *   │   ├── LengthOrHashMismatchError
+ *   │   └── DeserializationError     not JSON, wrong types, out-of-range values
+ *   ├── DownloadError                the network failed us
+ *   │   ├── DownloadLengthMismatchError  more (endless data) or fewer bytes than promised
+ *   │   ├── DownloadHTTPError        non-success status (`status`)
+ *   │   └── SlowRetrievalError       connect or read timeout
+ *   ├── ValueError                   the caller passed something unusable (bad target path, config)
+ *   ├── StorageError                 local disk or lock trouble
+ *   └── CancelledError               the caller cancelled a long operation
+ */
+export class TufError extends Error {
+  override name = 'TufError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export class RepositoryError extends TufError {
+  override name = 'RepositoryError';
+}
+
+export class UnsignedMetadataError extends RepositoryError {
+  override name = 'UnsignedMetadataError';
+}
+
+export class BadVersionNumberError extends RepositoryError {
+  override name = 'BadVersionNumberError';
+}
+
+export class EqualVersionNumberError extends BadVersionNumberError {
+  override name = 'EqualVersionNumberError';
+}
+
+export class ExpiredMetadataError extends RepositoryError {
+  override name = 'ExpiredMetadataError';
+}
+
+export class LengthOrHashMismatchError extends RepositoryError {
+  override name = 'LengthOrHashMismatchError';
+}
+
+export class DeserializationError extends RepositoryError {
+  override name = 'DeserializationError';
+}
+
+export class DownloadError extends TufError {
+  override name = 'DownloadError';
+}
+
+export class DownloadLengthMismatchError extends DownloadError {
+  override name = 'DownloadLengthMismatchError';
+}
+
+export class DownloadHTTPError extends DownloadError {
+  override name = 'DownloadHTTPError';
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class SlowRetrievalError extends DownloadError {
+  override name = 'SlowRetrievalError';
+}
+
+export class ValueError extends TufError {
+  override name = 'ValueError';
+}
+
+export class StorageError extends TufError {
+  override name = 'StorageError';
+}
+
+export class CancelledError extends TufError {
+  override name = 'CancelledError';
+}
