@@ -16,6 +16,7 @@
  *   │   ├── DownloadHTTPError        non-success status (`status`)
  *   │   └── SlowRetrievalError       connect or read timeout
  *   ├── ValueError                   the caller passed something unusable (bad target path, config)
+ *   ├── OrderError                   an API used out of order (e.g. snapshot before timestamp): a bug
  *   ├── StorageError                 local disk or lock trouble
  *   └── CancelledError               the caller cancelled a long operation
  */
@@ -79,6 +80,10 @@ export class SlowRetrievalError extends DownloadError {
 
 export class ValueError extends TufError {
   override name = 'ValueError';
+}
+
+export class OrderError extends TufError {
+  override name = 'OrderError';
 }
 
 export class StorageError extends TufError {

@@ -1,0 +1,343 @@
+/**
+ * The TUF client workflow (spec 5.1-5.7) with I/O: local metadata directory, network
+ * fetches, target files. All trust decisions are made by TrustedMetadataSet; this class
+ * only moves bytes and decides what to fetch next. Mirrors python-tuf's ngclient.Updater.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  DownloadHTTPError,
+  EqualVersionNumberError,
+  RepositoryError,
+  TufError,
+  ValueError,
+} from '../core/errors.js';
+import { LengthAndHashVerifier } from '../core/hashes.js';
+import type { Metadata, Root, TargetFile, Targets } from '../core/metadata.js';
+import type { Fetcher } from './fetcher.js';
+import { downloadBytes, downloadFile, type DownloadProgress } from './download.js';
+import { withLock } from './file-lock.js';
+import { HttpFetcher } from './http-fetcher.js';
+import { MetadataStore } from './metadata-store.js';
+import { metadataUrl, targetFilePath, targetUrl, validateTargetPath } from './target-path.js';
+import { TrustedMetadataSet } from './trusted-metadata-set.js';
+
+export interface UpdaterConfig {
+  /** 5.3.3: most root versions accepted in one refresh. */
+  maxRootRotations: number;
+  /** 5.6.7: most delegated roles visited in one target search. */
+  maxDelegations: number;
+  rootMaxLength: number;
+  timestampMaxLength: number;
+  snapshotMaxLength: number;
+  targetsMaxLength: number;
+  /** Download targets as `<dir>/<hash>.<name>` when the root enables consistent snapshots. */
+  prefixTargetsWithHash: boolean;
+  /** Time at which expiry is judged (default: now, taken at each refresh). */
+  referenceTime?: Date;
+  /** Give up on a silent connection after this long (slow retrieval attack). */
+  readTimeoutMs: number;
+  /** Wait at most this long for another process holding the metadata lock. */
+  lockTimeoutMs: number;
+}
+
+export const DEFAULT_CONFIG: Readonly<UpdaterConfig> = Object.freeze({
+  maxRootRotations: 256,
+  maxDelegations: 32,
+  rootMaxLength: 512_000,
+  timestampMaxLength: 16_384,
+  snapshotMaxLength: 2_000_000,
+  targetsMaxLength: 5_000_000,
+  prefixTargetsWithHash: true,
+  readTimeoutMs: 30_000,
+  lockTimeoutMs: 30_000,
+});
+
+/** What the client did and why, for `--verbose` and for tests. */
+export type TraceEvent =
+  | { type: 'fetch'; url: string }
+  | { type: 'visit'; role: string }
+  | { type: 'info'; message: string };
+
+export interface UpdaterOptions {
+  /** Local metadata directory; must hold root.json, or pass `bootstrapRoot`. */
+  metadataDir: string;
+  metadataBaseUrl: string;
+  /** Where downloaded targets go by default. */
+  targetDir?: string;
+  targetBaseUrl?: string;
+  /** Trusted root to start from when metadataDir has none (e.g. shipped inside the app). */
+  bootstrapRoot?: Uint8Array;
+  fetcher?: Fetcher;
+  config?: Partial<UpdaterConfig>;
+  trace?: (event: TraceEvent) => void;
+}
+
+export interface DownloadTargetOptions {
+  onProgress?: (progress: DownloadProgress) => void;
+  signal?: AbortSignal;
+}
+
+const LOCK_NAME = '.lock';
+
+export class Updater {
+  readonly config: UpdaterConfig;
+  private readonly fetcher: Fetcher;
+  private readonly metadataBaseUrl: string;
+  private storePromise?: Promise<MetadataStore>;
+  private trusted?: TrustedMetadataSet;
+
+  constructor(private readonly options: UpdaterOptions) {
+    this.config = { ...DEFAULT_CONFIG, ...options.config };
+    this.fetcher = options.fetcher ?? new HttpFetcher();
+    this.metadataBaseUrl = options.metadataBaseUrl;
+  }
+
+  /** The metadata trusted after the last successful refresh. */
+  get trustedMetadata(): TrustedMetadataSet | undefined {
+    return this.trusted;
+  }
+
+  /**
+   * 5.3-5.6: update root, timestamp, snapshot and top-level targets. On any failure the
+   * local files stay the last trusted state and this updater trusts nothing new.
+   */
+  async refresh(): Promise<void> {
+    this.trusted = undefined;
+    await this.locked(async (store) => {
+      const set = new TrustedMetadataSet(await this.loadLocalRoot(store), this.config.referenceTime ?? new Date());
+      await this.updateRoot(set, store);
+      await this.loadTimestamp(set, store);
+      await this.loadSnapshot(set, store);
+      await this.loadTargets(set, store, 'targets', 'root');
+      this.trusted = set;
+    });
+  }
+
+  /**
+   * 5.6.7: search the delegation graph, pre-order depth-first, for a target. Returns
+   * undefined when no trusted role lists it.
+   */
+  async getTargetInfo(targetPath: string): Promise<TargetFile | undefined> {
+    validateTargetPath(targetPath);
+    if (!this.trusted) await this.refresh();
+    const set = this.trusted!;
+    return this.locked((store) => this.searchTarget(set, store, targetPath));
+  }
+
+  /** The local copy of a target if it exists and matches the trusted length and hashes. */
+  async findCachedTarget(info: TargetFile, filePath?: string): Promise<string | undefined> {
+    const path = filePath ?? this.defaultTargetPath(info);
+    try {
+      const s = await stat(path);
+      if (!s.isFile() || s.size !== info.length) return undefined;
+      const verifier = new LengthAndHashVerifier(info.length, info.hashes, info.path);
+      for await (const chunk of createReadStream(path)) verifier.update(chunk as Buffer);
+      verifier.verify();
+      return path;
+    } catch (e) {
+      if (e instanceof TufError || isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * 5.7: download a target and verify its length and hashes while streaming. Only a
+   * verified file ever appears at the returned path.
+   */
+  async downloadTarget(
+    info: TargetFile,
+    filePath?: string,
+    targetBaseUrl?: string,
+    options: DownloadTargetOptions = {},
+  ): Promise<string> {
+    const base = targetBaseUrl ?? this.options.targetBaseUrl;
+    if (!base) throw new ValueError('targetBaseUrl is required to download targets');
+    const path = filePath ?? this.defaultTargetPath(info);
+    const root = this.trusted?.root.signed;
+    const hashPrefix =
+      root?.consistentSnapshot && this.config.prefixTargetsWithHash
+        ? (info.hashes.sha256 ?? Object.values(info.hashes)[0])
+        : undefined;
+    const url = targetUrl(base, info.path, hashPrefix);
+    this.trace({ type: 'fetch', url });
+    await mkdir(dirname(path), { recursive: true });
+    await downloadFile(this.fetcher, url, path, {
+      length: info.length,
+      hashes: info.hashes,
+      onProgress: options.onProgress,
+      signal: options.signal,
+      readTimeoutMs: this.config.readTimeoutMs,
+      resume: true,
+    });
+    return path;
+  }
+
+  private defaultTargetPath(info: TargetFile): string {
+    if (!this.options.targetDir) throw new ValueError('targetDir is required when no file path is given');
+    return targetFilePath(this.options.targetDir, info.path);
+  }
+
+  private trace(event: TraceEvent): void {
+    this.options.trace?.(event);
+  }
+
+  private async locked<T>(fn: (store: MetadataStore) => Promise<T>): Promise<T> {
+    this.storePromise ??= MetadataStore.open(this.options.metadataDir);
+    const store = await this.storePromise;
+    return withLock(join(this.options.metadataDir, LOCK_NAME), () => fn(store), {
+      timeoutMs: this.config.lockTimeoutMs,
+    });
+  }
+
+  private async loadLocalRoot(store: MetadataStore): Promise<Uint8Array> {
+    const local = await store.read('root', this.config.rootMaxLength);
+    if (local) return local;
+    if (!this.options.bootstrapRoot) {
+      throw new ValueError(`no trusted root: ${this.options.metadataDir} has no root.json and no bootstrap root was given`);
+    }
+    // Check it before storing it: a bad bootstrap root must not become "trusted state".
+    new TrustedMetadataSet(this.options.bootstrapRoot);
+    await store.write('root', this.options.bootstrapRoot);
+    return this.options.bootstrapRoot;
+  }
+
+  private async download(role: string, maxLength: number, version?: number): Promise<Uint8Array> {
+    const url = metadataUrl(this.metadataBaseUrl, role, version);
+    this.trace({ type: 'fetch', url });
+    return downloadBytes(this.fetcher, url, maxLength, { readTimeoutMs: this.config.readTimeoutMs });
+  }
+
+  /** 5.3: walk root versions N+1, N+2, ... until the repository has no newer one. */
+  private async updateRoot(set: TrustedMetadataSet, store: MetadataStore): Promise<void> {
+    const initial = set.root.signed;
+    const first = initial.version + 1;
+    for (let version = first; version < first + this.config.maxRootRotations; version++) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.download('root', this.config.rootMaxLength, version);
+      } catch (e) {
+        if (e instanceof DownloadHTTPError && (e.status === 404 || e.status === 403)) break;
+        throw e;
+      }
+      set.updateRoot(bytes);
+      await store.write('root', bytes); // 5.3.8: persist each verified root at once
+      this.trace({ type: 'info', message: `trusted root version ${version}` });
+    }
+    await this.forgetIfKeysRotated(initial, set.root.signed, store);
+  }
+
+  /** 5.3.11: after timestamp or snapshot keys change, drop their local metadata (fast-forward recovery). */
+  private async forgetIfKeysRotated(before: Root, after: Root, store: MetadataStore): Promise<void> {
+    if (before === after) return;
+    for (const role of ['timestamp', 'snapshot'] as const) {
+      const a = before.roles[role];
+      const b = after.roles[role];
+      const same = a.threshold === b.threshold && a.keyids.length === b.keyids.length && a.keyids.every((k) => b.keyids.includes(k));
+      if (!same) {
+        this.trace({ type: 'info', message: `${role} keys rotated: discarding local timestamp and snapshot` });
+        await store.remove('timestamp');
+        await store.remove('snapshot');
+        return;
+      }
+    }
+  }
+
+  /** 5.4: local timestamp (for rollback protection) then the remote one. */
+  private async loadTimestamp(set: TrustedMetadataSet, store: MetadataStore): Promise<void> {
+    await this.tryLocal(store, 'timestamp', this.config.timestampMaxLength, (b) => set.updateTimestamp(b));
+    const bytes = await this.download('timestamp', this.config.timestampMaxLength);
+    try {
+      set.updateTimestamp(bytes);
+    } catch (e) {
+      if (e instanceof EqualVersionNumberError) return; // nothing new: keep the local one
+      throw e;
+    }
+    await store.write('timestamp', bytes);
+  }
+
+  /** 5.5: the local snapshot if it is the one timestamp names, else the remote one. */
+  private async loadSnapshot(set: TrustedMetadataSet, store: MetadataStore): Promise<void> {
+    const ok = await this.tryLocal(store, 'snapshot', this.config.snapshotMaxLength, (b) => set.updateSnapshot(b, true));
+    if (ok) return;
+    const meta = set.timestamp!.signed.snapshotMeta;
+    const version = set.root.signed.consistentSnapshot ? meta.version : undefined;
+    const bytes = await this.download('snapshot', meta.length ?? this.config.snapshotMaxLength, version);
+    set.updateSnapshot(bytes);
+    await store.write('snapshot', bytes);
+  }
+
+  /** 5.6: the local copy of a targets role if current, else the remote one. */
+  private async loadTargets(
+    set: TrustedMetadataSet,
+    store: MetadataStore,
+    role: string,
+    delegator: string,
+  ): Promise<Metadata<Targets>> {
+    const cached = set.verifyCachedDelegate(role, delegator);
+    if (cached) return cached;
+    const meta = set.snapshot!.signed.roleMeta(role);
+    if (!meta) throw new RepositoryError(`snapshot does not list ${role}`);
+    const maxLength = meta.length ?? this.config.targetsMaxLength;
+    let result: Metadata<Targets> | undefined;
+    await this.tryLocal(store, role, maxLength, (b) => {
+      result = set.updateDelegatedTargets(b, role, delegator);
+    });
+    if (result) return result;
+    const version = set.root.signed.consistentSnapshot ? meta.version : undefined;
+    const bytes = await this.download(role, maxLength, version);
+    result = set.updateDelegatedTargets(bytes, role, delegator);
+    await store.write(role, bytes);
+    return result;
+  }
+
+  /** Feeds local metadata to `accept`; a missing or unacceptable local file is not an error. */
+  private async tryLocal(
+    store: MetadataStore,
+    role: string,
+    maxLength: number,
+    accept: (bytes: Uint8Array) => unknown,
+  ): Promise<boolean> {
+    try {
+      const bytes = await store.read(role, maxLength);
+      if (!bytes) return false;
+      accept(bytes);
+      return true;
+    } catch (e) {
+      if (!(e instanceof TufError)) throw e;
+      this.trace({ type: 'info', message: `local ${role} not usable: ${e.message}` });
+      return false;
+    }
+  }
+
+  /** 5.6.7: pre-order depth-first search with cycle detection and the delegation bound. */
+  private async searchTarget(set: TrustedMetadataSet, store: MetadataStore, targetPath: string): Promise<TargetFile | undefined> {
+    const toVisit: Array<{ role: string; delegator: string }> = [{ role: 'targets', delegator: 'root' }];
+    const visited = new Set<string>();
+    while (toVisit.length > 0 && visited.size <= this.config.maxDelegations) {
+      const { role, delegator } = toVisit.pop()!;
+      if (visited.has(role)) continue; // 5.6.7.1 cycles
+      this.trace({ type: 'visit', role });
+      const targets = (await this.loadTargets(set, store, role, delegator)).signed;
+      const found = targets.targets.get(targetPath);
+      if (found) return found;
+      visited.add(role);
+      const children: Array<{ role: string; delegator: string }> = [];
+      for (const child of targets.delegations?.getRolesForTarget(targetPath) ?? []) {
+        children.push({ role: child.name, delegator: role });
+        if (child.terminating) {
+          toVisit.length = 0; // 5.6.7.2.1 a terminating delegation ends the search below it
+          break;
+        }
+      }
+      toVisit.push(...children.reverse());
+    }
+    if (toVisit.length > 0) this.trace({ type: 'info', message: `stopped after ${this.config.maxDelegations} delegations` });
+    return undefined;
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'ENOENT';
+}
