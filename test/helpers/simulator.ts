@@ -35,7 +35,7 @@ export function newSigner(): Signer {
   return signerFromPrivateKeyPem(generateKey('ed25519').privateKeyPem);
 }
 
-type Interceptor = (url: string, request: FetchRequest) => FetchResponse | Promise<FetchResponse> | undefined;
+type Interceptor = (url: string, request: FetchRequest) => FetchResponse | undefined | Promise<FetchResponse | undefined>;
 
 export class RepositorySimulator implements Fetcher {
   /** Current signers of each role (top-level and delegated). */
