@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: runs every benchmark module in test/bench (files named `*.bench.ts` or
- * `*.bench.mjs`, or the ones named on the command line), prints their figures as a table and
+ * `npm run bench`: runs every benchmark module in test/bench (`*.bench.ts` and `*.mjs` files
+ * directly in that folder; helpers live in subfolders; or the ones named on the command line), prints their figures as a table and
  * writes them to test/bench/results/<timestamp>.json. A module exports
  * `run({ record, quick })`, where `record(name, value, unit, note?)` reports one figure.
  * BENCH_QUICK=1 asks the modules for smaller sizes (a smoke run).
@@ -27,13 +27,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const files = (await readdir(here))
-    .filter((f) => /\.bench\.(ts|mjs)$/.test(f))
+    .filter((f) => /(\.bench\.ts|\.mjs)$/.test(f))
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
     .sort();
   const quick = process.env.BENCH_QUICK === '1';
   const figures: Figure[] = [];
   for (const file of files) {
-    const bench = basename(file).replace(/\.bench\.(ts|mjs)$/, '');
+    const bench = basename(file).replace(/(\.bench)?\.(ts|mjs)$/, '');
     console.log(`\n## ${bench}${quick ? ' (quick)' : ''}`);
     const mod = (await import(pathToFileURL(join(here, file)).href)) as { run(ctx: BenchContext): Promise<void> };
     const started = Date.now();
