@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import {
   DownloadHTTPError,
   EqualVersionNumberError,
@@ -17,7 +17,6 @@ import { LengthAndHashVerifier } from '../core/hashes.js';
 import type { Metadata, Root, TargetFile, Targets } from '../core/metadata.js';
 import type { Fetcher } from './fetcher.js';
 import { downloadBytes, downloadFile, type DownloadProgress } from './download.js';
-import { withLock } from './file-lock.js';
 import { HttpFetcher } from './http-fetcher.js';
 import { MetadataStore } from './metadata-store.js';
 import { metadataUrl, targetFilePath, targetUrl, validateTargetPath } from './target-path.js';
@@ -78,8 +77,6 @@ export interface DownloadTargetOptions {
   onProgress?: (progress: DownloadProgress) => void;
   signal?: AbortSignal;
 }
-
-const LOCK_NAME = '.lock';
 
 export class Updater {
   readonly config: UpdaterConfig;
@@ -183,12 +180,11 @@ export class Updater {
     this.options.trace?.(event);
   }
 
+  /** Runs `fn` holding the metadata directory's inter-process lock (two app instances, one cache). */
   private async locked<T>(fn: (store: MetadataStore) => Promise<T>): Promise<T> {
     this.storePromise ??= MetadataStore.open(this.options.metadataDir);
     const store = await this.storePromise;
-    return withLock(join(this.options.metadataDir, LOCK_NAME), () => fn(store), {
-      timeoutMs: this.config.lockTimeoutMs,
-    });
+    return store.withLock(() => fn(store), { timeoutMs: this.config.lockTimeoutMs });
   }
 
   private async loadLocalRoot(store: MetadataStore): Promise<Uint8Array> {
