@@ -4,6 +4,8 @@
  * model and the next fetch serves it), every request is recorded, and `serve`/`intercept`
  * let a test play the attacker with arbitrary bytes or stream behaviour.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import { DownloadHTTPError, SlowRetrievalError } from '../../updater/core/errors.js';
 import { digest } from '../../updater/core/hashes.js';
 import { generateKey, signerFromPrivateKeyPem, type Signer } from '../../updater/core/keys.js';
@@ -194,6 +196,45 @@ export class RepositorySimulator implements Fetcher {
         return t;
       }
     }
+  }
+
+  /**
+   * Writes the current repository as the static files a plain web server would publish:
+   * `metadata/<N>.root.json` for every published root, `metadata/timestamp.json`, and snapshot,
+   * targets and delegated roles as `metadata/<version>.<role>.json` (`<role>.json` without
+   * consistent snapshots); every target under `targets/`, as `<dir>/<hash>.<name>` once per
+   * hash when consistent snapshots and hash prefixes are on, else at its path. Files of
+   * earlier calls stay (older versions remain servable, as on a real mirror); timestamp.json
+   * is replaced. Returns the paths written, relative to `dir`.
+   */
+  async writeTo(dir: string): Promise<string[]> {
+    const written: string[] = [];
+    const put = async (relative: string, bytes: Uint8Array): Promise<void> => {
+      const path = resolve(dir, relative);
+      // Target paths come from the test; still, never write outside `dir`.
+      if (!path.startsWith(resolve(dir) + sep)) throw new Error(`${relative} leaves ${dir}`);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, bytes);
+      written.push(relative);
+    };
+    const consistent = this.root.consistentSnapshot === true;
+    for (const [i, bytes] of this.signedRoots.entries()) await put(`metadata/${i + 1}.root.json`, bytes);
+    const versioned: Array<[string, number]> = [['snapshot', this.snapshot.version], ...[...this.targets].map(([name, t]): [string, number] => [name, t.version])];
+    for (const [role, version] of versioned) {
+      const name = `${encodeURIComponent(role)}.json`;
+      await put(`metadata/${consistent ? `${version}.${name}` : name}`, await this.metadataBytes(role));
+    }
+    await put('metadata/timestamp.json', await this.metadataBytes('timestamp'));
+    for (const [path, data] of this.targetFiles) {
+      const info = this.findTargetInfo(path);
+      if (!info) continue;
+      const slash = path.lastIndexOf('/');
+      const names = consistent && this.prefixTargetsWithHash
+        ? Object.values(info.hashes).map((h) => `${path.slice(0, slash + 1)}${h}.${path.slice(slash + 1)}`)
+        : [path];
+      for (const name of names) await put(`targets/${name}`, data);
+    }
+    return written;
   }
 
   /** Serves fixed bytes (or a response) at a URL path relative to the metadata or targets base. */
