@@ -238,6 +238,7 @@ export class HttpFetcher implements Fetcher {
       const awaitHead = (): void =>
         armTimer(this.readTimeoutMs, () => new SlowRetrievalError(`${target.href}: no response within ${this.readTimeoutMs} ms`));
 
+      if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       armTimer(this.connectTimeoutMs, () => new SlowRetrievalError(`${target.href}: no connection within ${this.connectTimeoutMs} ms`));
       req.on('socket', (socket) => (socket.connecting ? socket.once('connect', awaitHead) : awaitHead()));
