@@ -4,7 +4,7 @@
  * (by default the stand-in from build/standin-electron.ts) and at a local 7-Zip, and builds
  * the Linux targets that need no downloaded tools.
  */
-import { access, constants, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, chmod, constants, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Arch, build, Platform, type AfterPackContext, type Configuration } from 'electron-builder';
@@ -111,8 +111,11 @@ async function installedElectronVersion(): Promise<string> {
  */
 async function useLocalSevenZip(): Promise<void> {
   if (process.env.ELECTRON_BUILDER_7ZIP_PATH) return;
+  const packaged = join(PROJECT_ROOT, 'node_modules', '7zip-bin', 'linux', process.arch === 'arm64' ? 'arm64' : 'x64', '7za');
+  // The registry tarball ships 7za without its execute bit.
+  await chmod(packaged, 0o755).catch(() => undefined);
   const candidates = [
-    join(PROJECT_ROOT, 'node_modules', '7zip-bin', 'linux', process.arch === 'arm64' ? 'arm64' : 'x64', '7za'),
+    packaged,
     '/usr/bin/7za',
     '/usr/bin/7zz',
     '/usr/bin/7z',
