@@ -144,6 +144,14 @@ describe('downloadBytes', () => {
     await expect(downloadBytes(strings, 'https://x/a', 100)).rejects.toThrow(/yielded string/);
     const throwing: Fetcher = { fetch: () => Promise.reject(new TypeError('fetch failed')) };
     await expect(downloadBytes(throwing, 'https://x/a', 100)).rejects.toBeInstanceOf(DownloadError);
+    const throwingSync: Fetcher = {
+      fetch: () => {
+        throw new TypeError('not async at all');
+      },
+    };
+    await expect(downloadBytes(throwingSync, 'https://x/a', 100)).rejects.toBeInstanceOf(DownloadError);
+    const notIterable = fakeFetcher(() => ({ [Symbol.asyncIterator]: () => ({ next: () => 42 }) }) as unknown as AsyncIterable<unknown>);
+    await expect(downloadBytes(notIterable, 'https://x/a', 100)).rejects.toThrow(/not an async iterator/);
     const offset = fakeFetcher(async function* () {}, { start: 50 });
     await expect(downloadBytes(offset, 'https://x/a', 100)).rejects.toThrow(/answered from 50/);
     const announcedTooLong = fakeFetcher(async function* () {}, { totalLength: 101 });

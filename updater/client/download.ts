@@ -112,7 +112,8 @@ export async function downloadFile(fetcher: Fetcher, url: string, destPath: stri
     return { path: destPath, length };
   } catch (err) {
     const poisoned = err instanceof LengthOrHashMismatchError || err instanceof DownloadLengthMismatchError;
-    await (poisoned || !resume ? part.discard() : part.close());
+    // A failed clean-up must not hide why the download failed.
+    await (poisoned || !resume ? part.discard() : part.close()).catch(() => {});
     throw err;
   }
 }
@@ -170,7 +171,7 @@ async function readGuarded<T>(fetcher: Fetcher, url: string, request: GuardedReq
   if (!Number.isSafeInteger(readTimeoutMs) || readTimeoutMs <= 0) throw new ValueError(`readTimeoutMs must be a positive integer, got ${readTimeoutMs}`);
   const abort = linkedAbortController(request.signal);
   try {
-    const fetching = fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: abort.signal });
+    const fetching = promiseOf(() => fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: abort.signal }));
     const response = await withDeadline(fetching, readTimeoutMs, abort.signal, url, 'no response');
     const start = checkedStart(response, request, url);
     const chunks = boundedChunks(response.body, start, request.maxLength, readTimeoutMs, abort.signal, url);
@@ -203,12 +204,18 @@ async function* boundedChunks(
   signal: AbortSignal,
   url: string,
 ): AsyncGenerator<Uint8Array> {
-  const iterator = body[Symbol.asyncIterator]();
+  let iterator: AsyncIterator<Uint8Array>;
+  try {
+    iterator = body[Symbol.asyncIterator]();
+  } catch (err) {
+    throw new DownloadError(`${url}: the fetcher's body cannot be read`, { cause: err });
+  }
   let position = start;
   let exhausted = false;
   try {
     for (;;) {
-      const step = await withDeadline(iterator.next(), readTimeoutMs, signal, url, 'no data');
+      const step = await withDeadline(promiseOf(() => iterator.next()), readTimeoutMs, signal, url, 'no data');
+      if (typeof step !== 'object' || step === null) throw new DownloadError(`${url}: the fetcher's body is not an async iterator`);
       if (step.done) {
         exhausted = true;
         return;
@@ -222,7 +229,7 @@ async function* boundedChunks(
     }
   } finally {
     // Do not wait for a misbehaving fetcher to clean up; readGuarded also aborts its signal.
-    if (!exhausted) Promise.resolve(iterator.return?.()).catch(() => {});
+    if (!exhausted) promiseOf(() => iterator.return?.()).catch(() => {});
   }
 }
 
@@ -258,6 +265,15 @@ function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal, url:
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Runs `fn` and returns its result as a promise; a synchronous throw becomes a rejection. */
+function promiseOf<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 /** An AbortController that follows `outer`; `release()` aborts it and unhooks from `outer`. */

@@ -7,9 +7,12 @@
 export interface FetchRequest {
   /** Ask for the body from this byte offset on (HTTP Range). The response says where it starts. */
   offset?: number;
-  /** The caller will refuse more than this many bytes; a fetcher may fail early on a larger Content-Length. */
+  /**
+   * The caller will refuse a resource longer than this (counted from byte 0, not from `offset`);
+   * a fetcher may fail early with DownloadLengthMismatchError when the response head announces more.
+   */
   maxLength?: number;
-  /** Aborts the request and the body stream. */
+  /** Aborts the request and the body stream: pending work rejects or throws CancelledError. */
   signal?: AbortSignal;
 }
 
@@ -18,7 +21,10 @@ export interface FetchResponse {
   start: number;
   /** Total size of the resource if the server said so (Content-Length / Content-Range). */
   totalLength?: number;
-  /** The body. Iterating it may throw DownloadError subclasses. */
+  /**
+   * The body, single use. Iterating it may throw DownloadError subclasses; leaving the loop
+   * early (`return()`) must release the connection. The caller bounds length and read time.
+   */
   body: AsyncIterable<Uint8Array>;
 }
 
