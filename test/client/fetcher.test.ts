@@ -216,17 +216,17 @@ describe('HttpFetcher', () => {
   test('a slow but steady drip is not a stall', async () => {
     const body = BODY.subarray(0, 2000);
     const origin = await server({ '/drip': drip(body, { chunkSize: 200, intervalMs: 20 }) });
-    const response = await fetcher({ readTimeoutMs: 150 }).fetch(origin.url('/drip'));
+    const response = await fetcher({ readTimeoutMs: 400 }).fetch(origin.url('/drip')); // 20 ms gaps, never 400
     expect((await readAll(response)).equals(body)).toBe(true);
   });
 
   test('a consumer that takes its time is not a stall (the timer runs only while waiting)', async () => {
     const origin = await server({ '/file': serveBytes(BODY) });
-    const response = await fetcher({ readTimeoutMs: 100 }).fetch(origin.url('/file'));
+    const response = await fetcher({ readTimeoutMs: 200 }).fetch(origin.url('/file'));
     const parts: Uint8Array[] = [];
     for await (const chunk of response.body) {
       parts.push(chunk);
-      if (parts.length === 1) await new Promise((resolve) => setTimeout(resolve, 250));
+      if (parts.length === 1) await new Promise((resolve) => setTimeout(resolve, 600));
     }
     expect(Buffer.concat(parts).equals(BODY)).toBe(true);
   });
