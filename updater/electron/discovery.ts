@@ -1,0 +1,199 @@
+/**
+ * Release discovery: which release, if any, this install should update to.
+ *
+ * The channel indexes (updater/core/release.ts) are TUF targets, fetched and verified by the
+ * client like installers; everything here works on what they say. The choice itself,
+ * `selectRelease`, is pure: indexes and a policy in, one candidate out.
+ */
+import { join } from 'node:path';
+import semver from 'semver';
+import { DeserializationError, RepositoryError } from '../core/errors.js';
+import { isPlainObject } from '../core/fields.js';
+import { verifyLengthAndHashes } from '../core/hashes.js';
+import type { TargetFile } from '../core/metadata.js';
+import {
+  CHANNEL_INDEX_MAX_BYTES,
+  channelIndexPath,
+  parseChannelIndex,
+  validateChannel,
+  type Arch,
+  type ChannelIndex,
+  type ChannelRelease,
+  type InstallerKind,
+  type Platform,
+} from '../core/release.js';
+import { readFileBounded } from '../client/fs-util.js';
+import { targetFilePath } from '../client/target-path.js';
+import type { Updater } from '../client/updater.js';
+
+export const STABLE_CHANNEL = 'stable';
+
+/**
+ * Channels from least to most stable. A channel also sees the releases of every more stable
+ * one, as in electron-updater (alpha sees beta and stable, beta sees stable): a beta tester is
+ * never stuck on 1.2.0-beta.3 once 1.2.0 is out.
+ */
+const STABILITY_ORDER = ['alpha', 'beta', STABLE_CHANNEL];
+
+/** The channel indexes a `channel` install reads, its own first. */
+export function channelsToRead(channel: string): string[] {
+  validateChannel(channel);
+  const at = STABILITY_ORDER.indexOf(channel);
+  if (at >= 0) return STABILITY_ORDER.slice(at);
+  return [channel, STABLE_CHANNEL];
+}
+
+export interface ReleasePolicy {
+  /** The running version (semver). */
+  currentVersion: string;
+  /** The channel this install follows. */
+  channel: string;
+  /** Offer prerelease versions even on the stable channel. */
+  allowPrerelease: boolean;
+  /** Offer a version lower than the running one (e.g. leaving the beta channel). */
+  allowDowngrade: boolean;
+  /** Only releases with an installer of this kind can be installed here. */
+  installerKind: InstallerKind;
+  /** Staged rollouts: whether this install is in the release's rollout. */
+  isStaged(release: ChannelRelease): boolean;
+}
+
+export interface Candidate {
+  release: ChannelRelease;
+  /** The channel whose index listed it. */
+  channel: string;
+  /** Target path of the installer of the policy's kind. */
+  installerTarget: string;
+}
+
+export interface Selection {
+  /** The release to update to, if any. */
+  offer?: Candidate;
+  /** The newest release this install may take, offered or not (for update-not-available). */
+  newest?: Candidate;
+  /** Why releases were passed over, for the log. */
+  skipped: string[];
+}
+
+/**
+ * 1. Gather every release of the indexes (own channel first; a version listed twice counts once)
+ *    that has an installer of our kind and passes the prerelease rule.
+ * 2. Walk them newest first (by semver, whatever order the index used), passing over releases
+ *    this install is not staged into.
+ * 3. The first staged one is offered when newer than the running version, or when older and
+ *    downgrades are allowed. Never an equal one.
+ */
+export function selectRelease(indexes: readonly ChannelIndex[], policy: ReleasePolicy): Selection {
+  const skipped: string[] = [];
+  const candidates = eligibleCandidates(indexes, policy, skipped).sort((a, b) => semver.rcompare(a.release.version, b.release.version));
+  for (const candidate of candidates) {
+    const version = candidate.release.version;
+    if (!policy.isStaged(candidate.release)) {
+      skipped.push(`${version}: this install is not in its ${candidate.release.stagingPercentage}% rollout`);
+      continue;
+    }
+    const order = semver.compare(version, policy.currentVersion);
+    if (order > 0 || (order < 0 && policy.allowDowngrade)) return { offer: candidate, newest: candidate, skipped };
+    if (order < 0) skipped.push(`${version}: older than the running ${policy.currentVersion} (downgrades are not allowed)`);
+    return { newest: candidate, skipped };
+  }
+  return { skipped };
+}
+
+function eligibleCandidates(indexes: readonly ChannelIndex[], policy: ReleasePolicy, skipped: string[]): Candidate[] {
+  const prereleaseAllowed = policy.allowPrerelease || policy.channel !== STABLE_CHANNEL;
+  const seen = new Set<string>();
+  const candidates: Candidate[] = [];
+  for (const index of indexes) {
+    for (const release of index.releases) {
+      if (seen.has(release.version)) continue;
+      seen.add(release.version);
+      const installer = release.installers.find((i) => i.kind === policy.installerKind);
+      if (!installer) {
+        skipped.push(`${release.version}: no ${policy.installerKind} installer`);
+      } else if (semver.prerelease(release.version) && !prereleaseAllowed) {
+        skipped.push(`${release.version}: a prerelease (allowPrerelease is off)`);
+      } else {
+        candidates.push({ release, channel: index.channel, installerTarget: installer.target });
+      }
+    }
+  }
+  return candidates;
+}
+
+export interface IndexLocation {
+  platform: Platform;
+  arch: Arch;
+  /** Where verified copies of the indexes are kept between checks. */
+  cacheDir: string;
+}
+
+/**
+ * Fetches and verifies the channel indexes of `channels` (missing ones are skipped: a channel
+ * with no release yet). An index unchanged since the last check is not downloaded again.
+ */
+export async function readChannelIndexes(client: Updater, channels: readonly string[], where: IndexLocation): Promise<ChannelIndex[]> {
+  const indexes: ChannelIndex[] = [];
+  for (const channel of channels) {
+    const path = channelIndexPath(channel, where.platform, where.arch);
+    const info = await client.getTargetInfo(path);
+    if (!info) continue;
+    const index = parseChannelIndex(await readVerifiedIndex(client, info, where.cacheDir));
+    // The index's own fields must agree with the path it was signed under.
+    if (index.channel !== channel || index.platform !== where.platform || index.arch !== where.arch) {
+      throw new RepositoryError(`${path} describes ${index.channel} ${index.platform}-${index.arch}`);
+    }
+    indexes.push(index);
+  }
+  return indexes;
+}
+
+/** The index's bytes, checked in memory against the trusted length and hashes. */
+async function readVerifiedIndex(client: Updater, info: TargetFile, cacheDir: string): Promise<Uint8Array> {
+  if (info.length > CHANNEL_INDEX_MAX_BYTES) {
+    throw new DeserializationError(`${info.path} is ${info.length} bytes, more than a channel index may hold`);
+  }
+  const file = targetFilePath(join(cacheDir, 'indexes'), info.path);
+  const cached = await readFileBounded(file, CHANNEL_INDEX_MAX_BYTES).catch(() => undefined);
+  if (cached && matches(cached, info)) return cached;
+  await client.downloadTarget(info, file);
+  const downloaded = await readFileBounded(file, CHANNEL_INDEX_MAX_BYTES);
+  if (!downloaded) throw new RepositoryError(`${info.path} vanished after download`);
+  verifyLengthAndHashes(downloaded, info.length, info.hashes, info.path);
+  return downloaded;
+}
+
+function matches(bytes: Uint8Array, info: TargetFile): boolean {
+  try {
+    verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ExpectedInstaller {
+  platform: Platform;
+  arch: Arch;
+  kind: InstallerKind;
+}
+
+/**
+ * The trusted target of a candidate's installer. Its signed `custom` (ReleaseCustom) must
+ * describe the same version, platform, arch and kind as the index: an index that points at
+ * another release's installer (an old one re-listed under a new version) is refused.
+ */
+export async function resolveInstaller(client: Updater, candidate: Candidate, expected: ExpectedInstaller): Promise<TargetFile> {
+  const info = await client.getTargetInfo(candidate.installerTarget);
+  if (!info) throw new RepositoryError(`the channel index names ${candidate.installerTarget}, which no trusted targets metadata lists`);
+  const custom = info.custom;
+  const mismatch = (field: string, value: unknown): never => {
+    throw new RepositoryError(`${info.path} is signed as ${field} ${JSON.stringify(value)}, but the channel index lists it for ${candidate.release.version} ${expected.platform}-${expected.arch} ${expected.kind}`);
+  };
+  if (!isPlainObject(custom)) return mismatch('custom', custom ?? null);
+  if (custom.version !== candidate.release.version) mismatch('version', custom.version);
+  if (custom.platform !== expected.platform) mismatch('platform', custom.platform);
+  if (custom.arch !== expected.arch && custom.arch !== 'universal') mismatch('arch', custom.arch);
+  if (custom.kind !== expected.kind) mismatch('kind', custom.kind);
+  return info;
+}

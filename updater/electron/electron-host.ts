@@ -1,0 +1,167 @@
+/**
+ * Everything the app updater needs from Electron, behind one small interface, so the updater
+ * runs and is tested in plain Node (DESIGN.md: Electron's binary is not available here, and
+ * `npm run demo` runs the updater without a window).
+ *
+ * `electronHost()` loads the 'electron' module lazily, the first time a method needs it: no
+ * module in updater/ imports 'electron' at load time, so importing the library in plain Node
+ * (or in a renderer bundle by mistake) does not fail. `NodeHost` plays Electron for tests and
+ * for the demo.
+ */
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { ValueError } from '../core/errors.js';
+
+type ElectronModule = typeof import('electron');
+
+/** What a `before-quit` listener may do: stop this quit (to finish work first, then quit again). */
+export interface QuitEvent {
+  preventDefault(): void;
+}
+
+export interface RelaunchOptions {
+  /** The executable to start (default: the running one). */
+  execPath?: string;
+  /** Its arguments (default: this process's). */
+  args?: string[];
+}
+
+/** The part of Electron's `autoUpdater` (Squirrel.Mac) that the macOS installer uses. */
+export interface SquirrelUpdater {
+  setFeedURL(options: { url: string; headers?: Record<string, string>; serverType?: 'json' | 'default' }): void;
+  checkForUpdates(): void;
+  quitAndInstall(): void;
+  on(event: 'update-downloaded' | 'error', listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: 'update-downloaded' | 'error', listener: (...args: unknown[]) => void): unknown;
+}
+
+export interface ElectronHost {
+  /** `app.getVersion()`. */
+  appVersion(): string;
+  /** `app.getPath('userData')`. */
+  userDataPath(): string;
+  /** `process.resourcesPath`: where the build hook embeds the trusted root. */
+  resourcesPath(): string;
+  /** The running executable (`process.execPath`). */
+  execPath(): string;
+  /** The environment, for `$APPIMAGE`. */
+  env(): Readonly<Record<string, string | undefined>>;
+  /** `app.relaunch()`: start the app again once this process has quit. */
+  relaunch(options?: RelaunchOptions): void;
+  /** `app.quit()`: emits `before-quit`, whose listeners may prevent it. */
+  quit(): void;
+  /** `app.on('before-quit')`; returns a function that removes the listener. */
+  onBeforeQuit(listener: (event: QuitEvent) => void): () => void;
+  /** Electron's built-in `autoUpdater` (Squirrel.Mac on macOS). */
+  squirrelUpdater(): SquirrelUpdater;
+}
+
+/** The real host, inside Electron's main process. 'electron' is loaded on first use. */
+export function electronHost(): ElectronHost {
+  let loaded: ElectronModule | undefined;
+  const electron = (): ElectronModule => {
+    if (!loaded) {
+      // Lazy by design (see the file comment). createRequire: Electron resolves 'electron' to its
+      // built-in module for require() in the main process, from CommonJS and ESM alike.
+      const candidate: unknown = createRequire(import.meta.url)('electron');
+      if (typeof candidate !== 'object' || candidate === null || !('app' in candidate)) {
+        throw new ValueError("'electron' is not available: run inside Electron's main process, or pass a NodeHost");
+      }
+      loaded = candidate as ElectronModule;
+    }
+    return loaded;
+  };
+  return {
+    appVersion: () => electron().app.getVersion(),
+    userDataPath: () => electron().app.getPath('userData'),
+    // Electron sets process.resourcesPath; fall back to the executable's folder when it does not.
+    resourcesPath: () => (process as { resourcesPath?: string }).resourcesPath ?? dirname(process.execPath),
+    execPath: () => process.execPath,
+    env: () => process.env,
+    relaunch: (options) => electron().app.relaunch(options?.execPath ? { execPath: options.execPath, args: options.args ?? process.argv.slice(1) } : undefined),
+    quit: () => electron().app.quit(),
+    onBeforeQuit: (listener) => {
+      const app = electron().app;
+      app.on('before-quit', listener);
+      return () => void app.removeListener('before-quit', listener);
+    },
+    squirrelUpdater: () => electron().autoUpdater as unknown as SquirrelUpdater,
+  };
+}
+
+export interface NodeHostOptions {
+  /** The "running" app version. */
+  version: string;
+  userDataPath: string;
+  /** Default: the folder of execPath. */
+  resourcesPath?: string;
+  /** The "running" executable (default: process.execPath). */
+  execPath?: string;
+  env?: Record<string, string | undefined>;
+  /** Stands in for Electron's autoUpdater (tests of the macOS installer). */
+  squirrel?: SquirrelUpdater;
+  /** Called when a quit is not prevented (the demo ends here). */
+  onQuit?: () => void;
+}
+
+/**
+ * Electron's `app` played in plain Node. `quit()` emits before-quit like Electron and only
+ * counts as quitting when no listener prevented it; `relaunch()` really starts the executable
+ * (detached), as Electron would after quitting, so a test can see which binary came up.
+ */
+export class NodeHost implements ElectronHost {
+  /** Every relaunch asked for, in order. */
+  readonly relaunches: RelaunchOptions[] = [];
+  /** Quits that went through (not prevented by a before-quit listener). */
+  quitCount = 0;
+  private readonly quitEvents = new EventEmitter();
+
+  constructor(private readonly options: NodeHostOptions) {}
+
+  appVersion(): string {
+    return this.options.version;
+  }
+
+  userDataPath(): string {
+    return this.options.userDataPath;
+  }
+
+  resourcesPath(): string {
+    return this.options.resourcesPath ?? dirname(this.execPath());
+  }
+
+  execPath(): string {
+    return this.options.execPath ?? process.execPath;
+  }
+
+  env(): Readonly<Record<string, string | undefined>> {
+    return this.options.env ?? process.env;
+  }
+
+  relaunch(options: RelaunchOptions = {}): void {
+    this.relaunches.push(options);
+    const child = spawn(options.execPath ?? this.execPath(), options.args ?? [], { detached: true, stdio: 'ignore', shell: false });
+    child.on('error', () => {}); // a relaunch that fails to start is visible to the test through its absence
+    child.unref();
+  }
+
+  quit(): void {
+    let prevented = false;
+    this.quitEvents.emit('before-quit', { preventDefault: () => void (prevented = true) } satisfies QuitEvent);
+    if (prevented) return;
+    this.quitCount++;
+    this.options.onQuit?.();
+  }
+
+  onBeforeQuit(listener: (event: QuitEvent) => void): () => void {
+    this.quitEvents.on('before-quit', listener);
+    return () => void this.quitEvents.removeListener('before-quit', listener);
+  }
+
+  squirrelUpdater(): SquirrelUpdater {
+    if (!this.options.squirrel) throw new ValueError("Electron's autoUpdater is not available outside Electron");
+    return this.options.squirrel;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * electron-tuf's app updater: what an Electron developer imports in the main process.
+ * Nothing here loads 'electron' at import time (see electron-host.ts).
+ */
+export { TufAppUpdater, CACHE_DIR_NAME, type TufAppUpdaterOptions } from './app-updater.js';
+export { CancellationToken } from './cancellation.js';
+export type { Logger, ProgressInfo, TufAppUpdaterEvents, UpdateCheckResult, UpdateDownloadedEvent, UpdateFileInfo, UpdateInfo } from './types.js';
+export { electronHost, NodeHost, type ElectronHost, type NodeHostOptions, type QuitEvent, type RelaunchOptions, type SquirrelUpdater } from './electron-host.js';
+export {
+  EMBEDDED_DIR_NAME,
+  EMBEDDED_ROOT_FILE,
+  EMBEDDED_SETTINGS_FILE,
+  embeddedDir,
+  embeddedRootPath,
+  embeddedSettingsPath,
+  parseEmbeddedSettings,
+  serializeEmbeddedSettings,
+  type EmbeddedSettings,
+} from './embedded-config.js';
+export { channelsToRead, selectRelease, type Candidate, type ReleasePolicy, type Selection } from './discovery.js';
+export { isStaged, stagingBucket } from './staging.js';
+export { PENDING_DIR, PENDING_FILE, type PendingUpdate } from './download-manager.js';
+export * from './installers/index.js';

@@ -1,0 +1,356 @@
+/**
+ * A small streaming reader for .tar.gz archives (POSIX ustar, with GNU long names and pax
+ * path/size records), extracting into a fresh directory and nowhere else.
+ *
+ * The archive has passed TUF verification, so it is what the publisher signed; extraction is
+ * still strict, as defence in depth against a signing mistake or a compromised build:
+ * - names that are absolute, contain `..` or a backslash are refused;
+ * - nothing is written through a symlink: an entry below a symlink the archive made is refused,
+ *   and files are opened with O_EXCL | O_NOFOLLOW;
+ * - symlinks must be relative and, once the whole tree exists, resolve inside it;
+ * - hard links may only point at a regular file extracted earlier;
+ * - devices, FIFOs and unknown entry types are refused; setuid/setgid bits are dropped;
+ * - entry count and expanded size are bounded.
+ * Any refusal is a DeserializationError; the caller deletes the half-extracted directory.
+ */
+import { constants, createReadStream } from 'node:fs';
+import { link, mkdir, open, realpath, symlink } from 'node:fs/promises';
+import { join, posix, sep } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { DeserializationError, StorageError, TufError } from '../../core/errors.js';
+
+export interface ExtractLimits {
+  maxEntries: number;
+  /** Sum of the sizes of extracted files. */
+  maxTotalBytes: number;
+}
+
+export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = Object.freeze({
+  maxEntries: 200_000,
+  maxTotalBytes: 8 * 1024 ** 3,
+});
+
+export interface ExtractSummary {
+  entries: number;
+  bytes: number;
+}
+
+const BLOCK = 512;
+/** GNU long names and pax headers are metadata, kept in memory: bound them. */
+const MAX_META_BYTES = 64 * 1024;
+const MAX_NAME_BYTES = 4096;
+
+type EntryKind = 'file' | 'dir' | 'symlink';
+
+interface Header {
+  name: string;
+  linkname: string;
+  mode: number;
+  size: number;
+  type: string;
+}
+
+/** Extracts `archive` (gzip-compressed tar) into `destDir`, which must exist and be empty. */
+export async function extractTarGz(archive: string, destDir: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<ExtractSummary> {
+  const source = createReadStream(archive);
+  const gunzip = createGunzip();
+  source.on('error', (error) => gunzip.destroy(error));
+  source.pipe(gunzip);
+  const reader = new ByteReader(gunzip[Symbol.asyncIterator]());
+  try {
+    const tree = new ExtractedTree(destDir, limits);
+    await readEntries(reader, tree);
+    await tree.checkSymlinks();
+    return tree.summary();
+  } catch (error) {
+    if (error instanceof TufError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (code.startsWith('Z_')) throw new DeserializationError(`${archive} is not a valid gzip file: ${(error as Error).message}`);
+    throw new StorageError(`cannot extract ${archive}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    source.destroy();
+    gunzip.destroy();
+  }
+}
+
+/** The entry loop: pending long names and pax records apply to the next real entry only. */
+async function readEntries(reader: ByteReader, tree: ExtractedTree): Promise<void> {
+  let override: { path?: string; linkpath?: string; size?: number } = {};
+  for (;;) {
+    const block = await reader.read(BLOCK);
+    if (!block || isZeroBlock(block)) return; // end of archive (a missing end marker is tolerated, as GNU tar does)
+    const header = parseHeader(block);
+    const size = override.size ?? header.size;
+    switch (header.type) {
+      case 'L':
+        override.path = cString(await readMeta(reader, size));
+        continue;
+      case 'K':
+        override.linkpath = cString(await readMeta(reader, size));
+        continue;
+      case 'x':
+        override = { ...override, ...parsePax(await readMeta(reader, size)) };
+        continue;
+      case 'g':
+        await readMeta(reader, size); // global pax defaults: nothing we use
+        continue;
+    }
+    const entry = { ...header, name: override.path ?? header.name, linkname: override.linkpath ?? header.linkname, size };
+    override = {};
+    const consumed = await tree.add(entry, reader);
+    await reader.skip((consumed ? 0 : entry.size) + padding(entry.size));
+  }
+}
+
+async function readMeta(reader: ByteReader, size: number): Promise<Buffer> {
+  if (size > MAX_META_BYTES) throw new DeserializationError(`tar metadata entry of ${size} bytes`);
+  const data = await reader.read(size);
+  if (!data) throw new DeserializationError('tar archive ends inside a header');
+  await reader.skip(padding(size));
+  return data;
+}
+
+/** The files made so far, by relative path: what lets us refuse writing through links. */
+class ExtractedTree {
+  private readonly kinds = new Map<string, EntryKind>();
+  private readonly symlinks: string[] = [];
+  private entries = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly limits: ExtractLimits,
+  ) {}
+
+  summary(): ExtractSummary {
+    return { entries: this.entries, bytes: this.bytes };
+  }
+
+  /** Creates one entry; true when it read the entry's data from `reader`. */
+  async add(entry: Header, reader: ByteReader): Promise<boolean> {
+    if (++this.entries > this.limits.maxEntries) throw new DeserializationError(`archive has more than ${this.limits.maxEntries} entries`);
+    const rel = safeRelativePath(entry.name);
+    if (rel === '') {
+      if (entry.type === '5') return false; // "./": the root itself
+      throw new DeserializationError(`tar entry ${JSON.stringify(entry.name)} has no name`);
+    }
+    if (entry.type === '5') {
+      await this.addDirectory(rel, entry.mode);
+      return false;
+    }
+    if (this.kinds.has(rel)) throw new DeserializationError(`tar entry ${rel} appears twice`);
+    await this.ensureParents(rel);
+    switch (entry.type) {
+      case '0':
+      case '7': // contiguous file: a regular file everywhere but on a few old systems
+        await this.addFile(rel, entry, reader);
+        return true;
+      case '2':
+        await this.addSymlink(rel, entry.linkname);
+        return false;
+      case '1':
+        await this.addHardLink(rel, entry.linkname);
+        return false;
+      default:
+        throw new DeserializationError(`tar entry ${rel} has unsupported type ${JSON.stringify(entry.type)} (devices, FIFOs and the like are refused)`);
+    }
+  }
+
+  private async addDirectory(rel: string, mode: number): Promise<void> {
+    const kind = this.kinds.get(rel);
+    if (kind === 'dir') return;
+    if (kind) throw new DeserializationError(`tar entry ${rel} is both a ${kind} and a directory`);
+    await this.ensureParents(rel);
+    await mkdir(this.abs(rel), { mode: (mode & 0o777) | 0o700 });
+    this.kinds.set(rel, 'dir');
+  }
+
+  /** Creates missing parent directories; a parent that is a file or a symlink is refused. */
+  private async ensureParents(rel: string): Promise<void> {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      const kind = this.kinds.get(parent);
+      if (kind === 'dir') continue;
+      if (kind) throw new DeserializationError(`tar entry ${rel} lies below the ${kind} ${parent}`);
+      await mkdir(this.abs(parent), { mode: 0o755 });
+      this.kinds.set(parent, 'dir');
+    }
+  }
+
+  private async addFile(rel: string, entry: Header, reader: ByteReader): Promise<void> {
+    this.bytes += entry.size;
+    if (this.bytes > this.limits.maxTotalBytes) throw new DeserializationError(`archive expands to more than ${this.limits.maxTotalBytes} bytes`);
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+    // Permission bits only: setuid/setgid/sticky from an archive are never honoured.
+    const handle = await open(this.abs(rel), flags, entry.mode & 0o777);
+    this.kinds.set(rel, 'file');
+    try {
+      for (let left = entry.size; left > 0; ) {
+        const chunk = await reader.pull(left);
+        if (!chunk) throw new DeserializationError(`tar archive ends inside ${rel}`);
+        await handle.write(chunk);
+        left -= chunk.length;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async addSymlink(rel: string, target: string): Promise<void> {
+    if (target === '' || target.startsWith('/') || target.includes('\\') || target.includes('\0')) {
+      throw new DeserializationError(`symlink ${rel} -> ${JSON.stringify(target)} is not a relative link`);
+    }
+    const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
+    if (resolved === '..' || resolved.startsWith('../')) throw new DeserializationError(`symlink ${rel} -> ${target} points outside the archive`);
+    await symlink(target, this.abs(rel));
+    this.kinds.set(rel, 'symlink');
+    this.symlinks.push(rel);
+  }
+
+  private async addHardLink(rel: string, target: string): Promise<void> {
+    const targetRel = safeRelativePath(target);
+    if (this.kinds.get(targetRel) !== 'file') throw new DeserializationError(`hard link ${rel} -> ${target} does not name a file extracted before it`);
+    await link(this.abs(targetRel), this.abs(rel));
+    this.kinds.set(rel, 'file');
+  }
+
+  /**
+   * Lexical checks cannot see chains (`a -> .` then `a/b -> ..`): resolve every symlink in the
+   * finished tree and require it to land inside it. Dangling links are refused too.
+   */
+  async checkSymlinks(): Promise<void> {
+    if (this.symlinks.length === 0) return;
+    const realRoot = await realpath(this.root);
+    for (const rel of this.symlinks) {
+      const real = await realpath(this.abs(rel)).catch(() => undefined);
+      if (!real || (real !== realRoot && !real.startsWith(realRoot + sep))) {
+        throw new DeserializationError(`symlink ${rel} does not resolve to a file inside the archive`);
+      }
+    }
+  }
+
+  private abs(rel: string): string {
+    return join(this.root, ...rel.split('/'));
+  }
+}
+
+/** `./a//b/` -> `a/b`; refuses absolute paths, `..`, backslashes and overlong names. */
+export function safeRelativePath(name: string): string {
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new DeserializationError(`tar entry name longer than ${MAX_NAME_BYTES} bytes`);
+  if (name.startsWith('/') || name.includes('\\') || name.includes('\0')) {
+    throw new DeserializationError(`tar entry ${JSON.stringify(name)} is not a relative path`);
+  }
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new DeserializationError(`tar entry ${JSON.stringify(name)} contains '..'`);
+  return parts.join('/');
+}
+
+function parseHeader(block: Buffer): Header {
+  const stored = octal(block, 148, 8, 'checksum');
+  let unsigned = 0;
+  let signed = 0; // some old tars summed signed bytes; both are accepted, as GNU tar does
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i];
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
+  }
+  if (stored !== unsigned && stored !== signed) throw new DeserializationError('tar header checksum mismatch');
+  const ustar = block.toString('latin1', 257, 262) === 'ustar';
+  const prefix = ustar ? cString(block.subarray(345, 500)) : '';
+  const name = cString(block.subarray(0, 100));
+  const type = String.fromCharCode(block[156]);
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    linkname: cString(block.subarray(157, 257)),
+    mode: octal(block, 100, 8, 'mode'),
+    size: octal(block, 124, 12, 'size'),
+    type: type === '\0' ? '0' : type,
+  };
+}
+
+function octal(block: Buffer, offset: number, length: number, field: string): number {
+  if (block[offset] & 0x80) throw new DeserializationError(`tar ${field} in base-256 (entries over 8 GiB) is not supported`);
+  const text = block.toString('latin1', offset, offset + length).replace(/[\0 ]+$/, '').trim();
+  if (!/^[0-7]*$/.test(text)) throw new DeserializationError(`tar ${field} field is not octal`);
+  return text === '' ? 0 : Number.parseInt(text, 8);
+}
+
+function cString(bytes: Buffer): string {
+  const end = bytes.indexOf(0);
+  return bytes.toString('utf8', 0, end === -1 ? bytes.length : end);
+}
+
+/** pax records: `<length> <key>=<value>\n`; only path, linkpath and size matter here. */
+function parsePax(data: Buffer): { path?: string; linkpath?: string; size?: number } {
+  const out: { path?: string; linkpath?: string; size?: number } = {};
+  for (let at = 0; at < data.length; ) {
+    const space = data.indexOf(0x20, at);
+    const length = space === -1 ? NaN : Number(data.toString('latin1', at, space));
+    if (!Number.isSafeInteger(length) || length <= space - at || at + length > data.length) throw new DeserializationError('malformed pax header');
+    const record = data.toString('utf8', space + 1, at + length - 1);
+    const eq = record.indexOf('=');
+    const key = record.slice(0, eq);
+    const value = record.slice(eq + 1);
+    if (key === 'path') out.path = value;
+    else if (key === 'linkpath') out.linkpath = value;
+    else if (key === 'size') {
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new DeserializationError('malformed pax size');
+      out.size = Number(value);
+    }
+    at += length;
+  }
+  return out;
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  return block.every((b) => b === 0);
+}
+
+function padding(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+/** Exact-length reads over a stream of chunks, without copying more than needed. */
+class ByteReader {
+  private head: Buffer | undefined;
+
+  constructor(private readonly chunks: AsyncIterator<Buffer>) {}
+
+  /** Up to `max` bytes (at least one), or undefined at the end of the stream. */
+  async pull(max: number): Promise<Buffer | undefined> {
+    while (!this.head || this.head.length === 0) {
+      const step = await this.chunks.next();
+      if (step.done) return undefined;
+      this.head = step.value;
+    }
+    const out = this.head.subarray(0, max);
+    this.head = this.head.subarray(out.length);
+    return out;
+  }
+
+  /** Exactly `n` bytes; undefined at a clean end of stream, DeserializationError when cut short. */
+  async read(n: number): Promise<Buffer | undefined> {
+    if (n === 0) return Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    for (let got = 0; got < n; ) {
+      const chunk = await this.pull(n - got);
+      if (!chunk) {
+        if (got === 0) return undefined;
+        throw new DeserializationError('tar archive is truncated');
+      }
+      parts.push(chunk);
+      got += chunk.length;
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  async skip(n: number): Promise<void> {
+    for (let left = n; left > 0; ) {
+      const chunk = await this.pull(left);
+      if (!chunk) throw new DeserializationError('tar archive is truncated');
+      left -= chunk.length;
+    }
+  }
+}
+
