@@ -99,8 +99,53 @@ function encode(value: unknown, out: string[], depth: number): void {
   }
 }
 
+/** Control characters (written raw here, escaped by JSON.stringify) and surrogates (see compareCodePoints). */
+const NOT_STRINGIFY_SAFE = /[\u0000-\u001f\ud800-\udfff]/;
+/** A key JSON.stringify would emit before all others (an array index: 0 .. 2^32 - 2). */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
+
+/**
+ * True when JSON.stringify(value) is exactly the canonical form: plain objects and arrays whose
+ * keys are already in code-point order (TUF metadata is written sorted), no array-index keys
+ * (JSON.stringify emits those first), safe integers only, and no string holding a control
+ * character or a surrogate. JSON.stringify is native and several times faster than `encode`
+ * on a 100,000-target file; anything else takes the general path.
+ */
+function isStringifyCanonical(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !NOT_STRINGIFY_SAFE.test(value);
+    case 'number':
+      return Number.isSafeInteger(value);
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= 512) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) if (!isStringifyCanonical(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        if (NOT_STRINGIFY_SAFE.test(k) || (i > 0 && !(keys[i - 1] < k)) || (ARRAY_INDEX.test(k) && Number(k) < 2 ** 32 - 1)) return false;
+        const v = (value as Record<string, unknown>)[k];
+        if (!isStringifyCanonical(v, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false; // undefined, bigint, functions, symbols: `encode` decides
+  }
+}
+
 /** Canonical JSON of `value` as a string. */
 export function canonicalString(value: unknown): string {
+  if (isStringifyCanonical(value, 0)) return JSON.stringify(value);
   const out: string[] = [];
   encode(value, out, 0);
   return out.join('');

@@ -10,29 +10,61 @@ import type { PublicKey } from './keys.js';
 
 const patternCache = new Map<string, RegExp>();
 
-/** fnmatch-style segment pattern (`*`, `?`, `[seq]`, `[!seq]`) as an anchored RegExp. */
+const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/;
+
+/** One code point as a RegExp escape, safe anywhere (in or out of a class) under the `u` flag. */
+function cp(c: string): string {
+  return `\\u{${c.codePointAt(0)!.toString(16)}}`;
+}
+
+/**
+ * The body of a `[...]` set as Python's fnmatch reads it: a leading `!` negates, `a-z` is a
+ * range, a range whose ends are reversed is dropped, other characters are literal.
+ */
+function translateSet(body: string[]): string {
+  const negate = body[0] === '!';
+  const items: string[] = [];
+  for (let k = negate ? 1 : 0; k < body.length; ) {
+    if (body[k + 1] === '-' && k + 2 < body.length) {
+      if (body[k].codePointAt(0)! <= body[k + 2].codePointAt(0)!) items.push(`${cp(body[k])}-${cp(body[k + 2])}`);
+      k += 3;
+    } else {
+      items.push(cp(body[k]));
+      k += 1;
+    }
+  }
+  if (items.length === 0) return negate ? '.' : '(?!)'; // empty set: any char if negated, else nothing
+  return `[${negate ? '^' : ''}${items.join('')}]`;
+}
+
+/**
+ * A path-pattern segment as an anchored RegExp, with Python fnmatch's semantics (python-tuf
+ * uses fnmatch): `*`, `?`, `[seq]`, `[!seq]`, an unclosed `[` is literal. Code points, not
+ * UTF-16 units, so `?` matches one emoji.
+ */
 function segmentRegExp(segment: string): RegExp {
   let re = patternCache.get(segment);
   if (re) return re;
+  const p = Array.from(segment);
   let src = '';
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment[i];
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
     if (c === '*') src += '.*';
     else if (c === '?') src += '.';
     else if (c === '[') {
-      const end = segment.indexOf(']', i + 2);
-      if (end === -1) {
-        src += '\\[';
-        continue;
+      let j = i + 1;
+      if (p[j] === '!') j++;
+      if (p[j] === ']') j++;
+      while (j < p.length && p[j] !== ']') j++;
+      if (j >= p.length) {
+        src += cp(c);
+      } else {
+        src += translateSet(p.slice(i + 1, j));
+        i = j;
       }
-      let body = segment.slice(i + 1, end);
-      const negate = body.startsWith('!');
-      if (negate) body = body.slice(1);
-      src += '[' + (negate ? '^' : '') + body.replace(/[\\\]^]/g, '\\$&') + ']';
-      i = end;
-    } else src += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else src += REGEX_SYNTAX.test(c) ? cp(c) : c;
   }
-  re = new RegExp('^' + src + '$', 's');
+  re = new RegExp(`^${src}$`, 'su');
   if (patternCache.size > 10_000) patternCache.clear();
   patternCache.set(segment, re);
   return re;

@@ -22,6 +22,15 @@ export {
 const MAX_SIGNATURE_HEX_CHARS = 4096;
 const HEX_BYTES = /^(?:[0-9a-fA-F]{2})+$/;
 
+/**
+ * An identifier of the key material itself (raw Ed25519 key or SPKI DER, hex), the same for
+ * every spelling of one key (hex case, PEM line ends, `ecdsa` vs `ecdsa-sha2-nistp256`);
+ * undefined for a key we cannot parse. Thresholds count each key material once.
+ */
+export function keyMaterialId(key: PublicKey): string | undefined {
+  return cachedVerifier(key)?.keyMaterialHex;
+}
+
 /** True when `key` is well formed and of a scheme this process can verify. */
 export function isSupportedKey(key: PublicKey): boolean {
   return cachedVerifier(key) !== undefined;

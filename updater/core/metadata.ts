@@ -393,8 +393,10 @@ export class Metadata<T extends AnySigned = AnySigned> {
     const r = FieldReader.of(doc, 'metadata');
     const signedValue = r.object('signed');
     const type = signedValue._type;
-    if (typeof type !== 'string' || !(type in SIGNED_CLASSES)) {
-      throw new DeserializationError(`unknown metadata _type ${JSON.stringify(type)}`);
+    if (typeof type !== 'string' || !Object.hasOwn(SIGNED_CLASSES, type)) {
+      // Describe, never echo: a hostile _type may be huge or deeply nested.
+      const shown = typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : `of type ${typeof type}`;
+      throw new DeserializationError(`unknown metadata _type ${shown}`);
     }
     if (expectedType && type !== expectedType) {
       throw new DeserializationError(`expected ${expectedType} metadata, got ${type}`);

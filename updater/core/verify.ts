@@ -1,6 +1,6 @@
 /** Threshold signature verification of a role's metadata by its delegator (spec 5.3.4, 5.4.2, 5.6.3). */
 import { UnsignedMetadataError } from './errors.js';
-import { verifySignature, type PublicKey } from './keys.js';
+import { keyMaterialId, verifySignature, type PublicKey } from './keys.js';
 import type { Metadata, Root, Targets } from './metadata.js';
 import type { Role } from './roles.js';
 
@@ -14,8 +14,8 @@ export interface SignatureCount {
 
 /**
  * Counts valid signatures of `role`'s keys over the metadata's signed bytes. A key listed
- * under two key ids (same key material) counts once, so a threshold cannot be met by
- * repeating one key.
+ * under two key ids, however it is spelled, counts once (same key material), so a threshold
+ * cannot be met by repeating one key.
  */
 export function countSignatures(role: Role, keys: Record<string, PublicKey>, metadata: Metadata): SignatureCount {
   const signedBy: string[] = [];
@@ -23,10 +23,10 @@ export function countSignatures(role: Role, keys: Record<string, PublicKey>, met
   const seenMaterial = new Set<string>();
   const data = metadata.signedBytes;
   for (const keyid of role.keyids) {
-    const key = Object.prototype.hasOwnProperty.call(keys, keyid) ? keys[keyid] : undefined;
+    const key = Object.hasOwn(keys, keyid) ? keys[keyid] : undefined;
     const sig = metadata.signatures.get(keyid);
-    const material = key ? `${key.keytype}\u0000${key.scheme}\u0000${key.keyval.public}` : '';
-    if (key && sig && !seenMaterial.has(material) && verifySignature(key, sig.sig, data)) {
+    const material = key && keyMaterialId(key);
+    if (key && sig && material && !seenMaterial.has(material) && verifySignature(key, sig.sig, data)) {
       seenMaterial.add(material);
       signedBy.push(keyid);
     } else {
