@@ -4,10 +4,14 @@
  * app on a NodeHost, with every event it emits recorded.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import semver from 'semver';
+import { DownloadError } from '../../updater/core/errors.js';
 import type { TargetFile } from '../../updater/core/metadata.js';
+import type { FetchRequest, FetchResponse } from '../../updater/client/fetcher.js';
+import type { InstallContext, Installer } from '../../updater/electron/installers/types.js';
 import {
   channelIndexPath,
   CHANNEL_INDEX_FORMAT,
@@ -179,4 +183,62 @@ export async function appHarness(repo: ReleaseRepo, options: HarnessOptions): Pr
     names: () => events.map((e) => e.name),
     of: <K extends keyof TufAppUpdaterEvents>(name: K) => events.filter((e) => e.name === name).map((e) => e.args as TufAppUpdaterEvents[K]),
   };
+}
+
+/**
+ * A response that streams `body` from the requested offset in `chunkSize` pieces, `delayMs`
+ * apart (so progress throttling lets several events through), optionally breaking the
+ * connection (DownloadError) once `breakAt` bytes of the file have been sent.
+ */
+export function slowResponse(
+  body: Uint8Array,
+  request: FetchRequest,
+  options: { chunkSize?: number; delayMs?: number; breakAt?: number } = {},
+): FetchResponse {
+  const chunkSize = options.chunkSize ?? 16_384;
+  const start = request.offset && request.offset < body.length ? request.offset : 0;
+  return {
+    start,
+    totalLength: body.length,
+    body: (async function* () {
+      for (let at = start; at < body.length; at += chunkSize) {
+        await sleep(options.delayMs ?? 5);
+        if (options.breakAt !== undefined && at >= options.breakAt) throw new DownloadError('connection reset by peer');
+        yield body.subarray(at, Math.min(at + chunkSize, body.length));
+      }
+    })(),
+  };
+}
+
+/** An installer that records what it was asked to install instead of installing. */
+export function spyInstaller(): Installer & { calls: InstallContext[] } {
+  const calls: InstallContext[] = [];
+  return {
+    name: 'spy',
+    calls,
+    canInstall: () => true,
+    install: async (ctx) => {
+      calls.push(ctx);
+    },
+  };
+}
+
+/** Deterministic pseudo-random bytes (an "installer" of a given size). */
+export function installerBytes(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** Polls `condition` every 10 ms until it holds; fails after `timeoutMs`. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(10);
+  }
 }
