@@ -1,0 +1,80 @@
+/**
+ * Reading and writing channel index targets (`channels/<channel>/<platform>-<arch>.json`).
+ * They always live in top-level targets, so an app's update check needs timestamp, snapshot,
+ * targets and the index: never a bin, however many targets the repository holds.
+ */
+import { TargetFile } from '../updater/core/metadata.js';
+import { verifyLengthAndHashes } from '../updater/core/hashes.js';
+import {
+  CHANNEL_INDEX_MAX_BYTES,
+  channelIndexPath,
+  parseChannelIndex,
+  serializeChannelIndex,
+  type ChannelIndex,
+} from '../updater/core/release.js';
+import { readFileBounded } from '../updater/client/fs-util.js';
+import type { TargetsEdits } from './edits.js';
+import { targetFilePath, type RepositoryPaths } from './layout.js';
+import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './releases.js';
+import type { ReleaseCustom } from '../updater/core/release.js';
+import { stageBytes, type IncomingFile } from './target-store.js';
+
+export function indexPathOf(key: IndexKey): string {
+  return channelIndexPath(key.channel, key.platform, key.arch);
+}
+
+/** The published index a target entry describes, or undefined when missing or damaged on disk. */
+export async function readPublishedIndex(paths: RepositoryPaths, info: TargetFile): Promise<ChannelIndex | undefined> {
+  if (info.length > CHANNEL_INDEX_MAX_BYTES || !info.hashes.sha256) return undefined;
+  const bytes = await readFileBounded(targetFilePath(paths, info.path, info.hashes.sha256), CHANNEL_INDEX_MAX_BYTES).catch(() => undefined);
+  if (!bytes) return undefined;
+  try {
+    verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);
+    return parseChannelIndex(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every installer target (with a valid ReleaseCustom) as the edits leave them, grouped by index. */
+export async function collectInstallers(edits: TargetsEdits): Promise<Map<string, Array<{ role: string; path: string; custom: ReleaseCustom }>>> {
+  const byIndex = new Map<string, Array<{ role: string; path: string; custom: ReleaseCustom }>>();
+  for await (const [role, md] of edits.allRoles()) {
+    for (const [path, target] of md.signed.targets) {
+      const custom = readCustom(target);
+      if (!custom) continue;
+      const k = indexKeyString(indexKeyOf(custom));
+      let list = byIndex.get(k);
+      if (!list) byIndex.set(k, (list = []));
+      list.push({ role, path, custom });
+    }
+  }
+  return byIndex;
+}
+
+/** The index of `key` rebuilt from every installer in the repository (with the edits applied). */
+export async function rebuildIndex(edits: TargetsEdits, key: IndexKey): Promise<ChannelIndex> {
+  const all = await collectInstallers(edits);
+  return indexFromInstallers(key, all.get(indexKeyString(key)) ?? []);
+}
+
+/**
+ * Records `index` as the target of its path in top-level targets and stages its bytes, unless
+ * the published one is byte-identical. Returns what the caller must place before publishing.
+ */
+export async function stageIndex(edits: TargetsEdits, paths: RepositoryPaths, index: ChannelIndex): Promise<{ path: string; file: IncomingFile } | undefined> {
+  const path = indexPathOf(index);
+  const bytes = serializeChannelIndex(index);
+  const current = await edits.getTopLevel(path);
+  if (current) {
+    try {
+      verifyLengthAndHashes(bytes, current.length, current.hashes, path);
+      return undefined;
+    } catch {
+      // changed: fall through
+    }
+  }
+  const file = await stageBytes(paths, bytes);
+  await edits.setTopLevel(new TargetFile(path, file.length, { sha256: file.hashes.sha256, sha512: file.hashes.sha512 }));
+  return { path, file };
+}

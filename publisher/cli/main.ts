@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * The `electron-tuf` command: `repo <command>` for publishing (repo-commands.ts) and
+ * `client <command>` for the TUF client (client-commands.ts, loaded only when used).
+ */
+import { realpath } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { processIO, type CliIO } from './io.js';
+import { runRepoCommand } from './repo-commands.js';
+
+const USAGE = `usage: electron-tuf repo <command> ...     publish: init, add, remove, refresh, rotate, sign, status, verify, serve, keygen
+       electron-tuf client <command> ...   check a repository as an app would: init, refresh, download
+Run \`electron-tuf repo --help\` or \`electron-tuf client --help\` for details.`;
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [group, ...rest] = argv;
+  switch (group) {
+    case 'repo':
+      return runRepoCommand(rest, io);
+    case 'client': {
+      const { runClientCommand } = await import('./client-commands.js');
+      return runClientCommand(rest, io);
+    }
+    case '--help':
+    case '-h':
+    case 'help':
+      io.stdout(USAGE);
+      return 0;
+    case undefined:
+      io.stderr(USAGE);
+      return 1;
+    default:
+      io.stderr(`error: unknown command ${JSON.stringify(group)}; expected repo or client`);
+      return 1;
+  }
+}
+
+/** True when this module is the program node was started with (also through an npm bin symlink). */
+async function isEntryPoint(): Promise<boolean> {
+  const started = process.argv[1];
+  if (!started) return false;
+  const [a, b] = await Promise.all([realpath(started).catch(() => started), realpath(fileURLToPath(import.meta.url))]);
+  return a === b;
+}
+
+if (await isEntryPoint()) {
+  process.exitCode = await main(process.argv.slice(2), processIO());
+}

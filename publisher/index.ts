@@ -1,0 +1,40 @@
+/**
+ * electron-tuf/publisher: create and run a static TUF repository of app releases.
+ *
+ * One async function per CLI command (`electron-tuf repo <command>`), each taking an options
+ * object and returning a structured result. Failures are TufError subclasses (ValueError for
+ * bad input, RepositoryError for a damaged repository, StorageError for disk or lock trouble).
+ */
+export { initRepository, type InitOptions, type InitResult } from './init.js';
+export {
+  addRelease,
+  addTargets,
+  type AddReleaseOptions,
+  type AddReleaseResult,
+  type AddTargetsOptions,
+  type AddTargetsResult,
+  type AddedTarget,
+  type TargetEntry,
+  type TargetStatus,
+} from './add.js';
+export { removeRelease, type RemoveReleaseOptions, type RemoveReleaseResult } from './remove.js';
+export { refreshRepository, type RefreshOptions, type RefreshResult, type RoleRefresh } from './refresh.js';
+export { rotateKeys, type RotateOptions, type RotateResult } from './rotate.js';
+export { signStaged, type SignOptions, type SignResult } from './sign.js';
+export { repositoryStatus, type RoleStatus, type StatusOptions, type StatusResult } from './status.js';
+export { verifyRepository, type RoleHorizon, type VerifyOptions, type VerifyResult } from './verify.js';
+export { serveRepository, type RepositoryServer, type ServeOptions } from './serve.js';
+export {
+  generateKeyFile,
+  KeyDirectory,
+  KeyRing,
+  roleKeyEnvVar,
+  type GeneratedKeyFile,
+  type KeyEntry,
+  type KeyRingOptions,
+} from './keystore.js';
+export { DEFAULT_LIFETIMES, MANAGED_ROLES, type Lifetimes, type ManagedRole } from './config.js';
+export type { KeyOptions, RepositoryOptions } from './options.js';
+export type { PublishReport, WrittenFile } from './repository.js';
+export type { StagedStatus } from './staging.js';
+export type { Signer } from '../updater/core/keys.js';

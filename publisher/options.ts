@@ -1,0 +1,69 @@
+/** Options every repository command shares, and the checks that come with them. */
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ValueError } from '../updater/core/errors.js';
+import type { Signer } from '../updater/core/keys.js';
+import type { ManagedRole } from './config.js';
+import { isInside, metadataFileName, repositoryPaths, type RepositoryPaths } from './layout.js';
+import { KeyRing } from './keystore.js';
+import { managedRoleOf, type PublishSigners, type RepositoryState } from './repository.js';
+
+export interface KeyOptions {
+  /** Keys directory (`<role>-<n>.key.pem` files and keys.json). */
+  keys?: string;
+  /** Environment holding ELECTRON_TUF_<ROLE>_KEY variables; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Signers supplied by the caller (KMS, HSM), per role; tried before keys and env. */
+  signers?: Partial<Record<ManagedRole, Signer[]>>;
+}
+
+export interface RepositoryOptions {
+  /** The repository directory (holding metadata/ and targets/). */
+  repo: string;
+  /** The time to sign at (tests, or reproducible runs); default now. */
+  now?: Date;
+  /** How long to wait for another command on the same repository (ms); default 120,000. */
+  lockTimeoutMs?: number;
+}
+
+export function nowOf(options: { now?: Date }): Date {
+  const now = options.now ?? new Date();
+  if (Number.isNaN(now.getTime())) throw new ValueError('invalid time');
+  return now;
+}
+
+/** The key ring for a command; a keys directory inside the repository is refused (it could be published). */
+export function keyRingFor(paths: RepositoryPaths, options: KeyOptions): KeyRing {
+  if (options.keys && isInside(paths.root, options.keys)) {
+    throw new ValueError(`the keys directory ${resolve(options.keys)} is inside the repository ${paths.root}: keep keys out of it`);
+  }
+  return new KeyRing({ keysDir: options.keys && resolve(options.keys), env: options.env ?? process.env, signers: options.signers });
+}
+
+/** Fails early (before hashing gigabytes or taking a lock) when `repo` is not a repository. */
+export async function openPaths(repo: string): Promise<RepositoryPaths> {
+  const paths = repositoryPaths(repo);
+  const rootFile = join(paths.metadata, metadataFileName('root', 1));
+  const ok = await stat(rootFile).then((s) => s.isFile(), () => false);
+  if (!ok) throw new ValueError(`${paths.root} is not a repository (no metadata/1.root.json); create one with repo init`);
+  return paths;
+}
+
+/**
+ * Signers for a publish that changes `changedRoles` (targets roles by name): their managed
+ * roles, timestamp, and snapshot unless only the timestamp is re-signed. All are resolved
+ * before anything is written, so a missing or wrong key leaves the repository untouched.
+ */
+export async function publishSigners(
+  state: RepositoryState,
+  ring: KeyRing,
+  changedRoles: Iterable<string>,
+  withSnapshot = true,
+): Promise<PublishSigners> {
+  const roles = new Set<ManagedRole>([...changedRoles].map(managedRoleOf));
+  const signers: PublishSigners = { timestamp: await ring.forThreshold('timestamp', state.trustedKeys('timestamp')) };
+  if (withSnapshot || roles.size > 0) signers.snapshot = await ring.forThreshold('snapshot', state.trustedKeys('snapshot'));
+  if (roles.has('targets')) signers.targets = await ring.forThreshold('targets', state.trustedKeys('targets'));
+  if (roles.has('bins')) signers.bins = await ring.forThreshold('bins', state.trustedKeys('bins'));
+  return signers;
+}

@@ -1,0 +1,198 @@
+/**
+ * `repo rotate`: add or remove keys of a role and change its threshold.
+ *
+ * - root, targets, snapshot, timestamp: their keys are listed in root, so the change is a new
+ *   root version, staged (see staging.ts) and signed by every root key at hand; it is published
+ *   at once if both root thresholds are met, otherwise when `repo sign` completes them. Changes
+ *   made while a root is staged accumulate in it. With no key change, `--role root` simply
+ *   re-signs root with a fresh expiry.
+ * - bins: their keys are listed in targets' succinct delegation; targets (signed by the targets
+ *   keys) and every bin (signed by the new bin keys) are re-signed and published at once.
+ */
+import { ValueError } from '../updater/core/errors.js';
+import type { PublicKey } from '../updater/core/keys.js';
+import { Metadata, type Root, type Targets } from '../updater/core/metadata.js';
+import { Delegations, SuccinctRoles } from '../updater/core/delegations.js';
+import { Role, TOP_LEVEL_ROLES } from '../updater/core/roles.js';
+import { isManagedRole, lifetimesWith, readConfig, writeConfig, type ManagedRole } from './config.js';
+import { KeyDirectory, readPublicKeyFile, validateKeyAlgorithm } from './keystore.js';
+import { computeKeyId } from '../updater/core/keys.js';
+import { keyRingFor, nowOf, openPaths, type KeyOptions, type RepositoryOptions } from './options.js';
+import { expiryAfter, publish, RepositoryState, withRepositoryLock, type PublishReport } from './repository.js';
+import {
+  loadStagedRoot,
+  publishStagedRoot,
+  signWithAvailableRootKeys,
+  stagedStatus,
+  writeStagedRoot,
+  type PublishedRoot,
+  type StagedStatus,
+} from './staging.js';
+
+export interface RotateOptions extends RepositoryOptions, KeyOptions {
+  role: string;
+  /** Files holding TUF public keys (JSON, as `repo keygen` writes) to add. */
+  addKeyFiles?: string[];
+  /** Public keys to add (library callers, e.g. a KMS key). */
+  addPublicKeys?: PublicKey[];
+  /** Generate this many new keys into the keys directory and add them. */
+  generate?: number;
+  keyType?: string;
+  /** Key ids, or unique prefixes of at least 8 hex digits, to remove. */
+  removeKeys?: string[];
+  threshold?: number;
+  /** Root only: days the new root is valid (also becomes the root lifetime setting). */
+  expiresDays?: number;
+}
+
+export interface RotateResult {
+  role: ManagedRole;
+  keyids: string[];
+  threshold: number;
+  generated: Array<{ keyid: string; file: string }>;
+  /** Top-level roles: the staged root after this change. */
+  staged?: StagedStatus;
+  /** Set when the change was published. */
+  published?: PublishedRoot | { publish: PublishReport };
+}
+
+interface KeyChange {
+  add: PublicKey[];
+  remove: string[];
+  threshold?: number;
+}
+
+export async function rotateKeys(options: RotateOptions): Promise<RotateResult> {
+  if (!isManagedRole(options.role)) throw new ValueError(`unknown role ${JSON.stringify(options.role)}`);
+  const role = options.role;
+  const paths = await openPaths(options.repo);
+  const ring = keyRingFor(paths, options);
+  const now = nowOf(options);
+  if (options.threshold !== undefined && !(Number.isInteger(options.threshold) && options.threshold >= 1)) {
+    throw new ValueError(`threshold must be a positive integer, got ${options.threshold}`);
+  }
+  const generateCount = options.generate ?? 0;
+  if (!Number.isInteger(generateCount) || generateCount < 0 || generateCount > 32) throw new ValueError('generate: 0 to 32 keys');
+  if (generateCount > 0 && !options.keys) throw new ValueError('generating keys needs a keys directory (--keys)');
+  if (options.expiresDays !== undefined && role !== 'root') throw new ValueError('--expires applies to --role root only');
+  const added = [...(options.addPublicKeys ?? [])];
+  for (const file of options.addKeyFiles ?? []) added.push(await readPublicKeyFile(file));
+
+  return withRepositoryLock(
+    paths,
+    async () => {
+      const state = await RepositoryState.load(paths.root);
+      const generated: RotateResult['generated'] = [];
+      if (generateCount > 0) {
+        const dir = await KeyDirectory.open(options.keys!);
+        const alg = validateKeyAlgorithm(options.keyType ?? 'ed25519');
+        for (let i = 0; i < generateCount; i++) {
+          const entry = await dir.generate(role, alg);
+          added.push(entry.publicKey);
+          generated.push({ keyid: entry.keyid, file: `${dir.dir}/${entry.file}` });
+        }
+      }
+      const change: KeyChange = { add: added, remove: options.removeKeys ?? [], threshold: options.threshold };
+      if (role === 'bins') return rotateBins(state, ring, change, now, generated);
+      state.assertRootValid(now);
+      if (options.expiresDays !== undefined) {
+        const config = await readConfig(paths);
+        config.lifetimes = lifetimesWith({ root: options.expiresDays }, config.lifetimes);
+        await writeConfig(paths, config);
+        (state.config.lifetimes as Record<string, number>).root = config.lifetimes.root;
+      }
+      return rotateTopLevel(state, ring, role, change, now, generated);
+    },
+    options,
+  );
+}
+
+/** The new key ids of a role after `change`, checked: known removals, a reachable threshold. */
+function applyChange(role: string, keyids: readonly string[], threshold: number, change: KeyChange): { keyids: string[]; threshold: number } {
+  const result = [...keyids];
+  for (const key of change.add) {
+    const id = computeKeyId(key);
+    if (!result.includes(id)) result.push(id);
+  }
+  for (const prefix of change.remove) {
+    if (!/^[0-9a-f]{8,}$/.test(prefix)) throw new ValueError(`remove: ${JSON.stringify(prefix)} is not a key id (8 or more hex digits)`);
+    const matches = result.filter((k) => k.startsWith(prefix));
+    if (matches.length !== 1) throw new ValueError(`remove: ${prefix} matches ${matches.length} ${role} keys`);
+    result.splice(result.indexOf(matches[0]), 1);
+  }
+  const newThreshold = change.threshold ?? Math.min(threshold, result.length);
+  if (result.length === 0) throw new ValueError(`${role} would have no keys left`);
+  if (newThreshold > result.length) throw new ValueError(`${role} threshold ${newThreshold} is more than its ${result.length} key(s)`);
+  return { keyids: result, threshold: Math.max(1, newThreshold) };
+}
+
+async function rotateTopLevel(
+  state: RepositoryState,
+  ring: ReturnType<typeof keyRingFor>,
+  role: 'root' | 'targets' | 'snapshot' | 'timestamp',
+  change: KeyChange,
+  now: Date,
+  generated: RotateResult['generated'],
+): Promise<RotateResult> {
+  const current = state.root.signed;
+  const previous = await loadStagedRoot(state.paths);
+  // Changes accumulate in a staged root of the next version; a stale one (already superseded) is dropped.
+  const base = previous && previous.md.signed.version === current.version + 1 ? previous.md : state.root;
+  const md = base.editable();
+  const root = md.signed;
+  root.version = current.version + 1;
+  root.expires = expiryAfter(now, state.config.lifetimes.root);
+  const def = root.roles[role];
+  const next = applyChange(role, def.keyids, def.threshold, change);
+  for (const key of change.add) root.keys[computeKeyId(key)] = key;
+  root.roles[role] = new Role(next.keyids, next.threshold, def.unrecognized);
+  dropUnusedKeys(root);
+
+  const staged = await writeStagedRoot(state.paths, md);
+  await signWithAvailableRootKeys(state.paths, state, staged, ring);
+  const result: RotateResult = { role, keyids: next.keyids, threshold: next.threshold, generated, staged: stagedStatus(current, staged) };
+  if (result.staged!.ready) {
+    result.published = await publishStagedRoot(state, staged, ring, now);
+  }
+  return result;
+}
+
+function dropUnusedKeys(root: Root): void {
+  const used = new Set(TOP_LEVEL_ROLES.flatMap((r) => root.roles[r].keyids));
+  for (const id of Object.keys(root.keys)) if (!used.has(id)) delete root.keys[id];
+}
+
+async function rotateBins(
+  state: RepositoryState,
+  ring: ReturnType<typeof keyRingFor>,
+  change: KeyChange,
+  now: Date,
+  generated: RotateResult['generated'],
+): Promise<RotateResult> {
+  state.assertRootValid(now);
+  const targets = state.targets.editable();
+  const delegations = targets.signed.delegations;
+  const succinct = delegations?.succinctRoles;
+  if (!delegations || !succinct) throw new ValueError('this repository has no hashed bins');
+  const next = applyChange('bins', succinct.keyids, succinct.threshold, change);
+  const keys: Record<string, PublicKey> = { ...delegations.keys };
+  for (const key of change.add) keys[computeKeyId(key)] = key;
+  for (const id of Object.keys(keys)) if (!next.keyids.includes(id)) delete keys[id];
+  targets.signed.delegations = new Delegations(
+    keys,
+    undefined,
+    new SuccinctRoles(next.keyids, next.threshold, succinct.bitLength, succinct.namePrefix, succinct.unrecognized),
+    delegations.unrecognized,
+  );
+  const signers = {
+    targets: await ring.forThreshold('targets', state.trustedKeys('targets')),
+    bins: await ring.forThreshold('bins', { ...next, keys }, 're-sign the bins with their new keys'),
+    snapshot: await ring.forThreshold('snapshot', state.trustedKeys('snapshot')),
+    timestamp: await ring.forThreshold('timestamp', state.trustedKeys('timestamp')),
+  };
+  const changed = new Map<string, Metadata<Targets>>([['targets', targets]]);
+  for await (const [name, md] of state.allTargetsRoles()) if (name !== 'targets') changed.set(name, md.editable());
+  const report = await publish(state, { changed, signers, now });
+  return { role: 'bins', keyids: next.keyids, threshold: next.threshold, generated, published: { publish: report } };
+}
+

@@ -1,0 +1,99 @@
+/**
+ * `repo sign <repo> root`: add signatures to the staged root, on the machine where a root key
+ * is (`--key FILE`), or by importing detached signature files made elsewhere. With `--out`, the
+ * detached signature is written to that file only, to be sent to whoever publishes. When both
+ * thresholds are met the staged root is published (unless told not to).
+ */
+import { resolve } from 'node:path';
+import { ValueError } from '../updater/core/errors.js';
+import { writeFileAtomic } from '../updater/client/fs-util.js';
+import { readKeyFile, shortKeyId, signerFromPem } from './keystore.js';
+import { keyRingFor, nowOf, openPaths, type KeyOptions, type RepositoryOptions } from './options.js';
+import { RepositoryState, withRepositoryLock } from './repository.js';
+import {
+  detachedBytes,
+  detachedFor,
+  loadStagedRoot,
+  publishStagedRoot,
+  readDetachedSignature,
+  signWithAvailableRootKeys,
+  stagedStatus,
+  storeDetached,
+  type PublishedRoot,
+  type StagedStatus,
+} from './staging.js';
+
+export interface SignOptions extends RepositoryOptions, KeyOptions {
+  /** The staged role to sign; only `root` is ever staged. */
+  role: string;
+  /** A private key file (PEM) of a root key. */
+  keyFile?: string;
+  /** Detached signature files to import. */
+  signatureFiles?: string[];
+  /** Write the new detached signature here instead of into the repository; nothing is published. */
+  out?: string;
+  /** Publish once thresholds are met (default true). */
+  publish?: boolean;
+}
+
+export interface SignResult {
+  version: number;
+  /** Key ids whose signatures were added. */
+  added: string[];
+  status: StagedStatus;
+  /** Where the detached signature was written with `out`. */
+  out?: string;
+  published?: PublishedRoot;
+}
+
+export async function signStaged(options: SignOptions): Promise<SignResult> {
+  if (options.role !== 'root') throw new ValueError(`nothing of role ${JSON.stringify(options.role)} is ever staged; only root changes wait for signatures`);
+  const paths = await openPaths(options.repo);
+  const ring = keyRingFor(paths, options);
+  const now = nowOf(options);
+  const pem = options.keyFile === undefined ? undefined : await readKeyFile(resolve(options.keyFile), false);
+  if (options.keyFile !== undefined && pem === undefined) throw new ValueError(`no such file: ${options.keyFile}`);
+  if (options.out !== undefined && !pem) throw new ValueError('--out needs --key: it writes the signature made with that key');
+
+  return withRepositoryLock(
+    paths,
+    async () => {
+      const state = await RepositoryState.load(paths.root);
+      const loaded = await loadStagedRoot(paths);
+      if (!loaded || loaded.md.signed.version <= state.root.signed.version) {
+        throw new ValueError('no root change is staged (repo rotate stages one)');
+      }
+      const staged = loaded.md;
+      const added: string[] = [];
+      const result: Partial<SignResult> = { version: staged.signed.version, added };
+      if (pem !== undefined) {
+        const signer = signerFromPem(pem, undefined, options.keyFile!);
+        const key = staged.signed.keys[signer.keyid] ?? state.root.signed.keys[signer.keyid];
+        const isRootKey = staged.signed.roles.root.keyids.includes(signer.keyid) || state.root.signed.roles.root.keyids.includes(signer.keyid);
+        if (!key || !isRootKey) {
+          throw new ValueError(`${options.keyFile} holds key ${shortKeyId(signer.keyid)}, which is not a root key of version ${state.root.signed.version} or ${staged.signed.version}`);
+        }
+        const sig = detachedFor(staged, signer.keyid, await signerFromPem(pem, key, options.keyFile!).sign(staged.signedBytes));
+        if (options.out !== undefined) {
+          result.out = resolve(options.out);
+          await writeFileAtomic(result.out, detachedBytes(sig));
+          return { ...result, status: stagedStatus(state.root.signed, staged) } as SignResult;
+        }
+        await storeDetached(paths, sig);
+        staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+        added.push(sig.keyid);
+      }
+      for (const file of options.signatureFiles ?? []) {
+        const sig = await readDetachedSignature(resolve(file), staged);
+        await storeDetached(paths, sig);
+        staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+        added.push(sig.keyid);
+      }
+      added.push(...(await signWithAvailableRootKeys(paths, state, staged, ring)));
+      result.status = stagedStatus(state.root.signed, staged);
+      if (result.status.ready && options.publish !== false) result.published = await publishStagedRoot(state, staged, ring, now);
+      return result as SignResult;
+    },
+    options,
+  );
+}

@@ -1,0 +1,256 @@
+/**
+ * Root changes waiting for signatures. A new root N+1 must be signed by a threshold of root N's
+ * keys and by a threshold of its own (spec 5.3.4), and root keys belong offline with different
+ * people. So the new root is staged, unsigned, at `<repo>/staged/root.json`; each holder signs it
+ * on their own machine (`repo sign`), producing a detached signature file that lands in
+ * `<repo>/staged/root.sigs/`. Once both thresholds are met the root is published.
+ *
+ * Publishing root N+1 writes `N+1.root.json` first; if the root changed the keys of targets,
+ * snapshot or timestamp, those are then re-signed by their new keys (new versions), which must
+ * be available at that moment.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RepositoryError, ValueError } from '../updater/core/errors.js';
+import { FieldReader } from '../updater/core/fields.js';
+import { verifySignature, type Signer } from '../updater/core/keys.js';
+import { Metadata, type Root, type Targets } from '../updater/core/metadata.js';
+import { TOP_LEVEL_ROLES } from '../updater/core/roles.js';
+import { countSignatures, type SignatureCount } from '../updater/core/verify.js';
+import { readFileBounded, writeFileAtomic } from '../updater/client/fs-util.js';
+import { metadataFileName, stagedPaths, type RepositoryPaths } from './layout.js';
+import { shortKeyId, type KeyRing } from './keystore.js';
+import { publish, SIZE_LIMITS, writeInOrder, type PublishReport, type PublishSigners, type RepositoryState } from './repository.js';
+
+export interface DetachedSignature {
+  role: string;
+  version: number;
+  keyid: string;
+  sig: string;
+  /** SHA-256 of the canonical signed bytes: which staged file this signature is for. */
+  signedSha256: string;
+}
+
+export interface StagedRoot {
+  /** The staged root with every valid detached signature attached. */
+  md: Metadata<Root>;
+  /** Detached signature files that did not verify (stale, or for another staged root). */
+  invalid: string[];
+}
+
+export interface StagedStatus {
+  role: 'root';
+  version: number;
+  expires: string;
+  /** Signatures by keys of the current root (old threshold). */
+  current: SignatureCount;
+  /** Signatures by the staged root's own keys (new threshold). */
+  next: SignatureCount;
+  ready: boolean;
+  /** Key ids whose signature would help, each once. */
+  waitingFor: string[];
+  /** Roles whose keys the staged root changes (re-signed when it is published). */
+  rotatedRoles: string[];
+}
+
+const MAX_DETACHED_BYTES = 16 * 1024;
+
+export function signedSha256(md: Metadata): string {
+  return createHash('sha256').update(md.signedBytes).digest('hex');
+}
+
+/** The staged root, if any, with its detached signatures. */
+export async function loadStagedRoot(paths: RepositoryPaths): Promise<StagedRoot | undefined> {
+  const { file, signatures } = stagedPaths(paths, 'root');
+  const bytes = await readFileBounded(file, SIZE_LIMITS.root);
+  if (!bytes) return undefined;
+  let md: Metadata<Root>;
+  try {
+    md = Metadata.fromBytes(bytes, 'root');
+  } catch (e) {
+    throw new RepositoryError(`${file}: ${(e as Error).message}`);
+  }
+  const invalid: string[] = [];
+  const digest = signedSha256(md);
+  for (const name of await readdir(signatures).catch(() => [] as string[])) {
+    if (!name.endsWith('.json')) continue;
+    const path = join(signatures, name);
+    try {
+      const sig = parseDetached((await readFileBounded(path, MAX_DETACHED_BYTES)) ?? new Uint8Array(), path);
+      if (sig.signedSha256 !== digest || sig.version !== md.signed.version) throw new ValueError('made for another staged root');
+      const key = md.signed.keys[sig.keyid];
+      if (!key || !verifySignature(key, sig.sig, md.signedBytes)) throw new ValueError('does not verify');
+      md.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+    } catch {
+      invalid.push(path);
+    }
+  }
+  return { md, invalid };
+}
+
+function parseDetached(bytes: Uint8Array, where: string): DetachedSignature {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new ValueError(`${where} is not a detached signature (JSON)`);
+  }
+  const r = FieldReader.of(doc, where);
+  return {
+    role: r.string('role'),
+    version: r.integer('version', 1),
+    keyid: r.string('keyid'),
+    sig: r.string('sig'),
+    signedSha256: r.string('signed_sha256'),
+  };
+}
+
+export function detachedBytes(sig: DetachedSignature): string {
+  return (
+    JSON.stringify({ role: sig.role, version: sig.version, keyid: sig.keyid, sig: sig.sig, signed_sha256: sig.signedSha256 }, null, 2) + '\n'
+  );
+}
+
+/** Reads a detached signature file and checks it belongs to `staged` and verifies. */
+export async function readDetachedSignature(path: string, staged: Metadata<Root>): Promise<DetachedSignature> {
+  const bytes = await readFileBounded(path, MAX_DETACHED_BYTES).catch((e: unknown) => {
+    throw new ValueError(`cannot read ${path}: ${(e as Error).message}`);
+  });
+  if (!bytes) throw new ValueError(`no such file: ${path}`);
+  const sig = parseDetached(bytes, path);
+  if (sig.role !== 'root' || sig.version !== staged.signed.version || sig.signedSha256 !== signedSha256(staged)) {
+    throw new ValueError(`${path} is a signature for ${sig.role} version ${sig.version}, not for the staged root version ${staged.signed.version}`);
+  }
+  const key = staged.signed.keys[sig.keyid];
+  if (!key || !verifySignature(key, sig.sig, staged.signedBytes)) throw new ValueError(`${path}: the signature does not verify`);
+  return sig;
+}
+
+/** Replaces the staged root (dropping its signatures, which were over other content). */
+export async function writeStagedRoot(paths: RepositoryPaths, md: Metadata<Root>): Promise<Metadata<Root>> {
+  const { file, signatures } = stagedPaths(paths, 'root');
+  await rm(signatures, { recursive: true, force: true });
+  await mkdir(signatures, { recursive: true });
+  const unsigned = new Metadata(md.signed, new Map(), md.unrecognized);
+  const bytes = unsigned.toBytes();
+  await writeFileAtomic(file, bytes);
+  return Metadata.fromBytes(bytes, 'root');
+}
+
+export async function discardStaged(paths: RepositoryPaths): Promise<void> {
+  const { file, signatures } = stagedPaths(paths, 'root');
+  await rm(signatures, { recursive: true, force: true });
+  await rm(file, { force: true });
+}
+
+/** Signs the staged root with `signer` and stores the detached signature beside it. */
+export async function signStagedRoot(paths: RepositoryPaths, staged: Metadata<Root>, signer: Signer): Promise<DetachedSignature> {
+  const sig = detachedFor(staged, signer.keyid, await signer.sign(staged.signedBytes));
+  await storeDetached(paths, sig);
+  staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+  return sig;
+}
+
+export function detachedFor(staged: Metadata<Root>, keyid: string, sig: string): DetachedSignature {
+  return { role: 'root', version: staged.signed.version, keyid, sig, signedSha256: signedSha256(staged) };
+}
+
+export async function storeDetached(paths: RepositoryPaths, sig: DetachedSignature): Promise<void> {
+  const { signatures } = stagedPaths(paths, 'root');
+  await mkdir(signatures, { recursive: true });
+  if (!/^[0-9a-f]{8,128}$/.test(sig.keyid)) throw new ValueError(`invalid key id ${JSON.stringify(sig.keyid.slice(0, 20))}`);
+  await writeFileAtomic(join(signatures, `${sig.keyid}.json`), detachedBytes(sig));
+}
+
+/** Which roles' keys or thresholds differ between two roots. */
+export function rotatedRoles(before: Root, after: Root): string[] {
+  return TOP_LEVEL_ROLES.filter((r) => {
+    const a = before.roles[r];
+    const b = after.roles[r];
+    return a.threshold !== b.threshold || a.keyids.length !== b.keyids.length || a.keyids.some((k) => !b.keyids.includes(k));
+  });
+}
+
+export function stagedStatus(current: Root, staged: Metadata<Root>): StagedStatus {
+  const old = countSignatures(current.roles.root, current.keys, staged);
+  const next = countSignatures(staged.signed.roles.root, staged.signed.keys, staged);
+  const waiting = new Set<string>();
+  if (old.signedBy.length < old.threshold) old.missing.forEach((k) => waiting.add(k));
+  if (next.signedBy.length < next.threshold) next.missing.forEach((k) => waiting.add(k));
+  return {
+    role: 'root',
+    version: staged.signed.version,
+    expires: staged.signed.expires,
+    current: old,
+    next,
+    ready: old.signedBy.length >= old.threshold && next.signedBy.length >= next.threshold,
+    waitingFor: [...waiting],
+    rotatedRoles: rotatedRoles(current, staged.signed),
+  };
+}
+
+/** Signs the staged root with every root key the ring holds (of the current or the new root). */
+export async function signWithAvailableRootKeys(paths: RepositoryPaths, state: RepositoryState, staged: Metadata<Root>, ring: KeyRing): Promise<string[]> {
+  const current = state.trustedKeys('root');
+  const next = { keyids: staged.signed.roles.root.keyids, threshold: staged.signed.roles.root.threshold, keys: staged.signed.keys };
+  const signed: string[] = [];
+  for (const signer of [...(await ring.available('root', current)), ...(await ring.available('root', next))]) {
+    if (staged.signatures.has(signer.keyid)) continue;
+    await signStagedRoot(paths, staged, signer);
+    signed.push(signer.keyid);
+  }
+  return signed;
+}
+
+export interface PublishedRoot {
+  rootVersion: number;
+  /** Roles re-signed because their keys changed. */
+  resigned: string[];
+  publish?: PublishReport;
+}
+
+/**
+ * Publishes the staged root if both thresholds are met; re-signs the roles whose keys it
+ * changed with their new keys (resolved before anything is written).
+ */
+export async function publishStagedRoot(state: RepositoryState, staged: Metadata<Root>, ring: KeyRing, now: Date): Promise<PublishedRoot> {
+  const current = state.root.signed;
+  if (staged.signed.version !== current.version + 1) {
+    throw new ValueError(`the staged root is version ${staged.signed.version}, but the published root is ${current.version}: rotate again`);
+  }
+  const status = stagedStatus(current, staged);
+  if (!status.ready) {
+    throw new ValueError(`the staged root needs more signatures: waiting for ${status.waitingFor.map(shortKeyId).join(', ')}`);
+  }
+  if (staged.signed.isExpired(now)) throw new ValueError(`the staged root expired at ${staged.signed.expires}: rotate again`);
+  const rotated = status.rotatedRoles.filter((r) => r !== 'root') as Array<'targets' | 'snapshot' | 'timestamp'>;
+  const trusted = (role: 'targets' | 'snapshot' | 'timestamp') => ({
+    keyids: staged.signed.roles[role].keyids,
+    threshold: staged.signed.roles[role].threshold,
+    keys: staged.signed.keys,
+  });
+  let signers: PublishSigners | undefined;
+  if (rotated.length > 0) {
+    const purpose = (role: string) => `re-sign ${role} with its new keys, as the staged root requires`;
+    signers = {
+      timestamp: await ring.forThreshold('timestamp', trusted('timestamp'), purpose('timestamp')),
+      snapshot: await ring.forThreshold('snapshot', trusted('snapshot'), purpose('snapshot')),
+    };
+    if (rotated.includes('targets')) signers.targets = await ring.forThreshold('targets', trusted('targets'), purpose('targets'));
+  }
+
+  const bytes = staged.toBytes();
+  const check = Metadata.fromBytes(bytes, 'root'); // what clients will read must verify as counted
+  if (!stagedStatus(current, check).ready) throw new RepositoryError('the serialized root does not verify; nothing was published');
+  await writeInOrder(state.paths.metadata, [[{ name: metadataFileName('root', staged.signed.version), bytes }]]);
+  const published: PublishedRoot = { rootVersion: staged.signed.version, resigned: [] };
+  if (signers) {
+    const changed = new Map<string, Metadata<Targets>>();
+    if (signers.targets) changed.set('targets', state.targets.editable());
+    published.publish = await publish(state, { changed, snapshot: true, signers, now });
+    published.resigned = [...changed.keys(), 'snapshot', 'timestamp'];
+  }
+  await discardStaged(state.paths);
+  return published;
+}

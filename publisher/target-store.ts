@@ -1,0 +1,179 @@
+/**
+ * Target files on disk. An installer is hashed (sha256 and sha512) and copied in one streaming
+ * pass into `<repo>/.incoming/` (it may be 200 MiB: never held in memory), outside the
+ * repository lock; under the lock it is renamed to `targets/<dir>/<sha256>.<name>` and hard-linked
+ * (or copied) as `<sha512>.<name>`, before any metadata names it.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { StorageError, ValueError } from '../updater/core/errors.js';
+import { errorCode, fsyncDirectory, tempPathBeside } from '../updater/client/fs-util.js';
+import { targetFilePath, type RepositoryPaths } from './layout.js';
+
+export interface TargetHashes {
+  sha256: string;
+  sha512: string;
+}
+
+/** Content ready to become a target: a private copy in .incoming with its length and hashes. */
+export interface IncomingFile {
+  tempPath: string;
+  length: number;
+  hashes: TargetHashes;
+}
+
+const COPY_CHUNK_BYTES = 1024 * 1024;
+/** Leftovers of other hosts (where we cannot ask whether the writer lives) go after a day. */
+const ORPHAN_AGE_MS = 86_400_000;
+
+function incomingName(): string {
+  return `${process.pid}-${randomBytes(8).toString('hex')}.part`;
+}
+
+/** Streams `source` into .incoming, hashing as it goes. The copy is what gets published, so a
+ * source that changes meanwhile cannot make the hashes disagree with the stored file. */
+export async function hashAndCopy(paths: RepositoryPaths, source: string): Promise<IncomingFile> {
+  const info = await stat(source).catch((error: unknown) => {
+    throw new ValueError(errorCode(error) === 'ENOENT' ? `no such file: ${source}` : `cannot read ${source}: ${(error as Error).message}`);
+  });
+  if (!info.isFile()) throw new ValueError(`${source} is not a regular file`);
+  await mkdir(paths.incoming, { recursive: true });
+  const tempPath = join(paths.incoming, incomingName());
+  const sha256 = createHash('sha256');
+  const sha512 = createHash('sha512');
+  let length = 0;
+  const out = await open(tempPath, 'wx', 0o644);
+  try {
+    for await (const chunk of createReadStream(source, { highWaterMark: COPY_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+      sha256.update(chunk);
+      sha512.update(chunk);
+      length += chunk.length;
+      await out.write(chunk);
+    }
+    await out.sync();
+  } catch (error) {
+    await out.close().catch(() => undefined);
+    await unlink(tempPath).catch(() => undefined);
+    throw new StorageError(`cannot copy ${source}: ${(error as Error).message}`, { cause: error });
+  }
+  await out.close();
+  return { tempPath, length, hashes: { sha256: sha256.digest('hex'), sha512: sha512.digest('hex') } };
+}
+
+/** Small generated content (a channel index) staged like a file. */
+export async function stageBytes(paths: RepositoryPaths, bytes: Uint8Array): Promise<IncomingFile> {
+  await mkdir(paths.incoming, { recursive: true });
+  const tempPath = join(paths.incoming, incomingName());
+  const out = await open(tempPath, 'wx', 0o644);
+  try {
+    await out.writeFile(bytes);
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  return {
+    tempPath,
+    length: bytes.length,
+    hashes: {
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      sha512: createHash('sha512').update(bytes).digest('hex'),
+    },
+  };
+}
+
+export async function discard(file: IncomingFile): Promise<void> {
+  await unlink(file.tempPath).catch(() => undefined);
+}
+
+/**
+ * Moves staged content to its consistent-snapshot names. A name that already exists holds the
+ * same bytes (the name is their hash), unless damaged: a size mismatch is replaced. Returns the
+ * files now in place.
+ */
+export async function placeTarget(paths: RepositoryPaths, targetPath: string, file: IncomingFile): Promise<string[]> {
+  const primary = targetFilePath(paths, targetPath, file.hashes.sha256);
+  const secondary = targetFilePath(paths, targetPath, file.hashes.sha512);
+  await mkdir(dirname(primary), { recursive: true });
+  if ((await sizeOf(primary)) === file.length) await discard(file);
+  else await moveInto(file.tempPath, primary);
+  if ((await sizeOf(secondary)) !== file.length) await linkOrCopy(primary, secondary);
+  await fsyncDirectory(dirname(primary));
+  return [primary, secondary];
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? s.size : -1;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw new StorageError(`cannot inspect ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** rename, or copy then rename where .incoming is on another file system (EXDEV). */
+async function moveInto(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+    return;
+  } catch (error) {
+    if (errorCode(error) !== 'EXDEV') throw new StorageError(`cannot move a file into ${to}: ${(error as Error).message}`);
+  }
+  const temp = tempPathBeside(to);
+  await copyFile(from, temp);
+  await rename(temp, to);
+  await unlink(from).catch(() => undefined);
+}
+
+/** A second name for the same bytes: a hard link, or a copy (renamed into place) where links fail. */
+async function linkOrCopy(existing: string, name: string): Promise<void> {
+  const temp = tempPathBeside(name);
+  try {
+    await link(existing, temp);
+  } catch {
+    await copyFile(existing, temp);
+  }
+  try {
+    await rename(temp, name);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw new StorageError(`cannot write ${name}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Removes what killed commands left in .incoming: files of processes on this host that no
+ * longer exist, and anything older than a day.
+ */
+export async function cleanIncoming(paths: RepositoryPaths): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(paths.incoming);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return 0;
+    throw new StorageError(`cannot list ${paths.incoming}: ${(error as Error).message}`);
+  }
+  let removed = 0;
+  for (const name of names) {
+    const path = join(paths.incoming, name);
+    const pid = Number(/^(\d+)-[0-9a-f]{16}\.part$/.exec(name)?.[1]);
+    const old = await stat(path).then((s) => Date.now() - s.mtimeMs > ORPHAN_AGE_MS, () => false);
+    if ((Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) || old) {
+      await unlink(path).catch(() => undefined);
+      removed++;
+    }
+  }
+  return removed;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) !== 'ESRCH';
+  }
+}
