@@ -39,7 +39,7 @@ import { CancellationToken } from './cancellation.js';
 import { channelsToRead, readChannelIndexes, resolveInstaller, selectRelease, type Candidate } from './discovery.js';
 import { DownloadManager } from './download-manager.js';
 import { electronHost, type ElectronHost } from './electron-host.js';
-import { EMBEDDED_ROOT_MAX_BYTES, readEmbeddedRoot, readEmbeddedSettings, type EmbeddedSettings } from './embedded-config.js';
+import { EMBEDDED_ROOT_MAX_BYTES, readEmbeddedRoot, readEmbeddedSettings } from './embedded-config.js';
 import { defaultInstallers, detectInstallKind, removePreviousInstall } from './installers/index.js';
 import { defaultSpawn, type SpawnFunction } from './installers/spawn.js';
 import type { Installer } from './installers/types.js';
@@ -52,7 +52,7 @@ export const CACHE_DIR_NAME = 'electron-tuf';
 export interface TufAppUpdaterOptions {
   /** Base URL of the TUF metadata. Default: settings.json embedded by the build hook. */
   metadataUrl?: string;
-  /** Base URL of the targets (installers, channel indexes). Default: as metadataUrl. */
+  /** Base URL of the targets (installers, channel indexes). Given together with metadataUrl. */
   targetsUrl?: string;
   /** Trusted root: its bytes or a file path. Default: `<resourcesPath>/electron-tuf/root.json`. */
   trustedRoot?: Uint8Array | string;
@@ -89,7 +89,6 @@ interface Context {
   platform: Platform;
   arch: Arch;
   installKind: InstallerKind;
-  settings?: EmbeddedSettings;
 }
 
 /** A release found by the last check, with its trusted installer target. */
@@ -362,10 +361,11 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     const platform = validatePlatform(options.platform ?? process.platform);
     const arch = validateArch(options.arch ?? process.arch);
     const cacheDir = options.cacheDir ?? join(this.host.userDataPath(), CACHE_DIR_NAME);
+    if (!options.metadataUrl !== !options.targetsUrl) throw new ValueError('pass both metadataUrl and targetsUrl, or neither (to use the embedded settings)');
     const settings = options.metadataUrl ? undefined : await readEmbeddedSettings(this.host.resourcesPath());
     this.embeddedChannel = settings?.channel;
     const metadataBaseUrl = options.metadataUrl ?? settings!.metadataUrl;
-    const targetBaseUrl = options.targetsUrl ?? settings?.targetsUrl ?? metadataBaseUrl;
+    const targetBaseUrl = options.targetsUrl ?? settings!.targetsUrl;
     const client = new Updater({
       metadataDir: join(cacheDir, 'metadata'),
       metadataBaseUrl,
@@ -376,7 +376,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
       trace: (event) => this.log.debug?.(describeTrace(event)),
     });
     const installKind = options.installKind ?? (await detectInstallKind(this.host, platform));
-    return { client, downloads: new DownloadManager(client, cacheDir, this.log), cacheDir, platform, arch, installKind, settings };
+    return { client, downloads: new DownloadManager(client, cacheDir, this.log), cacheDir, platform, arch, installKind };
   }
 
   private async trustedRoot(): Promise<Uint8Array> {

@@ -116,10 +116,15 @@ export class DownloadManager {
     }
   }
 
-  /** Forgets the pending update (after it was installed, or when it is stale). */
+  /**
+   * Forgets the pending update (once it is the running version). Holds the pending lock, so
+   * it fails (StorageError) rather than pull files from under another instance's download.
+   */
   async clear(): Promise<void> {
-    await rm(join(this.cacheDir, PENDING_FILE), { force: true });
-    await rm(this.pendingDir, { recursive: true, force: true });
+    await withLock(this.pendingDir, async () => {
+      await rm(join(this.cacheDir, PENDING_FILE), { force: true });
+      await rm(this.pendingDir, { recursive: true, force: true });
+    }, { timeoutMs: 0 });
   }
 
   private async writePending(request: PendingRequest, path: string): Promise<void> {

@@ -65,7 +65,13 @@ export function electronHost(): ElectronHost {
     if (!loaded) {
       // Lazy by design (see the file comment). createRequire: Electron resolves 'electron' to its
       // built-in module for require() in the main process, from CommonJS and ESM alike.
-      const candidate: unknown = createRequire(import.meta.url)('electron');
+      let candidate: unknown;
+      try {
+        candidate = createRequire(import.meta.url)('electron');
+      } catch (error) {
+        throw new ValueError("'electron' cannot be loaded: run inside Electron's main process, or pass a NodeHost", { cause: error });
+      }
+      // In plain Node, the npm package 'electron' exports the path of its binary, not the API.
       if (typeof candidate !== 'object' || candidate === null || !('app' in candidate)) {
         throw new ValueError("'electron' is not available: run inside Electron's main process, or pass a NodeHost");
       }
