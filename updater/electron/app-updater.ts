@@ -36,7 +36,7 @@ import { readFileBounded } from '../client/fs-util.js';
 import { HttpFetcher } from '../client/http-fetcher.js';
 import { Updater, type TraceEvent, type UpdaterConfig } from '../client/updater.js';
 import { CancellationToken } from './cancellation.js';
-import { channelsToRead, readChannelIndexes, resolveInstaller, selectRelease, type Candidate } from './discovery.js';
+import { channelsToRead, readChannelIndexes, resolveInstaller, selectRelease, type Candidate, type Selection } from './discovery.js';
 import { DownloadManager } from './download-manager.js';
 import { electronHost, type ElectronHost } from './electron-host.js';
 import { EMBEDDED_ROOT_MAX_BYTES, readEmbeddedRoot, readEmbeddedSettings } from './embedded-config.js';
@@ -204,24 +204,30 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
       const ctx = await this.context();
       await this.cleanUpAfterUpdate(ctx);
       await ctx.client.refresh();
-      const channel = this.channel;
-      const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), ctx);
-      const installId = await loadInstallId(ctx.cacheDir);
-      const selection = selectRelease(indexes, {
-        currentVersion: this.currentVersion.version,
-        channel,
-        allowPrerelease: this.allowPrerelease,
-        allowDowngrade: this.allowDowngrade,
-        installerKind: ctx.installKind,
-        isStaged: (release) => isStaged(installId, release.version, release.stagingPercentage),
-      });
-      for (const reason of selection.skipped) this.log.info(`passed over ${reason}`);
+      const selection = await this.selectRelease(ctx);
       if (!selection.offer) return this.noUpdate(selection.newest);
       const target = await resolveInstaller(ctx.client, selection.offer, { platform: ctx.platform, arch: ctx.arch, kind: ctx.installKind });
       return this.updateFound({ info: updateInfoOf(selection.offer, target), candidate: selection.offer, target });
     } catch (error) {
       throw this.report(error, 'Cannot check for updates');
     }
+  }
+
+  /** Reads the channel indexes (after a refresh) and applies this install's policy to them. */
+  private async selectRelease(ctx: Context): Promise<Selection> {
+    const channel = this.channel;
+    const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), ctx);
+    const installId = await loadInstallId(ctx.cacheDir);
+    const selection = selectRelease(indexes, {
+      currentVersion: this.currentVersion.version,
+      channel,
+      allowPrerelease: this.allowPrerelease,
+      allowDowngrade: this.allowDowngrade,
+      installerKind: ctx.installKind,
+      isStaged: (release) => isStaged(installId, release.version, release.stagingPercentage),
+    });
+    for (const reason of selection.skipped) this.log.info(`passed over ${reason}`);
+    return selection;
   }
 
   private noUpdate(newest: Candidate | undefined): UpdateCheckResult {
@@ -236,9 +242,9 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
   }
 
   private updateFound(found: Available): UpdateCheckResult {
-    const previous = this.downloaded?.available;
-    if (previous && (previous.info.version !== found.info.version || previous.target.hashes.sha256 !== found.target.hashes.sha256)) this.downloaded = undefined;
-    if (this.downloaded) this.downloaded.available = found;
+    // A download of the same signed file stays valid; anything else must be fetched anew.
+    if (this.downloaded && sameTarget(this.downloaded.available.target, found.target)) this.downloaded.available = found;
+    else if (!this.installing) this.downloaded = undefined;
     this.available = found;
     this.log.info(`update available: ${found.info.version} (${found.target.path}, ${found.target.length} bytes)`);
     this.emit('update-available', found.info);
@@ -419,6 +425,10 @@ function updateInfoOf(candidate: Candidate, target?: TargetFile): UpdateInfo {
   };
   if (release.stagingPercentage !== undefined) info.stagingPercentage = release.stagingPercentage;
   return info;
+}
+
+function sameTarget(a: TargetFile, b: TargetFile): boolean {
+  return a.path === b.path && a.length === b.length && JSON.stringify(a.hashes) === JSON.stringify(b.hashes);
 }
 
 function currentInfo(version: string): UpdateInfo {

@@ -189,7 +189,9 @@ class ExtractedTree {
       for (let left = entry.size; left > 0; ) {
         const chunk = await reader.pull(left);
         if (!chunk) throw new DeserializationError(`tar archive ends inside ${rel}`);
-        await handle.write(chunk);
+        for (let written = 0; written < chunk.length; ) {
+          written += (await handle.write(chunk, written, chunk.length - written)).bytesWritten;
+        }
         left -= chunk.length;
       }
     } finally {
