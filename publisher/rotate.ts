@@ -94,7 +94,8 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateResult> 
       }
       const change: KeyChange = { add: added, remove: options.removeKeys ?? [], threshold: options.threshold };
       if (role === 'bins') return rotateBins(state, ring, change, now, generated);
-      state.assertRootValid(now);
+      // No expiry check here: a new root is exactly how an expired one is replaced (clients
+      // only require the final root of the chain to be valid, 5.3.10).
       if (options.expiresDays !== undefined) {
         const config = await readConfig(paths);
         config.lifetimes = lifetimesWith({ root: options.expiresDays }, config.lifetimes);
@@ -135,7 +136,7 @@ async function rotateTopLevel(
   generated: RotateResult['generated'],
 ): Promise<RotateResult> {
   const current = state.root.signed;
-  const previous = await loadStagedRoot(state.paths);
+  const previous = await loadStagedRoot(state.paths, current);
   // Changes accumulate in a staged root of the next version; a stale one (already superseded) is dropped.
   const base = previous && previous.md.signed.version === current.version + 1 ? previous.md : state.root;
   const md = base.editable();

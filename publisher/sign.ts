@@ -59,7 +59,7 @@ export async function signStaged(options: SignOptions): Promise<SignResult> {
     paths,
     async () => {
       const state = await RepositoryState.load(paths.root);
-      const loaded = await loadStagedRoot(paths);
+      const loaded = await loadStagedRoot(paths, state.root.signed);
       if (!loaded || loaded.md.signed.version <= state.root.signed.version) {
         throw new ValueError('no root change is staged (repo rotate stages one)');
       }
@@ -84,7 +84,7 @@ export async function signStaged(options: SignOptions): Promise<SignResult> {
         added.push(sig.keyid);
       }
       for (const file of options.signatureFiles ?? []) {
-        const sig = await readDetachedSignature(resolve(file), staged);
+        const sig = await readDetachedSignature(resolve(file), staged, state.root.signed);
         await storeDetached(paths, sig);
         staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
         added.push(sig.keyid);

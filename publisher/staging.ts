@@ -14,7 +14,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepositoryError, ValueError } from '../updater/core/errors.js';
 import { FieldReader } from '../updater/core/fields.js';
-import { verifySignature, type Signer } from '../updater/core/keys.js';
+import { verifySignature, type PublicKey, type Signer } from '../updater/core/keys.js';
 import { Metadata, type Root, type Targets } from '../updater/core/metadata.js';
 import { TOP_LEVEL_ROLES } from '../updater/core/roles.js';
 import { countSignatures, type SignatureCount } from '../updater/core/verify.js';
@@ -60,8 +60,14 @@ export function signedSha256(md: Metadata): string {
   return createHash('sha256').update(md.signedBytes).digest('hex');
 }
 
-/** The staged root, if any, with its detached signatures. */
-export async function loadStagedRoot(paths: RepositoryPaths): Promise<StagedRoot | undefined> {
+/** A root key of the staged root or of the current one (a key being removed still signs for the old threshold). */
+function rootKeyOf(staged: Metadata<Root>, current: Root, keyid: string): PublicKey | undefined {
+  const own = (root: Root): PublicKey | undefined => (root.roles.root.keyids.includes(keyid) ? root.keys[keyid] : undefined);
+  return own(staged.signed) ?? own(current);
+}
+
+/** The staged root, if any, with its detached signatures (checked against its keys and `current`'s). */
+export async function loadStagedRoot(paths: RepositoryPaths, current: Root): Promise<StagedRoot | undefined> {
   const { file, signatures } = stagedPaths(paths, 'root');
   const bytes = await readFileBounded(file, SIZE_LIMITS.root);
   if (!bytes) return undefined;
@@ -79,7 +85,7 @@ export async function loadStagedRoot(paths: RepositoryPaths): Promise<StagedRoot
     try {
       const sig = parseDetached((await readFileBounded(path, MAX_DETACHED_BYTES)) ?? new Uint8Array(), path);
       if (sig.signedSha256 !== digest || sig.version !== md.signed.version) throw new ValueError('made for another staged root');
-      const key = md.signed.keys[sig.keyid];
+      const key = rootKeyOf(md, current, sig.keyid);
       if (!key || !verifySignature(key, sig.sig, md.signedBytes)) throw new ValueError('does not verify');
       md.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
     } catch {
@@ -113,7 +119,7 @@ export function detachedBytes(sig: DetachedSignature): string {
 }
 
 /** Reads a detached signature file and checks it belongs to `staged` and verifies. */
-export async function readDetachedSignature(path: string, staged: Metadata<Root>): Promise<DetachedSignature> {
+export async function readDetachedSignature(path: string, staged: Metadata<Root>, current: Root): Promise<DetachedSignature> {
   const bytes = await readFileBounded(path, MAX_DETACHED_BYTES).catch((e: unknown) => {
     throw new ValueError(`cannot read ${path}: ${(e as Error).message}`);
   });
@@ -122,8 +128,9 @@ export async function readDetachedSignature(path: string, staged: Metadata<Root>
   if (sig.role !== 'root' || sig.version !== staged.signed.version || sig.signedSha256 !== signedSha256(staged)) {
     throw new ValueError(`${path} is a signature for ${sig.role} version ${sig.version}, not for the staged root version ${staged.signed.version}`);
   }
-  const key = staged.signed.keys[sig.keyid];
-  if (!key || !verifySignature(key, sig.sig, staged.signedBytes)) throw new ValueError(`${path}: the signature does not verify`);
+  const key = rootKeyOf(staged, current, sig.keyid);
+  if (!key) throw new ValueError(`${path} is signed by key ${sig.keyid.slice(0, 8)}, which is not a root key of the current or the staged root`);
+  if (!verifySignature(key, sig.sig, staged.signedBytes)) throw new ValueError(`${path}: the signature does not verify`);
   return sig;
 }
 

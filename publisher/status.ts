@@ -61,7 +61,7 @@ export async function repositoryStatus(options: StatusOptions): Promise<StatusRe
     if (earliest) roles.push({ ...earliest, count: state.binNames.length });
   }
 
-  const staged = await loadStagedRoot(paths);
+  const staged = await loadStagedRoot(paths, root);
   const pending = staged && staged.md.signed.version > root.version ? [stagedStatus(root, staged.md)] : [];
   return { roles, staged: pending, invalidSignatures: staged?.invalid ?? [] };
 }

@@ -72,6 +72,8 @@ export async function publishedDigest(repo: string): Promise<Map<string, string>
 export interface ClientView {
   /** target path -> downloaded bytes (undefined when the client does not find the target). */
   files: Map<string, Buffer | undefined>;
+  /** The root version the client trusts after refreshing (our client only). */
+  rootVersion?: number;
 }
 
 /**
@@ -99,7 +101,7 @@ export async function ourClient(
     const info = await updater.getTargetInfo(path);
     files.set(path, info ? await readFile(await updater.downloadTarget(info)) : undefined);
   }
-  return { files };
+  return { files, rootVersion: updater.trustedMetadata?.root.signed.version };
 }
 
 /** tuf-js 6, the peer client, doing the same. */
