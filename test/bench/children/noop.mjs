@@ -1,0 +1,1 @@
+/** Node's own start-up and exit, the floor under every whole-process figure. */
