@@ -271,7 +271,11 @@ export class Updater {
     role: string,
     delegator: string,
   ): Promise<Metadata<Targets>> {
-    const cached = set.verifyCachedDelegate(role, delegator);
+    // Top-level targets was verified against root when loaded, and root cannot change after
+    // timestamp (5.3 before 5.4): checking its signature again on every lookup would only
+    // re-hash the whole file (~20 ms at 100,000 targets). Delegated roles are re-checked
+    // against the delegator on the current path.
+    const cached = role === 'targets' ? set.targets : set.verifyCachedDelegate(role, delegator);
     if (cached) return cached;
     const meta = set.snapshot!.signed.roleMeta(role);
     if (!meta) throw new RepositoryError(`snapshot does not list ${role}`);

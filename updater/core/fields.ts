@@ -102,13 +102,20 @@ export class FieldReader {
 
 /** Sets a field even when it is named `__proto__`. */
 export function defineField(target: JsonObject, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // Assignment is several times faster (100,000 targets pass here). Only a key Object.prototype
+  // also has (`__proto__`, `toString`, ...) could hit a setter or a frozen prototype that way.
+  if (key in Object.prototype) {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
 }
 
 /** Object.entries, with each value checked to be a string. */
 export function stringRecord(value: JsonObject, where: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
+  for (const k of Object.keys(value)) {
+    const v = value[k];
     if (typeof v !== 'string') throw new DeserializationError(`${where}.${k}: expected a string`);
     defineField(out, k, v);
   }

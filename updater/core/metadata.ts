@@ -40,10 +40,22 @@ function checkSpecVersion(value: string, where: string): void {
 }
 
 function parseHashes(value: unknown, where: string): Record<string, string> {
-  if (!isPlainObject(value) || Object.keys(value).length === 0) {
-    throw new DeserializationError(`${where}.hashes: expected a non-empty object`);
-  }
-  return stringRecord(value, `${where}.hashes`);
+  const hashes = isPlainObject(value) ? stringRecord(value, `${where}.hashes`) : undefined;
+  if (!hashes || !hasAnyField(hashes)) throw new DeserializationError(`${where}.hashes: expected a non-empty object`);
+  return hashes;
+}
+
+/** `Object.keys(obj).length > 0` without building the array (once per target). */
+function hasAnyField(obj: JsonObject): boolean {
+  for (const key in obj) if (Object.prototype.hasOwnProperty.call(obj, key)) return true;
+  return false;
+}
+
+/** `const { a, b, ...rest } = obj` for two known fields, at a fraction of the cost (once per target). */
+function fieldsExcept(obj: JsonObject, a: string, b: string): JsonObject {
+  const rest: JsonObject = {};
+  for (const key of Object.keys(obj)) if (key !== a && key !== b) defineField(rest, key, obj[key]);
+  return rest;
 }
 
 /** Fields every signed role shares (spec 4.2). */
@@ -257,11 +269,11 @@ export class TargetFile {
   /** Hand-written rather than FieldReader: a targets file may hold 100,000 of these. */
   static fromJSON(path: string, value: unknown): TargetFile {
     if (!isPlainObject(value)) throw new DeserializationError(`targets.${path}: expected an object`);
-    const { length, hashes, ...rest } = value;
+    const { length, hashes } = value;
     if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
       throw new DeserializationError(`targets.${path}.length: expected an integer >= 0`);
     }
-    return new TargetFile(path, length, parseHashes(hashes, `targets.${path}`), rest);
+    return new TargetFile(path, length, parseHashes(hashes, `targets.${path}`), fieldsExcept(value, 'length', 'hashes'));
   }
 
   get custom(): unknown {
