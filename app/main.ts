@@ -10,22 +10,26 @@
 import { app, BrowserWindow, ipcMain, session } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { UpdateController } from './ipc-contract.js';
+import { TufAppUpdater } from '../updater/electron/index.js';
 import { registerUpdateIpc, senderIsPage } from './ipc-main.js';
-import { PlaceholderUpdateController } from './placeholder-controller.js';
+import { startPeriodicChecks, TufUpdateController } from './update-controller.js';
 
 const APP_DIR = fileURLToPath(new URL('../../app/', import.meta.url));
 const PRELOAD_PATH = join(APP_DIR, 'preload.cjs');
 const PAGE_PATH = join(APP_DIR, 'renderer', 'index.html');
 
-function createUpdateController(): UpdateController {
-  // ------------------------------------------------------------------------------------------
-  // UPDATER WIRING POINT. The placeholder below always reports 'idle'; the next step replaces
-  // it with the TUF app updater from updater/electron (trusted root shipped as extraResources
-  // at join(process.resourcesPath, 'trust', 'root.json'), see build/electron-builder.config.ts),
-  // adapted to UpdateController. Nothing else in this file needs to change.
-  // ------------------------------------------------------------------------------------------
-  return new PlaceholderUpdateController(app.getVersion());
+/** Often enough that a security fix reaches a long-running app the same day. */
+const CHECK_INTERVAL_MS = 4 * 60 * 60 * 1000;
+
+/**
+ * The TUF app updater with no options: the repository URLs, the channel and the trusted root
+ * come from what the build hook embedded under <resources>/electron-tuf/
+ * (updater/electron/embedded-config.ts), so trust never comes from the network (TUF 5.2).
+ * userData/electron-tuf holds its cache. An app run without those files (e.g. from the
+ * checkout) shows the check failing in the window, and nothing else changes.
+ */
+function createUpdateController(): TufUpdateController {
+  return new TufUpdateController(new TufAppUpdater());
 }
 
 function createWindow(): BrowserWindow {
@@ -57,12 +61,19 @@ function createWindow(): BrowserWindow {
 async function start(): Promise<void> {
   await app.whenReady();
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, grant) => grant(false));
-  registerUpdateIpc(ipcMain, createUpdateController(), {
+  const controller = createUpdateController();
+  registerUpdateIpc(ipcMain, controller, {
     isTrustedSender: senderIsPage(PAGE_PATH),
     receivers: () => BrowserWindow.getAllWindows().map((window) => window.webContents),
     onError: (action, error) => console.error(`update ${action} failed:`, error),
   });
   createWindow();
+  const stopChecks = startPeriodicChecks(controller, {
+    intervalMs: CHECK_INTERVAL_MS,
+    onError: (error) => console.error('update check failed:', error),
+  });
+  // 'will-quit', not 'before-quit': the updater may hold a quit back to install first.
+  app.once('will-quit', stopChecks);
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
