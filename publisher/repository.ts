@@ -272,9 +272,12 @@ export interface Prepared {
   bytes: Buffer;
 }
 
-/** Expiry `days` after `now`, to the second (the spec's format has no fractions). */
+/**
+ * Expiry `days` after `now`, rounded up to the second (the format has no fractions): rounding
+ * up means nothing is ever written already expired, however short its lifetime.
+ */
 export function expiryAfter(now: Date, days: number): string {
-  return formatExpires(new Date(Math.floor((now.getTime() + days * DAY_MS) / 1000) * 1000));
+  return formatExpires(new Date(Math.ceil((now.getTime() + days * DAY_MS + 1) / 1000) * 1000));
 }
 
 /** File bytes of metadata: python-tuf's indented form, compact for very large snapshots. */
