@@ -17,7 +17,7 @@
  * its figures are the ones in DESIGN.md ("Peer speed"), measured on this kind of machine.
  * BENCH_QUICK=1 shrinks the sizes. BENCH_PROFILE=<dir> writes CPU profiles of our children.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,7 +54,7 @@ interface Sizes {
 const FULL: Sizes = {
   refreshIterations: 30,
   downloadMib: [64, 256],
-  downloadRuns: 3,
+  downloadRuns: 5,
   bigTargets: 100_000,
   scalingTargets: 10_000,
   bigRuns: 3,
@@ -131,6 +131,13 @@ export async function run({ record, quick }: BenchContext): Promise<void> {
   const sizes = quick ? QUICK : FULL;
   const root = await mkdtemp(join(tmpdir(), 'electron-tuf-bench-'));
   let server: StaticServer | undefined;
+  // Ctrl-C mid-run: no child left running, no 300 MiB of repositories left in the temp dir.
+  const onInterrupt = (): void => {
+    killChildren();
+    rmSync(root, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
   try {
     server = await startStaticServer(root);
     const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
@@ -152,6 +159,7 @@ export async function run({ record, quick }: BenchContext): Promise<void> {
     await coldRuns(ws, small, sizes, record);
     await bigRepositories(ws, sizes, record);
   } finally {
+    process.off('SIGINT', onInterrupt);
     killChildren();
     await server?.close();
     await rm(root, { recursive: true, force: true });
@@ -188,6 +196,7 @@ async function downloads(ws: Workspace, repo: BenchRepo, sizes: Sizes, record: R
     const url = await hashedTargetUrl(ws, repo, targetPath);
     const ms: { [c in Client | 'undici']: number[] } = { ours: [], tufjs: [], undici: [] };
     const rss: { [c in Client | 'undici']: number[] } = { ours: [], tufjs: [], undici: [] };
+    const undiciFsyncMs: number[] = [];
     for (let run = 0; run < sizes.downloadRuns; run++) {
       // Interleaved, so drift in the machine's speed hits every client alike.
       for (const client of ['undici', ...CLIENTS] as const) {
@@ -197,6 +206,7 @@ async function downloads(ws: Workspace, repo: BenchRepo, sizes: Sizes, record: R
             ? await undiciDownload(url, join(dirs.targetDir, 'download.bin'))
             : await fetchTarget(ws, client, repo, dirs, targetPath, true);
         if (result?.downloadMs === undefined) throw new Error(`${client}: download did not finish`);
+        if ('fsyncMs' in result) undiciFsyncMs.push(result.fsyncMs);
         ms[client].push(result.downloadMs);
         rss[client].push(kibToMib(result.maxRssKib));
         await rm(dirs.dir, { recursive: true, force: true });
@@ -207,6 +217,9 @@ async function downloads(ws: Workspace, repo: BenchRepo, sizes: Sizes, record: R
       record(`download ${mib} MiB: throughput, ${LABEL[client]}`, round(throughput(client), 1), 'MiB/s', `median ${round(median(ms[client]), 0)} ms`);
     }
     record(`download ${mib} MiB: throughput ours / undici`, round(throughput('ours') / throughput('undici'), 3), 'x', 'goal >= 0.9');
+    // Ours fsyncs before the atomic rename (a crash never leaves a torn file); the floor does not.
+    const withFsync = mib / ((median(ms.undici) + median(undiciFsyncMs)) / 1000);
+    record(`download ${mib} MiB: throughput ours / (undici + fsync)`, round(throughput('ours') / withFsync, 3), 'x', `fsync ${round(median(undiciFsyncMs), 0)} ms`);
     record(`download ${mib} MiB: throughput tuf-js / undici`, round(throughput('tufjs') / throughput('undici'), 3), 'x');
     for (const client of ['undici', ...CLIENTS] as const) {
       record(`download ${mib} MiB: peak RSS, ${LABEL[client]}`, round(Math.max(...rss[client]), 1), 'MiB', client === 'ours' ? 'goal < 100' : undefined);
@@ -224,8 +237,8 @@ async function hashedTargetUrl(ws: Workspace, repo: BenchRepo, targetPath: strin
   return `${ws.targetsUrl(repo)}${dir}/${name}`;
 }
 
-async function undiciDownload(url: string, destPath: string): Promise<{ downloadMs: number; maxRssKib: number }> {
-  const outcome = await runChild<{ downloadMs: number; maxRssKib: number }>(join(CHILDREN_DIR, 'undici-download.mjs'), [url, destPath], {
+async function undiciDownload(url: string, destPath: string): Promise<{ downloadMs: number; fsyncMs: number; maxRssKib: number }> {
+  const outcome = await runChild<{ downloadMs: number; fsyncMs: number; maxRssKib: number }>(join(CHILDREN_DIR, 'undici-download.mjs'), [url, destPath], {
     timeoutMs: 300_000,
   });
   if (!outcome.finished) throw new Error('undici download did not finish');

@@ -1,12 +1,12 @@
 /**
  * The floor for a target download: undici's request() streamed to a file, no hashing, no
- * verification, no fsync.
+ * verification, no fsync (timed apart afterwards, as `fsyncMs`).
  *
  * argv: <url> <destPath> (the server must answer /__stats, as lib/static-server.ts does)
- * prints: { downloadMs, bytes, maxRssKib }
+ * prints: { downloadMs, fsyncMs, bytes, maxRssKib }
  */
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { finish, maxRssKib } from './clients.mjs';
@@ -19,4 +19,10 @@ const { statusCode, body } = await request(url);
 if (statusCode !== 200) throw new Error(`${url}: HTTP ${statusCode}`);
 await pipeline(body, createWriteStream(destPath));
 const downloadMs = performance.now() - started;
-finish({ downloadMs, bytes: (await stat(destPath)).size, maxRssKib: maxRssKib() });
+// Not part of the floor, but our client fsyncs before the atomic rename: report what that costs.
+const syncStarted = performance.now();
+const handle = await open(destPath, 'r+');
+await handle.sync();
+await handle.close();
+const fsyncMs = performance.now() - syncStarted;
+finish({ downloadMs, fsyncMs, bytes: (await stat(destPath)).size, maxRssKib: maxRssKib() });
