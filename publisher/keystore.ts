@@ -311,7 +311,7 @@ export interface GeneratedKeyFile {
  * `repo keygen`: a key made on the holder's own machine (e.g. a new root key holder). The
  * private key file must not exist yet; the public key goes next to it as `<name>.pub.json`.
  */
-export async function generateKeyFile(path: string, alg: KeyAlgorithm = 'ed25519'): Promise<GeneratedKeyFile> {
+export async function generateKeyFile(path: string, alg = 'ed25519'): Promise<GeneratedKeyFile> {
   const privateKeyFile = resolve(path);
   const publicKeyFile = privateKeyFile.replace(/(\.key)?\.pem$/, '') + '.pub.json';
   const { publicKey, privateKeyPem, keyid } = generateKey(validateKeyAlgorithm(alg));

@@ -389,7 +389,7 @@ const COMMANDS: Record<string, Command> = {
     options: { 'key-type': { type: 'string' } },
     async run(positionals, values, io) {
       maxArgs(positionals, 1);
-      const result = await generateKeyFile(path(io, positional(positionals, 0, 'private key file')), (str(values, 'key-type') ?? 'ed25519') as never);
+      const result = await generateKeyFile(path(io, positional(positionals, 0, 'private key file')), str(values, 'key-type'));
       return {
         result: { keyid: result.keyid, privateKeyFile: result.privateKeyFile, publicKeyFile: result.publicKeyFile, publicKey: result.publicKey },
         lines: [

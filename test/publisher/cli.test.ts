@@ -77,10 +77,10 @@ describe('bad input', () => {
 
   it('an expired root: one error line, exit 1, repository untouched', async () => {
     const d = await tempDir();
-    // Root valid for about 0.9 s.
+    // Root valid for 0.9 s (rounded up to the next whole second).
     expect(await cli(d).run('repo', 'init', 'repo', '--keys', 'keys', '--expires', 'root=0.00001')).toBe(0);
     await writeInstaller(d, 'app-1.0.0.tar.gz');
-    await sleep(1200);
+    await sleep(2100);
     const before = await publishedDigest(join(d, 'repo'));
     const { run, err } = cli(d);
     expect(await run('repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--version', '1.0.0', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys')).toBe(1);
