@@ -249,8 +249,6 @@ export interface PublishOptions {
   snapshot?: boolean;
   signers: PublishSigners;
   now: Date;
-  /** Extra snapshot meta changes (e.g. a new role); rarely needed. */
-  snapshotMetaOverrides?: Map<string, MetaFile>;
 }
 
 export interface WrittenFile {
@@ -326,35 +324,19 @@ export function snapshotMetaFor(version: number, bytes: Buffer): MetaFile {
  */
 export async function publish(state: RepositoryState, options: PublishOptions): Promise<PublishReport> {
   const { now, signers } = options;
-  const changed = options.changed ?? new Map<string, Metadata<Targets>>();
   const lifetimes = state.config.lifetimes;
-  const binCount = state.binNames.length;
-  const delegated: Prepared[] = [];
-  let targets: Prepared | undefined;
+  const { delegated, targets, meta } = await prepareTargetsRoles(state, options);
+
   let snapshot: Prepared | undefined;
-  const newMeta = new Map<string, MetaFile>(options.snapshotMetaOverrides ?? []);
-
-  for (const [name, md] of changed) {
-    const role = managedRoleOf(name);
-    md.signed.version = (state.snapshot.signed.roleMeta(name)?.version ?? 0) + 1;
-    md.signed.expires = expiryAfter(now, lifetimes[role]);
-    const file = metadataFileName(name, md.signed.version);
-    const bytes = await signAndSerialize(md, signers[role], file);
-    newMeta.set(`${name}.json`, metaFileFor(name, md.signed.version, bytes, binCount));
-    if (name === 'targets') targets = { name: file, bytes };
-    else delegated.push({ name: file, bytes });
-  }
-
   let snapshotMeta = state.timestamp.signed.snapshotMeta;
-  if (newMeta.size > 0 || options.snapshot) {
+  if (meta.size > 0 || options.snapshot) {
     const md = state.snapshot.editable();
-    for (const [name, meta] of newMeta) md.signed.meta.set(name, meta);
+    for (const [name, m] of meta) md.signed.meta.set(name, m);
     md.signed.version = state.snapshot.signed.version + 1;
     md.signed.expires = expiryAfter(now, lifetimes.snapshot);
     const file = metadataFileName('snapshot', md.signed.version);
-    const bytes = await signAndSerialize(md, signers.snapshot, file);
-    snapshot = { name: file, bytes };
-    snapshotMeta = snapshotMetaFor(md.signed.version, bytes);
+    snapshot = { name: file, bytes: await signAndSerialize(md, signers.snapshot, file) };
+    snapshotMeta = snapshotMetaFor(md.signed.version, snapshot.bytes);
   }
 
   const tsVersion = state.timestamp.signed.version + 1;
@@ -368,6 +350,28 @@ export async function publish(state: RepositoryState, options: PublishOptions): 
     timestampVersion: tsVersion,
     snapshotVersion: snapshotMeta.version,
   };
+}
+
+/** The next version of each changed targets role, signed, and its new entry for snapshot. */
+async function prepareTargetsRoles(
+  state: RepositoryState,
+  { changed = new Map(), signers, now }: PublishOptions,
+): Promise<{ delegated: Prepared[]; targets?: Prepared; meta: Map<string, MetaFile> }> {
+  const binCount = state.binNames.length;
+  const delegated: Prepared[] = [];
+  let targets: Prepared | undefined;
+  const meta = new Map<string, MetaFile>();
+  for (const [name, md] of changed) {
+    const role = managedRoleOf(name);
+    md.signed.version = (state.snapshot.signed.roleMeta(name)?.version ?? 0) + 1;
+    md.signed.expires = expiryAfter(now, state.config.lifetimes[role]);
+    const file = metadataFileName(name, md.signed.version);
+    const bytes = await signAndSerialize(md, signers[role], file);
+    meta.set(`${name}.json`, metaFileFor(name, md.signed.version, bytes, binCount));
+    if (name === 'targets') targets = { name: file, bytes };
+    else delegated.push({ name: file, bytes });
+  }
+  return { delegated, targets, meta };
 }
 
 /** Writes the groups one after another, each durable before the next (which points at it) starts. */
