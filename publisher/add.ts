@@ -21,6 +21,7 @@ import {
   validateVersion,
   type ChannelRelease,
   type InstallerKind,
+  type ReleaseCustom,
 } from '../updater/core/release.js';
 import { indexPathOf, readPublishedIndex, rebuildIndex, stageIndex } from './channel-indexes.js';
 import { TargetsEdits } from './edits.js';
@@ -186,16 +187,10 @@ async function planRelease(edits: TargetsEdits, input: ReleaseInput, staged: Inc
   const installers = new Map<string, InstallerKind>();
   for (let i = 0; i < input.files.length; i++) {
     const { path, kind } = input.files[i];
-    const file = staged[i];
-    const target = installerTarget(path, file.length, file.hashes, makeCustom(key, version, kind, fields));
-    const existing = await edits.get(path);
-    const status = classify(existing, target, key, force);
-    if (status !== 'unchanged') await edits.set(target);
-    if (status === 'added' || (status === 'replaced' && !sameContent(existing!, target))) plan.placements.push({ path, file });
-    const oldCustom = existing && readCustom(existing);
-    if (oldCustom && indexKeyString(indexKeyOf(oldCustom)) !== indexKeyString(key)) staleIndexes.set(indexKeyString(indexKeyOf(oldCustom)), indexKeyOf(oldCustom));
+    const { status, previousKey } = await planInstaller(edits, plan, path, staged[i], makeCustom(key, version, kind, fields), force);
+    if (previousKey && indexKeyString(previousKey) !== indexKeyString(key)) staleIndexes.set(indexKeyString(previousKey), previousKey);
     installers.set(path, kind);
-    plan.targets.push({ path, length: file.length, hashes: { sha256: file.hashes.sha256, sha512: file.hashes.sha512 }, role: state.roleFor(path), status });
+    plan.targets.push({ path, length: staged[i].length, hashes: { ...staged[i].hashes }, role: state.roleFor(path), status });
   }
   // The release's other installers (added earlier) take the same release-level fields.
   for (const other of previous?.installers ?? []) {
@@ -212,6 +207,24 @@ async function planRelease(edits: TargetsEdits, input: ReleaseInput, staged: Inc
     if (placed) plan.placements.push(placed);
   }
   return plan;
+}
+
+/** Records one installer in the edits (and its file among the placements) as `classify` decides. */
+async function planInstaller(
+  edits: TargetsEdits,
+  plan: ReleasePlan,
+  path: string,
+  file: IncomingFile,
+  custom: ReleaseCustom,
+  force: boolean,
+): Promise<{ status: TargetStatus; previousKey?: IndexKey }> {
+  const target = installerTarget(path, file.length, file.hashes, custom);
+  const existing = await edits.get(path);
+  const status = classify(existing, target, indexKeyOf(custom), force);
+  if (status !== 'unchanged') await edits.set(target);
+  if (status === 'added' || (status === 'replaced' && !sameContent(existing!, target))) plan.placements.push({ path, file });
+  const previous = existing && readCustom(existing);
+  return { status, previousKey: previous && indexKeyOf(previous) };
 }
 
 /** Date from the release's first publication; notes and staging from this call, else kept. */

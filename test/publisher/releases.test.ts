@@ -128,6 +128,18 @@ for (const bins of [0, 16]) {
       await clientsSee({ '3.0.0/app.tar.gz': await readFile(v2) });
     });
 
+    it('moving an installer to another platform or arch needs --force and fixes both indexes', async () => {
+      const file = await writeInstaller(r.dir, 'app-4.0.0.zip', 800);
+      await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [file], version: '4.0.0', platform: 'darwin' });
+      const move = { ...base, repo: r.repo, keys: r.keys, files: [file], version: '4.0.0', platform: 'darwin', arch: 'arm64' };
+      await expect(addRelease(move)).rejects.toThrow(/already published for stable darwin-x64; pass --force/);
+      const moved = await addRelease({ ...move, force: true });
+      expect(moved.targets[0].status).toBe('replaced');
+      expect((await index('stable', 'darwin', 'x64'))!.releases).toEqual([]);
+      expect((await index('stable', 'darwin', 'arm64'))!.releases.map((x) => x.version)).toEqual(['4.0.0']);
+      await clientsSee({ '4.0.0/app-4.0.0.zip': await readFile(file) });
+    });
+
     it('yanks a release: the index falls back to the newest remaining one', async () => {
       for (const v of ['1.0.0', '1.1.0', '1.2.0']) {
         await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [await writeInstaller(r.dir, `app-${v}.tar.gz`, 500)], version: v });
