@@ -3,11 +3,21 @@
  * app with the requested version, points electron-builder at a local Electron distribution
  * (by default the stand-in from build/standin-electron.ts) and at a local 7-Zip, and builds
  * the Linux targets that need no downloaded tools.
+ *
+ * The configuration's hooks are electron-tuf's (build/electron-builder.config.ts). With
+ * `toolsDir` (an app install made by build/app-install.ts) electron-builder runs from there and
+ * resolves the hook module string itself, exactly as in an app that installed both packages. Without
+ * it, electron-builder runs from the checkout, where `electron-tuf/electron-builder` does not
+ * resolve (the checkout is the package, not an app using it), so the same hook functions are
+ * passed in directly from publisher/electron-builder.ts.
  */
 import { access, chmod, constants, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Arch, build, Platform, type AfterPackContext, type Configuration } from 'electron-builder';
+import type * as AppBuilderLib from 'app-builder-lib';
+import type { AfterPackContext, Configuration } from 'electron-builder';
+import * as electronTufHooks from '../publisher/electron-builder.js';
 import { ValueError } from '../updater/core/errors.js';
 import { validateVersion } from '../updater/core/release.js';
 import { createDemoBuilderConfig } from './electron-builder.config.js';
@@ -19,6 +29,7 @@ import { createStandinElectron } from './standin-electron.js';
 export const OFFLINE_TARGETS = ['tar.gz', 'zip', 'dir'] as const;
 export type OfflineTarget = (typeof OFFLINE_TARGETS)[number];
 
+/** Replacements for electron-tuf's hooks (tests); each given one runs instead of electron-tuf's. */
 export interface BuildHooks {
   afterPack?: (context: AfterPackContext) => Promise<void> | void;
   /** electron-builder's hook; returning extra file paths adds them to the artifacts. */
@@ -39,9 +50,17 @@ export interface BuildDemoAppOptions {
   electronDist?: string;
   /** Default: the version of the `electron` package installed in the checkout. */
   electronVersion?: string;
-  /** A root.json to ship as the app's trusted root (extraResources trust/root.json). */
+  /** The app compiled earlier by compileDemoApp (build/stage-app.ts); default: compile for this build. */
+  compiledApp?: string;
+  /** A root.json to ship as the app's trusted root via extraResources (resources/electron-tuf/root.json). */
   trustedRoot?: string;
   hooks?: BuildHooks;
+  /**
+   * A folder whose node_modules holds app-builder-lib and electron-tuf (build/app-install.ts):
+   * electron-builder is loaded from there and resolves the hook module strings from there.
+   * Default: the checkout's electron-builder, with electron-tuf's hooks passed as functions.
+   */
+  toolsDir?: string;
 }
 
 export interface DemoAppBuild {
@@ -55,13 +74,15 @@ export async function buildDemoApp(options: BuildDemoAppOptions): Promise<DemoAp
   const version = validateVersion(options.version);
   const targets = checkTargets(options.targets ?? ['tar.gz']);
   if (targets.some((target) => target !== 'dir')) await useLocalSevenZip();
+  const builder = loadAppBuilderLib(options.toolsDir ?? PROJECT_ROOT);
   const workDir = await mkdtemp(join(tmpdir(), 'electron-tuf-build-'));
   try {
     const stageDir = join(workDir, 'app');
-    await stageDemoApp({ version, stageDir, trustedRoot: options.trustedRoot });
+    await stageDemoApp({ version, stageDir, trustedRoot: options.trustedRoot, compiledApp: options.compiledApp });
     const electronDist = options.electronDist ?? (await createStandinElectron(join(workDir, 'electron')));
-    let appOutDir: string | undefined;
     const base = createDemoBuilderConfig();
+    // Module strings where electron-builder can resolve them, else the same functions from source.
+    const defaults = options.toolsDir ? base : electronTufHooks;
     const config: Configuration = {
       ...base,
       asar: options.asar ?? true,
@@ -69,23 +90,36 @@ export async function buildDemoApp(options: BuildDemoAppOptions): Promise<DemoAp
       electronDist,
       directories: { output: resolve(options.outDir) },
       linux: { ...base.linux, target: targets },
-      afterPack: async (context) => {
-        appOutDir = context.appOutDir;
-        await options.hooks?.afterPack?.(context);
-      },
-      afterAllArtifactBuild: options.hooks?.afterAllArtifactBuild,
+      afterPack: options.hooks?.afterPack ?? defaults.afterPack,
+      afterAllArtifactBuild: options.hooks?.afterAllArtifactBuild ?? defaults.afterAllArtifactBuild,
     };
-    const artifacts = await build({
+    const buildOptions: AppBuilderLib.PackagerOptions & AppBuilderLib.PublishOptions = {
       projectDir: stageDir,
-      targets: Platform.LINUX.createTarget(targets, options.arch === 'arm64' ? Arch.arm64 : Arch.x64),
+      targets: builder.Platform.LINUX.createTarget(targets, options.arch === 'arm64' ? builder.Arch.arm64 : builder.Arch.x64),
       config,
       publish: 'never',
+    };
+    // A system listener sees the unpacked app without taking the afterPack setting.
+    const packager = new builder.Packager(buildOptions);
+    let appOutDir: string | undefined;
+    packager.onAfterPack((context) => {
+      appOutDir = context.appOutDir;
     });
+    const artifacts = await builder.build(buildOptions, packager);
     if (appOutDir === undefined) throw new ValueError('electron-builder packed nothing');
     return { artifacts, appOutDir };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * electron-builder's engine (app-builder-lib) as installed under `dir`. electron-builder's
+ * `build` makes its own Packager; app-builder-lib's takes ours, so the build can be observed.
+ */
+function loadAppBuilderLib(dir: string): typeof AppBuilderLib {
+  const require = createRequire(join(resolve(dir), 'package.json'));
+  return require('app-builder-lib') as typeof AppBuilderLib;
 }
 
 function checkTargets(targets: readonly string[]): OfflineTarget[] {

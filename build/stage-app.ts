@@ -6,7 +6,8 @@
  *   dist/**.js              app/main.ts and everything it imports, compiled
  *   app/preload.cjs         loaded by main from ../../app/ (see app/main.ts)
  *   app/renderer/**         the window page
- *   trust/root.json         the trusted root, when one is given (extraResources)
+ *   electron-tuf/root.json  a trusted root, when one is given (extraResources; the afterPack
+ *                           hook embeds the repository's root at the same place)
  */
 import { execFile } from 'node:child_process';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ValueError } from '../updater/core/errors.js';
 import { validateVersion } from '../updater/core/release.js';
-import { TRUSTED_ROOT_RESOURCE } from './electron-builder.config.js';
+import { STAGED_ROOT } from './electron-builder.config.js';
 import { PROJECT_ROOT } from './paths.js';
 
 const execFileAsync = promisify(execFile);
@@ -25,31 +26,47 @@ export interface StageOptions {
   version: string;
   /** An empty or missing folder to fill. */
   stageDir: string;
-  /** A root.json to ship as the app's trusted root. */
+  /** A root.json to ship as the app's trusted root (without the afterPack hook). */
   trustedRoot?: string;
+  /**
+   * The app compiled earlier by compileDemoApp, copied instead of compiling again (several
+   * builds of one checkout state, e.g. two versions in a test). Default: compile now.
+   */
+  compiledApp?: string;
 }
 
 export async function stageDemoApp(options: StageOptions): Promise<void> {
   const version = validateVersion(options.version);
   const { stageDir } = options;
-  await compileApp(join(stageDir, 'dist'));
+  if (options.compiledApp !== undefined) await cp(options.compiledApp, join(stageDir, 'dist'), { recursive: true });
+  else await compileDemoApp(join(stageDir, 'dist'));
   await mkdir(join(stageDir, 'app'), { recursive: true });
   await copyFile(join(PROJECT_ROOT, 'app', 'preload.cjs'), join(stageDir, 'app', 'preload.cjs'));
   await cp(join(PROJECT_ROOT, 'app', 'renderer'), join(stageDir, 'app', 'renderer'), { recursive: true });
   await writeManifest(stageDir, version);
   if (options.trustedRoot !== undefined) {
-    const target = join(stageDir, TRUSTED_ROOT_RESOURCE);
+    const target = join(stageDir, STAGED_ROOT);
     await mkdir(join(target, '..'), { recursive: true });
     await copyFile(options.trustedRoot, target);
   }
 }
 
 /**
- * Compiles app/main.ts and its imports (only those) with the project's compiler options, in
- * a child process so the event loop stays free. Type errors fail the build: an app that does
- * not type-check is not shipped.
+ * Compiles app/main.ts and its imports (only those) into `outDir` (the stage's dist/) with the
+ * project's compiler options, in a child process so the event loop stays free. Type errors
+ * fail the build: an app that does not type-check is not shipped. Returns `outDir`.
  */
-async function compileApp(outDir: string): Promise<void> {
+export async function compileDemoApp(outDir: string): Promise<string> {
+  await compileTypeScript([join(PROJECT_ROOT, 'app', 'main.ts')], outDir, 'the demo app');
+  return outDir;
+}
+
+/**
+ * Compiles `files` and everything they import (only that) into `outDir`, laid out as in the
+ * checkout (`<outDir>/publisher/...`), with the project's compiler options, in a child process.
+ * Type errors fail with a ValueError naming `what`.
+ */
+export async function compileTypeScript(files: string[], outDir: string, what: string): Promise<void> {
   const configDir = await mkdtemp(join(tmpdir(), 'electron-tuf-tsc-'));
   try {
     const configPath = join(configDir, 'tsconfig.json');
@@ -64,14 +81,14 @@ async function compileApp(outDir: string): Promise<void> {
         sourceMap: false,
         noEmitOnError: true,
       },
-      files: [join(PROJECT_ROOT, 'app', 'main.ts')],
+      files,
       include: [],
     };
     await writeFile(configPath, JSON.stringify(config));
     const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     await execFileAsync(process.execPath, [tsc, '-p', configPath], { cwd: PROJECT_ROOT }).catch((error: { stdout?: string }) => {
       const report = (error.stdout || String(error)).slice(0, 4000);
-      throw new ValueError(`the demo app does not compile:\n${report}`);
+      throw new ValueError(`${what} does not compile:\n${report}`);
     });
   } finally {
     await rm(configDir, { recursive: true, force: true });
