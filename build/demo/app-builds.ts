@@ -69,15 +69,17 @@ export async function embedConfig(resourcesDir: string, config: EmbeddedConfig):
 }
 
 /**
- * electron-builder, offline, linux tar.gz. Its log goes to a buffer, not the terminal; a
- * failure carries the log's last lines.
+ * electron-builder, offline, linux tar.gz, from the app compiled by compileDemoApp
+ * (build/stage-app.ts; default: compiled for this build). Its log goes to a buffer, not the terminal; a failure carries the
+ * log's last lines.
  */
-export async function buildWithElectronBuilder(version: string, outDir: string, config: EmbeddedConfig): Promise<DemoBuild> {
+export async function buildWithElectronBuilder(version: string, outDir: string, config: EmbeddedConfig, compiledApp?: string): Promise<DemoBuild> {
   const { name } = await demoAppManifest();
   const { artifacts } = await withQuietBuilderLog(() =>
     buildDemoApp({
       version,
       outDir,
+      compiledApp,
       targets: ['tar.gz'],
       arch: DEMO_ARCH,
       // The demo embeds and publishes by itself (publishRelease adds the release notes), so
