@@ -19,7 +19,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchContext } from './run.js';
 import { buildRepo, fillerPath, type BenchRepo } from './lib/repo.js';
@@ -142,6 +142,8 @@ export async function run({ record, quick }: BenchContext): Promise<void> {
     server = await startStaticServer(root);
     const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
     const ws = new Workspace(root, server, profileDir);
+    // Every figure is wall time on a shared machine: say how busy it was.
+    record('machine: 1-min load average at start', round(loadavg()[0], 2), '', `${availableParallelism()} cores`);
     const [smallMib, largeMib] = sizes.downloadMib;
     console.log('  generating repositories ...');
     const small = await buildRepo({
@@ -158,6 +160,7 @@ export async function run({ record, quick }: BenchContext): Promise<void> {
     await downloads(ws, small, sizes, record);
     await coldRuns(ws, small, sizes, record);
     await bigRepositories(ws, sizes, record);
+    record('machine: 1-min load average at end', round(loadavg()[0], 2), '');
   } finally {
     process.off('SIGINT', onInterrupt);
     killChildren();
