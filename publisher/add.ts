@@ -326,6 +326,7 @@ export async function addTargets(options: AddTargetsOptions): Promise<AddTargets
         const lockedAt = performance.now();
         const state = await RepositoryState.load(paths.root);
         state.assertRootValid(now);
+        await state.preload(options.targets.map((t) => state.roleFor(t.path)));
         const edits = new TargetsEdits(state);
         const result: AddTargetsResult = { changed: false, added: 0, replaced: 0, unchanged: 0, timings: { hashAndCopyMs, publishMs: 0 } };
         for (const entry of options.targets) {

@@ -126,6 +126,16 @@ export class RepositoryState {
     return md;
   }
 
+  /** Loads the given targets roles, several files at a time (a bulk change touching thousands of bins). */
+  async preload(names: Iterable<string>): Promise<void> {
+    const pending = [...new Set(names)].filter((n) => n !== 'targets' && !this.delegatedCache.has(n));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < pending.length) await this.targetsRole(pending[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, pending.length) }, worker));
+  }
+
   /** Every targets role, top-level first, loading bins a few at a time. */
   async *allTargetsRoles(): AsyncGenerator<[string, Metadata<Targets>]> {
     yield ['targets', this.targets];
