@@ -74,3 +74,13 @@ it('adding one installer to 100,000 targets in 256 bins rewrites one bin, target
     await server.close();
   }
 }, 30_000);
+
+it('adding one installer target outside any channel rewrites exactly its bin, snapshot and timestamp', async () => {
+  const [entry] = syntheticTargets(1, TARGETS + 1);
+  const result = await addTargets({ repo: r.repo, keys: r.keys, env: {}, targets: [entry] });
+  const bin = new SuccinctRoles([], 1, 8, 'bins').getRoleForTarget(entry.path);
+  const names = result.publish!.files.map((f) => f.name);
+  expect(names).toHaveLength(3);
+  expect(names[0]).toMatch(new RegExp(`^\\d+\\.${bin}\\.json$`));
+  expect(names.slice(1)).toEqual([expect.stringMatching(/^\d+\.snapshot\.json$/), 'timestamp.json']);
+}, 30_000);
