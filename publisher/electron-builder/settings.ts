@@ -66,7 +66,10 @@ export function resolveHookSettings(env: NodeJS.ProcessEnv, manifest: unknown, p
     const fromField = field[key];
     if (fromField === undefined) return undefined;
     const where = `${SETTINGS_FIELD}.${key} in package.json`;
-    if (key === 'staging' && typeof fromField === 'number') return { value: String(fromField), from: where, relativeTo: projectDir };
+    if (key === 'staging') {
+      if (typeof fromField !== 'number') throw new ValueError(`${where} must be an integer from 0 to 100`);
+      return { value: String(fromField), from: where, relativeTo: projectDir };
+    }
     if (typeof fromField !== 'string' || fromField === '') throw new ValueError(`${where} must be a non-empty string`);
     return { value: bounded(fromField, where), from: where, relativeTo: projectDir };
   };
