@@ -133,10 +133,11 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
         const changed = r.targets.map((t) => `${basename(t.path)} ${t.status}`).join(', ');
         log(`electron-tuf: ${r.version} ${r.platform}-${r.arch} on ${r.channel}: ${changed}${r.changed ? '' : ' (repository unchanged)'}`);
       }
-      for (const file of files) artifacts.delete(file);
       return [];
     } catch (error) {
       throw oneLine(`electron-tuf: signing ${what} failed`, error);
+    } finally {
+      for (const file of paths) artifacts.delete(file); // the build is over: a long-lived process keeps nothing
     }
   };
 
