@@ -29,6 +29,7 @@ import { installedVersion, installTarGz, type InstalledApp } from './demo/instal
 import { DemoOutput, formatBytes, formatDuration, shortHash } from './demo/output.js';
 import { createDemoRepository, publishRelease, tamperedCopy, type DemoRepository } from './demo/repository.js';
 import { cacheDirOf, createInstalledUpdater, updateInstalledApp, type InstalledUpdater, type UpdateOutcome } from './demo/update-run.js';
+import { exitCleanlyOnSignals } from './demo/interrupt.js';
 import { DemoWorkspace } from './demo/workspace.js';
 import { compileDemoApp } from './stage-app.js';
 
@@ -250,35 +251,19 @@ function firstLine(error: unknown): string {
   return (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).split('\n')[0];
 }
 
-/** Set on Ctrl-C: from then on the signal handler alone decides when the process exits. */
-let interrupted = false;
-
-/** Cleans up and exits on Ctrl-C / SIGTERM / SIGHUP; returns a function that stops listening. */
-function cleanUpOnSignals(workspace: DemoWorkspace, out: DemoOutput): () => void {
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
-    out.line();
-    out.last(`✗ interrupted (${signal}): stopping the servers, removing ${workspace.root}`);
-    void workspace.disposeBeforeExit().finally(() => process.exit(130));
-  };
-  for (const signal of signals) process.on(signal, onSignal);
-  return () => {
-    for (const signal of signals) process.off(signal, onSignal);
-  };
-}
-
 async function main(args: string[]): Promise<number> {
   const out = new DemoOutput();
   const options = parseOptions(args);
   if (!options) {
-    out.line('usage: npm run demo [-- --no-electron-builder] [-- --verbose]');
+    process.stderr.write('usage: npm run demo [-- [--no-electron-builder] [--verbose]]\n');
     return 2;
   }
   const started = performance.now();
   const workspace = await DemoWorkspace.create();
-  const stopListening = cleanUpOnSignals(workspace, out);
+  const stopListening = exitCleanlyOnSignals(workspace, (signal) => {
+    out.line();
+    out.last(`✗ interrupted (${signal}): stopping everything, removing ${workspace.root}`);
+  });
   out.title(`electron-tuf demo: a signed update of an Electron app (${OLD_VERSION} → ${NEW_VERSION}, linux-${DEMO_ARCH}), then a tampered one`);
   out.line(`Everything happens in ${workspace.root} and is removed at the end.`);
   let ok = false;
@@ -303,13 +288,10 @@ async function main(args: string[]): Promise<number> {
 }
 
 // Exit explicitly: an HTTP keep-alive socket or a timer left somewhere must not hold the demo open.
-// The work still in flight after Ctrl-C ends here too; the signal handler exits once clean.
 main(process.argv.slice(2)).then(
-  (code) => {
-    if (!interrupted) process.exit(code);
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     console.error(error);
-    if (!interrupted) process.exit(1);
+    process.exit(1);
   },
 );

@@ -17,7 +17,6 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { log as builderLog } from 'electron-builder';
 import { ValueError } from '../../updater/core/errors.js';
 import {
   embeddedDir,
@@ -120,6 +119,9 @@ const LOG_TAIL_LINES = 15;
 
 /** Runs `build` with electron-builder's logger writing into a buffer (restored afterwards). */
 async function withQuietBuilderLog<T>(build: () => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: loading electron-builder creates a jiti cache folder in
+  // os.tmpdir(), which must land in the demo's workspace (TMPDIR is pointed there first).
+  const { log: builderLog } = await import('electron-builder');
   // electron-builder's one logger writes to the stream it was made with (stdout); the field is
   // protected in its typings but a plain property at run time.
   const logger = builderLog as unknown as { stream: NodeJS.WritableStream };

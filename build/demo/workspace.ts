@@ -57,12 +57,11 @@ export class DemoWorkspace {
   }
 
   /**
-   * For an interrupted run, right before process.exit: runs the cleanups, then deletes the
-   * folder synchronously, so that work still in flight (a build, a download) gets no turn to
-   * write into it between the deletion and the exit.
+   * For an interrupted run, right before process.exit: deletes everything synchronously, so
+   * nothing still in flight gets a turn to write into the folder between the deletion and the
+   * exit. The deferred cleanups do not run: what they close (servers) ends with the process.
    */
-  async disposeBeforeExit(): Promise<void> {
-    await this.dispose().catch(() => undefined);
+  removeNow(): void {
     rmSync(this.root, { recursive: true, force: true, maxRetries: 3 });
   }
 
