@@ -104,7 +104,7 @@ describe('buildDemoApp options', () => {
       const resources = join(build.appOutDir, 'resources');
       const manifest = JSON.parse(await readFile(join(resources, 'app', 'package.json'), 'utf8'));
       expect(manifest.version).toBe('2.1.0-beta.1');
-      expect(await readFile(join(resources, 'trust', 'root.json'), 'utf8')).toBe('{"signed":{"_type":"root"}}');
+      expect(await readFile(join(resources, 'electron-tuf', 'root.json'), 'utf8')).toBe('{"signed":{"_type":"root"}}');
       expect((await run(join(build.appOutDir, 'electron-tuf-demo'), [])).stdout).toBe('2.1.0-beta.1\n');
     },
     BUILD_TIMEOUT,
