@@ -51,6 +51,8 @@ interface Context {
   workspace: DemoWorkspace;
   out: DemoOutput;
   options: DemoOptions;
+  /** Set when the archives were made by hand instead of by electron-builder. */
+  builtByHand?: boolean;
 }
 
 function parseOptions(args: string[]): DemoOptions | undefined {
@@ -100,6 +102,7 @@ async function buildReleases(ctx: Context, config: EmbeddedConfig): Promise<Demo
   } else {
     ctx.out.step(`Make the demo app ${versions.join(' and ')} by hand (--no-electron-builder: same layout as electron-builder's Linux tar.gz, stand-in Electron)`);
   }
+  ctx.builtByHand = true;
   const builds: DemoBuild[] = [];
   for (const version of versions) builds.push(await timedBuild(ctx, version, (out) => buildByHand(version, out, config), 'hand'));
   return builds;
@@ -266,9 +269,10 @@ async function main(args: string[]): Promise<number> {
   });
   out.title(`electron-tuf demo: a signed update of an Electron app (${OLD_VERSION} → ${NEW_VERSION}, linux-${DEMO_ARCH}), then a tampered one`);
   out.line(`Everything happens in ${workspace.root} and is removed at the end.`);
+  const ctx: Context = { workspace, out, options };
   let ok = false;
   try {
-    ok = await runDemo({ workspace, out, options });
+    ok = await runDemo(ctx);
   } catch (error) {
     out.line();
     out.fail(`the demo stopped: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -284,6 +288,7 @@ async function main(args: string[]): Promise<number> {
       ? `Both outcomes as expected: the signed update was installed, the tampered one refused (${total}; temporary files removed).`
       : `Not as expected, see above (${total}; temporary files removed).`,
   );
+  if (ctx.builtByHand) out.line('  The archives were made by the demo itself, not by electron-builder (step 3).');
   return ok ? 0 : 1;
 }
 

@@ -5,7 +5,7 @@
  * runs from it. Also the fallback without electron-builder, and Ctrl-C in the middle of a build.
  */
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,8 +41,8 @@ async function demoCommand(): Promise<string[]> {
 }
 
 /** Runs the demo with TMPDIR=`tmpDir`; `interruptWhen` sends SIGINT to its group once stdout matches. */
-async function runDemo(tmpDir: string, args: string[] = [], interruptWhen?: RegExp): Promise<DemoRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmpDir, NO_COLOR: '1' };
+async function runDemo(tmpDir: string, args: string[] = [], interruptWhen?: RegExp, extraEnv: NodeJS.ProcessEnv = {}): Promise<DemoRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmpDir, NO_COLOR: '1', ...extraEnv };
   // Not a test run from the demo's point of view (electron-builder goes quiet under vitest).
   for (const name of Object.keys(env)) if (name.startsWith('VITEST')) delete env[name];
   const started = Date.now();
@@ -96,18 +96,22 @@ const STORY = [
   /^ {3}✓ the updater refused the download: LengthOrHashMismatchError$/m,
   /^ {5}│ LengthOrHashMismatchError: .*sha256 mismatch/m,
   /^ {3}✓ 1\.0\.0 intact: it still says "1\.0\.0", no relaunch, no quit, no installer kept in the cache/m,
-  /^✓ Both outcomes as expected: the signed update was installed, the tampered one refused \(\d+\.\d s; temporary files removed\)\.$/m,
+  /^✓ Both outcomes as expected: the signed update was installed, the tampered one refused \((\d+ ms|\d+\.\d s); temporary files removed\)\.$/m,
 ];
 
-function expectStory(stdout: string): void {
+/** The story in order; ✗ only where `failures` allow it (a build that could not run). */
+function expectStory(stdout: string, failures: RegExp[] = []): void {
   let from = 0;
   for (const line of STORY) {
     const match = line.exec(stdout.slice(from));
     expect(match, `missing or out of order: ${line}\n---\n${stdout}`).not.toBeNull();
     from += match!.index + match![0].length;
   }
-  expect(stdout).not.toMatch(/✗/);
+  const failed = stdout.split('\n').filter((line) => line.includes('✗'));
+  expect(failed.filter((line) => !failures.some((allowed) => allowed.test(line)))).toEqual([]);
 }
+
+const BY_HAND_NOTE = /^ {2}The archives were made by the demo itself, not by electron-builder \(step 3\)\.$/m;
 
 describe('npm run demo', () => {
   it(
@@ -120,6 +124,7 @@ describe('npm run demo', () => {
       expectStory(result.stdout);
       expect(result.stdout).toMatch(/^3\. Build the demo app 1\.0\.0 and 1\.1\.0 with electron-builder/m);
       expect(result.stdout).not.toMatch(/falling back/);
+      expect(result.stdout).not.toMatch(BY_HAND_NOTE);
       expect(result.ms).toBeLessThan(60_000);
       await expectNothingLeft(dir);
     },
@@ -134,6 +139,24 @@ describe('npm run demo', () => {
       expect(result.code, result.stdout).toBe(0);
       expect(result.stdout).toMatch(/^3\. Make the demo app 1\.0\.0 and 1\.1\.0 by hand \(--no-electron-builder: same layout as electron-builder's Linux tar\.gz, stand-in Electron\)$/m);
       expectStory(result.stdout);
+      expect(result.stdout).toMatch(BY_HAND_NOTE);
+      await expectNothingLeft(dir);
+    },
+    DEMO_TIMEOUT_MS,
+  );
+
+  it(
+    'falls back to archives of its own when electron-builder cannot build, and says so',
+    async () => {
+      const dir = await mkdtemp(join(tmp, 'fallback-'));
+      // No 7-Zip where electron-builder is told to find it: the tar.gz target cannot be made.
+      const result = await runDemo(dir, [], undefined, { ELECTRON_BUILDER_7ZIP_PATH: join(dir, 'no-7za') });
+      expect(result.code, result.stdout).toBe(0);
+      const buildFailed = /^ {3}✗ electron-builder cannot build here: .*7ZIP.*$/m;
+      expect(result.stdout).toMatch(buildFailed);
+      expect(result.stdout).toMatch(/^ {3}· falling back to small tar\.gz archives made by the demo itself \(same layout, stand-in Electron\)$/m);
+      expectStory(result.stdout, [buildFailed]);
+      expect(result.stdout).toMatch(BY_HAND_NOTE);
       await expectNothingLeft(dir);
     },
     DEMO_TIMEOUT_MS,
@@ -150,6 +173,22 @@ describe('npm run demo', () => {
       expect(result.code, result.stdout + result.stderr).toBe(130);
       expect(result.stdout).toMatch(/^✗ interrupted \(SIGINT\): stopping everything, removing /m);
       expect(result.stdout).not.toMatch(/Both outcomes/);
+      await expectNothingLeft(dir);
+    },
+    DEMO_TIMEOUT_MS,
+  );
+
+  it(
+    'exits 1 when a step fails, and still leaves nothing behind',
+    async () => {
+      const dir = await mkdtemp(join(tmp, 'failing-'));
+      // The stand-in app runs `node` from PATH: here it finds one that fails, so no app starts.
+      const fakeBin = await mkdtemp(join(tmp, 'bin-'));
+      await writeFile(join(fakeBin, 'node'), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+      const result = await runDemo(dir, ['--no-electron-builder'], undefined, { PATH: `${fakeBin}:${process.env.PATH}` });
+      expect(result.code, result.stdout).toBe(1);
+      expect(result.stdout).toMatch(/^ {3}✗ the demo stopped: ValueError: .*electron-tuf-demo did not run \(exit 3\)/m);
+      expect(result.stdout).toMatch(/^✗ Not as expected, see above \((\d+ ms|\d+\.\d s); temporary files removed\)\.$/m);
       await expectNothingLeft(dir);
     },
     DEMO_TIMEOUT_MS,
