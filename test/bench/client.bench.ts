@@ -225,7 +225,8 @@ async function downloads(ws: Workspace, repo: BenchRepo, sizes: Sizes, record: R
     record(`download ${mib} MiB: throughput ours / (undici + fsync)`, round(throughput('ours') / withFsync, 3), 'x', `fsync ${round(median(undiciFsyncMs), 0)} ms`);
     record(`download ${mib} MiB: throughput tuf-js / undici`, round(throughput('tufjs') / throughput('undici'), 3), 'x');
     for (const client of ['undici', ...CLIENTS] as const) {
-      record(`download ${mib} MiB: peak RSS, ${LABEL[client]}`, round(Math.max(...rss[client]), 1), 'MiB', client === 'ours' ? 'goal < 100' : undefined);
+      const note = `max of ${rss[client].length} runs, median ${round(median(rss[client]), 1)}${client === 'ours' ? '; goal < 100' : ''}`;
+      record(`download ${mib} MiB: peak RSS, ${LABEL[client]}`, round(Math.max(...rss[client]), 1), 'MiB', note);
     }
   }
 }
