@@ -63,8 +63,8 @@ export interface UpdatesApi {
 }
 
 /**
- * What the main process needs from the updater. The real one (updater/electron) is wired in
- * app/main.ts; until then app/placeholder-controller.ts stands in.
+ * What the main process needs from the updater: app/update-controller.ts implements it over
+ * TufAppUpdater (updater/electron), and app/main.ts wires it to the window.
  *
  * Failures of check/download belong in the state (status 'error' with a user-facing `error`),
  * so the window can show them; the promises may still reject, and the IPC layer hides the

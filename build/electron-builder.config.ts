@@ -33,7 +33,7 @@ export function createDemoBuilderConfig(): Configuration {
     asar: true,
     npmRebuild: false,
     // The staged app holds only what runs; list it anyway so nothing else slips in.
-    files: ['package.json', 'dist/**/*.js', 'app/preload.cjs', 'app/renderer/**'],
+    files: ['package.json', 'dist/**/*.js', 'app/preload.cjs', 'app/renderer/**', 'node_modules/**'],
     // Copied only when the stage holds one (buildDemoApp's `trustedRoot`); afterPack writes the
     // repository's root over it when a repository is configured.
     extraResources: [{ from: EMBEDDED_DIR_NAME, to: EMBEDDED_DIR_NAME, filter: [EMBEDDED_ROOT_FILE] }],

@@ -44,6 +44,7 @@ export async function stageDemoApp(options: StageOptions): Promise<void> {
   await copyFile(join(PROJECT_ROOT, 'app', 'preload.cjs'), join(stageDir, 'app', 'preload.cjs'));
   await cp(join(PROJECT_ROOT, 'app', 'renderer'), join(stageDir, 'app', 'renderer'), { recursive: true });
   await writeManifest(stageDir, version);
+  await copyRuntimeDependencies(stageDir);
   if (options.trustedRoot !== undefined) {
     const target = join(stageDir, STAGED_ROOT);
     await mkdir(join(target, '..'), { recursive: true });
@@ -93,6 +94,32 @@ export async function compileTypeScript(files: string[], outDir: string, what: s
   } finally {
     await rm(configDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Copies the app's runtime dependencies (app/package.json `dependencies`, and theirs) from the
+ * checkout's node_modules into `<stage>/node_modules`, where electron-builder packs them: the
+ * updater compiled into dist/ imports semver and the noble packages at run time.
+ */
+export async function copyRuntimeDependencies(stageDir: string): Promise<string[]> {
+  const copied: string[] = [];
+  const pending = Object.keys(await dependenciesOf(join(PROJECT_ROOT, 'app')));
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    if (copied.includes(name)) continue;
+    const from = join(PROJECT_ROOT, 'node_modules', name);
+    await cp(from, join(stageDir, 'node_modules', name), { recursive: true }).catch(() => {
+      throw new ValueError(`runtime dependency ${name} of the demo app is not installed (run npm ci)`);
+    });
+    copied.push(name);
+    pending.push(...Object.keys(await dependenciesOf(from)));
+  }
+  return copied;
+}
+
+async function dependenciesOf(packageDir: string): Promise<Record<string, string>> {
+  const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return manifest.dependencies ?? {};
 }
 
 async function writeManifest(stageDir: string, version: string): Promise<void> {

@@ -6,6 +6,7 @@ import { extractFile, listPackage } from '@electron/asar';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +77,11 @@ describe('offline electron-builder build of the demo app', () => {
     expect(files).toEqual(
       expect.arrayContaining(['/dist/app/main.js', '/dist/app/ipc-main.js', '/app/preload.cjs', '/app/renderer/index.html', '/app/renderer/renderer.js']),
     );
-    expect(files.filter((file) => /\.(ts|map)$/.test(file) || file.includes('node_modules'))).toEqual([]);
+    const own = files.filter((file) => !file.startsWith('/node_modules/'));
+    expect(own.filter((file) => /\.(ts|map)$/.test(file))).toEqual([]);
+    // The updater's runtime dependencies, and nothing else from node_modules.
+    const packages = new Set(files.flatMap((f) => /^\/node_modules\/(@[^/]+\/[^/]+|[^@/][^/]*)(?:\/|$)/.exec(f)?.[1] ?? []));
+    expect([...packages].sort()).toEqual(['@noble/ed25519', '@noble/hashes', 'semver']);
   });
 
   it('runs: the extracted stand-in prints the app version', async () => {
@@ -106,6 +111,10 @@ describe('buildDemoApp options', () => {
       expect(manifest.version).toBe('2.1.0-beta.1');
       expect(await readFile(join(resources, 'electron-tuf', 'root.json'), 'utf8')).toBe('{"signed":{"_type":"root"}}');
       expect((await run(join(build.appOutDir, 'electron-tuf-demo'), [])).stdout).toBe('2.1.0-beta.1\n');
+      // The packed updater loads with only what the app ships (its node_modules).
+      const updaterEntry = pathToFileURL(join(resources, 'app', 'dist', 'updater', 'electron', 'index.js')).href;
+      const loaded = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(updaterEntry)}); console.log(typeof m.TufAppUpdater)`]);
+      expect(loaded.stdout).toBe('function\n');
     },
     BUILD_TIMEOUT,
   );
