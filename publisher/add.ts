@@ -125,16 +125,37 @@ function validateReleaseInput(options: AddReleaseOptions): ReleaseInput {
   return { version, key, files, notes: options.notes, staging };
 }
 
-/** Publishes a release's installers and updates its channel index. */
-export async function addRelease(options: AddReleaseOptions): Promise<AddReleaseResult> {
-  const input = validateReleaseInput(options);
+/** What both kinds of add report about the publish itself. */
+interface PublishOutcome {
+  changed: boolean;
+  publish?: PublishReport;
+  timings: { hashAndCopyMs: number; publishMs: number };
+}
+
+interface Placement {
+  path: string;
+  file: IncomingFile;
+}
+
+/**
+ * The transaction both adds share: hash and copy the incoming files before the lock (the
+ * slow part, done in parallel by concurrent publishers); under the lock load the repository,
+ * let `plan` edit targets, then place the files and publish only what changed. Incoming
+ * copies that were not placed are removed whatever happens.
+ */
+async function publishTargetsChange<R extends PublishOutcome>(
+  options: RepositoryOptions & KeyOptions,
+  sources: string[],
+  plan: (state: RepositoryState, edits: TargetsEdits, incoming: IncomingFile[], hashAndCopyMs: number) => Promise<{ result: R; placements: Placement[] }>,
+): Promise<R> {
   const paths = await openPaths(options.repo);
   const ring = keyRingFor(paths, options);
   const now = nowOf(options);
-  const staged: IncomingFile[] = [];
+  const incoming: IncomingFile[] = [];
+  const placed: IncomingFile[] = [];
   try {
     const started = performance.now();
-    for (const f of input.files) staged.push(await hashAndCopy(paths, f.source));
+    for (const source of sources) incoming.push(await hashAndCopy(paths, source));
     const hashAndCopyMs = performance.now() - started;
     return await withRepositoryLock(
       paths,
@@ -143,19 +164,12 @@ export async function addRelease(options: AddReleaseOptions): Promise<AddRelease
         const state = await RepositoryState.load(paths.root);
         state.assertRootValid(now);
         const edits = new TargetsEdits(state);
-        const plan = await planRelease(edits, input, staged, now, options.force ?? false);
-        staged.push(...plan.placements.map((p) => p.file).filter((f) => !staged.includes(f)));
-        const result: AddReleaseResult = {
-          changed: edits.changed.size > 0,
-          version: input.version,
-          ...input.key,
-          targets: plan.targets,
-          channelIndex: { path: indexPathOf(input.key), status: plan.indexChanged ? 'updated' : 'unchanged' },
-          timings: { hashAndCopyMs, publishMs: 0 },
-        };
+        const { result, placements } = await plan(state, edits, incoming, hashAndCopyMs);
+        placed.push(...placements.map((p) => p.file));
+        result.changed = edits.changed.size > 0;
         if (!result.changed) return result;
         const signers = await publishSigners(state, ring, edits.changed.keys());
-        for (const p of plan.placements) await placeTarget(paths, p.path, p.file);
+        for (const p of placements) await placeTarget(paths, p.path, p.file);
         result.publish = await publish(state, { changed: edits.changed, signers, now });
         result.timings.publishMs = performance.now() - lockedAt;
         return result;
@@ -163,13 +177,31 @@ export async function addRelease(options: AddReleaseOptions): Promise<AddRelease
       options,
     );
   } finally {
-    for (const f of staged) await discard(f);
+    for (const f of new Set([...incoming, ...placed])) await discard(f);
   }
+}
+
+/** Publishes a release's installers and updates its channel index. */
+export async function addRelease(options: AddReleaseOptions): Promise<AddReleaseResult> {
+  const input = validateReleaseInput(options);
+  const now = nowOf(options);
+  return publishTargetsChange(options, input.files.map((f) => f.source), async (_state, edits, incoming, hashAndCopyMs) => {
+    const plan = await planRelease(edits, input, incoming, now, options.force ?? false);
+    const result: AddReleaseResult = {
+      changed: false,
+      version: input.version,
+      ...input.key,
+      targets: plan.targets,
+      channelIndex: { path: indexPathOf(input.key), status: plan.indexChanged ? 'updated' : 'unchanged' },
+      timings: { hashAndCopyMs, publishMs: 0 },
+    };
+    return { result, placements: plan.placements };
+  });
 }
 
 interface ReleasePlan {
   targets: AddedTarget[];
-  placements: Array<{ path: string; file: IncomingFile }>;
+  placements: Placement[];
   indexChanged: boolean;
 }
 
@@ -312,47 +344,24 @@ function validateEntry(entry: TargetEntry): void {
 export async function addTargets(options: AddTargetsOptions): Promise<AddTargetsResult> {
   options.targets.forEach(validateEntry);
   if (new Set(options.targets.map((t) => t.path)).size !== options.targets.length) throw new ValueError('a target path is given twice');
-  const paths = await openPaths(options.repo);
-  const ring = keyRingFor(paths, options);
-  const now = nowOf(options);
-  const staged = new Map<string, IncomingFile>();
-  try {
-    const started = performance.now();
-    for (const t of options.targets) if (t.file !== undefined) staged.set(t.path, await hashAndCopy(paths, t.file));
-    const hashAndCopyMs = performance.now() - started;
-    return await withRepositoryLock(
-      paths,
-      async () => {
-        const lockedAt = performance.now();
-        const state = await RepositoryState.load(paths.root);
-        state.assertRootValid(now);
-        await state.preload(options.targets.map((t) => state.roleFor(t.path)));
-        const edits = new TargetsEdits(state);
-        const result: AddTargetsResult = { changed: false, added: 0, replaced: 0, unchanged: 0, timings: { hashAndCopyMs, publishMs: 0 } };
-        for (const entry of options.targets) {
-          const file = staged.get(entry.path);
-          const hashes = file ? { ...file.hashes } : { ...entry.hashes! };
-          const target = new TargetFile(entry.path, file?.length ?? entry.length!, hashes, entry.custom === undefined ? {} : { custom: entry.custom });
-          const existing = await edits.get(entry.path);
-          if (existing && sameTarget(existing, target)) {
-            result.unchanged++;
-            continue;
-          }
-          if (existing && !options.force) throw new ValueError(`${entry.path} is already published differently; pass force to replace it`);
-          await edits.set(target);
-          result[existing ? 'replaced' : 'added']++;
-        }
-        result.changed = edits.changed.size > 0;
-        if (!result.changed) return result;
-        const signers = await publishSigners(state, ring, edits.changed.keys());
-        for (const [path, file] of staged) await placeTarget(paths, path, file);
-        result.publish = await publish(state, { changed: edits.changed, signers, now });
-        result.timings.publishMs = performance.now() - lockedAt;
-        return result;
-      },
-      options,
-    );
-  } finally {
-    for (const f of staged.values()) await discard(f);
-  }
+  const withFiles = options.targets.filter((t) => t.file !== undefined);
+  return publishTargetsChange(options, withFiles.map((t) => t.file!), async (state, edits, incoming, hashAndCopyMs) => {
+    const staged = new Map(withFiles.map((t, i) => [t.path, incoming[i]]));
+    await state.preload(options.targets.map((t) => state.roleFor(t.path)));
+    const result: AddTargetsResult = { changed: false, added: 0, replaced: 0, unchanged: 0, timings: { hashAndCopyMs, publishMs: 0 } };
+    for (const entry of options.targets) {
+      const file = staged.get(entry.path);
+      const hashes = file ? { ...file.hashes } : { ...entry.hashes! };
+      const target = new TargetFile(entry.path, file?.length ?? entry.length!, hashes, entry.custom === undefined ? {} : { custom: entry.custom });
+      const existing = await edits.get(entry.path);
+      if (existing && sameTarget(existing, target)) {
+        result.unchanged++;
+        continue;
+      }
+      if (existing && !options.force) throw new ValueError(`${entry.path} is already published differently; pass force to replace it`);
+      await edits.set(target);
+      result[existing ? 'replaced' : 'added']++;
+    }
+    return { result, placements: [...staged].map(([path, file]) => ({ path, file })) };
+  });
 }

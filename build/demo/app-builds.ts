@@ -18,13 +18,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ValueError } from '../../updater/core/errors.js';
-import {
-  embeddedDir,
-  embeddedRootPath,
-  embeddedSettingsPath,
-  serializeEmbeddedSettings,
-  type EmbeddedSettings,
-} from '../../updater/electron/embedded-config.js';
+import type { EmbeddedSettings } from '../../updater/electron/embedded-config.js';
+import { writeEmbeddedFiles } from '../../publisher/electron-builder/embed.js';
 import { buildDemoApp } from '../build-app.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { createStandinElectron } from '../standin-electron.js';
@@ -60,11 +55,9 @@ export async function demoAppManifest(): Promise<AppManifest> {
   return manifest;
 }
 
-/** Writes the embedded root and settings into an app's resources folder, as the build hook does. */
+/** Writes the embedded root and settings into an app's resources folder, with the build hook's own code. */
 export async function embedConfig(resourcesDir: string, config: EmbeddedConfig): Promise<void> {
-  await mkdir(embeddedDir(resourcesDir), { recursive: true });
-  await writeFile(embeddedRootPath(resourcesDir), config.trustedRoot);
-  await writeFile(embeddedSettingsPath(resourcesDir), serializeEmbeddedSettings(config.settings));
+  await writeEmbeddedFiles(resourcesDir, { rootBytes: config.trustedRoot, settings: config.settings });
 }
 
 /**
