@@ -3,5 +3,6 @@ export { Updater, DEFAULT_CONFIG, type UpdaterConfig, type UpdaterOptions, type 
 export { TrustedMetadataSet } from './trusted-metadata-set.js';
 export type { Fetcher, FetchRequest, FetchResponse } from './fetcher.js';
 export { HttpFetcher, type HttpFetcherOptions } from './http-fetcher.js';
+export { FetchApiFetcher, type FetchApiFetcherOptions, type FetchFunction } from './fetch-api-fetcher.js';
 export type { DownloadProgress } from './download.js';
 export * from '../core/errors.js';
