@@ -92,7 +92,7 @@ async function* bodyOf(url: string, response: Response, finish: () => void): Asy
   try {
     if (!reader) return;
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch (e) {
