@@ -13,7 +13,7 @@
  * fourth had already replaced the stale one. Holders must not block the event loop for staleMs.
  */
 import { hostname } from 'node:os';
-import { link, mkdir, open, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { link, mkdir, open, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,9 +57,6 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const { timeoutMs, staleMs } = checkedOptions(options);
   const lockPath = `${path}.lock`;
   const owner: LockOwner = { pid: process.pid, hostname: hostname(), token: randomBytes(16).toString('hex'), acquiredAt: '' };
-  await mkdir(dirname(lockPath), { recursive: true }).catch((error: unknown) => {
-    throw new StorageError(`cannot create the directory for ${lockPath}: ${messageOf(error)}`, { cause: error });
-  });
   const deadline = Date.now() + timeoutMs;
   for (let delay = FIRST_RETRY_DELAY_MS; ; delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS)) {
     throwIfAborted(options.signal, lockPath);
@@ -96,11 +93,14 @@ function checkedOptions(options: LockOptions): { timeoutMs: number; staleMs: num
   return { timeoutMs, staleMs };
 }
 
-/** Creates the lock file with its owner in it; false if someone else has it. */
+/**
+ * Creates the lock file with its owner in it (and the directory holding it, the first time);
+ * false if someone else has it.
+ */
 async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   let handle;
   try {
-    handle = await open(lockPath, 'wx', 0o644);
+    handle = await createExclusive(lockPath);
   } catch (error) {
     if (isBusy(error)) return false;
     throw new StorageError(`cannot create lock ${lockPath}: ${messageOf(error)}`, { cause: error });
@@ -114,6 +114,19 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
     throw new StorageError(`cannot write lock ${lockPath}: ${messageOf(error)}`, { cause: error });
   }
   return true;
+}
+
+/** O_CREAT|O_EXCL open of `lockPath`; the directory is made only when missing (usually it exists). */
+async function createExclusive(lockPath: string): Promise<FileHandle> {
+  try {
+    return await open(lockPath, 'wx', 0o644);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error;
+  }
+  await mkdir(dirname(lockPath), { recursive: true }).catch((error: unknown) => {
+    throw new StorageError(`cannot create the directory for ${lockPath}: ${messageOf(error)}`, { cause: error });
+  });
+  return open(lockPath, 'wx', 0o644);
 }
 
 /** EEXIST: held. EPERM on Windows: a lock file being deleted is still in the way. */
@@ -209,10 +222,13 @@ function startHolding(lockPath: string, token: string, staleMs: number): Release
   };
 }
 
-/** Deletes the lock file only if it is still ours (it may have been broken and taken since). */
+/**
+ * Deletes the lock file only if it is still ours (it may have been broken and taken since).
+ * Only the owner matters here, not the heartbeat: no stat.
+ */
 async function removeIfOurs(lockPath: string, token: string): Promise<void> {
-  const state = await inspect(lockPath);
-  if (state?.owner?.token !== token) return;
+  const bytes = await readFileBounded(lockPath, MAX_OWNER_BYTES).catch(() => undefined);
+  if (!bytes || parseOwner(bytes)?.token !== token) return;
   try {
     await unlink(lockPath);
   } catch (error) {

@@ -116,6 +116,9 @@ async function readAllBounded(handle: FileHandle, path: string, maxBytes: number
     });
     if (bytesRead === 0) return buffer.subarray(0, filled);
     filled += bytesRead;
+    // We asked for one byte more than fstat's size: a regular file reads short only at its
+    // end, so ending exactly at that size is the whole file (no extra read to see EOF).
+    if (filled === stats.size) return buffer.subarray(0, filled);
   }
 }
 

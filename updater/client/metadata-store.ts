@@ -60,8 +60,13 @@ export class MetadataStore {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new ValueError(`invalid maxBytes ${maxBytes}`);
     const absolute = resolve(dir);
     try {
-      await mkdir(absolute, { recursive: true });
-      if (!(await stat(absolute)).isDirectory()) throw new Error('not a directory');
+      // Usually there from an earlier run: look before making it.
+      const existing = await stat(absolute).catch((error: unknown) => {
+        if (errorCode(error) === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (!existing) await mkdir(absolute, { recursive: true });
+      if (!(existing ?? (await stat(absolute))).isDirectory()) throw new Error('not a directory');
     } catch (error) {
       throw new StorageError(`cannot use ${absolute} as the metadata directory: ${(error as Error).message}`, { cause: error });
     }

@@ -18,6 +18,7 @@ import type { Metadata, Root, TargetFile, Targets } from '../core/metadata.js';
 import type { Fetcher } from './fetcher.js';
 import { downloadBytes, downloadFile, type DownloadProgress } from './download.js';
 import { HttpFetcher } from './http-fetcher.js';
+import type { ReleaseLock } from './file-lock.js';
 import { MetadataStore } from './metadata-store.js';
 import { metadataUrl, targetFilePath, targetUrl, validateTargetPath } from './target-path.js';
 import { TrustedMetadataSet } from './trusted-metadata-set.js';
@@ -66,8 +67,11 @@ export interface UpdaterOptions {
   /** Where downloaded targets go by default. */
   targetDir?: string;
   targetBaseUrl?: string;
-  /** Trusted root to start from when metadataDir has none (e.g. shipped inside the app). */
-  bootstrapRoot?: Uint8Array;
+  /**
+   * Trusted root to start from when metadataDir has none (e.g. shipped inside the app), or a
+   * function giving it, called only then (an app need not read its bundled root at every start).
+   */
+  bootstrapRoot?: Uint8Array | (() => Promise<Uint8Array>);
   fetcher?: Fetcher;
   config?: Partial<UpdaterConfig>;
   trace?: (event: TraceEvent) => void;
@@ -114,13 +118,30 @@ export class Updater {
 
   /**
    * 5.6.7: search the delegation graph, pre-order depth-first, for a target. Returns
-   * undefined when no trusted role lists it.
+   * undefined when no trusted role lists it. Roles already trusted in this refresh are read
+   * from memory; the metadata directory's lock is taken only once the search has to load a
+   * role (from disk or the network), and held until the search ends.
    */
   async getTargetInfo(targetPath: string): Promise<TargetFile | undefined> {
     validateTargetPath(targetPath);
     if (!this.trusted) await this.refresh();
     const set = this.trusted!;
-    return this.locked((store) => this.searchTarget(set, store, targetPath));
+    let locked: { store: MetadataStore; release: ReleaseLock } | undefined;
+    const load = async (role: string, delegator: string): Promise<Metadata<Targets>> => {
+      const cached = this.cachedTargets(set, role, delegator);
+      if (cached) return cached;
+      locked ??= await this.lockStore();
+      return this.loadTargets(set, locked.store, role, delegator);
+    };
+    let found: TargetFile | undefined;
+    try {
+      found = await this.searchTarget(targetPath, load);
+    } catch (e) {
+      await locked?.release().catch(() => undefined); // the search's error is the one that matters
+      throw e;
+    }
+    await locked?.release();
+    return found;
   }
 
   /** The local copy of a target if it exists and matches the trusted length and hashes. */
@@ -182,21 +203,34 @@ export class Updater {
 
   /** Runs `fn` holding the metadata directory's inter-process lock (two app instances, one cache). */
   private async locked<T>(fn: (store: MetadataStore) => Promise<T>): Promise<T> {
-    this.storePromise ??= MetadataStore.open(this.options.metadataDir);
-    const store = await this.storePromise;
+    const store = await this.openStore();
     return store.withLock(() => fn(store), { timeoutMs: this.config.lockTimeoutMs });
+  }
+
+  /** Takes the metadata directory's lock; the caller releases it. */
+  private async lockStore(): Promise<{ store: MetadataStore; release: ReleaseLock }> {
+    const store = await this.openStore();
+    return { store, release: await store.lock({ timeoutMs: this.config.lockTimeoutMs }) };
+  }
+
+  private openStore(): Promise<MetadataStore> {
+    this.storePromise ??= MetadataStore.open(this.options.metadataDir);
+    return this.storePromise;
   }
 
   private async loadLocalRoot(store: MetadataStore): Promise<Uint8Array> {
     const local = await store.read('root', this.config.rootMaxLength);
     if (local) return local;
-    if (!this.options.bootstrapRoot) {
+    const bootstrap = this.options.bootstrapRoot;
+    if (!bootstrap) {
       throw new ValueError(`no trusted root: ${this.options.metadataDir} has no root.json and no bootstrap root was given`);
     }
+    const bytes = typeof bootstrap === 'function' ? await bootstrap() : bootstrap;
+    if (!(bytes instanceof Uint8Array)) throw new ValueError('the bootstrap root must be bytes');
     // Check it before storing it: a bad bootstrap root must not become "trusted state".
-    new TrustedMetadataSet(this.options.bootstrapRoot);
-    await store.write('root', this.options.bootstrapRoot);
-    return this.options.bootstrapRoot;
+    new TrustedMetadataSet(bytes);
+    await store.write('root', bytes);
+    return bytes;
   }
 
   private async download(role: string, maxLength: number, version?: number): Promise<Uint8Array> {
@@ -264,6 +298,16 @@ export class Updater {
     await store.write('snapshot', bytes);
   }
 
+  /**
+   * A targets role already trusted in this refresh. Top-level targets was verified against
+   * root when loaded, and root cannot change after timestamp (5.3 before 5.4): checking its
+   * signature again on every lookup would only re-hash the whole file (~20 ms at 100,000
+   * targets). Delegated roles are re-checked against the delegator on the current path.
+   */
+  private cachedTargets(set: TrustedMetadataSet, role: string, delegator: string): Metadata<Targets> | undefined {
+    return role === 'targets' ? set.targets : set.verifyCachedDelegate(role, delegator);
+  }
+
   /** 5.6: the local copy of a targets role if current, else the remote one. */
   private async loadTargets(
     set: TrustedMetadataSet,
@@ -271,11 +315,7 @@ export class Updater {
     role: string,
     delegator: string,
   ): Promise<Metadata<Targets>> {
-    // Top-level targets was verified against root when loaded, and root cannot change after
-    // timestamp (5.3 before 5.4): checking its signature again on every lookup would only
-    // re-hash the whole file (~20 ms at 100,000 targets). Delegated roles are re-checked
-    // against the delegator on the current path.
-    const cached = role === 'targets' ? set.targets : set.verifyCachedDelegate(role, delegator);
+    const cached = this.cachedTargets(set, role, delegator);
     if (cached) return cached;
     const meta = set.snapshot!.signed.roleMeta(role);
     if (!meta) throw new RepositoryError(`snapshot does not list ${role}`);
@@ -311,15 +351,21 @@ export class Updater {
     }
   }
 
-  /** 5.6.7: pre-order depth-first search with cycle detection and the delegation bound. */
-  private async searchTarget(set: TrustedMetadataSet, store: MetadataStore, targetPath: string): Promise<TargetFile | undefined> {
+  /**
+   * 5.6.7: pre-order depth-first search with cycle detection and the delegation bound.
+   * `load` returns the trusted metadata of a role, verified against its delegator on this path.
+   */
+  private async searchTarget(
+    targetPath: string,
+    load: (role: string, delegator: string) => Promise<Metadata<Targets>>,
+  ): Promise<TargetFile | undefined> {
     const toVisit: Array<{ role: string; delegator: string }> = [{ role: 'targets', delegator: 'root' }];
     const visited = new Set<string>();
     while (toVisit.length > 0 && visited.size <= this.config.maxDelegations) {
       const { role, delegator } = toVisit.pop()!;
       if (visited.has(role)) continue; // 5.6.7.1 cycles
       this.trace({ type: 'visit', role });
-      const targets = (await this.loadTargets(set, store, role, delegator)).signed;
+      const targets = (await load(role, delegator)).signed;
       const found = targets.targets.get(targetPath);
       if (found) return found;
       visited.add(role);
