@@ -385,9 +385,15 @@ class ResponseBody implements AsyncIterableIterator<Uint8Array> {
   }
 }
 
+/**
+ * Drops a response we will not read (an error status, a redirect, a retried 5xx). Never drain:
+ * a hostile error or redirect body may be endless or slow. A body the parser already received
+ * in full (e.g. a 404 with Content-Length: 0, the usual answer to the next-root probe) costs
+ * nothing to consume, and consuming it keeps the keep-alive connection for the next request.
+ */
 function discard(exchange: Exchange): void {
-  // Never drain: a hostile error or redirect body may be endless.
-  exchange.req.destroy();
+  if (exchange.res.complete) exchange.res.resume();
+  else exchange.req.destroy();
 }
 
 function redirectTarget(current: URL, location: string | undefined, status: number): URL {

@@ -19,6 +19,8 @@ import { verifyDelegate } from '../core/verify.js';
 export class TrustedMetadataSet {
   private rootMd: Metadata<Root>;
   private timestampMd?: Metadata<Timestamp>;
+  /** A copy of the bytes timestampMd was parsed from. */
+  private timestampBytes?: Uint8Array;
   private snapshotMd?: Metadata<Snapshot>;
   /** Verified targets metadata: 'targets' and delegated roles by name. */
   private readonly targetsMd = new Map<string, Metadata<Targets>>();
@@ -77,6 +79,10 @@ export class TrustedMetadataSet {
     if (this.snapshotMd) throw new OrderError('cannot update timestamp after snapshot');
     // 5.3.10: the final root must not be expired.
     if (this.rootMd.signed.isExpired(this.referenceTime)) throw new ExpiredMetadataError('the final root is expired');
+    // The bytes of the timestamp this set holds, already verified against this root (which
+    // cannot change any more): parsing and verifying them again could only end below in
+    // "version equal". The usual no-change refresh: local timestamp, then the same remotely.
+    if (this.timestampBytes && bytes instanceof Uint8Array && Buffer.compare(bytes, this.timestampBytes) === 0) throw new EqualVersionNumberError('timestamp unchanged');
     const newTs = Metadata.fromBytes(bytes, 'timestamp');
     verifyDelegate(this.rootMd.signed, 'timestamp', newTs); // 5.4.2
     if (this.timestampMd) {
@@ -94,6 +100,7 @@ export class TrustedMetadataSet {
       }
     }
     this.timestampMd = newTs;
+    this.timestampBytes = Uint8Array.from(bytes);
     this.checkFinalTimestamp(); // 5.4.4
     return newTs;
   }

@@ -217,14 +217,16 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
   private async selectRelease(ctx: Context): Promise<Selection> {
     const channel = this.channel;
     const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), ctx);
-    const installId = await loadInstallId(ctx.cacheDir);
+    // The install id decides staged rollouts only: without one in the indexes it is not read (or created).
+    const staged = indexes.some((index) => index.releases.some((release) => release.stagingPercentage !== undefined));
+    const installId = staged ? await loadInstallId(ctx.cacheDir) : undefined;
     const selection = selectRelease(indexes, {
       currentVersion: this.currentVersion.version,
       channel,
       allowPrerelease: this.allowPrerelease,
       allowDowngrade: this.allowDowngrade,
       installerKind: ctx.installKind,
-      isStaged: (release) => isStaged(installId, release.version, release.stagingPercentage),
+      isStaged: (release) => release.stagingPercentage === undefined || isStaged(installId!, release.version, release.stagingPercentage),
     });
     for (const reason of selection.skipped) this.log.info(`passed over ${reason}`);
     return selection;
@@ -376,7 +378,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
       metadataDir: join(cacheDir, 'metadata'),
       metadataBaseUrl,
       targetBaseUrl,
-      bootstrapRoot: await this.trustedRoot(),
+      bootstrapRoot: () => this.trustedRoot(), // read only if the cache holds no root yet
       fetcher: options.fetcher ?? new HttpFetcher({ headers: options.headers }),
       config: options.tufConfig,
       trace: (event) => this.log.debug?.(describeTrace(event)),
