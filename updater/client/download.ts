@@ -17,7 +17,8 @@ import {
   ValueError,
 } from '../core/errors.js';
 import { LengthAndHashVerifier, type Hashes } from '../core/hashes.js';
-import type { Fetcher, FetchResponse } from './fetcher.js';
+import { OWNED_CHUNKS, type Fetcher, type FetchResponse } from './fetcher.js';
+import { RequestScope } from './request-scope.js';
 
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 export const DEFAULT_DOWNLOAD_RETRIES = 3;
@@ -129,10 +130,10 @@ async function transferRemainder(
   for (let attempt = 0; part.size < options.length; attempt++) {
     try {
       const request = { offset: part.size, maxLength: options.length, readTimeoutMs: options.readTimeoutMs, signal: options.signal };
-      await readGuarded(fetcher, url, request, async ({ start, chunks }) => {
+      await readGuarded(fetcher, url, request, async ({ start, chunks, owned }) => {
         if (start !== part.size) await part.restart(); // the server ignored the Range: start is 0
         for await (const chunk of chunks) {
-          await part.append(chunk);
+          await part.append(chunk, owned);
           progress.update(part.size);
         }
       });
@@ -157,6 +158,8 @@ interface GuardedResponse {
   /** 0 or the requested offset. */
   start: number;
   chunks: AsyncIterable<Uint8Array>;
+  /** The fetcher hands its chunks over (OWNED_CHUNKS): they need no copy before use. */
+  owned: boolean;
 }
 
 /**
@@ -169,15 +172,24 @@ interface GuardedResponse {
 async function readGuarded<T>(fetcher: Fetcher, url: string, request: GuardedRequest, consume: (response: GuardedResponse) => Promise<T>): Promise<T> {
   const readTimeoutMs = request.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   if (!Number.isSafeInteger(readTimeoutMs) || readTimeoutMs <= 0) throw new ValueError(`readTimeoutMs must be a positive integer, got ${readTimeoutMs}`);
-  const abort = linkedAbortController(request.signal);
+  const scope = new RequestScope(url, readTimeoutMs, request.signal);
   try {
-    const fetching = promiseOf(() => fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: abort.signal }));
-    const response = await withDeadline(fetching, readTimeoutMs, abort.signal, url, 'no response');
+    const fetching = promiseOf(() => fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: scope.fetcherSignal }));
+    const response = await scope.wait(fetching, 'no response');
     const start = checkedStart(response, request, url);
-    const chunks = boundedChunks(response.body, start, request.maxLength, readTimeoutMs, abort.signal, url);
-    return await consume({ start, chunks });
+    const chunks = boundedChunks(response.body, start, request.maxLength, scope, url);
+    return await consume({ start, chunks, owned: handsOverChunks(response.body) });
   } finally {
-    abort.release();
+    scope.end();
+  }
+}
+
+/** Whether the fetcher marked the body OWNED_CHUNKS; a mark that cannot be read is no mark. */
+function handsOverChunks(body: FetchResponse['body']): boolean {
+  try {
+    return body[OWNED_CHUNKS] === true;
+  } catch {
+    return false;
   }
 }
 
@@ -196,14 +208,7 @@ function checkedStart(response: FetchResponse, request: GuardedRequest, url: str
   return start;
 }
 
-async function* boundedChunks(
-  body: AsyncIterable<Uint8Array>,
-  start: number,
-  maxLength: number,
-  readTimeoutMs: number,
-  signal: AbortSignal,
-  url: string,
-): AsyncGenerator<Uint8Array> {
+async function* boundedChunks(body: AsyncIterable<Uint8Array>, start: number, maxLength: number, scope: RequestScope, url: string): AsyncGenerator<Uint8Array> {
   let iterator: AsyncIterator<Uint8Array>;
   try {
     iterator = body[Symbol.asyncIterator]();
@@ -214,7 +219,7 @@ async function* boundedChunks(
   let exhausted = false;
   try {
     for (;;) {
-      const step = await withDeadline(promiseOf(() => iterator.next()), readTimeoutMs, signal, url, 'no data');
+      const step = await scope.wait(promiseOf(() => iterator.next()), 'no data');
       if (typeof step !== 'object' || step === null) throw new DownloadError(`${url}: the fetcher's body is not an async iterator`);
       if (step.done) {
         exhausted = true;
@@ -233,40 +238,6 @@ async function* boundedChunks(
   }
 }
 
-/**
- * Settles with `work`, or rejects with SlowRetrievalError after `ms`, or CancelledError when
- * `signal` aborts. A late rejection of `work` is swallowed. Errors that are not ours become
- * DownloadError: the fetcher may be anything.
- */
-function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal, url: string, waitingFor: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => {
-      cleanup();
-      reject(new CancelledError(`download of ${url} cancelled`));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new SlowRetrievalError(`${url}: ${waitingFor} for ${ms} ms`));
-    }, ms);
-    work.then(
-      (value) => {
-        cleanup();
-        resolve(value);
-      },
-      (err: unknown) => {
-        cleanup();
-        reject(err instanceof TufError ? err : new DownloadError(`${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
-      },
-    );
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Runs `fn` and returns its result as a promise; a synchronous throw becomes a rejection. */
 function promiseOf<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   try {
@@ -276,26 +247,13 @@ function promiseOf<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   }
 }
 
-/** An AbortController that follows `outer`; `release()` aborts it and unhooks from `outer`. */
-function linkedAbortController(outer: AbortSignal | undefined): { signal: AbortSignal; release(): void } {
-  const controller = new AbortController();
-  const follow = (): void => controller.abort(outer?.reason);
-  if (outer?.aborted) follow();
-  else outer?.addEventListener('abort', follow, { once: true });
-  return {
-    signal: controller.signal,
-    release: () => {
-      outer?.removeEventListener('abort', follow);
-      controller.abort();
-    },
-  };
-}
-
 /**
  * `<dest>.part` on disk together with the verifier of its bytes. Each chunk is copied once
  * on arrival and that copy is both hashed and written, so what was verified is exactly what
- * is on disk even if a fetcher reuses its buffers. Writes run behind the network (one batch
- * in flight, `writev`), bounded by WRITE_BEHIND_BYTES. Every fs failure becomes StorageError.
+ * is on disk even if a fetcher reuses its buffers; chunks a fetcher hands over (OWNED_CHUNKS:
+ * fresh buffers it never touches again) are used as they are. Writes run behind the network
+ * (one batch in flight, `writev`), bounded by WRITE_BEHIND_BYTES. Every fs failure becomes
+ * StorageError.
  */
 class PartFile {
   /** Bytes accepted: hashed, and written or queued for writing. */
@@ -343,10 +301,11 @@ class PartFile {
     }
   }
 
-  /** Hashes and queues `chunk`; waits only when too much is still unwritten. */
-  async append(chunk: Uint8Array): Promise<void> {
+  /** Hashes and queues `chunk` (copied first unless `handedOver`); waits only when too much is still unwritten. */
+  async append(chunk: Uint8Array, handedOver = false): Promise<void> {
     if (this.writeError) throw this.writeError;
-    const owned = Buffer.from(chunk); // our copy: the fetcher may reuse its buffer
+    // Our copy, unless the fetcher handed the buffer over: it may reuse its buffers otherwise.
+    const owned = handedOver ? asBuffer(chunk) : Buffer.from(chunk);
     this.verifier.update(owned);
     this.queue.push(owned);
     this.size += owned.length;
@@ -409,6 +368,11 @@ class PartFile {
       if (err.code !== 'ENOENT') throw new StorageError(`cannot delete ${this.path}: ${err.message}`, { cause: err });
     });
   }
+}
+
+/** A Buffer over the same memory (no copy). */
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 /** Writes `buffers` at `position`, continuing after short writes; returns the byte count. */

@@ -16,6 +16,15 @@ export interface FetchRequest {
   signal?: AbortSignal;
 }
 
+/**
+ * A fetcher sets `body[OWNED_CHUNKS] = true` on a body whose chunks it hands over: each one a
+ * buffer it never writes to again (no pooling, no reuse). The client then hashes and writes
+ * target chunks as they are; for any other body it copies each chunk first, so that what it
+ * verified is what it wrote. A wrapper that replaces the body drops the mark with it.
+ * HttpFetcher's bodies are marked.
+ */
+export const OWNED_CHUNKS: unique symbol = Symbol('electron-tuf.ownedChunks');
+
 export interface FetchResponse {
   /** Byte offset of the first body byte: `offset` if the server honoured the range, else 0. */
   start: number;
@@ -25,7 +34,7 @@ export interface FetchResponse {
    * The body, single use. Iterating it may throw DownloadError subclasses; leaving the loop
    * early (`return()`) must release the connection. The caller bounds length and read time.
    */
-  body: AsyncIterable<Uint8Array>;
+  body: AsyncIterable<Uint8Array> & { readonly [OWNED_CHUNKS]?: boolean };
 }
 
 export interface Fetcher {

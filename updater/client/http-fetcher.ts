@@ -18,7 +18,7 @@ import {
   SlowRetrievalError,
   ValueError,
 } from '../core/errors.js';
-import type { FetchRequest, FetchResponse, Fetcher } from './fetcher.js';
+import { OWNED_CHUNKS, type FetchRequest, type FetchResponse, type Fetcher } from './fetcher.js';
 import {
   asDownloadError,
   effectivePort,
@@ -298,10 +298,13 @@ function responseSpan(res: IncomingMessage, url: string, offset: number): { star
  * (backpressure), and the read timeout only runs while the consumer is waiting.
  */
 class ResponseBody implements AsyncIterableIterator<Uint8Array> {
+  /** Node allocates every socket read afresh, and `read()` returns slices of those or a new concatenation. */
+  readonly [OWNED_CHUNKS] = true;
   private failure: Error | undefined;
   private ended = false;
   private finished = false;
   private wake: (() => void) | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly exchange: Exchange,
@@ -349,18 +352,18 @@ class ResponseBody implements AsyncIterableIterator<Uint8Array> {
     return { done: true, value: undefined };
   }
 
+  /** Waits for data, the end or a failure; at most readTimeoutMs (one timer per body, re-armed). */
   private nextActivity(): Promise<void> {
+    if (this.silenceTimer) this.silenceTimer.refresh();
+    else this.silenceTimer = setTimeout(this.onSilence, this.readTimeoutMs);
     return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => this.fail(new SlowRetrievalError(`${this.url}: no data for ${this.readTimeoutMs} ms`)),
-        this.readTimeoutMs,
-      );
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+      this.wake = resolve;
     });
   }
+
+  private readonly onSilence = (): void => {
+    if (this.wake) this.fail(new SlowRetrievalError(`${this.url}: no data for ${this.readTimeoutMs} ms`));
+  };
 
   private readonly notify = (): void => {
     const wake = this.wake;
@@ -379,6 +382,7 @@ class ResponseBody implements AsyncIterableIterator<Uint8Array> {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    clearTimeout(this.silenceTimer);
     this.signal?.removeEventListener('abort', this.onAbort);
     // A finished body may leave its socket to the keep-alive pool; anything else must not.
     if (!this.ended || this.failure) this.exchange.req.destroy();

@@ -1,0 +1,91 @@
+/**
+ * The waits of one guarded request (download.ts): each bounded by a read timeout (slow
+ * retrieval attack), all of them ended by the caller's signal, plus the signal handed to the
+ * fetcher, aborted when the request is over so an abandoned body is torn down at once even if
+ * the fetcher's iterator ignores `return()`.
+ *
+ * One timer and at most one listener serve the whole request: a download of 64 MiB waits about
+ * a thousand times, and a new timer, promise chain and abort listener per wait cost more CPU
+ * than hashing the data. The timer is re-armed (`refresh()`) at the start of each wait.
+ */
+import { CancelledError, DownloadError, SlowRetrievalError, TufError } from '../core/errors.js';
+
+interface PendingWait {
+  reject(error: Error): void;
+  waitingFor: string;
+}
+
+export class RequestScope {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private pending: PendingWait | undefined;
+  private cancelled: CancelledError | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly readTimeoutMs: number,
+    private readonly outer: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(this.onTimeout, readTimeoutMs);
+    if (outer?.aborted) this.cancel();
+    else outer?.addEventListener('abort', this.cancel, { once: true });
+  }
+
+  /** For the fetcher: aborted when the caller cancels and when this request is over. */
+  get fetcherSignal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /**
+   * Settles with `work`, or rejects with SlowRetrievalError when it takes longer than the read
+   * timeout, or CancelledError when the caller cancels. A late rejection of `work` is
+   * swallowed. Errors that are not ours become DownloadError: the fetcher may be anything.
+   * One wait at a time (a body is read one chunk after the other).
+   */
+  wait<T>(work: Promise<T>, waitingFor: string): Promise<T> {
+    if (this.cancelled) {
+      work.catch(() => undefined);
+      return Promise.reject(this.cancelled);
+    }
+    this.timer.refresh(); // the deadline is readTimeoutMs from now
+    return new Promise<T>((resolve, reject) => {
+      const entry: PendingWait = { reject, waitingFor };
+      this.pending = entry;
+      work.then(
+        (value) => {
+          if (this.pending === entry) this.pending = undefined;
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (this.pending === entry) this.pending = undefined;
+          reject(err instanceof TufError ? err : new DownloadError(`${this.url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+        },
+      );
+    });
+  }
+
+  /** Ends the request: stops the timer, unhooks from the caller's signal, aborts the fetcher's. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.outer?.removeEventListener('abort', this.cancel);
+    this.controller.abort();
+  }
+
+  private readonly onTimeout = (): void => {
+    const pending = this.pending;
+    if (!pending) return; // fired between waits: the next wait re-arms it
+    this.pending = undefined;
+    pending.reject(new SlowRetrievalError(`${this.url}: ${pending.waitingFor} for ${this.readTimeoutMs} ms`));
+  };
+
+  private readonly cancel = (): void => {
+    this.cancelled ??= new CancelledError(`download of ${this.url} cancelled`);
+    this.controller.abort(this.outer?.reason);
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(this.cancelled);
+  };
+}
