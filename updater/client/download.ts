@@ -25,8 +25,12 @@ export const DEFAULT_DOWNLOAD_RETRIES = 3;
 /** Progress events are throttled to at most one per this interval (plus a final one). */
 export const PROGRESS_INTERVAL_MS = 50;
 const READ_BACK_CHUNK_BYTES = 1 << 20;
-/** Received but not yet written bytes allowed before reading from the network waits for the disk. */
-const WRITE_BEHIND_BYTES = 4 << 20;
+/**
+ * Received but not yet written bytes allowed before reading from the network waits for the
+ * disk. 1 MiB keeps network and disk overlapped (writes land in the page cache) while adding
+ * little to peak memory, which is mostly Node's spent socket and body buffers awaiting GC.
+ */
+const WRITE_BEHIND_BYTES = 1 << 20;
 /** Also bound the count, for fetchers that yield tiny chunks (and writev's IOV_MAX). */
 const MAX_QUEUED_CHUNKS = 1024;
 
