@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
  * The `electron-tuf` command: `repo <command>` for publishing (repo-commands.ts) and
- * `client <command>` for the TUF client (client-commands.ts, loaded only when used).
+ * `client <command>` for the TUF client (client-commands.ts). Each group is loaded only when
+ * used: `client download` never loads the publisher, `repo` never the client's HTTP stack.
  */
 import { realpath } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { processIO, type CliIO } from './io.js';
-import { runRepoCommand } from './repo-commands.js';
 
 const USAGE = `usage: electron-tuf repo <command> ...     publish: init, add, remove, refresh, rotate, sign, status, verify, serve, keygen
        electron-tuf client <command> ...   check a repository as an app would: init, refresh, download
@@ -15,8 +15,10 @@ Run \`electron-tuf repo --help\` or \`electron-tuf client --help\` for details.`
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [group, ...rest] = argv;
   switch (group) {
-    case 'repo':
+    case 'repo': {
+      const { runRepoCommand } = await import('./repo-commands.js');
       return runRepoCommand(rest, io);
+    }
     case 'client': {
       const { runClientCommand } = await import('./client-commands.js');
       return runClientCommand(rest, io);
