@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SlowRetrievalError } from '../../updater/core/errors.js';
-import { downloadFile } from '../../updater/client/download.js';
+import { DownloadError, DownloadLengthMismatchError, SlowRetrievalError } from '../../updater/core/errors.js';
+import { downloadBytes, downloadFile } from '../../updater/client/download.js';
 import { OWNED_CHUNKS, type FetchResponse, type Fetcher } from '../../updater/client/fetcher.js';
 import { HttpFetcher } from '../../updater/client/http-fetcher.js';
 
@@ -96,7 +96,7 @@ describe('chunks handed over (OWNED_CHUNKS)', () => {
   });
 });
 
-describe('the read timeout of a request', () => {
+describe('one request', () => {
   it('is one timer for the whole body, re-armed per chunk, and still fires on a stall after many chunks', async () => {
     const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
     const fetcher: Fetcher = {
@@ -119,5 +119,33 @@ describe('the read timeout of a request', () => {
     await expect(failure).rejects.toBeInstanceOf(SlowRetrievalError);
     expect(performance.now() - started).toBeLessThan(3000);
     expect(setTimeoutSpy.mock.calls.filter(([, ms]) => ms === 150)).toHaveLength(1);
+  });
+
+  it('leaves the fetcher signal alone once the fetcher finished by itself, aborts it otherwise', async () => {
+    const signals: AbortSignal[] = [];
+    const fetcher = (behaviour: 'ends' | 'fails' | 'too long'): Fetcher => ({
+      async fetch(_url, request): Promise<FetchResponse> {
+        signals.push(request!.signal!);
+        if (behaviour === 'fails') throw new Error('connection refused');
+        return {
+          start: 0,
+          body: (async function* () {
+            yield new Uint8Array(10);
+            if (behaviour === 'too long') for (;;) yield new Uint8Array(10);
+          })(),
+        };
+      },
+    });
+    await downloadBytes(fetcher('ends'), 'https://x/a', 100);
+    await expect(downloadBytes(fetcher('fails'), 'https://x/a', 100)).rejects.toBeInstanceOf(DownloadError);
+    await expect(downloadBytes(fetcher('too long'), 'https://x/a', 100)).rejects.toBeInstanceOf(DownloadLengthMismatchError);
+    const hanging: Fetcher = {
+      fetch: (_url, request) => {
+        signals.push(request!.signal!);
+        return new Promise(() => {});
+      },
+    };
+    await expect(downloadBytes(hanging, 'https://x/a', 100, { readTimeoutMs: 50 })).rejects.toBeInstanceOf(SlowRetrievalError);
+    expect(signals.map((s) => s.aborted)).toEqual([false, false, true, true]);
   });
 });

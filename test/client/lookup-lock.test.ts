@@ -1,7 +1,8 @@
 /**
- * getTargetInfo takes the metadata directory's lock only when it has to load a role: a lookup
- * answered from metadata trusted in this refresh does no file work, one that loads a
- * delegated role from disk or network holds the lock while it does.
+ * The metadata directory's lock is taken only for work that writes or may write: a refresh
+ * that finds nothing new runs without it, one that must write starts over under it (reusing
+ * its downloads); getTargetInfo answered from metadata trusted in this refresh does no file
+ * work, one that loads a delegated role from disk or network holds the lock while it does.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError, StorageError } from '../../updater/core/errors.js';
@@ -76,3 +77,78 @@ describe('getTargetInfo and the metadata lock', () => {
     await (await holdLock())();
   });
 });
+
+describe('refresh and the metadata lock', () => {
+  it('a refresh that finds nothing new runs while another instance holds the lock', async () => {
+    await client.updater().refresh(); // the first one writes the whole state
+    const before = await client.snapshotDisk();
+    const release = await holdLock();
+    try {
+      const updater = client.updater({ lockTimeoutMs: 100 });
+      await updater.refresh();
+      expect(updater.trustedMetadata?.targets?.signed.version).toBe(sim.targets.get('targets')!.version);
+      expect((await updater.getTargetInfo('top.txt'))?.length).toBe('listed by targets'.length);
+    } finally {
+      await release();
+    }
+    expect(await client.snapshotDisk()).toEqual(before);
+  });
+
+  it('a refresh that must write waits for the lock, writes under it, and fetches each file once', async () => {
+    await client.updater().refresh();
+    sim.addTarget('new.txt', 'published later');
+    sim.updateTargets();
+    sim.updateSnapshot();
+    const before = await client.snapshotDisk();
+
+    const release = await holdLock();
+    try {
+      await expect(client.updater({ lockTimeoutMs: 100 }).refresh()).rejects.toThrow(StorageError);
+      expect(await client.snapshotDisk()).toEqual(before); // nothing written without the lock
+    } finally {
+      await release();
+    }
+
+    sim.fetched.length = 0;
+    const updater = client.updater({ lockTimeoutMs: 100 });
+    await updater.refresh();
+    expect(sim.fetched.map((u) => u.split('/').pop()).sort()).toEqual(['2.root.json', '3.snapshot.json', '3.targets.json', 'timestamp.json']);
+    expect((await updater.getTargetInfo('new.txt'))?.length).toBe('published later'.length);
+    // Written, and the lock released: the next refresh finds nothing new and needs no lock.
+    const after = await client.snapshotDisk();
+    expect(after).not.toEqual(before);
+    const again = await holdLock();
+    try {
+      await client.updater({ lockTimeoutMs: 100 }).refresh();
+    } finally {
+      await again();
+    }
+    expect(await client.snapshotDisk()).toEqual(after);
+  });
+
+  it('a new root found without the lock is fetched once and stored under it', async () => {
+    await client.updater().refresh();
+    const root2 = await sim.publishRoot();
+    sim.fetched.length = 0;
+    const updater = client.updater({ lockTimeoutMs: 100 });
+    await updater.refresh();
+    expect(updater.trustedMetadata?.root.signed.version).toBe(2);
+    expect(sim.count('2.root.json')).toBe(1);
+    expect(sim.count('3.root.json')).toBe(1);
+    const stored = (await client.snapshotDisk()).get('root.json');
+    expect(Buffer.from(stored!, 'base64').equals(Buffer.from(root2))).toBe(true);
+  });
+
+  it('two instances refreshing at once after a publish both end on the new state', async () => {
+    await client.updater().refresh();
+    sim.addTarget('new.txt', 'published later');
+    sim.updateTargets();
+    sim.updateSnapshot();
+    const [a, b] = [client.updater(), client.updater()];
+    await Promise.all([a.refresh(), b.refresh()]);
+    for (const u of [a, b]) expect((await u.getTargetInfo('new.txt'))?.length).toBe('published later'.length);
+    const disk = await client.snapshotDisk();
+    expect([...disk.keys()]).toEqual(['root.json', 'snapshot.json', 'targets.json', 'timestamp.json']);
+  });
+});
+

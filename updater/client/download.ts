@@ -179,6 +179,7 @@ async function readGuarded<T>(fetcher: Fetcher, url: string, request: GuardedReq
   const scope = new RequestScope(url, readTimeoutMs, request.signal);
   try {
     const fetching = promiseOf(() => fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: scope.fetcherSignal }));
+    fetching.catch(() => scope.fetcherFinished()); // registered first: runs before the wait below rejects
     const response = await scope.wait(fetching, 'no response');
     const start = checkedStart(response, request, url);
     const chunks = boundedChunks(response.body, start, request.maxLength, scope, url);
@@ -227,6 +228,7 @@ async function* boundedChunks(body: AsyncIterable<Uint8Array>, start: number, ma
       if (typeof step !== 'object' || step === null) throw new DownloadError(`${url}: the fetcher's body is not an async iterator`);
       if (step.done) {
         exhausted = true;
+        scope.fetcherFinished();
         return;
       }
       const chunk: unknown = step.value;

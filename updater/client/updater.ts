@@ -82,6 +82,20 @@ export interface DownloadTargetOptions {
   signal?: AbortSignal;
 }
 
+/** Where refresh steps read and write metadata files and download metadata. */
+interface MetadataIO {
+  read(role: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  write(role: string, bytes: Uint8Array): Promise<void>;
+  remove(role: string): Promise<void>;
+  download(role: string, maxLength: number, version?: number): Promise<Uint8Array>;
+}
+
+/**
+ * Thrown by a read-only MetadataIO when a refresh attempt without the lock has to write;
+ * refresh() catches it and starts over under the lock. It never leaves refresh().
+ */
+const WRITE_NEEDED = Object.freeze({ reason: 'the refresh has to write: start over under the lock' });
+
 export class Updater {
   readonly config: UpdaterConfig;
   private readonly fetcher: Fetcher;
@@ -103,17 +117,39 @@ export class Updater {
   /**
    * 5.3-5.6: update root, timestamp, snapshot and top-level targets. On any failure the
    * local files stay the last trusted state and this updater trusts nothing new.
+   *
+   * Most refreshes find nothing new and write nothing, so the first attempt runs without the
+   * metadata directory's lock: the lock keeps writers apart, and every file is written
+   * atomically (a reader sees a whole old or a whole new file) and verified as always. The
+   * first write it needs ends that attempt, and the refresh runs again from the start under
+   * the lock, on the files as they are then, reusing the attempt's downloads (so the
+   * repository sees each request once). A refresh that writes always holds the lock.
    */
   async refresh(): Promise<void> {
     this.trusted = undefined;
-    await this.locked(async (store) => {
-      const set = new TrustedMetadataSet(await this.loadLocalRoot(store), this.config.referenceTime ?? new Date());
-      await this.updateRoot(set, store);
-      await this.loadTimestamp(set, store);
-      await this.loadSnapshot(set, store);
-      await this.loadTargets(set, store, 'targets', 'root');
-      this.trusted = set;
-    });
+    const store = await this.openStore();
+    const responses = new Map<string, Promise<Uint8Array>>();
+    try {
+      this.trusted = await this.refreshWith(this.metadataIO(store, { writable: false, responses }));
+      return;
+    } catch (e) {
+      if (e !== WRITE_NEEDED) throw e;
+    }
+    await store.withLock(
+      async () => {
+        this.trusted = await this.refreshWith(this.metadataIO(store, { writable: true, responses }));
+      },
+      { timeoutMs: this.config.lockTimeoutMs },
+    );
+  }
+
+  private async refreshWith(io: MetadataIO): Promise<TrustedMetadataSet> {
+    const set = new TrustedMetadataSet(await this.loadLocalRoot(io), this.config.referenceTime ?? new Date());
+    await this.updateRoot(set, io);
+    await this.loadTimestamp(set, io);
+    await this.loadSnapshot(set, io);
+    await this.loadTargets(set, io, 'targets', 'root');
+    return set;
   }
 
   /**
@@ -131,7 +167,7 @@ export class Updater {
       const cached = this.cachedTargets(set, role, delegator);
       if (cached) return cached;
       locked ??= await this.lockStore();
-      return this.loadTargets(set, locked.store, role, delegator);
+      return this.loadTargets(set, this.metadataIO(locked.store, { writable: true }), role, delegator);
     };
     let found: TargetFile | undefined;
     try {
@@ -201,13 +237,7 @@ export class Updater {
     this.options.trace?.(event);
   }
 
-  /** Runs `fn` holding the metadata directory's inter-process lock (two app instances, one cache). */
-  private async locked<T>(fn: (store: MetadataStore) => Promise<T>): Promise<T> {
-    const store = await this.openStore();
-    return store.withLock(() => fn(store), { timeoutMs: this.config.lockTimeoutMs });
-  }
-
-  /** Takes the metadata directory's lock; the caller releases it. */
+  /** Takes the metadata directory's lock (two app instances, one cache); the caller releases it. */
   private async lockStore(): Promise<{ store: MetadataStore; release: ReleaseLock }> {
     const store = await this.openStore();
     return { store, release: await store.lock({ timeoutMs: this.config.lockTimeoutMs }) };
@@ -218,8 +248,8 @@ export class Updater {
     return this.storePromise;
   }
 
-  private async loadLocalRoot(store: MetadataStore): Promise<Uint8Array> {
-    const local = await store.read('root', this.config.rootMaxLength);
+  private async loadLocalRoot(io: MetadataIO): Promise<Uint8Array> {
+    const local = await io.read('root', this.config.rootMaxLength);
     if (local) return local;
     const bootstrap = this.options.bootstrapRoot;
     if (!bootstrap) {
@@ -229,37 +259,55 @@ export class Updater {
     if (!(bytes instanceof Uint8Array)) throw new ValueError('the bootstrap root must be bytes');
     // Check it before storing it: a bad bootstrap root must not become "trusted state".
     new TrustedMetadataSet(bytes);
-    await store.write('root', bytes);
+    await io.write('root', bytes);
     return bytes;
   }
 
-  private async download(role: string, maxLength: number, version?: number): Promise<Uint8Array> {
-    const url = metadataUrl(this.metadataBaseUrl, role, version);
-    this.trace({ type: 'fetch', url });
-    return downloadBytes(this.fetcher, url, maxLength, { readTimeoutMs: this.config.readTimeoutMs });
+  /**
+   * The metadata files and downloads of one refresh attempt (or lookup). Not `writable`: any
+   * write or removal throws WRITE_NEEDED. `responses`: downloads by bound and URL, shared by
+   * the attempts of one refresh.
+   */
+  private metadataIO(store: MetadataStore, options: { writable: boolean; responses?: Map<string, Promise<Uint8Array>> }): MetadataIO {
+    const { writable, responses } = options;
+    return {
+      read: (role, maxBytes) => store.read(role, maxBytes),
+      write: (role, bytes) => (writable ? store.write(role, bytes) : Promise.reject(WRITE_NEEDED)),
+      remove: (role) => (writable ? store.remove(role) : Promise.reject(WRITE_NEEDED)),
+      download: (role, maxLength, version) => {
+        const url = metadataUrl(this.metadataBaseUrl, role, version);
+        const key = `${maxLength} ${url}`;
+        const earlier = responses?.get(key);
+        if (earlier) return earlier;
+        this.trace({ type: 'fetch', url });
+        const response = downloadBytes(this.fetcher, url, maxLength, { readTimeoutMs: this.config.readTimeoutMs });
+        responses?.set(key, response);
+        return response;
+      },
+    };
   }
 
   /** 5.3: walk root versions N+1, N+2, ... until the repository has no newer one. */
-  private async updateRoot(set: TrustedMetadataSet, store: MetadataStore): Promise<void> {
+  private async updateRoot(set: TrustedMetadataSet, io: MetadataIO): Promise<void> {
     const initial = set.root.signed;
     const first = initial.version + 1;
     for (let version = first; version < first + this.config.maxRootRotations; version++) {
       let bytes: Uint8Array;
       try {
-        bytes = await this.download('root', this.config.rootMaxLength, version);
+        bytes = await io.download('root', this.config.rootMaxLength, version);
       } catch (e) {
         if (e instanceof DownloadHTTPError && (e.status === 404 || e.status === 403)) break;
         throw e;
       }
       set.updateRoot(bytes);
-      await store.write('root', bytes); // 5.3.8: persist each verified root at once
+      await io.write('root', bytes); // 5.3.8: persist each verified root at once
       this.trace({ type: 'info', message: `trusted root version ${version}` });
     }
-    await this.forgetIfKeysRotated(initial, set.root.signed, store);
+    await this.forgetIfKeysRotated(initial, set.root.signed, io);
   }
 
   /** 5.3.11: after timestamp or snapshot keys change, drop their local metadata (fast-forward recovery). */
-  private async forgetIfKeysRotated(before: Root, after: Root, store: MetadataStore): Promise<void> {
+  private async forgetIfKeysRotated(before: Root, after: Root, io: MetadataIO): Promise<void> {
     if (before === after) return;
     for (const role of ['timestamp', 'snapshot'] as const) {
       const a = before.roles[role];
@@ -267,35 +315,35 @@ export class Updater {
       const same = a.threshold === b.threshold && a.keyids.length === b.keyids.length && a.keyids.every((k) => b.keyids.includes(k));
       if (!same) {
         this.trace({ type: 'info', message: `${role} keys rotated: discarding local timestamp and snapshot` });
-        await store.remove('timestamp');
-        await store.remove('snapshot');
+        await io.remove('timestamp');
+        await io.remove('snapshot');
         return;
       }
     }
   }
 
   /** 5.4: local timestamp (for rollback protection) then the remote one. */
-  private async loadTimestamp(set: TrustedMetadataSet, store: MetadataStore): Promise<void> {
-    await this.tryLocal(store, 'timestamp', this.config.timestampMaxLength, (b) => set.updateTimestamp(b));
-    const bytes = await this.download('timestamp', this.config.timestampMaxLength);
+  private async loadTimestamp(set: TrustedMetadataSet, io: MetadataIO): Promise<void> {
+    await this.tryLocal(io, 'timestamp', this.config.timestampMaxLength, (b) => set.updateTimestamp(b));
+    const bytes = await io.download('timestamp', this.config.timestampMaxLength);
     try {
       set.updateTimestamp(bytes);
     } catch (e) {
       if (e instanceof EqualVersionNumberError) return; // nothing new: keep the local one
       throw e;
     }
-    await store.write('timestamp', bytes);
+    await io.write('timestamp', bytes);
   }
 
   /** 5.5: the local snapshot if it is the one timestamp names, else the remote one. */
-  private async loadSnapshot(set: TrustedMetadataSet, store: MetadataStore): Promise<void> {
-    const ok = await this.tryLocal(store, 'snapshot', this.config.snapshotMaxLength, (b) => set.updateSnapshot(b, true));
+  private async loadSnapshot(set: TrustedMetadataSet, io: MetadataIO): Promise<void> {
+    const ok = await this.tryLocal(io, 'snapshot', this.config.snapshotMaxLength, (b) => set.updateSnapshot(b, true));
     if (ok) return;
     const meta = set.timestamp!.signed.snapshotMeta;
     const version = set.root.signed.consistentSnapshot ? meta.version : undefined;
-    const bytes = await this.download('snapshot', meta.length ?? this.config.snapshotMaxLength, version);
+    const bytes = await io.download('snapshot', meta.length ?? this.config.snapshotMaxLength, version);
     set.updateSnapshot(bytes);
-    await store.write('snapshot', bytes);
+    await io.write('snapshot', bytes);
   }
 
   /**
@@ -311,7 +359,7 @@ export class Updater {
   /** 5.6: the local copy of a targets role if current, else the remote one. */
   private async loadTargets(
     set: TrustedMetadataSet,
-    store: MetadataStore,
+    io: MetadataIO,
     role: string,
     delegator: string,
   ): Promise<Metadata<Targets>> {
@@ -321,26 +369,26 @@ export class Updater {
     if (!meta) throw new RepositoryError(`snapshot does not list ${role}`);
     const maxLength = meta.length ?? this.config.targetsMaxLength;
     let result: Metadata<Targets> | undefined;
-    await this.tryLocal(store, role, maxLength, (b) => {
+    await this.tryLocal(io, role, maxLength, (b) => {
       result = set.updateDelegatedTargets(b, role, delegator);
     });
     if (result) return result;
     const version = set.root.signed.consistentSnapshot ? meta.version : undefined;
-    const bytes = await this.download(role, maxLength, version);
+    const bytes = await io.download(role, maxLength, version);
     result = set.updateDelegatedTargets(bytes, role, delegator);
-    await store.write(role, bytes);
+    await io.write(role, bytes);
     return result;
   }
 
   /** Feeds local metadata to `accept`; a missing or unacceptable local file is not an error. */
   private async tryLocal(
-    store: MetadataStore,
+    io: MetadataIO,
     role: string,
     maxLength: number,
     accept: (bytes: Uint8Array) => unknown,
   ): Promise<boolean> {
     try {
-      const bytes = await store.read(role, maxLength);
+      const bytes = await io.read(role, maxLength);
       if (!bytes) return false;
       accept(bytes);
       return true;
