@@ -314,9 +314,9 @@ export class Updater {
       const b = after.roles[role];
       const same = a.threshold === b.threshold && a.keyids.length === b.keyids.length && a.keyids.every((k) => b.keyids.includes(k));
       if (!same) {
-        this.trace({ type: 'info', message: `${role} keys rotated: discarding local timestamp and snapshot` });
         await io.remove('timestamp');
         await io.remove('snapshot');
+        this.trace({ type: 'info', message: `${role} keys rotated: discarded local timestamp and snapshot` });
         return;
       }
     }

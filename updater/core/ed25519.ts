@@ -48,8 +48,8 @@ export function ed25519VerifyBackend(): Ed25519Backend {
 }
 
 /**
- * The backend for signing and key derivation (and for everything, if verification also fails):
- * node only when node:crypto passes the whole RFC 8032 check.
+ * The backend for signing and key derivation (the publisher's): node only when node:crypto
+ * passes the whole RFC 8032 check, signing and derivation as well as verification.
  */
 export function ed25519Backend(): Ed25519Backend {
   signBackend ??= nodeCryptoPassesSelfTest() ? 'node' : 'noble';
