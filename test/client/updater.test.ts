@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValueError } from '../../updater/core/errors.js';
 import { simClient, type SimClient } from '../helpers/client.js';
-import { RepositorySimulator } from '../helpers/simulator.js';
+import { bytesResponse, RepositorySimulator } from '../helpers/simulator.js';
 
 let sim: RepositorySimulator;
 let client: SimClient;
@@ -101,5 +101,27 @@ describe('Updater: targets', () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path, 'ORIGINAL');
     expect(await up.findCachedTarget(info)).toBeUndefined();
+  });
+});
+
+describe('Updater: two instances sharing one metadata directory', () => {
+  it('a refresh that waited while another stored newer metadata ends on the newer state', async () => {
+    await client.updater().refresh();
+    sim.updateTimestamp();
+    let raced = false;
+    sim.intercept(async (url) => {
+      if (raced || !url.endsWith('/timestamp.json')) return undefined;
+      raced = true;
+      // This instance gets the timestamp of now; before it stores it, another instance
+      // stores a newer one (published meanwhile).
+      const stale = await sim.metadataBytes('timestamp');
+      sim.updateTimestamp();
+      await client.updater().refresh();
+      return bytesResponse(stale);
+    });
+    const up = client.updater();
+    await up.refresh();
+    expect(raced).toBe(true);
+    expect(up.trustedMetadata!.timestamp!.signed.version).toBe(sim.timestamp.version);
   });
 });

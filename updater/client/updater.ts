@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
+  BadVersionNumberError,
   DownloadHTTPError,
   EqualVersionNumberError,
   RepositoryError,
@@ -137,7 +138,14 @@ export class Updater {
     }
     await store.withLock(
       async () => {
-        this.trusted = await this.refreshWith(this.metadataIO(store, { writable: true, responses }));
+        try {
+          this.trusted = await this.refreshWith(this.metadataIO(store, { writable: true, responses }));
+        } catch (e) {
+          if (!(e instanceof BadVersionNumberError)) throw e;
+          // Another instance may have stored newer metadata while we waited for the lock, which
+          // makes our earlier downloads look like a rollback: verify fresh ones once.
+          this.trusted = await this.refreshWith(this.metadataIO(store, { writable: true, responses: new Map() }));
+        }
       },
       { timeoutMs: this.config.lockTimeoutMs },
     );
