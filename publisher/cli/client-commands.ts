@@ -2,13 +2,13 @@
  * `electron-tuf client ...`: the TUF client from the command line, for operators, debugging
  * and scripting. Each command is one Updater run; exit 0 on success, 1 on any failure.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ValueError } from '../../updater/core/errors.js';
-import { writeFileAtomic } from '../../updater/client/fs-util.js';
+import { readFileBounded, writeFileAtomic } from '../../updater/client/fs-util.js';
 import { TrustedMetadataSet } from '../../updater/client/trusted-metadata-set.js';
-import { Updater, type TraceEvent } from '../../updater/client/updater.js';
+import { DEFAULT_CONFIG, Updater, type TraceEvent } from '../../updater/client/updater.js';
 import type { CliIO } from './io.js';
 import { failureLine } from './errors.js';
 
@@ -59,11 +59,14 @@ function makeUpdater(values: Values, io: CliIO, withTargets: boolean): Updater {
 async function init(positionals: string[], values: Values, io: CliIO): Promise<void> {
   if (positionals.length !== 1) throw new ValueError(`init takes one trusted root file\n${USAGE}`);
   const metadataDir = resolve(io.cwd, required(values, 'metadata-dir'));
-  const bytes = await readFile(resolve(io.cwd, positionals[0]));
+  const source = resolve(io.cwd, positionals[0]);
+  // The same bound the client puts on any root: a file path is input like any other.
+  const bytes = await readFileBounded(source, DEFAULT_CONFIG.rootMaxLength);
+  if (!bytes) throw new ValueError(`no such file: ${source}`);
   const root = new TrustedMetadataSet(bytes).root.signed;
   const target = resolve(metadataDir, 'root.json');
-  const existing = await readFile(target).catch(() => undefined);
-  if (existing && !existing.equals(bytes) && !values.force) {
+  const existing = await readFileBounded(target, DEFAULT_CONFIG.rootMaxLength).catch(() => undefined);
+  if (existing && Buffer.compare(existing, bytes) !== 0 && !values.force) {
     throw new ValueError(`${target} already holds a different trusted root; pass --force to replace it`);
   }
   await mkdir(metadataDir, { recursive: true });

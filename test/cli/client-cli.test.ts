@@ -58,6 +58,14 @@ describe('electron-tuf client', () => {
     expect(err[0]).toMatch(/^error: DeserializationError/);
   });
 
+  it('init refuses a root file larger than the client accepts, and a missing one', async () => {
+    await writeFile(join(dir, 'huge.json'), Buffer.alloc(600_000, 0x20));
+    expect(await run('init', 'huge.json', '--metadata-dir', 'md')).toBe(1);
+    expect(err[0]).toMatch(/^error: StorageError: .*more than the limit of 512000/);
+    expect(await run('init', 'nope.json', '--metadata-dir', 'md')).toBe(1);
+    expect(err[1]).toMatch(/no such file/);
+  });
+
   it('download fetches targets in order and skips a current cached copy', async () => {
     await run('init', 'root.json', '--metadata-dir', 'md');
     expect(await run('download', 'docs/readme.txt', 'app.bin', ...download())).toBe(0);
