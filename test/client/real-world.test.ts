@@ -1,6 +1,6 @@
 /**
  * Repositories published by real implementations (tuf-conformance static_data, copied to
- * ../shared/vectors/real-world): Sigstore's root-signing repository and a tuf-on-ci 0.11
+ * test/vectors/python-tuf/real-world): Sigstore's root-signing repository and a tuf-on-ci 0.11
  * repository. The client is bootstrapped with each one's initial_root.json, refreshes at the
  * repository's faketime (both would be expired now), and must reach the versions and the
  * target listed in real-world/expected.json.

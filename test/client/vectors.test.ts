@@ -1,5 +1,5 @@
 /**
- * Conformance against the python-tuf vectors (../shared/vectors/repos, README.md there): every
+ * Conformance against the python-tuf vectors (test/vectors/python-tuf/repos, README.md there): every
  * generated repository is served from disk and our Updater must reach exactly the verdicts
  * python-tuf's ngclient reached: refresh outcome and error class, trusted versions, what the
  * metadata directory holds afterwards, every target found (with the roles the search

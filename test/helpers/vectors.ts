@@ -5,10 +5,6 @@ import { fileURLToPath } from 'node:url';
 /** The repository root of this checkout. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** ../shared/vectors beside the checkout (python-tuf interoperability vectors). */
-export const VECTORS = (() => {
-  const candidates = [process.env.TUF_VECTORS, join(ROOT, '../shared/vectors')].filter(Boolean) as string[];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`interoperability vectors not found (looked in ${candidates.join(', ')})`);
-  return found;
-})();
+/** The python-tuf interoperability vectors kept in the repository (test/vectors/README.md). */
+export const VECTORS = process.env.TUF_VECTORS ?? join(ROOT, 'test/vectors/python-tuf');
+if (!existsSync(VECTORS)) throw new Error(`interoperability vectors not found at ${VECTORS}`);
