@@ -17,6 +17,8 @@ import type { Fetcher } from '../../updater/client/fetcher.js';
 import { FetchApiFetcher } from '../../updater/client/fetch-api-fetcher.js';
 import { HttpFetcher } from '../../updater/client/http-fetcher.js';
 import { Updater } from '../../updater/client/updater.js';
+import { runClientCommand } from '../../publisher/cli/client-commands.js';
+import type { CliIO } from '../../publisher/cli/io.js';
 import { requestedStart } from '../helpers/servers.js';
 import { installerBytes } from '../electron/fixtures.js';
 import { METADATA_URL, RepositorySimulator, TARGETS_URL } from '../helpers/simulator.js';
@@ -255,5 +257,36 @@ describe('slow retrieval settings', () => {
     expect(() => new Updater({ ...base, config: { minBytesPerSecond: Number.NaN } })).toThrow(ValueError);
     expect(() => new Updater({ ...base, config: { rateWindowMs: 2.5 } })).toThrow(ValueError);
     expect(() => new Updater({ ...base, config: { rateWindowMs: -1 } })).toThrow(ValueError);
+  });
+});
+
+describe('electron-tuf client on a drip-fed mirror', () => {
+  it('refresh exits 1 with one line naming SlowRetrievalError; bad settings are one line too', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const sim = await RepositorySimulator.create();
+    const repo = await servePaced(sim);
+    const dir = await mkdtemp(join(tmpdir(), 'etuf-slow-cli-'));
+    try {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: CliIO = { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: dir };
+      await writeFile(join(dir, 'root.json'), sim.initialRoot);
+      expect(await runClientCommand(['init', 'root.json', '--metadata-dir', 'md'], io)).toBe(0);
+      const refresh = ['refresh', '--metadata-dir', 'md', '--metadata-url', `${repo.origin}/metadata`];
+      const settings = ['--min-bytes-per-second', String(MIN_BYTES_PER_SECOND), '--rate-window-ms', String(WINDOW_MS)];
+      repo.pace = (path) => (path.endsWith('/timestamp.json') ? DRIP : undefined);
+      expect(await runClientCommand([...refresh, ...settings], io)).toBe(1);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/^error: SlowRetrievalError: http:\/\/127\.0\.0\.1:\d+\/metadata\/timestamp\.json: too slow: .* bytes\/s\)/);
+      expect(err[0]).not.toContain('\n');
+
+      expect(await runClientCommand([...refresh, '--min-bytes-per-second', 'fast'], io)).toBe(1);
+      expect(err[1]).toBe('error: ValueError: --min-bytes-per-second must be a number, got "fast"');
+      expect(await runClientCommand([...refresh, '--rate-window-ms', '0'], io)).toBe(1);
+      expect(err[2]).toMatch(/^error: ValueError: rateWindowMs must be an integer/);
+      expect(err).toHaveLength(3);
+    } finally {
+      await repo.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
