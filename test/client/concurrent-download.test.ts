@@ -33,12 +33,14 @@ let server: http.Server;
 let origin: string;
 let dir: string;
 let expectedSha256: string;
+let targetRequests = 0;
 
 /** Serves the simulator; targets always whole, with 200, whatever Range asks (as some CDNs and `python -m http.server` do). */
 function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
   res.on('error', () => {});
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   const isTarget = path.startsWith('/targets/');
+  if (isTarget) targetRequests++;
   const url = isTarget ? TARGETS_URL + path.slice('/targets'.length) : METADATA_URL + path.slice('/metadata'.length);
   void (async () => {
     const chunks: Uint8Array[] = [];
@@ -102,10 +104,25 @@ afterAll(async () => {
 });
 
 describe('concurrent downloads of one target', () => {
+  it('in one process, a second call waits for the first and shares its verified file', { timeout: 60_000 }, async () => {
+    await rm(join(dir, 'targets'), { recursive: true, force: true });
+    const updater = (): Updater =>
+      new Updater({ metadataDir: join(dir, 'metadata'), metadataBaseUrl: `${origin}/metadata`, targetDir: join(dir, 'targets'), targetBaseUrl: `${origin}/targets` });
+    const [a, b] = [updater(), updater()];
+    const infos = await Promise.all([a.getTargetInfo('app.bin'), b.getTargetInfo('app.bin')]);
+    const before = targetRequests;
+    const paths = await Promise.all([a.downloadTarget(infos[0]!), b.downloadTarget(infos[1]!)]);
+    const dest = join(dir, 'targets', 'app.bin');
+    expect(paths).toEqual([dest, dest]);
+    expect(targetRequests - before).toBe(1);
+    expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(expectedSha256);
+  });
+
   it(`${PROCESSES} processes, server ignoring Range: all succeed with the verified file, ${ROUNDS} rounds`, { timeout: 300_000 }, async () => {
     const dest = join(dir, 'targets', 'app.bin');
     for (let round = 0; round < ROUNDS; round++) {
       await rm(join(dir, 'targets'), { recursive: true, force: true });
+      const before = targetRequests;
       const runs = await Promise.all(Array.from({ length: PROCESSES }, () => runChild()));
       for (const { code, result } of runs) {
         expect(result, `round ${round}`).toEqual({ path: dest, sha256: expectedSha256 });
@@ -113,6 +130,7 @@ describe('concurrent downloads of one target', () => {
       }
       expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(expectedSha256);
       expect(await readdir(join(dir, 'targets'))).toEqual(['app.bin']); // no .part or .lock left behind
+      expect(targetRequests - before).toBe(1); // the others waited for the lock and took the verified file
     }
   });
 });
