@@ -175,8 +175,9 @@ interface GuardedResponse {
  * The one code path for "bound + timeout". Fetches `url` and hands `consume` a body that
  * throws DownloadLengthMismatchError as soon as `start + bytes` would pass `maxLength`, and
  * SlowRetrievalError when the fetcher takes longer than `readTimeoutMs` for the response or
- * for any chunk, or when the body falls below the minimum rate (5.7 / 1.5.2 slow retrieval). When `consume` returns or throws, the fetcher's signal is aborted, so an
- * abandoned stream is torn down at once even if the fetcher's iterator ignores `return()`.
+ * for any chunk, or when the body falls below the minimum rate (spec 1.5.2, slow retrieval).
+ * When `consume` returns or throws, the fetcher's signal is aborted, so an abandoned stream
+ * is torn down at once even if the fetcher's iterator ignores `return()`.
  */
 async function readGuarded<T>(fetcher: Fetcher, url: string, request: GuardedRequest, consume: (response: GuardedResponse) => Promise<T>): Promise<T> {
   const readTimeoutMs = request.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
