@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ValueError } from '../../updater/core/errors.js';
 import { readFileBounded, writeFileAtomic } from '../../updater/client/fs-util.js';
 import { TrustedMetadataSet } from '../../updater/client/trusted-metadata-set.js';
-import { DEFAULT_CONFIG, Updater, type TraceEvent } from '../../updater/client/updater.js';
+import { DEFAULT_CONFIG, Updater, type TraceEvent, type UpdaterConfig } from '../../updater/client/updater.js';
 import type { CliIO } from './io.js';
 import { failureLine } from './errors.js';
 
@@ -16,13 +16,17 @@ const USAGE = `usage:
   electron-tuf client init <trusted-root.json> --metadata-dir D [--force]
   electron-tuf client refresh --metadata-dir D --metadata-url U [--verbose]
   electron-tuf client download <target-path>... --metadata-dir D --metadata-url U
-                               --target-base-url B --target-dir T [--verbose]`;
+                               --target-base-url B --target-dir T [--verbose]
+refresh and download also take --min-bytes-per-second N and --rate-window-ms MS:
+the slowest transfer accepted (slow retrieval defence; default 1024 bytes/s over 60000 ms)`;
 
 const OPTIONS = {
   'metadata-dir': { type: 'string' },
   'metadata-url': { type: 'string' },
   'target-base-url': { type: 'string' },
   'target-dir': { type: 'string' },
+  'min-bytes-per-second': { type: 'string' },
+  'rate-window-ms': { type: 'string' },
   force: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
@@ -52,7 +56,24 @@ function makeUpdater(values: Values, io: CliIO, withTargets: boolean): Updater {
     targetBaseUrl: withTargets ? required(values, 'target-base-url') : undefined,
     targetDir: withTargets ? resolve(io.cwd, required(values, 'target-dir')) : undefined,
     trace: traceTo(io, values.verbose),
+    config: rateConfig(values),
   });
+}
+
+/** The slow-retrieval settings given on the command line (the Updater checks their range). */
+function rateConfig(values: Values): Partial<UpdaterConfig> {
+  const config: Partial<UpdaterConfig> = {};
+  const rate = values['min-bytes-per-second'];
+  const window = values['rate-window-ms'];
+  if (rate !== undefined) config.minBytesPerSecond = numberOption(rate, 'min-bytes-per-second');
+  if (window !== undefined) config.rateWindowMs = numberOption(window, 'rate-window-ms');
+  return config;
+}
+
+function numberOption(value: string, name: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ValueError(`--${name} must be a number, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 /** `client init`: install a trusted root, after checking it is a root signed by its own keys. */

@@ -1,8 +1,8 @@
 /**
  * TUF-side downloads over any Fetcher. The fetcher is not trusted: an app may pass its own
- * (e.g. one on Electron's `net.fetch`), so the length bound (endless-data attack) and the
- * read timeout (slow-retrieval attack) are enforced here, on every chunk, whatever the
- * fetcher does. Both entry points share one guarded read path, `readGuarded`.
+ * (e.g. one on Electron's `net.fetch`), so the length bound (endless-data attack), the read
+ * timeout and the minimum transfer rate (slow-retrieval attack) are enforced here, on every
+ * chunk, whatever the fetcher does. Both entry points share one guarded read path, `readGuarded`.
  */
 import { constants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import {
 import { LengthAndHashVerifier, type Hashes } from '../core/hashes.js';
 import { OWNED_CHUNKS, type Fetcher, type FetchResponse } from './fetcher.js';
 import { RequestScope } from './request-scope.js';
+import { checkedRateOptions, type TransferRateOptions } from './transfer-rate.js';
 
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 export const DEFAULT_DOWNLOAD_RETRIES = 3;
@@ -34,7 +35,8 @@ const WRITE_BEHIND_BYTES = 1 << 20;
 /** Also bound the count, for fetchers that yield tiny chunks (and writev's IOV_MAX). */
 const MAX_QUEUED_CHUNKS = 1024;
 
-export interface ReadOptions {
+/** `minBytesPerSecond` / `rateWindowMs`: the body's minimum average rate over any window (transfer-rate.ts). */
+export interface ReadOptions extends TransferRateOptions {
   signal?: AbortSignal;
   /** Longest wait for the response or for the next chunk (default 30 s). */
   readTimeoutMs?: number;
@@ -69,7 +71,8 @@ export interface DownloadedFile {
 /**
  * Downloads a small document (metadata) into memory, refusing more than `maxLength` bytes.
  * Rejects with DownloadLengthMismatchError (too long), SlowRetrievalError (no data for
- * `readTimeoutMs`), CancelledError, or the fetcher's DownloadError.
+ * `readTimeoutMs`, or less than `minBytesPerSecond` over a window), CancelledError, or the
+ * fetcher's DownloadError.
  */
 export async function downloadBytes(fetcher: Fetcher, url: string, maxLength: number, options: ReadOptions = {}): Promise<Uint8Array> {
   checkLength(maxLength, 'maxLength');
@@ -100,6 +103,7 @@ export async function downloadFile(fetcher: Fetcher, url: string, destPath: stri
   const length = checkLength(options.length, 'length');
   const retries = options.retries ?? DEFAULT_DOWNLOAD_RETRIES;
   if (!Number.isSafeInteger(retries) || retries < 0) throw new ValueError(`retries must be a non-negative integer, got ${retries}`);
+  checkedRateOptions(options); // bad settings fail here, before anything touches the disk
   const newVerifier = (): LengthAndHashVerifier => new LengthAndHashVerifier(length, options.hashes, url);
   newVerifier(); // unsupported hash algorithms fail here, before anything touches the disk
   const resume = options.resume === true;
@@ -133,7 +137,8 @@ async function transferRemainder(
 ): Promise<void> {
   for (let attempt = 0; part.size < options.length; attempt++) {
     try {
-      const request = { offset: part.size, maxLength: options.length, readTimeoutMs: options.readTimeoutMs, signal: options.signal };
+      const { readTimeoutMs, minBytesPerSecond, rateWindowMs, signal } = options;
+      const request = { offset: part.size, maxLength: options.length, readTimeoutMs, minBytesPerSecond, rateWindowMs, signal };
       await readGuarded(fetcher, url, request, async ({ start, chunks, owned }) => {
         if (start !== part.size) await part.restart(); // the server ignored the Range: start is 0
         for await (const chunk of chunks) {
@@ -170,18 +175,20 @@ interface GuardedResponse {
  * The one code path for "bound + timeout". Fetches `url` and hands `consume` a body that
  * throws DownloadLengthMismatchError as soon as `start + bytes` would pass `maxLength`, and
  * SlowRetrievalError when the fetcher takes longer than `readTimeoutMs` for the response or
- * for any chunk. When `consume` returns or throws, the fetcher's signal is aborted, so an
- * abandoned stream is torn down at once even if the fetcher's iterator ignores `return()`.
+ * for any chunk, or when the body falls below the minimum rate (spec 1.5.2, slow retrieval).
+ * When `consume` returns or throws, the fetcher's signal is aborted, so an abandoned stream
+ * is torn down at once even if the fetcher's iterator ignores `return()`.
  */
 async function readGuarded<T>(fetcher: Fetcher, url: string, request: GuardedRequest, consume: (response: GuardedResponse) => Promise<T>): Promise<T> {
   const readTimeoutMs = request.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   if (!Number.isSafeInteger(readTimeoutMs) || readTimeoutMs <= 0) throw new ValueError(`readTimeoutMs must be a positive integer, got ${readTimeoutMs}`);
-  const scope = new RequestScope(url, readTimeoutMs, request.signal);
+  const scope = new RequestScope(url, readTimeoutMs, request.signal, checkedRateOptions(request));
   try {
     const fetching = promiseOf(() => fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: scope.fetcherSignal }));
     fetching.catch(() => scope.fetcherFinished()); // registered first: runs before the wait below rejects
     const response = await scope.wait(fetching, 'no response');
     const start = checkedStart(response, request, url);
+    scope.bodyStarted();
     const chunks = boundedChunks(response.body, start, request.maxLength, scope, url);
     return await consume({ start, chunks, owned: handsOverChunks(response.body) });
   } finally {
@@ -234,6 +241,7 @@ async function* boundedChunks(body: AsyncIterable<Uint8Array>, start: number, ma
       const chunk: unknown = step.value;
       if (!(chunk instanceof Uint8Array)) throw new DownloadError(`${url}: the fetcher yielded ${typeof chunk}, not bytes`);
       position += chunk.length;
+      scope.received(chunk.length);
       // Endless-data attack (spec 1.5.2): stop reading the moment the bound is passed.
       if (position > maxLength) throw new DownloadLengthMismatchError(`${url}: more than the allowed ${maxLength} bytes`);
       yield chunk;

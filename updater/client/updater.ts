@@ -17,12 +17,13 @@ import {
 import { LengthAndHashVerifier } from '../core/hashes.js';
 import type { Metadata, Root, TargetFile, Targets } from '../core/metadata.js';
 import type { Fetcher } from './fetcher.js';
-import { downloadBytes, downloadFile, type DownloadProgress } from './download.js';
+import { DEFAULT_DOWNLOAD_RETRIES, downloadBytes, downloadFile, type DownloadProgress } from './download.js';
 import { HttpFetcher } from './http-fetcher.js';
-import type { ReleaseLock } from './file-lock.js';
+import { withLock, type ReleaseLock } from './file-lock.js';
 import { MetadataStore } from './metadata-store.js';
 import { metadataUrl, targetFilePath, targetUrl, validateTargetPath } from './target-path.js';
 import { TrustedMetadataSet } from './trusted-metadata-set.js';
+import { checkedRateOptions, DEFAULT_MIN_BYTES_PER_SECOND, DEFAULT_RATE_WINDOW_MS } from './transfer-rate.js';
 
 export interface UpdaterConfig {
   /** 5.3.3: most root versions accepted in one refresh. */
@@ -39,6 +40,13 @@ export interface UpdaterConfig {
   referenceTime?: Date;
   /** Give up on a silent connection after this long (slow retrieval attack). */
   readTimeoutMs: number;
+  /**
+   * Slow retrieval attack, a body that trickles: once a response body has been read for
+   * `rateWindowMs`, every window of it must average at least `minBytesPerSecond` (defaults
+   * 1024 bytes/s over 60,000 ms; the reasoning is in transfer-rate.ts).
+   */
+  minBytesPerSecond: number;
+  rateWindowMs: number;
   /** Wait at most this long for another process holding the metadata lock. */
   lockTimeoutMs: number;
 }
@@ -52,6 +60,8 @@ export const DEFAULT_CONFIG: Readonly<UpdaterConfig> = Object.freeze({
   targetsMaxLength: 5_000_000,
   prefixTargetsWithHash: true,
   readTimeoutMs: 30_000,
+  minBytesPerSecond: DEFAULT_MIN_BYTES_PER_SECOND,
+  rateWindowMs: DEFAULT_RATE_WINDOW_MS,
   lockTimeoutMs: 30_000,
 });
 
@@ -106,6 +116,7 @@ export class Updater {
 
   constructor(private readonly options: UpdaterOptions) {
     this.config = { ...DEFAULT_CONFIG, ...options.config };
+    checkedRateOptions(this.config); // a bad setting is a clear error now, not at the first download
     this.fetcher = options.fetcher ?? new HttpFetcher();
     this.metadataBaseUrl = options.metadataBaseUrl;
   }
@@ -207,6 +218,12 @@ export class Updater {
   /**
    * 5.7: download a target and verify its length and hashes while streaming. Only a
    * verified file ever appears at the returned path.
+   *
+   * Concurrent callers for one destination (two app instances, parallel `client download`
+   * runs, a library's own workers) would share `<path>.part`: one could truncate it while
+   * another commits it. So each download holds the inter-process lock on `path` (the file
+   * `<path>.lock`), and a caller that gets the lock after another first looks for that one's
+   * verified result. The `.part` name stays stable, so an interrupted download still resumes.
    */
   async downloadTarget(
     info: TargetFile,
@@ -223,17 +240,39 @@ export class Updater {
         ? (info.hashes.sha256 ?? Object.values(info.hashes)[0])
         : undefined;
     const url = targetUrl(base, info.path, hashPrefix);
-    this.trace({ type: 'fetch', url });
     await mkdir(dirname(path), { recursive: true });
-    await downloadFile(this.fetcher, url, path, {
-      length: info.length,
-      hashes: info.hashes,
-      onProgress: options.onProgress,
-      signal: options.signal,
-      readTimeoutMs: this.config.readTimeoutMs,
-      resume: true,
-    });
-    return path;
+    const lockOptions = { timeoutMs: this.downloadLockTimeoutMs(info.length), signal: options.signal };
+    return withLock(path, async () => {
+      const done = await this.findCachedTarget(info, path);
+      if (done) return done;
+      this.trace({ type: 'fetch', url });
+      await downloadFile(this.fetcher, url, path, {
+        length: info.length,
+        hashes: info.hashes,
+        onProgress: options.onProgress,
+        signal: options.signal,
+        ...this.readOptions(),
+        resume: true,
+      });
+      return path;
+    }, lockOptions);
+  }
+
+  /**
+   * How long to wait for another download of the same file: as long as it may legitimately
+   * take (each attempt is bounded by the read timeout and the minimum rate), plus the usual
+   * lock wait. A holder that died is noticed much sooner (file-lock.ts: stale locks).
+   */
+  private downloadLockTimeoutMs(length: number): number {
+    const { readTimeoutMs, rateWindowMs, minBytesPerSecond, lockTimeoutMs } = this.config;
+    const attemptMs = readTimeoutMs + rateWindowMs + Math.ceil((length * 1000) / minBytesPerSecond);
+    return lockTimeoutMs + (DEFAULT_DOWNLOAD_RETRIES + 1) * attemptMs;
+  }
+
+  /** The slow-retrieval settings of every download (metadata and targets). */
+  private readOptions(): { readTimeoutMs: number; minBytesPerSecond: number; rateWindowMs: number } {
+    const { readTimeoutMs, minBytesPerSecond, rateWindowMs } = this.config;
+    return { readTimeoutMs, minBytesPerSecond, rateWindowMs };
   }
 
   private defaultTargetPath(info: TargetFile): string {
@@ -288,7 +327,7 @@ export class Updater {
         const earlier = responses?.get(key);
         if (earlier) return earlier;
         this.trace({ type: 'fetch', url });
-        const response = downloadBytes(this.fetcher, url, maxLength, { readTimeoutMs: this.config.readTimeoutMs });
+        const response = downloadBytes(this.fetcher, url, maxLength, this.readOptions());
         responses?.set(key, response);
         return response;
       },
