@@ -43,6 +43,7 @@ for pair in "$@"; do
   got=$("\${alg}sum" < "$pkg")
   [ "\${got%% *}" = "$want" ] || fail "the package does not match its signed $alg"
 done
+exec </dev/null
 if [ "$kind" = deb ]; then dpkg -i "$pkg"; else rpm -U "$pkg"; fi
 `;
 
