@@ -147,7 +147,14 @@ class ExtractedTree {
     private readonly root: string,
     limits: ExtractLimits,
   ) {
-    this.limits = { ...DEFAULT_EXTRACT_LIMITS, ...limits };
+    const d = DEFAULT_EXTRACT_LIMITS;
+    // `??` per field, not a spread: an explicit `undefined` must not lift a bound.
+    this.limits = {
+      maxEntries: limits.maxEntries ?? d.maxEntries,
+      maxTotalBytes: limits.maxTotalBytes ?? d.maxTotalBytes,
+      maxDepth: limits.maxDepth ?? d.maxDepth,
+      maxPathBytes: limits.maxPathBytes ?? d.maxPathBytes,
+    };
   }
 
   summary(): ExtractSummary {
