@@ -5,7 +5,7 @@
  * patterns match as python-tuf's fnmatch does, succinct hash bins land where python-tuf put
  * them, and a threshold counts each key once.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { DelegatedRole, Delegations, isTargetInPathPattern, SuccinctRoles } from
 import { DeserializationError, TufError, UnsignedMetadataError } from '../../updater/core/errors.js';
 import { generateKey, signerFromPrivateKeyPem, type PublicKey, type Signer } from '../../updater/core/keys.js';
 import { Metadata, Root, Targets, type AnySigned } from '../../updater/core/metadata.js';
+import { derToPem } from '../../updater/core/pem.js';
 import { Role } from '../../updater/core/roles.js';
 import { countSignatures, verifyDelegate } from '../../updater/core/verify.js';
 import { VECTORS } from '../helpers/vectors.js';
@@ -439,7 +440,20 @@ describe('thresholds count each key once', () => {
     ['ecdsa PEM without its final newline', ec, (k) => ({ ...k, keyval: { public: k.keyval.public.trimEnd() } })],
     ['ecdsa PEM with CRLF line ends', ec, (k) => ({ ...k, keyval: { public: k.keyval.public.replace(/\n/g, '\r\n') } })],
     ['ecdsa key under the legacy keytype ecdsa-sha2-nistp256', ec, (k) => ({ ...k, keytype: 'ecdsa-sha2-nistp256' })],
+    ['ecdsa P-256 key with its point compressed (SEC 1)', ec, (k) => ({ ...k, keyval: { public: compressedP256Pem(k.keyval.public) } })],
   ];
+  /** The same P-256 public key as an SPKI whose point is compressed (33 bytes: 02/03 and x). */
+  function compressedP256Pem(pem: string): string {
+    const { x, y } = createPublicKey(pem).export({ format: 'jwk' });
+    const yOdd = Buffer.from(y!, 'base64url').at(-1)! & 1;
+    const point = Buffer.concat([Buffer.from([yOdd ? 3 : 2]), Buffer.from(x!, 'base64url')]);
+    // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (33-byte point) }
+    const prefix = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
+    const der = Buffer.concat([prefix, point]);
+    expect(createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ format: 'jwk' })).toMatchObject({ x, y });
+    return derToPem(der, 'PUBLIC KEY');
+  }
+
   for (const [what, signer, respell] of respelled) {
     it(`one key listed again as ${what} counts once`, async () => {
       const md = withAliases(await signedTargets([signer]), { alias: signer.keyid });

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InstallError } from '../../updater/core/errors.js';
+import { digest } from '../../updater/core/hashes.js';
 import type { SquirrelUpdater } from '../../updater/electron/electron-host.js';
-import { detectInstallKind } from '../../updater/electron/installers/index.js';
+import { detectInstallKind, ELEVATED_INSTALL_SCRIPT } from '../../updater/electron/installers/index.js';
 import { handToSquirrel, startZipFeed } from '../../updater/electron/installers/squirrel-mac.js';
 import type { SpawnFunction, SpawnOptions } from '../../updater/electron/installers/spawn.js';
 import { NodeHost } from '../../updater/electron/electron-host.js';
@@ -42,6 +43,8 @@ function recordingSpawn(exitCode = 0, stderr = ''): SpawnFunction & { calls: Spa
 }
 
 let repo: ReleaseRepo;
+/** What ReleaseRepo.publish serves for 1.1.0 when given no bytes. */
+const INSTALLER = 'installer of 1.1.0';
 
 beforeEach(async () => {
   repo = await ReleaseRepo.create();
@@ -57,21 +60,31 @@ async function downloadedApp(fileName: string, platform: 'linux' | 'win32' | 'da
 }
 
 describe('deb and rpm', () => {
-  it('runs pkexec dpkg -i <verified file>, then relaunches and quits', async () => {
+  // What the elevated script does with these arguments: elevated-install.test.ts.
+  it('runs pkexec sh <install script> deb <signed length> <signed hashes>, the package on stdin, then relaunches and quits', async () => {
     const spawn = recordingSpawn();
-    const { app, file } = await downloadedApp('myapp_1.1.0_amd64.deb', 'linux', 'deb', spawn);
+    const { app } = await downloadedApp('myapp_1.1.0_amd64.deb', 'linux', 'deb', spawn);
+    const { sha256, sha512 } = digest(Buffer.from(INSTALLER), ['sha256', 'sha512']);
     expect(await app.updater.quitAndInstall()).toBe(true);
-    expect(spawn.calls).toEqual([{ command: 'pkexec', args: ['dpkg', '-i', file], options: { detached: false } }]);
+    expect(spawn.calls).toEqual([
+      {
+        command: 'pkexec',
+        args: ['/bin/sh', '-c', ELEVATED_INSTALL_SCRIPT, 'electron-tuf-install', 'deb', String(INSTALLER.length), `sha256=${sha256}`, `sha512=${sha512}`],
+        options: { detached: false, stdin: expect.any(Number) },
+      },
+    ]);
     // The package replaced the files in place: the same path is the new version.
     expect(app.host.relaunches).toEqual([{ execPath: '/opt/MyApp/myapp' }]);
     expect(app.host.quitCount).toBe(1);
   });
 
-  it('runs pkexec rpm -U <verified file>', async () => {
+  it('runs the same for rpm', async () => {
     const spawn = recordingSpawn();
-    const { app, file } = await downloadedApp('myapp-1.1.0.x86_64.rpm', 'linux', 'rpm', spawn);
+    const { app } = await downloadedApp('myapp-1.1.0.x86_64.rpm', 'linux', 'rpm', spawn);
     expect(await app.updater.quitAndInstall(true, false)).toBe(true);
-    expect(spawn.calls.map((c) => [c.command, ...c.args])).toEqual([['pkexec', 'rpm', '-U', file]]);
+    expect(spawn.calls.map((c) => [c.command, ...c.args.slice(0, 2), ...c.args.slice(3, 6)])).toEqual([
+      ['pkexec', '/bin/sh', '-c', 'electron-tuf-install', 'rpm', String(INSTALLER.length)],
+    ]);
     expect(app.host.relaunches).toEqual([]); // silent, not forced to run after: no relaunch
     expect(app.host.quitCount).toBe(1);
   });

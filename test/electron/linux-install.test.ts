@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeserializationError, InstallError } from '../../updater/core/errors.js';
 import { swapDirectories } from '../../updater/electron/installers/linux-tar.js';
 import { appHarness, cleanupTempDirs, ReleaseRepo, tempDir, until } from './fixtures.js';
+import { deepPathArchive } from './tar-fixtures.js';
 
 let repo: ReleaseRepo;
 let dir: string;
@@ -115,6 +116,42 @@ describe('Linux tar.gz install', () => {
     expect(await readdir(dir)).not.toContain('escaped');
     expect(await readdir(join(dir, 'opt'))).toEqual(['MyApp']);
     expect(await readFile(join(installDir, 'resources', 'version.txt'), 'utf8')).toBe('1.0.0');
+  });
+
+  // Issue 11 finding 6: the attacker's archive, signed (a signing mistake or a compromised build).
+  it('refuses the signed 1.3 KB deep-path archive, leaving nothing behind', async () => {
+    const { installDir, exe } = await installed();
+    repo.publish({ version: '1.1.0', bytes: deepPathArchive() });
+    const app = await appHarness(repo, { version: '1.0.0', hostOptions: { execPath: exe } });
+    await app.updater.checkForUpdates();
+    await app.updater.downloadUpdate();
+    expect(await app.updater.quitAndInstall()).toBe(false);
+    expect(app.of('error')[0][0]).toBeInstanceOf(DeserializationError);
+    expect(await readdir(join(dir, 'opt'))).toEqual(['MyApp']);
+    expect(await readFile(join(installDir, 'resources', 'version.txt'), 'utf8')).toBe('1.0.0');
+    expect(app.host.quitCount).toBe(0);
+  });
+
+  it('a refused extraction that cannot be removed is an error that says so, not a silent leftover', async () => {
+    const { exe } = await installed();
+    repo.publish({ version: '1.1.0', bytes: deepPathArchive() });
+    const app = await appHarness(repo, { version: '1.0.0', hostOptions: { execPath: exe } });
+    await app.updater.checkForUpdates();
+    await app.updater.downloadUpdate();
+    // Append-only: the staging folder can be made in opt/ but not removed from it (a real EPERM).
+    const opt = join(dir, 'opt');
+    execFileSync('chattr', ['+a', opt]);
+    try {
+      expect(await app.updater.quitAndInstall()).toBe(false);
+    } finally {
+      execFileSync('chattr', ['-a', opt]);
+    }
+    const error = app.of('error')[0][0];
+    expect(error).toBeInstanceOf(InstallError);
+    expect(error.message).toMatch(/^tar entry 0000\/a\/a.*; and the partial extraction .*\.MyApp\.update-[0-9a-f]+ could not be removed/);
+    expect((error as Error).cause).toBeInstanceOf(DeserializationError);
+    const [leftover] = error.message.match(/\.MyApp\.update-[0-9a-f]+/)!;
+    expect((await readdir(opt)).sort()).toEqual([leftover, 'MyApp']);
   });
 
   it('installs on quit (autoInstallOnAppQuit) without relaunching', async () => {

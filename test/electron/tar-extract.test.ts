@@ -1,54 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeserializationError } from '../../updater/core/errors.js';
 import { extractTarGz, safeRelativePath } from '../../updater/electron/installers/tar-extract.js';
 import { cleanupTempDirs, tempDir } from './fixtures.js';
-
-interface EntryOptions {
-  type?: string;
-  mode?: number;
-  linkname?: string;
-  data?: string | Buffer;
-}
-
-/** One ustar entry: header, data, padding. Written by hand so tests can build hostile archives. */
-function entry(name: string, options: EntryOptions = {}): Buffer {
-  const data = Buffer.from(options.data ?? '');
-  const header = Buffer.alloc(512);
-  header.write(name, 0, 100, 'utf8');
-  header.write(((options.mode ?? 0o644) & 0o7777).toString(8).padStart(7, '0') + '\0', 100, 'latin1');
-  header.write('0000000\0', 108, 'latin1');
-  header.write('0000000\0', 116, 'latin1');
-  header.write(data.length.toString(8).padStart(11, '0') + '\0', 124, 'latin1');
-  header.write('00000000000\0', 136, 'latin1');
-  header.write(options.type ?? '0', 156, 'latin1');
-  header.write(options.linkname ?? '', 157, 100, 'utf8');
-  header.write('ustar\0' + '00', 257, 'latin1');
-  header.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-  const padding = Buffer.alloc((512 - (data.length % 512)) % 512);
-  return Buffer.concat([header, data, padding]);
-}
-
-function tarGz(...entries: Buffer[]): Buffer {
-  return gzipSync(Buffer.concat([...entries, Buffer.alloc(1024)]));
-}
-
-function pax(records: Record<string, string>): Buffer {
-  let body = '';
-  for (const [k, v] of Object.entries(records)) {
-    const rest = Buffer.byteLength(` ${k}=${v}\n`);
-    let len = rest + 1;
-    while (String(len).length + rest !== len) len = String(len).length + rest;
-    body += `${len} ${k}=${v}\n`;
-  }
-  return entry('PaxHeader', { type: 'x', data: body });
-}
+import { deepPathArchive, entry, pax, tarGz } from './tar-fixtures.js';
 
 let work: string;
 let dest: string;
@@ -155,6 +113,34 @@ describe('extractTarGz', () => {
     await expect(extract(many, { maxEntries: 2, maxTotalBytes: 1000 })).rejects.toThrow(/entries/);
     const big = tarGz(entry('a', { data: 'x'.repeat(2000) }));
     await expect(extract(big, { maxEntries: 10, maxTotalBytes: 1000 })).rejects.toThrow(/expands/);
+  });
+
+  // Issue 11 finding 6: implied directories were free, and each was kept under its full path.
+  it('refuses the 1.3 KB deep-path archive (50 files 1,990 directories down) before making anything', async () => {
+    const archive = deepPathArchive();
+    expect(archive.length).toBeLessThan(2048);
+    await expect(extract(archive)).rejects.toThrow(DeserializationError);
+    await expect(extract(archive)).rejects.toThrow(/more than 64 levels deep|longer than 1024 bytes/);
+    expect(await readdir(dest)).toEqual([]);
+    await expectNothingOutside();
+  });
+
+  it('bounds depth and path length separately, and says which', async () => {
+    // depth counts directories: 64 of them and the file are 65 segments.
+    await expect(extract(deepPathArchive(1, 64))).rejects.toThrow(/more than 64 levels deep/);
+    await expect(extract(tarGz(pax({ path: `d/${'n'.repeat(1100)}` }), entry('f', { data: 'x' })))).rejects.toThrow(/longer than 1024 bytes/);
+    expect(await readdir(dest)).toEqual([]);
+    await expect(extract(deepPathArchive(1, 63))).resolves.toBeUndefined();
+    expect(await readFile(join(dest, '0000', ...Array<string>(62).fill('a'), 'f'), 'utf8')).toBe('x');
+  });
+
+  it('counts the directories an entry implies toward maxEntries', async () => {
+    // 3 files, each 11 implied directories down: 36 entries in all.
+    const archive = deepPathArchive(3, 11);
+    await expect(extract(archive, { maxEntries: 35, maxTotalBytes: 1000 })).rejects.toThrow(/more than 35 entries/);
+    await rm(dest, { recursive: true });
+    await mkdir(dest);
+    await expect(extract(archive, { maxEntries: 36, maxTotalBytes: 1000 })).resolves.toBeUndefined();
   });
 
   it('normalizes harmless path forms', () => {

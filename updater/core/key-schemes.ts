@@ -68,7 +68,10 @@ const ED25519_HEX = /^[0-9a-fA-F]{64}$/;
 /** A parsed public key, ready to check signatures under its scheme. */
 export interface KeyVerifier {
   readonly scheme: SchemeSpec;
-  /** Hex of the raw Ed25519 key or of the SPKI DER: two keys are the same key iff these match. */
+  /**
+   * Hex of the raw Ed25519 key or of the normalised SPKI DER (uncompressed EC point, minimal
+   * RSA integers): two keys are the same key iff these match.
+   */
   readonly keyMaterialHex: string;
   verify(signature: Uint8Array, data: Uint8Array): boolean;
 }
@@ -112,7 +115,7 @@ function pemVerifier(scheme: PemSchemeSpec, publicPem: string): KeyVerifier | un
   const hash = scheme.hash;
   return {
     scheme,
-    keyMaterialHex: der.toString('hex'),
+    keyMaterialHex: normalisedSpkiHex(key),
     verify: (signature, data) => {
       try {
         return nodeVerify(hash, data, options, signature);
@@ -121,6 +124,17 @@ function pemVerifier(scheme: PemSchemeSpec, publicPem: string): KeyVerifier | un
       }
     },
   };
+}
+
+/**
+ * One spelling of a key's material: SPKI DER rebuilt from the key's JWK parameters (EC x and y,
+ * RSA n and e). The DER as given is not one: an EC point may be compressed or uncompressed
+ * (SEC 1 2.3.3), so one P-256 key has two valid SPKIs and would count twice toward a threshold.
+ * Called once per parsed key (key-cache.ts), so the round trip costs nothing per signature.
+ */
+function normalisedSpkiHex(key: KeyObject): string {
+  const jwk = key.export({ format: 'jwk' });
+  return createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'der', type: 'spki' }).toString('hex');
 }
 
 /** The key's algorithm and size must be what the scheme says (a P-384 key is no nistp256 key). */

@@ -8,6 +8,7 @@ import { canonicalize, CanonicalizationError, parseJsonLossless } from './canoni
 import { Delegations } from './delegations.js';
 import { DeserializationError } from './errors.js';
 import { defineField, FieldReader, isPlainObject, stringRecord, type JsonObject } from './fields.js';
+import { findNonIntegerNumber } from './json-numbers.js';
 import type { PublicKey, Signer } from './keys.js';
 import { parseKeys, Role, TOP_LEVEL_ROLES, type TopLevelRole } from './roles.js';
 
@@ -363,11 +364,19 @@ function parseDocument(bytes: Uint8Array): { doc: unknown; text: string } {
   } catch {
     throw new DeserializationError('metadata is not valid UTF-8');
   }
+  let doc: unknown;
   try {
-    return { doc: JSON.parse(text), text };
+    doc = JSON.parse(text);
   } catch (e) {
     throw new DeserializationError(`metadata is not valid JSON: ${(e as Error).message}`);
   }
+  // Canonical JSON has integers only; JSON.parse would have made `8.0` the 8 that was signed.
+  const float = findNonIntegerNumber(text);
+  if (float) {
+    const shown = JSON.stringify(float.literal.slice(0, 40));
+    throw new DeserializationError(`metadata: the number ${shown} at offset ${float.offset} is not an integer as written; TUF metadata holds integers only`);
+  }
+  return { doc, text };
 }
 
 /** Canonical bytes of a received `signed` object; re-parses losslessly when JSON.parse lost precision. */

@@ -307,6 +307,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
       this.log.info(`installing ${available.info.version} with the ${installer.name} installer`);
       await installer.install({
         file,
+        expected: { length: available.target.length, hashes: available.target.hashes },
         kind: ctx.installKind,
         version: available.info.version,
         platform: ctx.platform,

@@ -12,10 +12,10 @@ import { NsisInstaller } from './nsis.js';
 import { SquirrelMacInstaller } from './squirrel-mac.js';
 import type { Installer } from './types.js';
 
-export type { InstallContext, Installer } from './types.js';
+export type { ExpectedFile, InstallContext, Installer } from './types.js';
 export { defaultSpawn, type SpawnFunction, type SpawnOptions, type SpawnedProcess } from './spawn.js';
 export { AppImageInstaller } from './appimage.js';
-export { LinuxPackageInstaller, packageInstallCommand } from './linux-package.js';
+export { ELEVATED_INSTALL_SCRIPT, LinuxPackageInstaller, packageInstallCommand } from './linux-package.js';
 export { TarGzInstaller, swapDirectories, removePreviousInstall, type TarGzInstallerOptions } from './linux-tar.js';
 export { NsisInstaller, nsisArguments } from './nsis.js';
 export { SquirrelMacInstaller, startZipFeed, handToSquirrel } from './squirrel-mac.js';

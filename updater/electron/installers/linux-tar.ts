@@ -48,9 +48,17 @@ export class TarGzInstaller implements Installer {
       await checkExecutable(join(newDir, exeName), exeName);
       await swapDirectories(installDir, newDir);
       ctx.log.info(`installed ${ctx.version} into ${installDir} (previous version kept in ${previousInstallDir(installDir)} until the next start)`);
-    } finally {
-      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    } catch (error) {
+      // A refused archive must not stay behind unnoticed: say so if it cannot be removed.
+      await rm(staging, { recursive: true, force: true }).catch((rmError: unknown) => {
+        throw new InstallError(`${messageOf(error)}; and the partial extraction ${staging} could not be removed: ${messageOf(rmError)}`, { cause: error });
+      });
+      throw error;
     }
+    // Installed: what is left of the staging folder is at most the archive's empty top folder.
+    await rm(staging, { recursive: true, force: true }).catch((rmError: unknown) => {
+      ctx.log.warn(`installed ${ctx.version}, but could not remove ${staging}: ${messageOf(rmError)}`);
+    });
     restartInto(ctx, execPath);
   }
 }

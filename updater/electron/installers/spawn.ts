@@ -11,6 +11,8 @@ export interface SpawnOptions {
   /** Run on after this process exits (installers that replace the running app). */
   detached?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** An open file descriptor the child reads as its standard input (default: none). */
+  stdin?: number;
 }
 
 /** The part of a ChildProcess the installers use. */
@@ -29,7 +31,7 @@ export const defaultSpawn: SpawnFunction = (command, args, options) =>
   nodeSpawn(command, [...args], {
     shell: false,
     detached: options.detached === true,
-    stdio: options.detached ? 'ignore' : ['ignore', 'ignore', 'pipe'],
+    stdio: options.detached ? 'ignore' : [options.stdin ?? 'ignore', 'ignore', 'pipe'],
     env: options.env,
     windowsHide: true,
   });

@@ -10,7 +10,9 @@
  * - symlinks must be relative and, once the whole tree exists, resolve inside it;
  * - hard links may only point at a regular file extracted earlier;
  * - devices, FIFOs and unknown entry types are refused; setuid/setgid bits are dropped;
- * - entry count and expanded size are bounded.
+ * - entry count (directories created for an entry's path count too), expanded size, path depth
+ *   and path length are bounded, and what is kept per entry is one name segment, so memory and
+ *   work grow linearly with the archive's names, never with the square of a path's depth.
  * Any refusal is a DeserializationError; the caller deletes the half-extracted directory.
  */
 import { constants, createReadStream } from 'node:fs';
@@ -18,16 +20,29 @@ import { link, mkdir, open, realpath, symlink } from 'node:fs/promises';
 import { join, posix, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { DeserializationError, StorageError, TufError } from '../../core/errors.js';
+import { ByteReader } from './byte-reader.js';
 
 export interface ExtractLimits {
+  /** Entries, counting the parent directories an entry's path implies and the archive omits. */
   maxEntries: number;
   /** Sum of the sizes of extracted files. */
   maxTotalBytes: number;
+  /** Segments of one entry's path: its directories and its own name (default 64). */
+  maxDepth?: number;
+  /** UTF-8 bytes of one entry's path (default 1024). */
+  maxPathBytes?: number;
 }
 
-export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = Object.freeze({
+/**
+ * An Electron app's deepest files (resources/app.asar.unpacked/node_modules/...) are about 20
+ * segments and 250 bytes down; 64 segments and 1,024 bytes leave room for that several times
+ * over and keep the install prefix plus the path well under Linux's PATH_MAX (4,096).
+ */
+export const DEFAULT_EXTRACT_LIMITS: Readonly<Required<ExtractLimits>> = Object.freeze({
   maxEntries: 200_000,
   maxTotalBytes: 8 * 1024 ** 3,
+  maxDepth: 64,
+  maxPathBytes: 1024,
 });
 
 export interface ExtractSummary {
@@ -41,6 +56,12 @@ const MAX_META_BYTES = 64 * 1024;
 const MAX_NAME_BYTES = 4096;
 
 type EntryKind = 'file' | 'dir' | 'symlink';
+
+/** One extracted path segment; directories hold their children by segment name. */
+interface TreeNode {
+  kind: EntryKind;
+  children?: Map<string, TreeNode>;
+}
 
 interface Header {
   name: string;
@@ -110,17 +131,31 @@ async function readMeta(reader: ByteReader, size: number): Promise<Buffer> {
   return data;
 }
 
-/** The files made so far, by relative path: what lets us refuse writing through links. */
+/**
+ * The files made so far, as a tree of path segments: what lets us refuse writing through
+ * links. A tree, not a map of full paths: 50 entries 2,000 levels deep would otherwise keep
+ * 100,000 paths of up to 4 KB each.
+ */
 class ExtractedTree {
-  private readonly kinds = new Map<string, EntryKind>();
+  private readonly top: TreeNode = { kind: 'dir', children: new Map() };
   private readonly symlinks: string[] = [];
+  private readonly limits: Required<ExtractLimits>;
   private entries = 0;
   private bytes = 0;
 
   constructor(
     private readonly root: string,
-    private readonly limits: ExtractLimits,
-  ) {}
+    limits: ExtractLimits,
+  ) {
+    const d = DEFAULT_EXTRACT_LIMITS;
+    // `??` per field, not a spread: an explicit `undefined` must not lift a bound.
+    this.limits = {
+      maxEntries: limits.maxEntries ?? d.maxEntries,
+      maxTotalBytes: limits.maxTotalBytes ?? d.maxTotalBytes,
+      maxDepth: limits.maxDepth ?? d.maxDepth,
+      maxPathBytes: limits.maxPathBytes ?? d.maxPathBytes,
+    };
+  }
 
   summary(): ExtractSummary {
     return { entries: this.entries, bytes: this.bytes };
@@ -128,54 +163,90 @@ class ExtractedTree {
 
   /** Creates one entry; true when it read the entry's data from `reader`. */
   async add(entry: Header, reader: ByteReader): Promise<boolean> {
-    if (++this.entries > this.limits.maxEntries) throw new DeserializationError(`archive has more than ${this.limits.maxEntries} entries`);
+    this.countEntry();
     const rel = safeRelativePath(entry.name);
     if (rel === '') {
       if (entry.type === '5') return false; // "./": the root itself
       throw new DeserializationError(`tar entry ${JSON.stringify(entry.name)} has no name`);
     }
+    const parts = this.checkedSegments(rel);
+    const parent = await this.ensureParents(rel, parts);
+    const name = parts[parts.length - 1];
     if (entry.type === '5') {
-      await this.addDirectory(rel, entry.mode);
+      await this.addDirectory(rel, parent, name, entry.mode);
       return false;
     }
-    if (this.kinds.has(rel)) throw new DeserializationError(`tar entry ${rel} appears twice`);
-    await this.ensureParents(rel);
+    if (parent.has(name)) throw new DeserializationError(`tar entry ${rel} appears twice`);
     switch (entry.type) {
       case '0':
       case '7': // contiguous file: a regular file everywhere but on a few old systems
         await this.addFile(rel, entry, reader);
-        return true;
+        break;
       case '2':
         await this.addSymlink(rel, entry.linkname);
-        return false;
+        break;
       case '1':
         await this.addHardLink(rel, entry.linkname);
-        return false;
+        break;
       default:
         throw new DeserializationError(`tar entry ${rel} has unsupported type ${JSON.stringify(entry.type)} (devices, FIFOs and the like are refused)`);
     }
+    parent.set(name, { kind: entry.type === '2' ? 'symlink' : 'file' });
+    return entry.type === '0' || entry.type === '7';
   }
 
-  private async addDirectory(rel: string, mode: number): Promise<void> {
-    const kind = this.kinds.get(rel);
+  /** Every entry and every directory made for one counts toward maxEntries. */
+  private countEntry(): void {
+    if (++this.entries > this.limits.maxEntries) {
+      throw new DeserializationError(`archive has more than ${this.limits.maxEntries} entries (counting the directories their paths imply)`);
+    }
+  }
+
+  /** The path's segments, once its depth and length are within bounds (checked before anything is made). */
+  private checkedSegments(rel: string): string[] {
+    if (Buffer.byteLength(rel) > this.limits.maxPathBytes) {
+      throw new DeserializationError(`tar entry ${rel.slice(0, 80)}... is longer than ${this.limits.maxPathBytes} bytes`);
+    }
+    const parts = rel.split('/');
+    if (parts.length > this.limits.maxDepth) {
+      throw new DeserializationError(`tar entry ${rel.slice(0, 80)}... is more than ${this.limits.maxDepth} levels deep`);
+    }
+    return parts;
+  }
+
+  private async addDirectory(rel: string, parent: Map<string, TreeNode>, name: string, mode: number): Promise<void> {
+    const kind = parent.get(name)?.kind;
     if (kind === 'dir') return;
     if (kind) throw new DeserializationError(`tar entry ${rel} is both a ${kind} and a directory`);
-    await this.ensureParents(rel);
     await mkdir(this.abs(rel), { mode: (mode & 0o777) | 0o700 });
-    this.kinds.set(rel, 'dir');
+    parent.set(name, { kind: 'dir', children: new Map() });
   }
 
-  /** Creates missing parent directories; a parent that is a file or a symlink is refused. */
-  private async ensureParents(rel: string): Promise<void> {
-    const parts = rel.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join('/');
-      const kind = this.kinds.get(parent);
-      if (kind === 'dir') continue;
-      if (kind) throw new DeserializationError(`tar entry ${rel} lies below the ${kind} ${parent}`);
-      await mkdir(this.abs(parent), { mode: 0o755 });
-      this.kinds.set(parent, 'dir');
+  /**
+   * Creates missing parent directories (each counts as an entry) and returns the children of
+   * the last one; a parent that is a file or a symlink is refused.
+   */
+  private async ensureParents(rel: string, parts: string[]): Promise<Map<string, TreeNode>> {
+    let children = this.top.children!;
+    for (let i = 0; i < parts.length - 1; i++) {
+      let node = children.get(parts[i]);
+      if (!node) {
+        this.countEntry();
+        await mkdir(this.abs(parts.slice(0, i + 1).join('/')), { mode: 0o755 });
+        node = { kind: 'dir', children: new Map() };
+        children.set(parts[i], node);
+      }
+      if (node.kind !== 'dir') throw new DeserializationError(`tar entry ${rel} lies below the ${node.kind} ${parts.slice(0, i + 1).join('/')}`);
+      children = node.children!;
     }
+    return children;
+  }
+
+  /** What was extracted at `rel`, if anything. */
+  private lookup(rel: string): TreeNode | undefined {
+    let node: TreeNode | undefined = this.top;
+    for (const part of rel.split('/')) node = node?.children?.get(part);
+    return node;
   }
 
   private async addFile(rel: string, entry: Header, reader: ByteReader): Promise<void> {
@@ -184,7 +255,6 @@ class ExtractedTree {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
     // Permission bits only: setuid/setgid/sticky from an archive are never honoured.
     const handle = await open(this.abs(rel), flags, entry.mode & 0o777);
-    this.kinds.set(rel, 'file');
     try {
       for (let left = entry.size; left > 0; ) {
         const chunk = await reader.pull(left);
@@ -206,15 +276,13 @@ class ExtractedTree {
     const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
     if (resolved === '..' || resolved.startsWith('../')) throw new DeserializationError(`symlink ${rel} -> ${target} points outside the archive`);
     await symlink(target, this.abs(rel));
-    this.kinds.set(rel, 'symlink');
     this.symlinks.push(rel);
   }
 
   private async addHardLink(rel: string, target: string): Promise<void> {
     const targetRel = safeRelativePath(target);
-    if (this.kinds.get(targetRel) !== 'file') throw new DeserializationError(`hard link ${rel} -> ${target} does not name a file extracted before it`);
+    if (this.lookup(targetRel)?.kind !== 'file') throw new DeserializationError(`hard link ${rel} -> ${target} does not name a file extracted before it`);
     await link(this.abs(targetRel), this.abs(rel));
-    this.kinds.set(rel, 'file');
   }
 
   /**
@@ -312,47 +380,3 @@ function isZeroBlock(block: Buffer): boolean {
 function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
-
-/** Exact-length reads over a stream of chunks, without copying more than needed. */
-class ByteReader {
-  private head: Buffer | undefined;
-
-  constructor(private readonly chunks: AsyncIterator<Buffer>) {}
-
-  /** Up to `max` bytes (at least one), or undefined at the end of the stream. */
-  async pull(max: number): Promise<Buffer | undefined> {
-    while (!this.head || this.head.length === 0) {
-      const step = await this.chunks.next();
-      if (step.done) return undefined;
-      this.head = step.value;
-    }
-    const out = this.head.subarray(0, max);
-    this.head = this.head.subarray(out.length);
-    return out;
-  }
-
-  /** Exactly `n` bytes; undefined at a clean end of stream, DeserializationError when cut short. */
-  async read(n: number): Promise<Buffer | undefined> {
-    if (n === 0) return Buffer.alloc(0);
-    const parts: Buffer[] = [];
-    for (let got = 0; got < n; ) {
-      const chunk = await this.pull(n - got);
-      if (!chunk) {
-        if (got === 0) return undefined;
-        throw new DeserializationError('tar archive is truncated');
-      }
-      parts.push(chunk);
-      got += chunk.length;
-    }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
-  }
-
-  async skip(n: number): Promise<void> {
-    for (let left = n; left > 0; ) {
-      const chunk = await this.pull(left);
-      if (!chunk) throw new DeserializationError('tar archive is truncated');
-      left -= chunk.length;
-    }
-  }
-}
-

@@ -9,9 +9,21 @@ import type { ElectronHost } from '../electron-host.js';
 import type { Logger } from '../types.js';
 import type { SpawnFunction } from './spawn.js';
 
+/** What the signed target info says the installer is: for installers that check it again. */
+export interface ExpectedFile {
+  length: number;
+  /** Algorithm -> hex digest, as in the targets metadata. */
+  hashes: Record<string, string>;
+}
+
 export interface InstallContext {
   /** The verified installer (re-verified just before this call). */
   file: string;
+  /**
+   * Its signed length and hashes. The file sits in a user-writable folder: an installer that
+   * runs with more privilege than the app must check what it installs again on its side.
+   */
+  expected: ExpectedFile;
   kind: InstallerKind;
   /** The version being installed. */
   version: string;
