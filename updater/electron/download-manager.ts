@@ -106,7 +106,8 @@ export class DownloadManager {
 
   /** pending.json, if present and well formed (it is a description only; see the file comment). */
   async readPending(): Promise<PendingUpdate | undefined> {
-    const bytes = await readFileBounded(join(this.cacheDir, PENDING_FILE), PENDING_MAX_BYTES).catch(() => undefined);
+    // Only ENOENT means "no pending update" (readFileBounded's undefined); EACCES or EIO are failures.
+    const bytes = await readFileBounded(join(this.cacheDir, PENDING_FILE), PENDING_MAX_BYTES);
     if (!bytes) return undefined;
     try {
       const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<PendingUpdate>;
