@@ -97,6 +97,8 @@ export interface ReleaseCustom {
   releaseNotes?: string;
   /** 0-100; absent means everyone. */
   stagingPercentage?: number;
+  /** Lowest OS version (`os.release()` terms) the installer runs on; the app updater skips it below. */
+  minimumSystemVersion?: string;
 }
 
 export interface ChannelRelease {

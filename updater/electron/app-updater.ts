@@ -153,8 +153,9 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     return this.explicitChannel ?? this.embeddedChannel ?? defaultChannelFor(this.currentVersion.version);
   }
 
-  set channel(value: string) {
-    this.explicitChannel = validateChannel(value);
+  /** null goes back to the default (electron-updater accepts null too). */
+  set channel(value: string | null) {
+    this.explicitChannel = value === null ? undefined : validateChannel(value);
   }
 
   get logger(): Logger | null {
@@ -290,7 +291,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
       const target = await resolveInstaller(ctx.client, selection.offer, { platform: ctx.platform, kind: ctx.installKind });
       const info = updateInfoOf(selection.offer, target);
       if (this.fullChangelog) info.releaseNotes = changelog(indexes, this.currentVersion.version, info.version);
-      if (!(await this.isUpdateSupported(info))) return this.noUpdate(selection.offer);
+      if (!(await this.isUpdateSupported(info))) return this.noUpdate(selection.offer, info);
       return this.updateFound({ info, candidate: selection.offer, target });
     } catch (error) {
       throw this.report(error, 'Cannot check for updates');
@@ -323,12 +324,13 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     return isStaged(installId, info.version, info.stagingPercentage);
   }
 
-  private noUpdate(newest: Candidate | undefined): UpdateCheckResult {
+  /** `known`: the newest release's full info, when it was resolved but is not taken (isUpdateSupported). */
+  private noUpdate(newest: Candidate | undefined, known?: UpdateInfo): UpdateCheckResult {
     if (!this.installing) {
       this.available = undefined; // a release withdrawn since the last check is not installed
       this.downloaded = undefined;
     }
-    const info = newest ? updateInfoOf(newest) : currentInfo(this.currentVersion.version);
+    const info = known ?? (newest ? updateInfoOf(newest) : currentInfo(this.currentVersion.version));
     this.log.info(`no update: running ${this.currentVersion.version}, newest for this install ${newest?.release.version ?? 'none'}`);
     this.emit('update-not-available', info);
     return { isUpdateAvailable: false, updateInfo: info, versionInfo: info };

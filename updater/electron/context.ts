@@ -12,7 +12,7 @@ import { Updater, type TraceEvent } from '../client/updater.js';
 import type { TufAppUpdaterOptions } from './app-updater.js';
 import { DownloadManager } from './download-manager.js';
 import type { ElectronHost, NetAccess } from './electron-host.js';
-import { EMBEDDED_ROOT_MAX_BYTES, readEmbeddedRoot, readEmbeddedSettings } from './embedded-config.js';
+import { EMBEDDED_ROOT_MAX_BYTES, readEmbeddedRoot, readEmbeddedSettings, readEmbeddedSettingsIfAny } from './embedded-config.js';
 import { DEV_CONFIG_FILE, readUpdateConfig, type Feed, type UpdateConfig } from './feed.js';
 import { detectInstallKind } from './installers/index.js';
 import type { Logger } from './types.js';
@@ -77,10 +77,15 @@ async function sourceOf({ options, host, log, feed, configPath }: ContextInputs)
   if (options.metadataUrl) return { metadataUrl: options.metadataUrl, targetsUrl: options.targetsUrl! };
   const devMode = !(host.isPackaged?.() ?? true);
   const path = configPath ?? (devMode ? join(host.appPath?.() ?? host.resourcesPath(), DEV_CONFIG_FILE) : undefined);
-  const config: UpdateConfig = path ? await readUpdateConfig(path) : await readEmbeddedSettings(host.resourcesPath());
   if (path) log.info(`update config from ${path}`);
-  const urls = feed ?? config;
-  return { metadataUrl: urls.metadataUrl, targetsUrl: urls.targetsUrl, root: config.root, channel: config.channel };
+  // With a feed URL, the embedded settings only contribute their channel (and may be absent).
+  const config: UpdateConfig | undefined = path
+    ? await readUpdateConfig(path)
+    : feed
+      ? await readEmbeddedSettingsIfAny(host.resourcesPath())
+      : await readEmbeddedSettings(host.resourcesPath());
+  const urls = feed ?? config!;
+  return { metadataUrl: urls.metadataUrl, targetsUrl: urls.targetsUrl, root: config?.root, channel: config?.channel };
 }
 
 async function trustedRoot(root: Uint8Array | string | undefined, host: ElectronHost): Promise<Uint8Array> {

@@ -69,10 +69,15 @@ export function parseEmbeddedSettings(bytes: Uint8Array): EmbeddedSettings {
 
 /** Reads settings.json from the app's resources; StorageError when it is missing. */
 export async function readEmbeddedSettings(resourcesPath: string): Promise<EmbeddedSettings> {
-  const path = embeddedSettingsPath(resourcesPath);
-  const bytes = await readFileBounded(path, SETTINGS_MAX_BYTES);
-  if (!bytes) throw new StorageError(`no update settings at ${path}: pass metadataUrl and targetsUrl, or embed them with the build hook`);
-  return parseEmbeddedSettings(bytes);
+  const settings = await readEmbeddedSettingsIfAny(resourcesPath);
+  if (!settings) throw new StorageError(`no update settings at ${embeddedSettingsPath(resourcesPath)}: pass metadataUrl and targetsUrl, or embed them with the build hook`);
+  return settings;
+}
+
+/** settings.json, or undefined when the build embedded none (any other read failure throws). */
+export async function readEmbeddedSettingsIfAny(resourcesPath: string): Promise<EmbeddedSettings | undefined> {
+  const bytes = await readFileBounded(embeddedSettingsPath(resourcesPath), SETTINGS_MAX_BYTES);
+  return bytes && parseEmbeddedSettings(bytes);
 }
 
 /** Reads the embedded trusted root; StorageError when it is missing. */

@@ -13,11 +13,13 @@ import { dirname, resolve } from 'node:path';
 import { DeserializationError, StorageError, ValueError } from '../core/errors.js';
 import { FieldReader } from '../core/fields.js';
 import { readFileBounded } from '../client/fs-util.js';
-import { parseEmbeddedSettings, type EmbeddedSettings } from './embedded-config.js';
+import { validateChannel } from '../core/release.js';
+import type { EmbeddedSettings } from './embedded-config.js';
 
 /** electron-updater's name for the dev config is dev-app-update.yml; ours is JSON. */
 export const DEV_CONFIG_FILE = 'dev-app-update.json';
 const CONFIG_MAX_BYTES = 16_384;
+const MAX_URL_CHARS = 4096;
 
 export interface Feed {
   /** What getFeedURL() answers: the base URL given, else the metadata URL. */
@@ -48,18 +50,30 @@ export function parseFeed(options: string | FeedOptions): Feed {
     throw new ValueError(`provider ${JSON.stringify(options.provider)} is not a TUF repository: give the repository's base URL ({ url })`);
   }
   if (options.metadataUrl !== undefined || options.targetsUrl !== undefined) {
-    const s = parseEmbeddedSettings(Buffer.from(JSON.stringify({ metadataUrl: options.metadataUrl, targetsUrl: options.targetsUrl })));
-    return { url: s.metadataUrl, ...s };
+    const metadataUrl = httpUrl(options.metadataUrl, 'metadataUrl');
+    return { url: metadataUrl, metadataUrl, targetsUrl: httpUrl(options.targetsUrl, 'targetsUrl') };
   }
   if (typeof options.url !== 'string') throw new ValueError('setFeedURL needs a url');
   return feedOfBase(options.url);
 }
 
 function feedOfBase(url: string): Feed {
-  const base = url.replace(/\/+$/, '');
-  const s = parseEmbeddedSettings(Buffer.from(JSON.stringify({ metadataUrl: `${base}/metadata`, targetsUrl: `${base}/targets` })));
-  if (new URL(url).search || new URL(url).hash) throw new ValueError(`feed URL ${url} must not have a query or fragment`);
-  return { url, ...s };
+  const base = httpUrl(url, 'the feed URL').replace(/\/+$/, '');
+  return { url, metadataUrl: `${base}/metadata`, targetsUrl: `${base}/targets` };
+}
+
+/** An absolute http(s) URL without query or fragment (file names are appended to it). */
+function httpUrl(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length > MAX_URL_CHARS) throw new ValueError(`${what} must be an http(s) URL`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ValueError(`${what} ${JSON.stringify(value)} is not an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValueError(`${what} ${JSON.stringify(value)} must be an http(s) URL`);
+  if (url.search || url.hash) throw new ValueError(`${what} ${JSON.stringify(value)} must not have a query or fragment`);
+  return value;
 }
 
 /** Reads an update config file (see the file comment); StorageError when it is missing. */
@@ -76,7 +90,9 @@ export async function readUpdateConfig(path: string): Promise<UpdateConfig> {
   const url = r.optionalString('url');
   if (url === undefined && !r.has('metadataUrl')) throw new ValueError(`${path}: set url (or metadataUrl and targetsUrl)`);
   const feed = url !== undefined ? feedOfBase(url) : parseFeed({ metadataUrl: r.optionalString('metadataUrl'), targetsUrl: r.optionalString('targetsUrl') });
-  const settings = parseEmbeddedSettings(Buffer.from(JSON.stringify({ metadataUrl: feed.metadataUrl, targetsUrl: feed.targetsUrl, channel: r.optionalString('channel') })));
+  const channel = r.optionalString('channel');
+  const settings: EmbeddedSettings = { metadataUrl: feed.metadataUrl, targetsUrl: feed.targetsUrl };
+  if (channel !== undefined) settings.channel = validateChannel(channel);
   const root = r.optionalString('root');
   return root === undefined ? settings : { ...settings, root: resolve(dirname(path), root) };
 }
