@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
-import { validatePlatform, type Arch, type Platform } from '../../updater/core/release.js';
+import { validatePlatform, type Arch, type Platform } from '../../updater/release/index.js';
 
 /** electron-builder's `ArtifactCreated` event (artifactBuildCompleted), as far as it is read. */
 export interface ArtifactEventLike {

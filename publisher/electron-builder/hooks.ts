@@ -9,7 +9,7 @@
  */
 import { basename } from 'node:path';
 import { TufError } from '../../updater/core/errors.js';
-import { defaultChannelFor, validateVersion, type Arch, type Platform } from '../../updater/core/release.js';
+import { defaultChannelFor, validateVersion, type Arch, type Platform } from '../../updater/release/index.js';
 import type { KeyOptions } from '../options.js';
 import {
   archOf,

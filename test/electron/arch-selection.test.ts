@@ -4,7 +4,7 @@
  * repository and runs a real check; the index tiers themselves are a pure table below.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Arch, InstallerKind, Platform } from '../../updater/core/release.js';
+import type { Arch, InstallerKind, Platform } from '../../updater/release/index.js';
 import { indexArchTiers } from '../../updater/electron/arch.js';
 import { appHarness, cleanupTempDirs, ReleaseRepo } from './fixtures.js';
 

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OrderError, RepositoryError, ValueError } from '../../updater/core/errors.js';
-import { channelIndexPath, serializeChannelIndex } from '../../updater/core/release.js';
+import { channelIndexPath, serializeChannelIndex } from '../../updater/release/index.js';
 import { serializeEmbeddedSettings } from '../../updater/electron/embedded-config.js';
 import { METADATA_URL, TARGETS_URL } from '../helpers/simulator.js';
 import { appHarness, cleanupTempDirs, ReleaseRepo, tempDir } from './fixtures.js';

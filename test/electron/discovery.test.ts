@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CHANNEL_INDEX_FORMAT, type ChannelIndex, type ChannelRelease, type InstallerKind } from '../../updater/core/release.js';
+import { CHANNEL_INDEX_FORMAT, type ChannelIndex, type ChannelRelease, type InstallerKind } from '../../updater/release/index.js';
 import { channelsToRead, selectRelease, type ReleasePolicy } from '../../updater/electron/discovery.js';
 import { isStaged, stagingBucket } from '../../updater/electron/rollout.js';
 

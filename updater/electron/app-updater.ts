@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import semver from 'semver';
 import { CancellationError, CancelledError, InstallError, OrderError, TufError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
-import { defaultChannelFor, validateChannel, type ChannelIndex, type InstallerKind } from '../core/release.js';
+import { defaultChannelFor, validateChannel, type ChannelIndex, type InstallerKind } from '../release/index.js';
 import type { Fetcher } from '../client/fetcher.js';
 import type { UpdaterConfig } from '../client/updater.js';
 import { AppFetcher } from './app-fetcher.js';

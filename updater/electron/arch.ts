@@ -14,7 +14,7 @@
  * to native builds. An app published for arm64 keeps following its arm64 index.
  */
 import { ValueError } from '../core/errors.js';
-import type { Arch, Platform } from '../core/release.js';
+import type { Arch, Platform } from '../release/index.js';
 
 export function indexArchTiers(platform: Platform, arch: Arch, cpuArch: string = process.arch): Arch[][] {
   if (arch === 'universal') {

@@ -1,7 +1,7 @@
 /**
  * Release discovery: which release, if any, this install should update to.
  *
- * The channel indexes (updater/core/release.ts) are TUF targets, fetched and verified by the
+ * The channel indexes (updater/release/) are TUF targets, fetched and verified by the
  * client like installers; everything here works on what they say. The choice itself,
  * `selectRelease`, is pure: indexes and a policy in, one candidate out.
  */
@@ -21,7 +21,7 @@ import {
   type ChannelRelease,
   type InstallerKind,
   type Platform,
-} from '../core/release.js';
+} from '../release/index.js';
 import { readFileBounded } from '../client/fs-util.js';
 import { targetFilePath } from '../client/target-path.js';
 import type { Updater } from '../client/updater.js';

@@ -13,7 +13,7 @@ import { readdir, rm, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { LengthOrHashMismatchError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
-import type { InstallerKind } from '../core/release.js';
+import type { InstallerKind } from '../release/index.js';
 import type { DownloadProgress } from '../client/download.js';
 import { withLock } from '../client/file-lock.js';
 import { errorCode, readFileBounded, writeFileAtomic } from '../client/fs-util.js';

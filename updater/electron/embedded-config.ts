@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { DeserializationError, StorageError } from '../core/errors.js';
 import { FieldReader } from '../core/fields.js';
-import { validateChannel } from '../core/release.js';
+import { validateChannel } from '../release/index.js';
 import { readFileBounded } from '../client/fs-util.js';
 
 /** Folder inside the app's resources directory that holds the embedded files. */

@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { DeserializationError, StorageError, ValueError } from '../core/errors.js';
 import { FieldReader } from '../core/fields.js';
 import { readFileBounded } from '../client/fs-util.js';
-import { validateChannel } from '../core/release.js';
+import { validateChannel } from '../release/index.js';
 import type { EmbeddedSettings } from './embedded-config.js';
 
 /** electron-updater's name for the dev config is dev-app-update.yml; ours is JSON. */

@@ -3,7 +3,7 @@
  * written against its `autoUpdater` keeps working (UpdateInfo, UpdateCheckResult, ProgressInfo,
  * Logger, the event names).
  */
-import type { InstallerKind } from '../core/release.js';
+import type { InstallerKind } from '../release/index.js';
 import type { CancellationToken } from './cancellation.js';
 import type { AuthInfo, LoginCallback } from './electron-host.js';
 

@@ -5,7 +5,7 @@
 import semver from 'semver';
 import { isPlainObject } from '../core/fields.js';
 import type { TargetFile } from '../core/metadata.js';
-import type { ChannelIndex } from '../core/release.js';
+import type { ChannelIndex } from '../release/index.js';
 import type { Candidate } from './discovery.js';
 import type { ReleaseNoteInfo, UpdateFileInfo, UpdateInfo } from './types.js';
 
