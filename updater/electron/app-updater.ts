@@ -108,6 +108,8 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
   disableWebInstaller = false;
   /** Accepted for electron-updater compatibility: downloads are always whole, verified files. */
   disableDifferentialDownload = false;
+  /** Accepted for electron-updater compatibility: there are no blockmaps to fetch. */
+  previousBlockmapBaseUrlOverride: string | null = null;
   /** Run the updater when the app is not packaged (`electron .`), reading dev-app-update.json. */
   forceDevUpdateConfig = false;
   /** Sent with every request of the default fetcher; read at each request. */

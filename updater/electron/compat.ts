@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import { release as osRelease } from 'node:os';
 import semver from 'semver';
 import type { AuthInfo, LoginCallback } from './electron-host.js';
-import type { DownloadNotification, Logger, ProgressInfo, UpdateDownloadedEvent, UpdateInfo } from './types.js';
+import type { DownloadNotification, Logger, ProgressInfo, TufAppUpdaterEvents, UpdateDownloadedEvent, UpdateInfo } from './types.js';
 
 /** `autoUpdater.signals.progress(...)` and friends: `on()` with the handler's type spelled out. */
 export class UpdaterSignal {
@@ -54,4 +54,15 @@ export function osSupports(info: UpdateInfo, log: Logger, osVersion: string = os
   if (!minimum || !current || semver.gte(current, minimum)) return true;
   log.info(`${info.version} needs OS version ${info.minimumSystemVersion} or later; this is ${osVersion}`);
   return false;
+}
+
+/** electron-updater's event-name constants and helpers. */
+export const DOWNLOAD_PROGRESS = 'download-progress';
+export const UPDATE_DOWNLOADED = 'update-downloaded';
+export type UpdaterEvents = keyof TufAppUpdaterEvents;
+export type LoginHandler = (authInfo: AuthInfo, callback: LoginCallback) => void;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- electron-updater's signature
+export function addHandler(emitter: EventEmitter, event: UpdaterEvents, handler: (...args: any[]) => void): void {
+  emitter.on(event, handler);
 }

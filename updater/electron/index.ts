@@ -35,7 +35,16 @@ export { isStaged, stagingBucket } from './rollout.js';
 export { PENDING_DIR, PENDING_FILE, type PendingUpdate } from './download-manager.js';
 export * from './installers/index.js';
 export { autoUpdater } from './auto-updater.js';
-export { NoOpLogger, UpdaterSignal, DEFAULT_DOWNLOAD_NOTIFICATION } from './compat.js';
+export {
+  addHandler,
+  DEFAULT_DOWNLOAD_NOTIFICATION,
+  DOWNLOAD_PROGRESS,
+  NoOpLogger,
+  UPDATE_DOWNLOADED,
+  UpdaterSignal,
+  type LoginHandler,
+  type UpdaterEvents,
+} from './compat.js';
 export { AppFetcher, type AppFetcherOptions } from './app-fetcher.js';
 export { indexArchTiers } from './arch.js';
 export { DEV_CONFIG_FILE, type FeedOptions, type UpdateConfig } from './feed.js';
