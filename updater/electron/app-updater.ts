@@ -17,7 +17,6 @@
  * for this kind of install (installers/). Failures are `error` events and rejected promises;
  * the running app is left as it was.
  */
-import { EventEmitter } from 'node:events';
 import semver from 'semver';
 import { CancellationError, CancelledError, InstallError, OrderError, TufError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
@@ -27,7 +26,8 @@ import type { UpdaterConfig } from '../client/updater.js';
 import { AppFetcher } from './app-fetcher.js';
 import { indexArchTiers } from './arch.js';
 import { CancellationToken } from './cancellation.js';
-import { formatDownloadNotification, osSupports, UpdaterSignal } from './compat.js';
+import { formatDownloadNotification } from './compat.js';
+import { UpdaterProperties } from './updater-properties.js';
 import { channelsToRead, readChannelIndexes, resolveInstaller, selectRelease, type Candidate, type Selection } from './discovery.js';
 import { electronHost, type ElectronHost, type ElectronSession, type NetAccess } from './electron-host.js';
 import { parseFeed, type Feed, type FeedOptions } from './feed.js';
@@ -36,7 +36,7 @@ import { defaultSpawn, type SpawnFunction } from './installers/spawn.js';
 import type { Installer } from './installers/types.js';
 import { isStaged, loadInstallId, stagedKey, stagedReleases } from './rollout.js';
 import { CACHE_DIR_NAME, createContext, type Context } from './context.js';
-import type { DownloadNotification, Logger, TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo, VerifyUpdateSupport } from './types.js';
+import type { DownloadNotification, Logger, TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo } from './types.js';
 import { changelog, currentInfo, sameTarget, updateInfoOf } from './update-info.js';
 
 export { CACHE_DIR_NAME };
@@ -89,39 +89,14 @@ interface InstallRequest {
   relaunch: boolean;
 }
 
-const SILENT_LOGGER: Logger = { info() {}, warn() {}, error() {} };
-
-export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
-  /** Download as soon as an update is found. */
-  autoDownload = true;
-  /** Install a downloaded update when the app quits. */
-  autoInstallOnAppQuit = true;
+export class TufAppUpdater extends UpdaterProperties {
   /** Offer prerelease versions on the stable channel too. Default: true when the running version is a prerelease. */
   allowPrerelease: boolean;
-  /** Offer versions lower than the running one. Default false: never go back unless the app says so. */
-  allowDowngrade = false;
-  /** Start the app after a non-silent install (quitAndInstall(false)). */
-  autoRunAppAfterInstall = true;
-  /** releaseNotes lists every release from the running one to the offered one (ReleaseNoteInfo[]). */
-  fullChangelog = false;
-  /** Accepted for electron-updater compatibility: TUF releases have no web installers. */
-  disableWebInstaller = false;
-  /** Accepted for electron-updater compatibility: downloads are always whole, verified files. */
-  disableDifferentialDownload = false;
-  /** Accepted for electron-updater compatibility: there are no blockmaps to fetch. */
-  previousBlockmapBaseUrlOverride: string | null = null;
-  /** Run the updater when the app is not packaged (`electron .`), reading dev-app-update.json. */
-  forceDevUpdateConfig = false;
-  /** Sent with every request of the default fetcher; read at each request. */
-  requestHeaders: Record<string, string> | null;
-  /** Typed `on()` helpers: `signals.progress(...)`, `signals.updateDownloaded(...)`. */
-  readonly signals: UpdaterSignal = new UpdaterSignal(this);
   /** The running version. */
   readonly currentVersion: semver.SemVer;
 
   private readonly host: ElectronHost;
   private explicitChannel?: string;
-  private loggerOption: Logger | null;
   private contextPromise?: Promise<Context>;
   private embeddedChannel?: string;
   private checking?: Promise<UpdateCheckResult | null>;
@@ -134,8 +109,6 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
   private feed?: Feed;
   private configPath: string | null = null;
   private removeLoginHook?: () => void;
-  private rolloutCheck?: VerifyUpdateSupport;
-  private supportCheck?: VerifyUpdateSupport;
   private knownMetadataUrl?: string;
 
   constructor(private readonly options: TufAppUpdaterOptions = {}) {
@@ -160,14 +133,6 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     this.explicitChannel = value === null ? undefined : validateChannel(value);
   }
 
-  get logger(): Logger | null {
-    return this.loggerOption;
-  }
-
-  set logger(value: Logger | null) {
-    this.loggerOption = value;
-  }
-
   /** The Electron Session the default fetcher uses (undefined outside Electron). */
   get netSession(): ElectronSession {
     return this.host.net?.()?.session as ElectronSession;
@@ -183,24 +148,6 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     this.forgetContext();
   }
 
-  /** Decides staged rollouts; default: this install's random id against stagingPercentage. */
-  get isUserWithinRollout(): VerifyUpdateSupport {
-    return this.rolloutCheck ?? ((info) => this.defaultRolloutCheck(info));
-  }
-
-  set isUserWithinRollout(value: VerifyUpdateSupport) {
-    if (value) this.rolloutCheck = value;
-  }
-
-  /** Whether an offered release can run here; default: its signed minimumSystemVersion against os.release(). */
-  get isUpdateSupported(): VerifyUpdateSupport {
-    return this.supportCheck ?? ((info) => osSupports(info, this.log));
-  }
-
-  set isUpdateSupported(value: VerifyUpdateSupport) {
-    if (value) this.supportCheck = value;
-  }
-
   /**
    * Points the updater at another copy of the repository: a base URL serving metadata/ and
    * targets/ (or `{ url }`, or `{ metadataUrl, targetsUrl }`). The trusted root stays the build's.
@@ -213,11 +160,6 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
   /** The URL given to setFeedURL, else the metadata URL in use (once known), else null. */
   getFeedURL(): string | null {
     return this.feed?.url ?? this.options.metadataUrl ?? this.knownMetadataUrl ?? null;
-  }
-
-  /** Sets `Authorization` (e.g. `Bearer <token>`) for every request. */
-  addAuthHeader(token: string): void {
-    this.requestHeaders = { ...this.requestHeaders, authorization: token };
   }
 
   /** False in dev mode (not packaged, forceDevUpdateConfig off): checks then resolve null. */
@@ -319,7 +261,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     return { selection, indexes };
   }
 
-  private async defaultRolloutCheck(info: UpdateInfo): Promise<boolean> {
+  protected async defaultRolloutCheck(info: UpdateInfo): Promise<boolean> {
     if (info.stagingPercentage === undefined) return true;
     // The install id is read (or created) only when some release is staged.
     const installId = await loadInstallId((await this.context()).cacheDir);
@@ -492,9 +434,5 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     this.log.error(message);
     if (this.listenerCount('error') > 0) this.emit('error', err, message);
     return err;
-  }
-
-  private get log(): Logger {
-    return this.loggerOption ?? SILENT_LOGGER;
   }
 }
