@@ -100,6 +100,8 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
       const settings = resolveHookSettings(env(), info.metadata, info.projectDir);
       const version = validateVersion(String(context.packager.appInfo.version));
       const plan = await planEmbedding(settings, settings.channel ?? defaultChannelFor(version), now());
+      // A universal app reports its CPU's arch at run time: the settings tell it what it is.
+      if (plan.settings && archOf(context.arch) === 'universal') plan.settings.arch = 'universal';
       if (!plan.root && !plan.settings) {
         log(`electron-tuf: nothing to embed (no ${ENV.repository}, ${ENV.root} or ${ENV.url}, nor ${SETTINGS_FIELD} in package.json): a development build`);
         return;

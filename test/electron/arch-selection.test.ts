@@ -6,7 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Arch, InstallerKind, Platform } from '../../updater/release/index.js';
 import { indexArchTiers } from '../../updater/electron/arch.js';
-import { appHarness, cleanupTempDirs, ReleaseRepo } from './fixtures.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serializeEmbeddedSettings } from '../../updater/electron/embedded-config.js';
+import { METADATA_URL, TARGETS_URL } from '../helpers/simulator.js';
+import { appHarness, cleanupTempDirs, ReleaseRepo, tempDir } from './fixtures.js';
 
 afterEach(cleanupTempDirs);
 
@@ -64,6 +68,19 @@ describe('release selection by platform and arch', () => {
     expect(result?.isUpdateAvailable).toBe(true);
     expect(result?.updateInfo.version).toBe(offeredVersion);
     expect(result?.updateInfo.files[0]?.url).toBe(`${offeredVersion}/MyApp-${offeredVersion}-${offeredArch}.${EXT[platform]}`);
+  });
+
+  it('a universal build knows it is one from its embedded settings (process.arch names the CPU)', async () => {
+    const repo = await ReleaseRepo.create();
+    repo.publish({ version: '1.1.0', platform: 'darwin', arch: 'universal', fileName: 'MyApp-1.1.0-universal.zip' });
+    repo.publish({ version: '1.1.0', platform: 'darwin', arch: CPU, fileName: `MyApp-1.1.0-${CPU}.zip` });
+    const dir = await tempDir();
+    const resources = join(dir, 'resources');
+    await mkdir(join(resources, 'electron-tuf'), { recursive: true });
+    const settings = { metadataUrl: METADATA_URL, targetsUrl: TARGETS_URL, arch: 'universal' as const };
+    await writeFile(join(resources, 'electron-tuf', 'settings.json'), serializeEmbeddedSettings(settings));
+    const app = await appHarness(repo, { version: '1.0.0', dir, platform: 'darwin', arch: undefined, installKind: 'zip', metadataUrl: undefined, targetsUrl: undefined, hostOptions: { resourcesPath: resources } });
+    expect((await app.updater.checkForUpdates())?.updateInfo.files[0]?.url).toBe('1.1.0/MyApp-1.1.0-universal.zip');
   });
 
   it('refuses an installer signed for another arch than the index that lists it', async () => {

@@ -138,6 +138,11 @@ describe('afterPack', () => {
     const resources = join(out, 'mac-universal', 'Electron TUF Demo.app', 'Contents', 'Resources');
     expect(Buffer.from(await readEmbeddedRoot(resources)).equals(r.trustedRoot)).toBe(true);
     expect((await readEmbeddedSettings(resources)).channel).toBe('canary');
+    // A universal app reports its CPU's arch at run time: the settings tell the updater what it is.
+    expect((await readEmbeddedSettings(resources)).arch).toBe('universal');
+    const arm64 = fakeBuild({ projectDir: out, version: '2.0.0', platform: 'darwin', productFilename: 'Electron TUF Demo' });
+    await arm64.pack(hooks, ARCH.arm64, join(out, 'mac-arm64'));
+    expect((await readEmbeddedSettings(join(out, 'mac-arm64', 'Electron TUF Demo.app', 'Contents', 'Resources'))).arch).toBeUndefined();
   });
 
   it('with nothing configured, says so and writes nothing (a development build)', async () => {

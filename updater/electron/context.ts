@@ -26,6 +26,8 @@ export interface Source {
   targetsUrl: string;
   root?: string;
   channel?: string;
+  /** `universal` when the build says so (embedded settings). */
+  arch?: 'universal';
 }
 
 /** What one process learned at its first check; rebuilt only if building it failed. */
@@ -52,9 +54,9 @@ export interface ContextInputs {
 export async function createContext(inputs: ContextInputs): Promise<Context> {
   const { options, host, log } = inputs;
   const platform = validatePlatform(options.platform ?? process.platform);
-  const arch = validateArch(options.arch ?? process.arch);
-  const cacheDir = options.cacheDir ?? join(host.userDataPath(), CACHE_DIR_NAME);
   const source = await sourceOf(inputs);
+  const arch = validateArch(options.arch ?? source.arch ?? process.arch);
+  const cacheDir = options.cacheDir ?? join(host.userDataPath(), CACHE_DIR_NAME);
   const client = new Updater({
     metadataDir: join(cacheDir, 'metadata'),
     metadataBaseUrl: source.metadataUrl,
@@ -85,7 +87,7 @@ async function sourceOf({ options, host, log, feed, configPath }: ContextInputs)
       ? await readEmbeddedSettingsIfAny(host.resourcesPath())
       : await readEmbeddedSettings(host.resourcesPath());
   const urls = feed ?? config!;
-  return { metadataUrl: urls.metadataUrl, targetsUrl: urls.targetsUrl, root: config?.root, channel: config?.channel };
+  return { metadataUrl: urls.metadataUrl, targetsUrl: urls.targetsUrl, root: config?.root, channel: config?.channel, arch: config?.arch };
 }
 
 async function trustedRoot(root: Uint8Array | string | undefined, host: ElectronHost): Promise<Uint8Array> {

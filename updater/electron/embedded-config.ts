@@ -5,7 +5,7 @@
  * sides cannot drift apart.
  *
  *   <resourcesPath>/electron-tuf/root.json       the trusted root (TUF 5.2: shipped with the app)
- *   <resourcesPath>/electron-tuf/settings.json   {"metadataUrl", "targetsUrl", "channel"?}
+ *   <resourcesPath>/electron-tuf/settings.json   {"metadataUrl", "targetsUrl", "channel"?, "arch"?}
  */
 import { join } from 'node:path';
 import { DeserializationError, StorageError } from '../core/errors.js';
@@ -29,6 +29,8 @@ export interface EmbeddedSettings {
   targetsUrl: string;
   /** The channel the app was built for; the updater's default when the app sets none. */
   channel?: string;
+  /** `universal` for a macOS universal build (process.arch reports the CPU); absent otherwise. */
+  arch?: 'universal';
 }
 
 export function embeddedDir(resourcesPath: string): string {
@@ -64,6 +66,9 @@ export function parseEmbeddedSettings(bytes: Uint8Array): EmbeddedSettings {
   };
   const channel = r.optionalString('channel');
   if (channel !== undefined) settings.channel = validateChannel(channel);
+  const arch = r.optionalString('arch');
+  if (arch !== undefined && arch !== 'universal') r.fail('arch', '"universal"');
+  if (arch !== undefined) settings.arch = 'universal';
   return settings;
 }
 
