@@ -1,7 +1,7 @@
 /**
  * afterAllArtifactBuild without afterPack: what each installer is, from the BuildResult alone.
- * Only an unambiguous build is signed: one platform, the version of the project's package.json
- * in every installer's name, exactly one arch named in each name (electron-builder's `${arch}`),
+ * Only an unambiguous build is signed: one platform, the app's version (from the targets'
+ * packager, else the package.json where the build runs) in every installer's name, exactly one arch named in each name (electron-builder's `${arch}`),
  * and for Windows the nsis target as the only one making .exe files. Anything else is an error
  * that names the fix (afterPack), never a guess: a wrong arch or version would be signed.
  */
@@ -43,9 +43,13 @@ export interface InferredBuild {
 
 export async function inferBuild(result: BuildResultLike, projectDir: string = process.cwd()): Promise<InferredBuild> {
   const platform = onlyPlatform(result);
-  const manifest = await readManifest(projectDir);
-  const declared = result.configuration?.extraMetadata?.version ?? (isPlainObject(manifest) ? manifest.version : undefined);
-  if (typeof declared !== 'string') throw new ValueError(`no version in ${join(projectDir, 'package.json')}: ${FIX}`);
+  // electron-builder's targets carry their PlatformPackager: the app's version, project and
+  // package.json as electron-builder used them. Else the package.json where the build runs.
+  const packager = packagerOfTargets(result);
+  const dir = packager?.projectDir ?? projectDir;
+  const manifest = packager ? packager.metadata : await readManifest(dir);
+  const declared = packager?.version ?? result.configuration?.extraMetadata?.version ?? (isPlainObject(manifest) ? manifest.version : undefined);
+  if (typeof declared !== 'string') throw new ValueError(`no version in ${join(dir, 'package.json')}: ${FIX}`);
   const version = validateVersion(declared);
   const targetNames = [...(result.platformToTargets?.values().next().value?.keys() ?? [])].map((name) => String(name).toLowerCase());
   const recordOf = (file: string): ArtifactRecord | undefined => {
@@ -63,7 +67,18 @@ export async function inferBuild(result: BuildResultLike, projectDir: string = p
     }
     return { file, platform, arch, targetName, version, packedArchs: new Set([arch]) };
   };
-  return { projectDir, metadata: manifest, recordOf };
+  return { projectDir: dir, metadata: manifest, recordOf };
+}
+
+/** What a target's `packager` (app-builder-lib's PlatformPackager) says, when it has one. */
+function packagerOfTargets(result: BuildResultLike): { version: string; projectDir: string; metadata: unknown } | undefined {
+  for (const target of result.platformToTargets?.values().next().value?.values() ?? []) {
+    const packager = (target as { packager?: { appInfo?: { version?: unknown }; info?: { projectDir?: unknown; metadata?: unknown } } } | null)?.packager;
+    const version = packager?.appInfo?.version;
+    const projectDir = packager?.info?.projectDir;
+    if (typeof version === 'string' && typeof projectDir === 'string') return { version, projectDir, metadata: packager?.info?.metadata };
+  }
+  return undefined;
 }
 
 function onlyPlatform(result: BuildResultLike): Platform {
