@@ -26,6 +26,9 @@ export interface AppFetcherOptions {
   http?: Omit<HttpFetcherOptions, 'headers'>;
 }
 
+/** How long a `login` listener may take to answer (a person typing into a dialog) before the 407 stands. */
+export const LOGIN_ANSWER_TIMEOUT_MS = 5 * 60_000;
+
 interface Credentials {
   username: string;
   password: string;
@@ -77,10 +80,15 @@ export class AppFetcher implements Fetcher {
     if (!proxy) return Promise.resolve(undefined);
     const authInfo: AuthInfo = { isProxy: true, scheme: 'basic', host: proxy.hostname, port: Number(effectivePort(proxy)), realm: '' };
     return new Promise((resolve) => {
-      const asked = this.options.login(authInfo, (username, password) => {
-        resolve(username ? { username, password: password ?? '' } : undefined);
-      });
-      if (!asked) resolve(undefined);
+      // An unanswered login must not hold the check (and every later one sharing it) forever.
+      const timer = setTimeout(() => resolve(undefined), LOGIN_ANSWER_TIMEOUT_MS);
+      timer.unref();
+      const answer = (credentials: Credentials | undefined) => {
+        clearTimeout(timer);
+        resolve(credentials);
+      };
+      const asked = this.options.login(authInfo, (username, password) => answer(username ? { username, password: password ?? '' } : undefined));
+      if (!asked) answer(undefined);
     });
   }
 }
