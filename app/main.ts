@@ -7,11 +7,10 @@
  * the same relative paths work in the checkout and in the staged app (build/README.md):
  *   dist/app/main.js -> ../../app/preload.cjs, ../../app/renderer/index.html
  */
-import { app, BrowserWindow, ipcMain, net, session } from 'electron';
+import { app, BrowserWindow, ipcMain, session } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FetchApiFetcher } from '../updater/client/fetch-api-fetcher.js';
-import { TufAppUpdater } from '../updater/electron/index.js';
+import { autoUpdater } from '../updater/electron/index.js';
 import { registerUpdateIpc, senderIsPage } from './ipc-main.js';
 import { startPeriodicChecks, TufUpdateController } from './update-controller.js';
 
@@ -23,15 +22,16 @@ const PAGE_PATH = join(APP_DIR, 'renderer', 'index.html');
 const CHECK_INTERVAL_MS = 4 * 60 * 60 * 1000;
 
 /**
- * The TUF app updater, fetching through Electron's net: the repository URLs, the channel and the trusted root
+ * The TUF app updater (electron-updater's `autoUpdater`, fetching through Electron's net by
+ * default, so the system proxy and certificate store apply): the repository URLs, the channel and the trusted root
  * come from what the build hook embedded under <resources>/electron-tuf/
  * (updater/electron/embedded-config.ts), so trust never comes from the network (TUF 5.2).
- * userData/electron-tuf holds its cache. An app run without those files (e.g. from the
- * checkout) shows the check failing in the window, and nothing else changes.
+ * userData/electron-tuf holds its cache. Run unpackaged (`electron .` from the checkout), the
+ * updater is in dev mode, as electron-updater: a check logs and resolves null, nothing else
+ * changes (docs/app-updater.md, "Dev mode").
  */
 function createUpdateController(): TufUpdateController {
-  // Chromium's network stack: the system's proxy settings and certificate store.
-  return new TufUpdateController(new TufAppUpdater({ fetcher: new FetchApiFetcher(net.fetch) }));
+  return new TufUpdateController(autoUpdater);
 }
 
 function createWindow(): BrowserWindow {

@@ -145,14 +145,14 @@ function showEvents(ctx: Context, updater: TufAppUpdater, expectRefusal: boolean
   updater.on('checking-for-update', () => out.note('checking for updates'));
   updater.on('update-available', (info) => {
     out.ok(`update available: ${info.version}, released ${info.releaseDate.slice(0, 10)}${expectRefusal ? ' (the metadata is still the genuine, signed one)' : ''}`);
-    if (info.releaseNotes) out.quote(info.releaseNotes);
+    if (typeof info.releaseNotes === 'string' && info.releaseNotes) out.quote(info.releaseNotes);
   });
   updater.on('update-not-available', (info) => out.ok(`up to date (newest for this install: ${info.version})`));
   updater.on('download-progress', (progress) => out.progress(progress.percent, progress.transferred, progress.total));
   updater.on('update-downloaded', (event) => {
     out.endProgress();
     const file = event.files[0];
-    out.ok(`verified: ${file.size} bytes, sha256 ${shortHash(file.sha256)} and sha512 ${shortHash(file.sha512)}, as signed in the targets metadata`);
+    out.ok(`verified: ${file.size} bytes, sha256 ${shortHash(file.sha256)} and sha512 ${shortHash(Buffer.from(file.sha512, 'base64').toString('hex'))}, as signed in the targets metadata`);
   });
   updater.on('error', (error) => {
     out.endProgress();

@@ -22,7 +22,7 @@ import {
   type ChannelRelease,
   type InstallerKind,
   type ReleaseCustom,
-} from '../updater/core/release.js';
+} from '../updater/release/index.js';
 import { indexPathOf, readPublishedIndex, rebuildIndex, stageIndex } from './channel-indexes.js';
 import { TargetsEdits } from './edits.js';
 import { validatePublishedTargetPath } from './layout.js';

@@ -11,12 +11,12 @@ import {
   parseChannelIndex,
   serializeChannelIndex,
   type ChannelIndex,
-} from '../updater/core/release.js';
+} from '../updater/release/index.js';
 import { readFileBounded } from '../updater/client/fs-util.js';
 import type { TargetsEdits } from './edits.js';
 import { targetFilePath, type RepositoryPaths } from './layout.js';
 import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './releases.js';
-import type { ReleaseCustom } from '../updater/core/release.js';
+import type { ReleaseCustom } from '../updater/release/index.js';
 import { stageBytes, type IncomingFile } from './target-store.js';
 
 export function indexPathOf(key: IndexKey): string {

@@ -10,6 +10,8 @@
  * after the hook. Settings come from ELECTRON_TUF_* variables or the `electronTuf` field of the
  * app's package.json (publisher/electron-builder/settings.ts; docs/electron-builder.md).
  *
+ * afterAllArtifactBuild alone signs an unambiguous build from electron-builder's BuildResult
+ * (electron-builder/infer.ts), and names the fix otherwise; without afterPack nothing is embedded.
  * Without a repository (a developer build) both hooks say so and change nothing.
  */
 import { createElectronBuilderHooks } from './electron-builder/hooks.js';

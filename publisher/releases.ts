@@ -1,5 +1,5 @@
 /**
- * Releases as the app updater sees them (updater/core/release.ts is the contract): installer
+ * Releases as the app updater sees them (updater/release/ is the contract): installer
  * targets `<version>/<file>` with a ReleaseCustom, and per (channel, platform, arch) a channel
  * index listing the newest releases. Pure functions; the commands do the I/O.
  *
@@ -22,7 +22,7 @@ import {
   type InstallerKind,
   type Platform,
   type ReleaseCustom,
-} from '../updater/core/release.js';
+} from '../updater/release/index.js';
 
 /** Where a channel index applies. */
 export interface IndexKey {

@@ -4,7 +4,7 @@
  * from the installers that remain, so it falls back to the newest remaining release.
  */
 import { ValueError } from '../updater/core/errors.js';
-import { validateChannel, validateVersion } from '../updater/core/release.js';
+import { validateChannel, validateVersion } from '../updater/release/index.js';
 import { collectInstallers, indexPathOf, stageIndex } from './channel-indexes.js';
 import { TargetsEdits } from './edits.js';
 import { keyRingFor, nowOf, openPaths, publishSigners, type KeyOptions, type RepositoryOptions } from './options.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { TufError } from '../updater/core/errors.js';
 import { LengthAndHashVerifier, verifyLengthAndHashes } from '../updater/core/hashes.js';
 import type { Metadata, TargetFile, Targets } from '../updater/core/metadata.js';
-import { CHANNEL_INDEX_MAX_BYTES, channelIndexPath, parseChannelIndex } from '../updater/core/release.js';
+import { CHANNEL_INDEX_MAX_BYTES, channelIndexPath, parseChannelIndex } from '../updater/release/index.js';
 import { readFileBounded } from '../updater/client/fs-util.js';
 import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG } from '../updater/client/updater.js';
@@ -173,7 +173,7 @@ function checkTargetsPlacement(roles: Map<string, Metadata<Targets>>, result: Ve
   }
 }
 
-/** Installer `custom` fields and channel indexes against the release contract (core/release.ts). */
+/** Installer `custom` fields and channel indexes against the release contract (updater/release/). */
 async function checkReleases(paths: RepositoryPaths, roles: Map<string, Metadata<Targets>>, result: VerifyResult): Promise<void> {
   const all = new Map<string, TargetFile>();
   for (const md of roles.values()) for (const [path, t] of md.signed.targets) if (!all.has(path)) all.set(path, t);

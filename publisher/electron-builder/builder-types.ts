@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
-import { validatePlatform, type Arch, type Platform } from '../../updater/core/release.js';
+import { validatePlatform, type Arch, type Platform } from '../../updater/release/index.js';
 
 /** electron-builder's `ArtifactCreated` event (artifactBuildCompleted), as far as it is read. */
 export interface ArtifactEventLike {
@@ -46,7 +46,12 @@ export interface AfterPackContextLike {
 /** electron-builder's BuildResult, handed to afterAllArtifactBuild. */
 export interface BuildResultLike {
   readonly artifactPaths: readonly string[];
-  readonly configuration?: { readonly releaseInfo?: { readonly releaseNotes?: string | null } | null } | null;
+  readonly configuration?: {
+    readonly releaseInfo?: { readonly releaseNotes?: string | null } | null;
+    readonly extraMetadata?: { readonly version?: unknown } | null;
+  } | null;
+  /** The platforms built and, per platform, the targets by name (read when afterPack did not run). */
+  readonly platformToTargets?: ReadonlyMap<{ readonly nodeName: string }, ReadonlyMap<string, unknown>> | null;
 }
 
 /** electron-builder's `Arch` enum (builder-util), by value. Stable since electron-builder 20. */

@@ -9,7 +9,7 @@
  */
 import { basename } from 'node:path';
 import { TufError } from '../../updater/core/errors.js';
-import { defaultChannelFor, validateVersion, type Arch, type Platform } from '../../updater/core/release.js';
+import { defaultChannelFor, validateVersion, type Arch, type Platform } from '../../updater/release/index.js';
 import type { KeyOptions } from '../options.js';
 import {
   archOf,
@@ -21,6 +21,7 @@ import {
   type PackagerLike,
 } from './builder-types.js';
 import { planEmbedding, writeEmbedded } from './embed.js';
+import { inferBuild } from './infer.js';
 import { ENV, resolveHookSettings, SETTINGS_FIELD, type HookSettings } from './settings.js';
 import { groupInstallers, publishGroups, type ArtifactRecord } from './sign.js';
 
@@ -36,6 +37,8 @@ export interface HookOptions {
   log?: (line: string) => void;
   /** The time to sign at and check expiry against; default now. */
   now?: () => Date;
+  /** Where electron-builder runs (the app's package.json), when afterPack did not run; default process.cwd(). */
+  projectDir?: string;
 }
 
 export interface ElectronBuilderHooks {
@@ -97,6 +100,8 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
       const settings = resolveHookSettings(env(), info.metadata, info.projectDir);
       const version = validateVersion(String(context.packager.appInfo.version));
       const plan = await planEmbedding(settings, settings.channel ?? defaultChannelFor(version), now());
+      // A universal app reports its CPU's arch at run time: the settings tell it what it is.
+      if (plan.settings && archOf(context.arch) === 'universal') plan.settings.arch = 'universal';
       if (!plan.root && !plan.settings) {
         log(`electron-tuf: nothing to embed (no ${ENV.repository}, ${ENV.root} or ${ENV.url}, nor ${SETTINGS_FIELD} in package.json): a development build`);
         return;
@@ -112,13 +117,18 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
     const paths = Array.isArray(result?.artifactPaths) ? result.artifactPaths.filter((p): p is string => typeof p === 'string') : [];
     let what = 'the installers';
     try {
-      const { groups, skipped } = groupInstallers(paths, (file) => artifacts.get(file));
+      // afterPack followed this build unless no installer of it was recorded: then the build result alone must tell.
+      const packed = paths.some((file) => artifacts.has(file));
+      const inferred = packed ? undefined : await inferBuild(result, options.projectDir);
+      if (inferred) log('electron-tuf: afterPack is not set: signing from the build result; this build embeds no trusted root or update settings in the app');
+      const recordOf = (file: string) => (inferred ? inferred.recordOf(file) : artifacts.get(file));
+      const { groups, skipped } = groupInstallers(paths, recordOf);
       for (const s of skipped) log(`electron-tuf: not signing ${basename(s.file)}: ${s.reason}`);
       if (groups.length === 0) {
         log('electron-tuf: no installers to sign in this build');
         return [];
       }
-      const build = artifacts.get(groups[0]!.files[0]!)!.packager;
+      const build = inferred ?? artifacts.get(groups[0]!.files[0]!)!.packager;
       const settings = resolveHookSettings(env(), build.metadata, build.projectDir);
       const files = groups.flatMap((g) => g.files);
       what = `${files.length} installer(s) of ${groups[0]!.version}`;

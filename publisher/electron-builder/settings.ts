@@ -19,7 +19,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
 import { isPlainObject, type JsonObject } from '../../updater/core/fields.js';
-import { validateChannel } from '../../updater/core/release.js';
+import { validateChannel } from '../../updater/release/index.js';
 
 /** The package.json field holding the hooks' settings. */
 export const SETTINGS_FIELD = 'electronTuf';

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
-import { installerKindOf, validateVersion, type Arch, type Platform } from '../../updater/core/release.js';
+import { installerKindOf, validateVersion, type Arch, type Platform } from '../../updater/release/index.js';
 import { addRelease, type AddReleaseResult } from '../add.js';
 import type { KeyOptions } from '../options.js';
 import type { HookSettings } from './settings.js';

@@ -15,7 +15,7 @@ const INFO: UpdateInfo = {
   releaseDate: '2025-03-01T10:00:00Z',
   releaseNotes: 'Faster start-up.',
   channel: 'stable',
-  files: [{ url: '1.1.0/app-1.1.0.tar.gz', kind: 'tar.gz', size: 1000, sha256: 'ab'.repeat(32) }],
+  files: [{ url: '1.1.0/app-1.1.0.tar.gz', kind: 'tar.gz', size: 1000, sha256: 'ab'.repeat(32), sha512: '' }],
   path: '1.1.0/app-1.1.0.tar.gz',
   sha512: '',
 };

@@ -16,7 +16,7 @@ import {
   RepositoryError,
   SlowRetrievalError,
 } from '../../updater/core/errors.js';
-import { serializeChannelIndex } from '../../updater/core/release.js';
+import { serializeChannelIndex } from '../../updater/release/index.js';
 import { endlessResponse, stallingResponse } from '../helpers/simulator.js';
 import { appHarness, cleanupTempDirs, ReleaseRepo, tempDir, type AppHarness, type HarnessOptions } from './fixtures.js';
 

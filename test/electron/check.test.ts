@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OrderError, RepositoryError, ValueError } from '../../updater/core/errors.js';
-import { channelIndexPath, serializeChannelIndex } from '../../updater/core/release.js';
+import { channelIndexPath, serializeChannelIndex } from '../../updater/release/index.js';
 import { serializeEmbeddedSettings } from '../../updater/electron/embedded-config.js';
 import { METADATA_URL, TARGETS_URL } from '../helpers/simulator.js';
 import { appHarness, cleanupTempDirs, ReleaseRepo, tempDir } from './fixtures.js';
@@ -26,8 +26,9 @@ describe('checkForUpdates', () => {
       releaseDate: '2025-01-02T03:04:05Z',
       channel: 'stable',
       path: '1.1.0/MyApp-1.1.0.tar.gz',
-      sha512: info.hashes.sha512,
-      files: [{ url: '1.1.0/MyApp-1.1.0.tar.gz', kind: 'tar.gz', size: info.length, sha256: info.hashes.sha256 }],
+      // base64, as electron-updater has it
+      sha512: Buffer.from(info.hashes.sha512!, 'hex').toString('base64'),
+      files: [{ url: '1.1.0/MyApp-1.1.0.tar.gz', kind: 'tar.gz', size: info.length, sha256: info.hashes.sha256, sha512: Buffer.from(info.hashes.sha512!, 'hex').toString('base64') }],
     });
     expect(app.names()).toEqual(['checking-for-update', 'update-available']);
     expect(app.of('update-available')[0][0].version).toBe('1.1.0');

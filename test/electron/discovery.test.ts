@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CHANNEL_INDEX_FORMAT, type ChannelIndex, type ChannelRelease, type InstallerKind } from '../../updater/core/release.js';
+import { CHANNEL_INDEX_FORMAT, type ChannelIndex, type ChannelRelease, type InstallerKind } from '../../updater/release/index.js';
 import { channelsToRead, selectRelease, type ReleasePolicy } from '../../updater/electron/discovery.js';
-import { isStaged, stagingBucket } from '../../updater/electron/staging.js';
+import { isStaged, stagingBucket } from '../../updater/electron/rollout.js';
 
 function release(version: string, extra: Partial<ChannelRelease> = {}, kind: InstallerKind = 'tar.gz'): ChannelRelease {
   return { version, releaseDate: '2025-01-01T00:00:00Z', installers: [{ target: `${version}/app.${kind}`, kind }], ...extra };

@@ -1,6 +1,6 @@
 /**
  * Shared set-up for the app updater tests: a RepositorySimulator holding releases in the
- * publisher's layout (updater/core/release.ts), and a TufAppUpdater running as an installed
+ * publisher's layout (updater/release/), and a TufAppUpdater running as an installed
  * app on a NodeHost, with every event it emits recorded.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +23,7 @@ import {
   type InstallerKind,
   type Platform,
   type ReleaseCustom,
-} from '../../updater/core/release.js';
+} from '../../updater/release/index.js';
 import { TufAppUpdater, type TufAppUpdaterOptions } from '../../updater/electron/app-updater.js';
 import { NodeHost, type NodeHostOptions } from '../../updater/electron/electron-host.js';
 import type { TufAppUpdaterEvents } from '../../updater/electron/types.js';

@@ -13,6 +13,15 @@ describe('package exports', () => {
     expect(new m.UnsignedMetadataError('x')).toBeInstanceOf(m.RepositoryError);
   });
 
+  it("electron-tuf exposes electron-updater's names: the autoUpdater singleton (lazy), NoOpLogger, CancellationError", async () => {
+    const m = await import('electron-tuf');
+    expect(m.autoUpdater).toBeInstanceOf(m.TufAppUpdater); // no instance yet: Electron is not loaded here
+    expect(typeof m.NoOpLogger).toBe('function');
+    expect(typeof m.UpdaterSignal).toBe('function');
+    expect(new m.CancellationError()).toBeInstanceOf(m.CancelledError);
+    expect([m.DOWNLOAD_PROGRESS, m.UPDATE_DOWNLOADED]).toEqual(['download-progress', 'update-downloaded']);
+  });
+
   it('subpaths share one error hierarchy', async () => {
     const root = await import('electron-tuf');
     const core = await import('electron-tuf/core');

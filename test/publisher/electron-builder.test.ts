@@ -138,6 +138,11 @@ describe('afterPack', () => {
     const resources = join(out, 'mac-universal', 'Electron TUF Demo.app', 'Contents', 'Resources');
     expect(Buffer.from(await readEmbeddedRoot(resources)).equals(r.trustedRoot)).toBe(true);
     expect((await readEmbeddedSettings(resources)).channel).toBe('canary');
+    // A universal app reports its CPU's arch at run time: the settings tell the updater what it is.
+    expect((await readEmbeddedSettings(resources)).arch).toBe('universal');
+    const arm64 = fakeBuild({ projectDir: out, version: '2.0.0', platform: 'darwin', productFilename: 'Electron TUF Demo' });
+    await arm64.pack(hooks, ARCH.arm64, join(out, 'mac-arm64'));
+    expect((await readEmbeddedSettings(join(out, 'mac-arm64', 'Electron TUF Demo.app', 'Contents', 'Resources'))).arch).toBeUndefined();
   });
 
   it('with nothing configured, says so and writes nothing (a development build)', async () => {
@@ -279,11 +284,50 @@ describe('afterAllArtifactBuild', () => {
     expect(await treeDigest(r.repo)).toEqual(before);
   });
 
-  it('asks for afterPack when it does not know the installers’ platform and arch', async () => {
+  it('asks for afterPack when the build result does not say which platform it built', async () => {
     const file = await writeInstaller(out, 'demo-1.0.0-linux-x64.tar.gz');
     await expect(hooks.afterAllArtifactBuild({ artifactPaths: [file] })).rejects.toThrow(
-      /no platform and arch known for demo-1\.0\.0-linux-x64\.tar\.gz: set "afterPack": "electron-tuf\/electron-builder" too/,
+      /this build does not say which platform it built: set "afterPack": "electron-tuf\/electron-builder" too/,
     );
+  });
+
+  describe('alone (no afterPack)', () => {
+    /** electron-builder's BuildResult.platformToTargets for one platform and its target names. */
+    const targets = (platform: string, ...names: string[]) => new Map([[{ nodeName: platform }, new Map(names.map((n) => [n, {}]))]]);
+
+    beforeEach(async () => {
+      await writeFile(join(out, 'package.json'), JSON.stringify({ name: 'demo', version: '2.0.0' }));
+      hooks = createElectronBuilderHooks({ env, log: (line) => logs.push(line), projectDir: out });
+    });
+
+    it('signs an unambiguous build: one platform, the version and one arch in each name', async () => {
+      const mac = await writeInstaller(out, 'Demo-2.0.0-universal-mac.zip');
+      const dmg = await writeInstaller(out, 'Demo-2.0.0-universal.dmg');
+      await hooks.afterAllArtifactBuild({ artifactPaths: [mac, dmg], platformToTargets: targets('darwin', 'zip', 'dmg') });
+      expect(logs).toContain('electron-tuf: 2.0.0 darwin-universal on stable: Demo-2.0.0-universal-mac.zip added, Demo-2.0.0-universal.dmg added');
+      expect(logs.join('\n')).toMatch(/afterPack is not set: .*embeds no trusted root/);
+      expect((await verifyRepository({ repo: r.repo, checkTargetFiles: true })).problems).toEqual([]);
+    });
+
+    it('signs a Windows .exe when nsis is the only target making one', async () => {
+      const setup = await writeInstaller(out, 'Demo-Setup-2.0.0-arm64.exe');
+      await hooks.afterAllArtifactBuild({ artifactPaths: [setup], platformToTargets: targets('win32', 'nsis') });
+      expect(logs).toContain('electron-tuf: 2.0.0 win32-arm64 on stable: Demo-Setup-2.0.0-arm64.exe added');
+    });
+
+    it.each([
+      ['several platforms', ['Demo-2.0.0-x64.tar.gz'], new Map([[{ nodeName: 'linux' }, new Map()], [{ nodeName: 'win32' }, new Map()]]), /built for several platforms \(linux, win32\): set "afterPack"/],
+      ['no arch in the name', ['Demo Setup 2.0.0.exe'], targets('win32', 'nsis'), /does not name its arch: put \$\{arch\} in electron-builder's artifactName, or set "afterPack"/],
+      ['another version in the name', ['Demo-1.9.0-x64.tar.gz'], targets('linux', 'tar.gz'), /does not carry the version 2\.0\.0 of package\.json/],
+      ['nsis beside portable', ['Demo-2.0.0-x64.exe'], targets('win32', 'nsis', 'portable'), /do not say which one made it: set "afterPack"/],
+    ])('refuses an ambiguous build (%s) in one line, signing nothing', async (_what, names, platformToTargets, message) => {
+      const files = await Promise.all(names.map((n) => writeInstaller(out, n)));
+      const before = await treeDigest(r.repo);
+      const error = (await hooks.afterAllArtifactBuild({ artifactPaths: files, platformToTargets }).catch((e: unknown) => e)) as Error;
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain('\n');
+      expect(await treeDigest(r.repo)).toEqual(before);
+    });
   });
 
   it('fails in one line with the publisher’s reason and leaves the repository as it was (wrong key)', async () => {

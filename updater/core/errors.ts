@@ -20,6 +20,7 @@
  *   ├── StorageError                 local disk or lock trouble
  *   ├── InstallError                 an installer step failed (the running app was left as it was)
  *   └── CancelledError               the caller cancelled a long operation
+ *       └── CancellationError        an app update download cancelled (electron-updater's name)
  */
 export class TufError extends Error {
   override name = 'TufError';
@@ -98,4 +99,12 @@ export class InstallError extends TufError {
 
 export class CancelledError extends TufError {
   override name = 'CancelledError';
+}
+
+/** electron-updater's CancellationError (`new CancellationError()`): a cancelled update download. */
+export class CancellationError extends CancelledError {
+  override name = 'CancellationError';
+  constructor(message = 'cancelled', options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }

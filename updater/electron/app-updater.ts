@@ -3,7 +3,7 @@
  * one line:
  *
  *   import { autoUpdater } from 'electron-updater';          // before
- *   const autoUpdater = new TufAppUpdater();                 // after (electron-tuf)
+ *   import { autoUpdater } from 'electron-tuf';              // after (auto-updater.ts)
  *
  * What it adds: every byte it acts on (the channel index that names the release, the
  * installer) is verified against TUF metadata signed by the publisher's keys, so a mirror, a
@@ -17,37 +17,29 @@
  * for this kind of install (installers/). Failures are `error` events and rejected promises;
  * the running app is left as it was.
  */
-import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import semver from 'semver';
-import { CancelledError, InstallError, OrderError, TufError, ValueError } from '../core/errors.js';
+import { CancellationError, CancelledError, InstallError, OrderError, TufError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
-import {
-  defaultChannelFor,
-  validateArch,
-  validateChannel,
-  validatePlatform,
-  type Arch,
-  type InstallerKind,
-  type Platform,
-} from '../core/release.js';
+import { defaultChannelFor, validateChannel, type ChannelIndex, type InstallerKind } from '../release/index.js';
 import type { Fetcher } from '../client/fetcher.js';
-import { readFileBounded } from '../client/fs-util.js';
-import { HttpFetcher } from '../client/http-fetcher.js';
-import { Updater, type TraceEvent, type UpdaterConfig } from '../client/updater.js';
+import type { UpdaterConfig } from '../client/updater.js';
+import { AppFetcher } from './app-fetcher.js';
+import { indexArchTiers } from './arch.js';
 import { CancellationToken } from './cancellation.js';
+import { formatDownloadNotification } from './compat.js';
+import { UpdaterProperties } from './updater-properties.js';
 import { channelsToRead, readChannelIndexes, resolveInstaller, selectRelease, type Candidate, type Selection } from './discovery.js';
-import { DownloadManager } from './download-manager.js';
-import { electronHost, type ElectronHost } from './electron-host.js';
-import { EMBEDDED_ROOT_MAX_BYTES, readEmbeddedRoot, readEmbeddedSettings } from './embedded-config.js';
-import { defaultInstallers, detectInstallKind, removePreviousInstall } from './installers/index.js';
+import { electronHost, type ElectronHost, type ElectronSession, type NetAccess } from './electron-host.js';
+import { parseFeed, type Feed, type FeedOptions } from './feed.js';
+import { defaultInstallers, removePreviousInstall } from './installers/index.js';
 import { defaultSpawn, type SpawnFunction } from './installers/spawn.js';
 import type { Installer } from './installers/types.js';
-import { isStaged, loadInstallId } from './staging.js';
-import type { Logger, TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo } from './types.js';
+import { isStaged, loadInstallId, stagedKey, stagedReleases } from './rollout.js';
+import { CACHE_DIR_NAME, createContext, type Context } from './context.js';
+import type { DownloadNotification, Logger, TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo } from './types.js';
+import { changelog, currentInfo, sameTarget, updateInfoOf } from './update-info.js';
 
-/** Folder under userData holding TUF metadata, channel indexes, the pending update, the install id. */
-export const CACHE_DIR_NAME = 'electron-tuf';
+export { CACHE_DIR_NAME };
 
 export interface TufAppUpdaterOptions {
   /** Base URL of the TUF metadata. Default: settings.json embedded by the build hook. */
@@ -62,13 +54,16 @@ export interface TufAppUpdaterOptions {
   channel?: string;
   /** Default: process.platform. */
   platform?: string;
-  /** Default: process.arch. */
+  /** Default: process.arch. `universal` for a macOS universal build (arch.ts: which builds it is offered). */
   arch?: string;
-  /** Sent with every request of the default fetcher (e.g. an Authorization header for a private repository). */
+  /** The initial `requestHeaders`: sent with every request of the default fetcher (e.g. Authorization). */
   headers?: Record<string, string>;
   /** Default: console. `null` for silence. */
   logger?: Logger | null;
-  /** Replaces the default HTTP fetcher (then `headers` is up to it). Lengths, hashes and timeouts are still enforced. */
+  /**
+   * Replaces the default fetcher (Electron's net inside Electron, Node's http outside; then
+   * `headers` and `login` are up to it). Lengths, hashes and timeouts are still enforced.
+   */
   fetcher?: Fetcher;
   /** Electron access; default: the real Electron (loaded lazily). Tests and the demo pass a NodeHost. */
   host?: ElectronHost;
@@ -79,16 +74,6 @@ export interface TufAppUpdaterOptions {
   spawn?: SpawnFunction;
   /** TUF client settings, e.g. `{ readTimeoutMs }`. */
   tufConfig?: Partial<UpdaterConfig>;
-}
-
-/** What one process learned at its first check; rebuilt only if building it failed. */
-interface Context {
-  client: Updater;
-  downloads: DownloadManager;
-  cacheDir: string;
-  platform: Platform;
-  arch: Arch;
-  installKind: InstallerKind;
 }
 
 /** A release found by the last check, with its trusted installer target. */
@@ -104,23 +89,14 @@ interface InstallRequest {
   relaunch: boolean;
 }
 
-const SILENT_LOGGER: Logger = { info() {}, warn() {}, error() {} };
-
-export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
-  /** Download as soon as an update is found. */
-  autoDownload = true;
-  /** Install a downloaded update when the app quits. */
-  autoInstallOnAppQuit = true;
+export class TufAppUpdater extends UpdaterProperties {
   /** Offer prerelease versions on the stable channel too. Default: true when the running version is a prerelease. */
   allowPrerelease: boolean;
-  /** Offer versions lower than the running one. Default false: never go back unless the app says so. */
-  allowDowngrade = false;
   /** The running version. */
   readonly currentVersion: semver.SemVer;
 
   private readonly host: ElectronHost;
   private explicitChannel?: string;
-  private loggerOption: Logger | null;
   private contextPromise?: Promise<Context>;
   private embeddedChannel?: string;
   private checking?: Promise<UpdateCheckResult | null>;
@@ -130,6 +106,10 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
   private downloaded?: { available: Available; file: string };
   private removeQuitHook?: () => void;
   private cleanedUp = false;
+  private feed?: Feed;
+  private configPath: string | null = null;
+  private removeLoginHook?: () => void;
+  private knownMetadataUrl?: string;
 
   constructor(private readonly options: TufAppUpdaterOptions = {}) {
     super();
@@ -139,6 +119,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     this.currentVersion = new semver.SemVer(version);
     this.allowPrerelease = this.currentVersion.prerelease.length > 0;
     this.loggerOption = options.logger === undefined ? console : options.logger;
+    this.requestHeaders = options.headers ? { ...options.headers } : null;
     if (options.channel !== undefined) this.explicitChannel = validateChannel(options.channel);
   }
 
@@ -147,16 +128,60 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     return this.explicitChannel ?? this.embeddedChannel ?? defaultChannelFor(this.currentVersion.version);
   }
 
-  set channel(value: string) {
-    this.explicitChannel = validateChannel(value);
+  /** null goes back to the default (electron-updater accepts null too). */
+  set channel(value: string | null) {
+    this.explicitChannel = value === null ? undefined : validateChannel(value);
   }
 
-  get logger(): Logger | null {
-    return this.loggerOption;
+  /** The Electron Session the default fetcher uses (undefined outside Electron). */
+  get netSession(): ElectronSession {
+    return this.host.net?.()?.session as ElectronSession;
   }
 
-  set logger(value: Logger | null) {
-    this.loggerOption = value;
+  /** An update config file (feed.ts) read instead of the embedded settings; in dev mode too. */
+  get updateConfigPath(): string | null {
+    return this.configPath;
+  }
+
+  set updateConfigPath(value: string | null) {
+    this.configPath = value;
+    this.forgetContext();
+  }
+
+  /**
+   * Points the updater at another copy of the repository: a base URL serving metadata/ and
+   * targets/ (or `{ url }`, or `{ metadataUrl, targetsUrl }`). The trusted root stays the build's.
+   */
+  setFeedURL(options: string | FeedOptions): void {
+    this.feed = parseFeed(options);
+    this.forgetContext();
+  }
+
+  /** The URL given to setFeedURL, else the metadata URL in use (once known), else null. */
+  getFeedURL(): string | null {
+    return this.feed?.url ?? this.options.metadataUrl ?? this.knownMetadataUrl ?? null;
+  }
+
+  /** False in dev mode (not packaged, forceDevUpdateConfig off): checks then resolve null. */
+  isUpdaterActive(): boolean {
+    if ((this.host.isPackaged?.() ?? true) || this.forceDevUpdateConfig) return true;
+    this.log.info('Skip checkForUpdates because application is not packed and dev update config is not forced');
+    return false;
+  }
+
+  /** checkForUpdates(), then an OS notification once the download is done (electron-updater's texts by default). */
+  async checkForUpdatesAndNotify(notification?: DownloadNotification): Promise<UpdateCheckResult | null> {
+    const result = await this.checkForUpdates();
+    if (!result?.downloadPromise) {
+      this.log.debug?.('checkForUpdatesAndNotify called, downloadPromise is null');
+      return result;
+    }
+    const appName = this.host.appName?.() ?? '';
+    result.downloadPromise.then(
+      () => this.host.notify?.(formatDownloadNotification(result.updateInfo.version, appName, notification)),
+      () => undefined, // reported through the `error` event
+    );
+    return result;
   }
 
   /**
@@ -166,6 +191,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
    * Concurrent calls share one check.
    */
   checkForUpdates(): Promise<UpdateCheckResult | null> {
+    if (!this.isUpdaterActive()) return Promise.resolve(null);
     this.checking ??= this.runCheck().finally(() => {
       this.checking = undefined;
     });
@@ -195,7 +221,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
    * running app untouched. Never rejects, so calling it without `await` is safe.
    */
   quitAndInstall(isSilent = false, isForceRunAfter = false): Promise<boolean> {
-    return this.install({ isSilent, isForceRunAfter, relaunch: !isSilent || isForceRunAfter });
+    return this.install({ isSilent, isForceRunAfter, relaunch: isSilent ? isForceRunAfter : this.autoRunAppAfterInstall });
   }
 
   private async runCheck(): Promise<UpdateCheckResult | null> {
@@ -204,40 +230,51 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
       const ctx = await this.context();
       await this.cleanUpAfterUpdate(ctx);
       await ctx.client.refresh();
-      const selection = await this.selectRelease(ctx);
+      const { selection, indexes } = await this.selectRelease(ctx);
       if (!selection.offer) return this.noUpdate(selection.newest);
-      const target = await resolveInstaller(ctx.client, selection.offer, { platform: ctx.platform, arch: ctx.arch, kind: ctx.installKind });
-      return this.updateFound({ info: updateInfoOf(selection.offer, target), candidate: selection.offer, target });
+      const target = await resolveInstaller(ctx.client, selection.offer, { platform: ctx.platform, kind: ctx.installKind });
+      const info = updateInfoOf(selection.offer, target);
+      if (this.fullChangelog) info.releaseNotes = changelog(indexes, this.currentVersion.version, info.version);
+      if (!(await this.isUpdateSupported(info))) return this.noUpdate(selection.offer, info);
+      return this.updateFound({ info, candidate: selection.offer, target });
     } catch (error) {
       throw this.report(error, 'Cannot check for updates');
     }
   }
 
   /** Reads the channel indexes (after a refresh) and applies this install's policy to them. */
-  private async selectRelease(ctx: Context): Promise<Selection> {
+  private async selectRelease(ctx: Context): Promise<{ selection: Selection; indexes: ChannelIndex[] }> {
     const channel = this.channel;
-    const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), ctx);
-    // The install id decides staged rollouts only: without one in the indexes it is not read (or created).
-    const staged = indexes.some((index) => index.releases.some((release) => release.stagingPercentage !== undefined));
-    const installId = staged ? await loadInstallId(ctx.cacheDir) : undefined;
+    const archTiers = indexArchTiers(ctx.platform, ctx.arch);
+    const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), { platform: ctx.platform, archTiers, cacheDir: ctx.cacheDir });
+    const staged = await stagedReleases(indexes, this.isUserWithinRollout);
     const selection = selectRelease(indexes, {
       currentVersion: this.currentVersion.version,
       channel,
       allowPrerelease: this.allowPrerelease,
       allowDowngrade: this.allowDowngrade,
       installerKind: ctx.installKind,
-      isStaged: (release) => release.stagingPercentage === undefined || isStaged(installId!, release.version, release.stagingPercentage),
+      archPreference: archTiers.flat(),
+      isStaged: (release) => release.stagingPercentage === undefined || staged.has(stagedKey(release)),
     });
     for (const reason of selection.skipped) this.log.info(`passed over ${reason}`);
-    return selection;
+    return { selection, indexes };
   }
 
-  private noUpdate(newest: Candidate | undefined): UpdateCheckResult {
+  protected async defaultRolloutCheck(info: UpdateInfo): Promise<boolean> {
+    if (info.stagingPercentage === undefined) return true;
+    // The install id is read (or created) only when some release is staged.
+    const installId = await loadInstallId((await this.context()).cacheDir);
+    return isStaged(installId, info.version, info.stagingPercentage);
+  }
+
+  /** `known`: the newest release's full info, when it was resolved but is not taken (isUpdateSupported). */
+  private noUpdate(newest: Candidate | undefined, known?: UpdateInfo): UpdateCheckResult {
     if (!this.installing) {
       this.available = undefined; // a release withdrawn since the last check is not installed
       this.downloaded = undefined;
     }
-    const info = newest ? updateInfoOf(newest) : currentInfo(this.currentVersion.version);
+    const info = known ?? (newest ? updateInfoOf(newest) : currentInfo(this.currentVersion.version));
     this.log.info(`no update: running ${this.currentVersion.version}, newest for this install ${newest?.release.version ?? 'none'}`);
     this.emit('update-not-available', info);
     return { isUpdateAvailable: false, updateInfo: info, versionInfo: info };
@@ -277,7 +314,7 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
       if (error instanceof CancelledError || token.cancelled) {
         this.log.info(`download of ${available.info.version} cancelled`);
         this.emit('update-cancelled', available.info);
-        throw error instanceof CancelledError ? error : new CancelledError('update download cancelled', { cause: error });
+        throw error instanceof CancellationError ? error : new CancellationError('update download cancelled', { cause: error });
       }
       throw this.report(error, 'Cannot download update');
     }
@@ -316,6 +353,9 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
         spawn: this.options.spawn ?? defaultSpawn,
         log: this.log,
       });
+      // electron-updater renames the AppImage after an update; ours is replaced in place.
+      const appImage = this.host.env().APPIMAGE;
+      if (ctx.installKind === 'AppImage' && appImage) this.emit('appimage-filename-updated', appImage);
       return true;
     } catch (error) {
       this.downloaded = undefined; // check again before another attempt
@@ -357,7 +397,18 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
 
   private context(): Promise<Context> {
     if (!this.contextPromise) {
-      this.contextPromise = this.createContext();
+      this.contextPromise = createContext({
+        options: this.options,
+        host: this.host,
+        log: this.log,
+        feed: this.feed,
+        configPath: this.configPath,
+        defaultFetcher: (net) => this.defaultFetcher(net),
+      }).then((ctx) => {
+        this.embeddedChannel = ctx.source.channel;
+        this.knownMetadataUrl = ctx.source.metadataUrl;
+        return ctx;
+      });
       this.contextPromise.catch(() => {
         this.contextPromise = undefined; // e.g. a missing root: try again at the next check
       });
@@ -365,36 +416,16 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     return this.contextPromise;
   }
 
-  private async createContext(): Promise<Context> {
-    const options = this.options;
-    const platform = validatePlatform(options.platform ?? process.platform);
-    const arch = validateArch(options.arch ?? process.arch);
-    const cacheDir = options.cacheDir ?? join(this.host.userDataPath(), CACHE_DIR_NAME);
-    if (!options.metadataUrl !== !options.targetsUrl) throw new ValueError('pass both metadataUrl and targetsUrl, or neither (to use the embedded settings)');
-    const settings = options.metadataUrl ? undefined : await readEmbeddedSettings(this.host.resourcesPath());
-    this.embeddedChannel = settings?.channel;
-    const metadataBaseUrl = options.metadataUrl ?? settings!.metadataUrl;
-    const targetBaseUrl = options.targetsUrl ?? settings!.targetsUrl;
-    const client = new Updater({
-      metadataDir: join(cacheDir, 'metadata'),
-      metadataBaseUrl,
-      targetBaseUrl,
-      bootstrapRoot: () => this.trustedRoot(), // read only if the cache holds no root yet
-      fetcher: options.fetcher ?? new HttpFetcher({ headers: options.headers }),
-      config: options.tufConfig,
-      trace: (event) => this.log.debug?.(describeTrace(event)),
-    });
-    const installKind = options.installKind ?? (await detectInstallKind(this.host, platform));
-    return { client, downloads: new DownloadManager(client, cacheDir, this.log), cacheDir, platform, arch, installKind };
+  /** Electron's net inside Electron (proxy logins reach the `login` event), Node's http outside. */
+  private defaultFetcher(net: NetAccess | undefined): Fetcher {
+    const login = (...args: TufAppUpdaterEvents['login']) => this.listenerCount('login') > 0 && this.emit('login', ...args);
+    if (net && !this.removeLoginHook) this.removeLoginHook = this.host.onLogin?.(login);
+    return new AppFetcher({ net, headers: () => ({ ...this.requestHeaders }), login });
   }
 
-  private async trustedRoot(): Promise<Uint8Array> {
-    const root = this.options.trustedRoot;
-    if (root instanceof Uint8Array) return root;
-    if (root === undefined) return readEmbeddedRoot(this.host.resourcesPath());
-    const bytes = await readFileBounded(root, EMBEDDED_ROOT_MAX_BYTES);
-    if (!bytes) throw new ValueError(`trustedRoot ${root} does not exist`);
-    return bytes;
+  /** A new feed or config file applies from the next check on; the cache (trusted state) stays. */
+  private forgetContext(): void {
+    this.contextPromise = undefined;
   }
 
   /** Logs an error and emits `error` (only when someone listens: an unheard 'error' would throw). */
@@ -404,47 +435,5 @@ export class TufAppUpdater extends EventEmitter<TufAppUpdaterEvents> {
     this.log.error(message);
     if (this.listenerCount('error') > 0) this.emit('error', err, message);
     return err;
-  }
-
-  private get log(): Logger {
-    return this.loggerOption ?? SILENT_LOGGER;
-  }
-}
-
-function updateInfoOf(candidate: Candidate, target?: TargetFile): UpdateInfo {
-  const release = candidate.release;
-  const kind = release.installers.find((i) => i.target === candidate.installerTarget)!.kind;
-  const file = target
-    ? { url: target.path, kind, size: target.length, sha256: target.hashes.sha256, sha512: target.hashes.sha512 }
-    : { url: candidate.installerTarget, kind };
-  const info: UpdateInfo = {
-    version: release.version,
-    releaseDate: release.releaseDate,
-    releaseNotes: release.releaseNotes ?? null,
-    channel: candidate.channel,
-    files: [file],
-    path: file.url,
-    sha512: file.sha512 ?? '',
-  };
-  if (release.stagingPercentage !== undefined) info.stagingPercentage = release.stagingPercentage;
-  return info;
-}
-
-function sameTarget(a: TargetFile, b: TargetFile): boolean {
-  return a.path === b.path && a.length === b.length && JSON.stringify(a.hashes) === JSON.stringify(b.hashes);
-}
-
-function currentInfo(version: string): UpdateInfo {
-  return { version, releaseDate: '', releaseNotes: null, files: [], path: '', sha512: '' };
-}
-
-function describeTrace(event: TraceEvent): string {
-  switch (event.type) {
-    case 'fetch':
-      return `tuf: fetch ${event.url}`;
-    case 'visit':
-      return `tuf: search ${event.role}`;
-    default:
-      return `tuf: ${event.message}`;
   }
 }

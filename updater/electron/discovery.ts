@@ -1,7 +1,7 @@
 /**
  * Release discovery: which release, if any, this install should update to.
  *
- * The channel indexes (updater/core/release.ts) are TUF targets, fetched and verified by the
+ * The channel indexes (updater/release/) are TUF targets, fetched and verified by the
  * client like installers; everything here works on what they say. The choice itself,
  * `selectRelease`, is pure: indexes and a policy in, one candidate out.
  */
@@ -21,7 +21,7 @@ import {
   type ChannelRelease,
   type InstallerKind,
   type Platform,
-} from '../core/release.js';
+} from '../release/index.js';
 import { readFileBounded } from '../client/fs-util.js';
 import { targetFilePath } from '../client/target-path.js';
 import type { Updater } from '../client/updater.js';
@@ -56,12 +56,19 @@ export interface ReleasePolicy {
   installerKind: InstallerKind;
   /** Staged rollouts: whether this install is in the release's rollout. */
   isStaged(release: ChannelRelease): boolean;
+  /**
+   * Index archs in order of preference (arch.ts): of two indexes listing the same version, the
+   * earlier arch's release is taken. Default: the order the indexes come in.
+   */
+  archPreference?: readonly Arch[];
 }
 
 export interface Candidate {
   release: ChannelRelease;
   /** The channel whose index listed it. */
   channel: string;
+  /** The arch of the index that listed it (e.g. `universal` for a macOS arm64 app). */
+  arch: Arch;
   /** Target path of the installer of the policy's kind. */
   installerTarget: string;
 }
@@ -76,8 +83,10 @@ export interface Selection {
 }
 
 /**
- * 1. Gather every release of the indexes (own channel first; a version listed twice counts once)
- *    that has an installer of our kind and passes the prerelease rule.
+ * 1. Gather every release of the indexes that has an installer of our kind and passes the
+ *    prerelease rule. A version listed twice counts once: the preferred arch's listing, then
+ *    the own channel's (so a newer universal build beats an older arm64 one, an arm64 build
+ *    of the same version beats the universal one).
  * 2. Walk them newest first (by semver, whatever order the index used), passing over releases
  *    this install is not staged into.
  * 3. The first staged one is offered when newer than the running version, or when older and
@@ -102,50 +111,65 @@ export function selectRelease(indexes: readonly ChannelIndex[], policy: ReleaseP
 
 function eligibleCandidates(indexes: readonly ChannelIndex[], policy: ReleasePolicy, skipped: string[]): Candidate[] {
   const prereleaseAllowed = policy.allowPrerelease || policy.channel !== STABLE_CHANNEL;
-  const seen = new Set<string>();
-  const candidates: Candidate[] = [];
+  const rank = (arch: Arch): number => {
+    const at = policy.archPreference?.indexOf(arch) ?? 0;
+    return at < 0 ? Number.MAX_SAFE_INTEGER : at;
+  };
+  const best = new Map<string, Candidate>();
   for (const index of indexes) {
     for (const release of index.releases) {
-      if (seen.has(release.version)) continue;
-      seen.add(release.version);
       const installer = release.installers.find((i) => i.kind === policy.installerKind);
       if (!installer) {
-        skipped.push(`${release.version}: no ${policy.installerKind} installer`);
+        skipped.push(`${release.version}: no ${policy.installerKind} installer in ${index.platform}-${index.arch}`);
       } else if (semver.prerelease(release.version) && !prereleaseAllowed) {
         skipped.push(`${release.version}: a prerelease (allowPrerelease is off)`);
       } else {
-        candidates.push({ release, channel: index.channel, installerTarget: installer.target });
+        const seen = best.get(release.version);
+        if (seen && rank(seen.arch) <= rank(index.arch)) continue;
+        best.set(release.version, { release, channel: index.channel, arch: index.arch, installerTarget: installer.target });
       }
     }
   }
-  return candidates;
+  return [...best.values()];
 }
 
 export interface IndexLocation {
   platform: Platform;
-  arch: Arch;
+  /** Index archs in tiers (arch.ts indexArchTiers): a later tier is read only when no earlier one has an index. */
+  archTiers: readonly (readonly Arch[])[];
   /** Where verified copies of the indexes are kept between checks. */
   cacheDir: string;
 }
 
 /**
- * Fetches and verifies the channel indexes of `channels` (missing ones are skipped: a channel
- * with no release yet). An index unchanged since the last check is not downloaded again.
+ * Fetches and verifies the channel indexes of `channels` for each arch of the first tier that
+ * has any (missing ones are skipped: a channel or arch with no release yet). An index
+ * unchanged since the last check is not downloaded again.
  */
 export async function readChannelIndexes(client: Updater, channels: readonly string[], where: IndexLocation): Promise<ChannelIndex[]> {
-  const indexes: ChannelIndex[] = [];
-  for (const channel of channels) {
-    const path = channelIndexPath(channel, where.platform, where.arch);
-    const info = await client.getTargetInfo(path);
-    if (!info) continue;
-    const index = parseChannelIndex(await readVerifiedIndex(client, info, where.cacheDir));
-    // The index's own fields must agree with the path it was signed under.
-    if (index.channel !== channel || index.platform !== where.platform || index.arch !== where.arch) {
-      throw new RepositoryError(`${path} describes ${index.channel} ${index.platform}-${index.arch}`);
+  for (const archs of where.archTiers) {
+    const indexes: ChannelIndex[] = [];
+    for (const channel of channels) {
+      for (const arch of archs) {
+        const index = await readChannelIndex(client, channel, where.platform, arch, where.cacheDir);
+        if (index) indexes.push(index);
+      }
     }
-    indexes.push(index);
+    if (indexes.length > 0) return indexes;
   }
-  return indexes;
+  return [];
+}
+
+async function readChannelIndex(client: Updater, channel: string, platform: Platform, arch: Arch, cacheDir: string): Promise<ChannelIndex | undefined> {
+  const path = channelIndexPath(channel, platform, arch);
+  const info = await client.getTargetInfo(path);
+  if (!info) return undefined;
+  const index = parseChannelIndex(await readVerifiedIndex(client, info, cacheDir));
+  // The index's own fields must agree with the path it was signed under.
+  if (index.channel !== channel || index.platform !== platform || index.arch !== arch) {
+    throw new RepositoryError(`${path} describes ${index.channel} ${index.platform}-${index.arch}`);
+  }
+  return index;
 }
 
 /** The index's bytes, checked in memory against the trusted length and hashes. */
@@ -154,7 +178,8 @@ async function readVerifiedIndex(client: Updater, info: TargetFile, cacheDir: st
     throw new DeserializationError(`${info.path} is ${info.length} bytes, more than a channel index may hold`);
   }
   const file = targetFilePath(join(cacheDir, 'indexes'), info.path);
-  const cached = await readFileBounded(file, CHANNEL_INDEX_MAX_BYTES).catch(() => undefined);
+  // readFileBounded already answers undefined for ENOENT; anything else (EACCES, EIO) is a real failure.
+  const cached = await readFileBounded(file, CHANNEL_INDEX_MAX_BYTES);
   if (cached && matches(cached, info)) return cached;
   await client.downloadTarget(info, file);
   const downloaded = await readFileBounded(file, CHANNEL_INDEX_MAX_BYTES);
@@ -174,13 +199,12 @@ function matches(bytes: Uint8Array, info: TargetFile): boolean {
 
 export interface ExpectedInstaller {
   platform: Platform;
-  arch: Arch;
   kind: InstallerKind;
 }
 
 /**
  * The trusted target of a candidate's installer. Its signed `custom` (ReleaseCustom) must
- * describe the same version, platform, arch and kind as the index: an index that points at
+ * describe the same version, platform, arch and kind as the index that listed it: an index that points at
  * another release's installer (an old one re-listed under a new version) is refused.
  */
 export async function resolveInstaller(client: Updater, candidate: Candidate, expected: ExpectedInstaller): Promise<TargetFile> {
@@ -188,12 +212,13 @@ export async function resolveInstaller(client: Updater, candidate: Candidate, ex
   if (!info) throw new RepositoryError(`the channel index names ${candidate.installerTarget}, which no trusted targets metadata lists`);
   const custom = info.custom;
   const mismatch = (field: string, value: unknown): never => {
-    throw new RepositoryError(`${info.path} is signed as ${field} ${JSON.stringify(value)}, but the channel index lists it for ${candidate.release.version} ${expected.platform}-${expected.arch} ${expected.kind}`);
+    throw new RepositoryError(`${info.path} is signed as ${field} ${JSON.stringify(value)}, but the channel index lists it for ${candidate.release.version} ${expected.platform}-${candidate.arch} ${expected.kind}`);
   };
   if (!isPlainObject(custom)) return mismatch('custom', custom ?? null);
   if (custom.version !== candidate.release.version) mismatch('version', custom.version);
   if (custom.platform !== expected.platform) mismatch('platform', custom.platform);
-  if (custom.arch !== expected.arch && custom.arch !== 'universal') mismatch('arch', custom.arch);
+  // The arch of the index that listed it: a universal build only from the universal index.
+  if (custom.arch !== candidate.arch) mismatch('arch', custom.arch);
   if (custom.kind !== expected.kind) mismatch('kind', custom.kind);
   return info;
 }

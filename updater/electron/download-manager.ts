@@ -13,7 +13,7 @@ import { readdir, rm, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { LengthOrHashMismatchError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
-import type { InstallerKind } from '../core/release.js';
+import type { InstallerKind } from '../release/index.js';
 import type { DownloadProgress } from '../client/download.js';
 import { withLock } from '../client/file-lock.js';
 import { errorCode, readFileBounded, writeFileAtomic } from '../client/fs-util.js';
@@ -106,7 +106,8 @@ export class DownloadManager {
 
   /** pending.json, if present and well formed (it is a description only; see the file comment). */
   async readPending(): Promise<PendingUpdate | undefined> {
-    const bytes = await readFileBounded(join(this.cacheDir, PENDING_FILE), PENDING_MAX_BYTES).catch(() => undefined);
+    // Only ENOENT means "no pending update" (readFileBounded's undefined); EACCES or EIO are failures.
+    const bytes = await readFileBounded(join(this.cacheDir, PENDING_FILE), PENDING_MAX_BYTES);
     if (!bytes) return undefined;
     try {
       const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<PendingUpdate>;

@@ -15,6 +15,8 @@ import { dirname } from 'node:path';
 import { ValueError } from '../core/errors.js';
 
 type ElectronModule = typeof import('electron');
+/** Electron's Session (a type only: nothing here loads 'electron' at import time). */
+export type ElectronSession = ReturnType<ElectronModule['session']['fromPartition']>;
 
 /** What a `before-quit` listener may do: stop this quit (to finish work first, then quit again). */
 export interface QuitEvent {
@@ -37,6 +39,26 @@ export interface SquirrelUpdater {
   removeListener(event: 'update-downloaded' | 'error', listener: (...args: unknown[]) => void): unknown;
 }
 
+/** Electron's AuthInfo: who asks for credentials (a proxy, for the updater's requests). */
+export interface AuthInfo {
+  isProxy: boolean;
+  scheme: string;
+  host: string;
+  port: number;
+  realm: string;
+}
+
+/** Answers a `login`: credentials, or no arguments to give up. */
+export type LoginCallback = (username?: string, password?: string) => void;
+
+/** What the updater needs of Electron's `net` (inside Electron only). */
+export interface NetAccess {
+  /** `session.fetch` of the updater's own session (system proxy, OS certificate store). */
+  fetch: (url: string, init: { headers: Record<string, string>; signal: AbortSignal; redirect: 'follow' }) => Promise<Response>;
+  /** The Electron Session the requests use (electron-updater's `netSession`). */
+  session: unknown;
+}
+
 export interface ElectronHost {
   /** `app.getVersion()`. */
   appVersion(): string;
@@ -56,7 +78,22 @@ export interface ElectronHost {
   onBeforeQuit(listener: (event: QuitEvent) => void): () => void;
   /** Electron's built-in `autoUpdater` (Squirrel.Mac on macOS). */
   squirrelUpdater(): SquirrelUpdater;
+  /** `app.isPackaged`; false runs the updater in dev mode (a check logs and resolves null). Default true. */
+  isPackaged?(): boolean;
+  /** `app.getAppPath()`: where dev mode looks for dev-app-update.json. */
+  appPath?(): string;
+  /** `app.name`, for checkForUpdatesAndNotify's texts. */
+  appName?(): string;
+  /** Shows an OS notification (Electron's `Notification`). */
+  notify?(content: { title: string; body: string }): void;
+  /** Electron's network stack; undefined outside Electron (then Node's http is used). */
+  net?(): NetAccess | undefined;
+  /** Proxy logins of the updater's requests; returns a function that removes the listener. */
+  onLogin?(listener: (authInfo: AuthInfo, callback: LoginCallback) => boolean): () => void;
 }
+
+/** The Electron session partition the updater's requests use, apart from the app's windows. */
+export const NET_PARTITION = 'electron-tuf';
 
 /** The real host, inside Electron's main process. 'electron' is loaded on first use. */
 export function electronHost(): ElectronHost {
@@ -94,6 +131,24 @@ export function electronHost(): ElectronHost {
       return () => void app.removeListener('before-quit', listener);
     },
     squirrelUpdater: () => electron().autoUpdater as unknown as SquirrelUpdater,
+    isPackaged: () => electron().app.isPackaged,
+    appPath: () => electron().app.getAppPath(),
+    appName: () => electron().app.getName(),
+    notify: (content) => new (electron().Notification)(content).show(),
+    net: () => {
+      const session = electron().session.fromPartition(NET_PARTITION, { cache: false });
+      return { fetch: (url, init) => session.fetch(url, init), session };
+    },
+    onLogin: (listener) => {
+      const app = electron().app;
+      // Requests of a session (not of a window) arrive here without webContents.
+      const onLogin = (event: { preventDefault(): void }, webContents: unknown, _details: unknown, authInfo: AuthInfo, callback: LoginCallback) => {
+        if (webContents) return;
+        if (listener(authInfo, callback)) event.preventDefault();
+      };
+      app.on('login', onLogin as never);
+      return () => void app.removeListener('login', onLogin as never);
+    },
   };
 }
 
@@ -110,6 +165,14 @@ export interface NodeHostOptions {
   squirrel?: SquirrelUpdater;
   /** Called when a quit is not prevented (the demo ends here). */
   onQuit?: () => void;
+  /** `app.isPackaged` (default true); false plays `electron .` (dev mode). */
+  isPackaged?: boolean;
+  /** `app.getAppPath()` (default: the folder of execPath). */
+  appPath?: string;
+  /** `app.name` (default `NodeHost`). */
+  appName?: string;
+  /** Plays Electron's `net` (a WHATWG fetch, e.g. globalThis.fetch). Default: none, as outside Electron. */
+  netFetch?: NetAccess['fetch'];
 }
 
 /**
@@ -122,7 +185,10 @@ export class NodeHost implements ElectronHost {
   readonly relaunches: RelaunchOptions[] = [];
   /** Quits that went through (not prevented by a before-quit listener). */
   quitCount = 0;
+  /** Every notification shown, in order. */
+  readonly notifications: Array<{ title: string; body: string }> = [];
   private readonly quitEvents = new EventEmitter();
+  private readonly loginListeners = new Set<(authInfo: AuthInfo, callback: LoginCallback) => boolean>();
 
   constructor(private readonly options: NodeHostOptions) {}
 
@@ -169,5 +235,38 @@ export class NodeHost implements ElectronHost {
   squirrelUpdater(): SquirrelUpdater {
     if (!this.options.squirrel) throw new ValueError("Electron's autoUpdater is not available outside Electron");
     return this.options.squirrel;
+  }
+
+  isPackaged(): boolean {
+    return this.options.isPackaged ?? true;
+  }
+
+  appPath(): string {
+    return this.options.appPath ?? dirname(this.execPath());
+  }
+
+  appName(): string {
+    return this.options.appName ?? 'NodeHost';
+  }
+
+  notify(content: { title: string; body: string }): void {
+    this.notifications.push(content);
+  }
+
+  net(): NetAccess | undefined {
+    const fetch = this.options.netFetch;
+    return fetch && { fetch, session: { partition: NET_PARTITION } };
+  }
+
+  onLogin(listener: (authInfo: AuthInfo, callback: LoginCallback) => boolean): () => void {
+    this.loginListeners.add(listener);
+    return () => void this.loginListeners.delete(listener);
+  }
+
+  /** Plays Electron's `app` 'login' for a session request; true when a listener took it. */
+  emitLogin(authInfo: AuthInfo, callback: LoginCallback): boolean {
+    let taken = false;
+    for (const listener of this.loginListeners) taken = listener(authInfo, callback) || taken;
+    return taken;
   }
 }

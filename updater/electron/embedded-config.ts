@@ -5,12 +5,12 @@
  * sides cannot drift apart.
  *
  *   <resourcesPath>/electron-tuf/root.json       the trusted root (TUF 5.2: shipped with the app)
- *   <resourcesPath>/electron-tuf/settings.json   {"metadataUrl", "targetsUrl", "channel"?}
+ *   <resourcesPath>/electron-tuf/settings.json   {"metadataUrl", "targetsUrl", "channel"?, "arch"?}
  */
 import { join } from 'node:path';
 import { DeserializationError, StorageError } from '../core/errors.js';
 import { FieldReader } from '../core/fields.js';
-import { validateChannel } from '../core/release.js';
+import { validateChannel } from '../release/index.js';
 import { readFileBounded } from '../client/fs-util.js';
 
 /** Folder inside the app's resources directory that holds the embedded files. */
@@ -29,6 +29,8 @@ export interface EmbeddedSettings {
   targetsUrl: string;
   /** The channel the app was built for; the updater's default when the app sets none. */
   channel?: string;
+  /** `universal` for a macOS universal build (process.arch reports the CPU); absent otherwise. */
+  arch?: 'universal';
 }
 
 export function embeddedDir(resourcesPath: string): string {
@@ -64,15 +66,23 @@ export function parseEmbeddedSettings(bytes: Uint8Array): EmbeddedSettings {
   };
   const channel = r.optionalString('channel');
   if (channel !== undefined) settings.channel = validateChannel(channel);
+  const arch = r.optionalString('arch');
+  if (arch !== undefined && arch !== 'universal') r.fail('arch', '"universal"');
+  if (arch !== undefined) settings.arch = 'universal';
   return settings;
 }
 
 /** Reads settings.json from the app's resources; StorageError when it is missing. */
 export async function readEmbeddedSettings(resourcesPath: string): Promise<EmbeddedSettings> {
-  const path = embeddedSettingsPath(resourcesPath);
-  const bytes = await readFileBounded(path, SETTINGS_MAX_BYTES);
-  if (!bytes) throw new StorageError(`no update settings at ${path}: pass metadataUrl and targetsUrl, or embed them with the build hook`);
-  return parseEmbeddedSettings(bytes);
+  const settings = await readEmbeddedSettingsIfAny(resourcesPath);
+  if (!settings) throw new StorageError(`no update settings at ${embeddedSettingsPath(resourcesPath)}: pass metadataUrl and targetsUrl, or embed them with the build hook`);
+  return settings;
+}
+
+/** settings.json, or undefined when the build embedded none (any other read failure throws). */
+export async function readEmbeddedSettingsIfAny(resourcesPath: string): Promise<EmbeddedSettings | undefined> {
+  const bytes = await readFileBounded(embeddedSettingsPath(resourcesPath), SETTINGS_MAX_BYTES);
+  return bytes && parseEmbeddedSettings(bytes);
 }
 
 /** Reads the embedded trusted root; StorageError when it is missing. */

@@ -4,8 +4,21 @@
  */
 export { TufAppUpdater, CACHE_DIR_NAME, type TufAppUpdaterOptions } from './app-updater.js';
 export { CancellationToken } from './cancellation.js';
-export type { Logger, ProgressInfo, TufAppUpdaterEvents, UpdateCheckResult, UpdateDownloadedEvent, UpdateFileInfo, UpdateInfo } from './types.js';
-export { electronHost, NodeHost, type ElectronHost, type NodeHostOptions, type QuitEvent, type RelaunchOptions, type SquirrelUpdater } from './electron-host.js';
+export type {
+  AuthInfo,
+  DownloadNotification,
+  Logger,
+  LoginCallback,
+  ProgressInfo,
+  ReleaseNoteInfo,
+  TufAppUpdaterEvents,
+  UpdateCheckResult,
+  UpdateDownloadedEvent,
+  UpdateFileInfo,
+  UpdateInfo,
+  VerifyUpdateSupport,
+} from './types.js';
+export { electronHost, NodeHost, NET_PARTITION, type NetAccess, type ElectronHost, type NodeHostOptions, type QuitEvent, type RelaunchOptions, type SquirrelUpdater } from './electron-host.js';
 export {
   EMBEDDED_DIR_NAME,
   EMBEDDED_ROOT_FILE,
@@ -18,6 +31,20 @@ export {
   type EmbeddedSettings,
 } from './embedded-config.js';
 export { channelsToRead, selectRelease, type Candidate, type ReleasePolicy, type Selection } from './discovery.js';
-export { isStaged, stagingBucket } from './staging.js';
+export { isStaged, stagingBucket } from './rollout.js';
 export { PENDING_DIR, PENDING_FILE, type PendingUpdate } from './download-manager.js';
 export * from './installers/index.js';
+export { autoUpdater } from './auto-updater.js';
+export {
+  addHandler,
+  DEFAULT_DOWNLOAD_NOTIFICATION,
+  DOWNLOAD_PROGRESS,
+  NoOpLogger,
+  UPDATE_DOWNLOADED,
+  UpdaterSignal,
+  type LoginHandler,
+  type UpdaterEvents,
+} from './compat.js';
+export { AppFetcher, type AppFetcherOptions } from './app-fetcher.js';
+export { indexArchTiers } from './arch.js';
+export { DEV_CONFIG_FILE, type FeedOptions, type UpdateConfig } from './feed.js';

@@ -8,7 +8,7 @@ import { chmod, copyFile, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { InstallError } from '../../core/errors.js';
 import { fsyncDirectory, tempPathBeside } from '../../client/fs-util.js';
-import type { InstallerKind, Platform } from '../../core/release.js';
+import type { InstallerKind, Platform } from '../../release/index.js';
 import { restartInto, type InstallContext, type Installer } from './types.js';
 
 export class AppImageInstaller implements Installer {

@@ -2,7 +2,7 @@
  * The installers and how the updater tells which kind of install it is running from.
  */
 import { join } from 'node:path';
-import type { InstallerKind, Platform } from '../../core/release.js';
+import type { InstallerKind, Platform } from '../../release/index.js';
 import { readFileBounded } from '../../client/fs-util.js';
 import type { ElectronHost } from '../electron-host.js';
 import { AppImageInstaller } from './appimage.js';

@@ -4,7 +4,7 @@
  * Installers touch the system only through `ctx` (spawn, host), so what cannot run on Linux is
  * tested by recording exactly what it would do.
  */
-import type { InstallerKind, Platform } from '../../core/release.js';
+import type { InstallerKind, Platform } from '../../release/index.js';
 import type { ElectronHost } from '../electron-host.js';
 import type { Logger } from '../types.js';
 import type { SpawnFunction } from './spawn.js';

@@ -10,6 +10,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { withLock } from '../client/file-lock.js';
 import { readFileBounded, writeFileAtomic } from '../client/fs-util.js';
+import type { ChannelIndex, ChannelRelease } from '../release/index.js';
+import type { VerifyUpdateSupport } from './types.js';
+import { updateInfoOf } from './update-info.js';
 
 export const INSTALL_ID_FILE = 'install-id';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -45,7 +48,32 @@ export async function loadInstallId(cacheDir: string): Promise<string> {
 }
 
 async function readInstallId(path: string): Promise<string | undefined> {
-  const bytes = await readFileBounded(path, 64).catch(() => undefined);
+  // readFileBounded answers undefined for ENOENT only: EACCES or EIO must not pass for "no id".
+  const bytes = await readFileBounded(path, 4096);
   const text = bytes ? Buffer.from(bytes).toString('utf8').trim() : '';
   return UUID.test(text) ? text : undefined;
+}
+
+/**
+ * The staged releases of `indexes` this install is in: `withinRollout` (isUserWithinRollout)
+ * is asked once per release and percentage. Keys are `<version> <percentage>`.
+ */
+export async function stagedReleases(indexes: readonly ChannelIndex[], withinRollout: VerifyUpdateSupport): Promise<Set<string>> {
+  const staged = new Set<string>();
+  const asked = new Set<string>();
+  for (const index of indexes) {
+    for (const release of index.releases) {
+      const key = stagedKey(release);
+      const first = release.installers[0];
+      if (release.stagingPercentage === undefined || !first || asked.has(key)) continue;
+      asked.add(key);
+      const info = updateInfoOf({ release, channel: index.channel, arch: index.arch, installerTarget: first.target });
+      if (await withinRollout(info)) staged.add(key);
+    }
+  }
+  return staged;
+}
+
+export function stagedKey(release: ChannelRelease): string {
+  return `${release.version} ${release.stagingPercentage}`;
 }
