@@ -11,9 +11,9 @@ export interface TestServer extends RunningServer {
   adminToken: string;
 }
 
-export async function startTestServer(data?: string, adminToken = newToken()): Promise<TestServer> {
+export async function startTestServer(data?: string, adminToken = newToken(), maxUploadBytes?: number): Promise<TestServer> {
   const dir = data ?? (await tempDir('etuf-server-'));
-  const server = await startEmbedded({ data: dir, port: 0, logger: false, adminToken, env: {}, refreshIntervalMs: 3_600_000 });
+  const server = await startEmbedded({ data: dir, port: 0, logger: false, adminToken, env: {}, refreshIntervalMs: 3_600_000, maxUploadBytes });
   return Object.assign(server, { data: dir, adminToken });
 }
 
