@@ -429,6 +429,8 @@ interface Outcome {
 
 export async function runRepoCommand(argv: string[], io: CliIO): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
+  const remote = await import('./remote-commands.js');
+  if (remote.isRemote(argv)) return remote.runRemoteCommand(argv, io);
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

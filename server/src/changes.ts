@@ -132,3 +132,35 @@ export async function getTask(db: Queryable, id: string): Promise<Task> {
     updatedAt: new Date(r.updated_at as string).toISOString(),
   };
 }
+
+export interface PublishedRelease {
+  version: string;
+  channel: string;
+  platform: string;
+  arch: string;
+  staging?: number;
+  installers: string[];
+}
+
+/** What the service has published, replayed from its settled changes (adds, staging changes, yanks). */
+export async function publishedReleases(db: Queryable, repository: string): Promise<PublishedRelease[]> {
+  const rows = await db.query<{ kind: Change['kind']; payload: Record<string, unknown> }>(
+    `SELECT kind, payload FROM changes WHERE repository = $1 AND state = 'published' ORDER BY id`,
+    [repository],
+  );
+  const releases = new Map<string, PublishedRelease>();
+  const keyOf = (p: { version: unknown; channel: unknown; platform: unknown; arch: unknown }): string => JSON.stringify([p.version, p.channel, p.platform, p.arch]);
+  for (const { kind, payload } of rows) {
+    if (kind === 'add') {
+      const p = payload as unknown as AddPayload;
+      releases.set(keyOf(p), { version: p.version, channel: p.channel, platform: p.platform, arch: p.arch, staging: p.staging, installers: p.installers.map((i) => i.name) });
+    } else if (kind === 'staging') {
+      const r = releases.get(keyOf(payload as unknown as StagingPayload));
+      if (r) r.staging = (payload as unknown as StagingPayload).staging;
+    } else {
+      const p = payload as unknown as RemovePayload;
+      for (const [k, r] of releases) if (r.version === p.version && (p.channel === undefined || r.channel === p.channel)) releases.delete(k);
+    }
+  }
+  return [...releases.values()];
+}

@@ -1,7 +1,7 @@
 /** Repositories, uploads, releases and tasks. Writes answer 202 with a task id (see changes.ts). */
 import type { Readable } from 'node:stream';
 import { defaultChannelFor, validateVersion } from 'electron-tuf/core';
-import { enqueueChange, getTask, pendingOf } from '../changes.js';
+import { enqueueChange, getTask, pendingOf, publishedReleases } from '../changes.js';
 import { BadRequestError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';
 import { BOOTSTRAP_BODY_LIMIT, tokenOf, type Api, type ApiDeps } from './app.js';
@@ -82,6 +82,12 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
     requirePublish(await tokenOf(request, db), request.params.repo);
     await repositories.get(request.params.repo);
     return { pending: await pendingOf(db, request.params.repo) };
+  });
+
+  api.get('/repositories/:repo/releases', { schema: { params: RepoParams, tags: ['releases'] } }, async (request) => {
+    requirePublish(await tokenOf(request, db), request.params.repo);
+    await repositories.get(request.params.repo);
+    return { releases: await publishedReleases(db, request.params.repo) };
   });
 
   api.get('/tasks/:id', { schema: { params: TaskParams, tags: ['tasks'] } }, async (request) => {
