@@ -90,6 +90,7 @@ describe('bad input', () => {
     await refused(413, /too large/i, () => call(server, 'POST', '/api/v1/repositories/app/releases', { json: { ...release({ 'a.zip': Buffer.from('a') }), notes: 'n'.repeat(1_100_000) }, token: ci }));
     const big = Buffer.alloc(MAX_UPLOAD + 1, 7);
     await refused(413, /at most/, () => call(server, 'PUT', `/api/v1/repositories/app/uploads/${sha256(big)}`, { raw: big, token: ci }));
+    await refused(415, /octet-stream/, () => call(server, 'PUT', `/api/v1/repositories/app/uploads/${sha256(Buffer.from('{}'))}`, { json: {}, token: ci }));
   });
 
   it('refuses schema violations with one message', async () => {

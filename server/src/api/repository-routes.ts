@@ -1,5 +1,5 @@
 /** Repositories, uploads, releases and tasks. Writes answer 202 with a task id (see changes.ts). */
-import type { Readable } from 'node:stream';
+import { Stream, type Readable } from 'node:stream';
 import { defaultChannelFor, validateVersion } from 'electron-tuf/core';
 import { enqueueChange, getTask, pendingOf, publishedReleases } from '../changes.js';
 import { BadRequestError, ServiceError } from '../errors.js';
@@ -31,7 +31,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
       const length = Number(request.headers['content-length']);
       if (!Number.isSafeInteger(length) || length < 1) throw new ServiceError('an upload needs a Content-Length', 411);
       if (length > deps.maxUploadBytes) throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
-      if (!request.body) throw new BadRequestError('send the installer bytes as application/octet-stream');
+      if (!(request.body instanceof Stream)) throw new ServiceError('send the installer bytes as application/octet-stream', 415);
       await deps.blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
       return reply.code(201).send({ sha256: request.params.sha256, length });
     });
