@@ -164,3 +164,11 @@ export async function publishedReleases(db: Queryable, repository: string): Prom
   }
   return [...releases.values()];
 }
+
+/** A release the service published (and nobody yanked yet) or has pending: what a yank may name. */
+export async function knownRelease(db: Queryable, repository: string, version: string, channel?: string): Promise<boolean> {
+  const matches = (r: { version: string; channel: string }): boolean => r.version === version && (channel === undefined || r.channel === channel);
+  if ((await publishedReleases(db, repository)).some(matches)) return true;
+  const pending = await db.query<{ payload: AddPayload }>(`SELECT payload FROM changes WHERE repository = $1 AND state = 'pending' AND kind = 'add'`, [repository]);
+  return pending.some((p) => matches(p.payload));
+}

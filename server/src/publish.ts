@@ -48,10 +48,23 @@ async function applyChange(ctx: PublishContext, change: Change): Promise<unknown
       const release = await ctx.releaseOf(change);
       return addInstallers(ctx, { ...release, staging: change.payload.staging });
     }
-    case 'remove': {
-      const r = await removeRelease({ repo: ctx.repoDir, version: change.payload.version, channel: change.payload.channel, ...ctx.keys });
-      return { removed: r.removed.map((t) => t.path), indexes: r.indexes };
-    }
+    case 'remove':
+      return yank(ctx, change.payload.version, change.payload.channel);
+  }
+}
+
+/**
+ * A yank is idempotent: the API accepts it only for a release it published or has pending, so
+ * "no such release" here means an earlier run already removed it (a worker killed after
+ * publishing, before settling the task) and the task succeeds.
+ */
+async function yank(ctx: PublishContext, version: string, channel: string | undefined): Promise<unknown> {
+  try {
+    const r = await removeRelease({ repo: ctx.repoDir, version, channel, ...ctx.keys });
+    return { removed: r.removed.map((t) => t.path), indexes: r.indexes };
+  } catch (e) {
+    if (e instanceof ValueError && e.message.startsWith(`no release ${version}`)) return { removed: [], alreadyRemoved: true };
+    throw e;
   }
 }
 

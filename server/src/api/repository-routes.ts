@@ -1,8 +1,8 @@
 /** Repositories, uploads, releases and tasks. Writes answer 202 with a task id (see changes.ts). */
 import { Stream, type Readable } from 'node:stream';
 import { defaultChannelFor, validateVersion } from 'electron-tuf/core';
-import { enqueueChange, getTask, pendingOf, publishedReleases } from '../changes.js';
-import { BadRequestError, ServiceError } from '../errors.js';
+import { enqueueChange, getTask, knownRelease, pendingOf, publishedReleases } from '../changes.js';
+import { BadRequestError, NotFoundError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';
 import { BOOTSTRAP_BODY_LIMIT, tokenOf, type Api, type ApiDeps } from './app.js';
 import { AddRelease, Bootstrap, ChannelQuery, ReleaseParams, RepoParams, StagingChange, TaskParams, UploadParams } from './schemas.js';
@@ -63,6 +63,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
     requirePublish(token, repo, channel);
     requireChannelFor(token, channel);
     await repositories.get(repo);
+    if (!(await knownRelease(db, repo, version, channel))) throw new NotFoundError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in repository ${repo}`);
     const task = await enqueueChange(db, repo, 'remove', { version, channel });
     await deps.trigger(repo);
     return reply.code(202).send({ task, state: 'pending' });
