@@ -26,11 +26,6 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 const POLL_MS = 250;
 const WAIT_LIMIT_MS = 30 * 60_000;
 
-/** True when a repo command addresses a server: only an explicit --server switches (a stray variable must not). */
-export function isRemote(argv: string[]): boolean {
-  return argv.some((a) => a === '--server' || a.startsWith('--server='));
-}
-
 class ServiceClient {
   constructor(
     readonly base: string,

@@ -73,4 +73,13 @@ describe('repo commands with --server', () => {
     expect(await main(['repo', 'list', 'app', '--server', 'http://example.com', '--token', token], insecure)).toBe(1);
     expect(insecure.err.at(-1)).toMatch(/https/);
   });
+
+  it('electron-tuf server loads the service package lazily', async () => {
+    const help = io();
+    expect(await main(['server', '--help'], help)).toBe(0);
+    expect(help.out.join('\n')).toMatch(/server start --data DIR/);
+    const bad = io();
+    expect(await main(['server', 'start'], bad)).toBe(1);
+    expect(bad.err.at(-1)).toMatch(/--data DIR is required/);
+  });
 });

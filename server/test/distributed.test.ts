@@ -46,7 +46,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of processes.reverse()) await p.close().catch(() => undefined);
+  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error("close failed", e));
   await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   const redis = new Redis(REDIS_URL);
   const keys = await redis.keys(`${prefix}:*`);

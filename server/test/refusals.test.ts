@@ -140,6 +140,7 @@ describe('bad input', () => {
   it('answers 404 for an unknown repository or task', async () => {
     await refused(404, /no repository nope/, () => call(server, 'POST', '/api/v1/repositories/nope/releases', { json: release({ 'a.zip': Buffer.from('a') }), token: server.adminToken }));
     await refused(404, /no release 9.9.9 in repository app/, () => call(server, 'DELETE', '/api/v1/repositories/app/releases/9.9.9', { token: ci }));
+    await refused(404, /no release 9.9.9 in channel stable/, () => call(server, 'PATCH', '/api/v1/repositories/app/releases/9.9.9', { json: { platform: 'linux', arch: 'x64', channel: 'stable', staging: 50 }, token: ci }));
     await refused(404, /no task/, () => call(server, 'GET', '/api/v1/tasks/00000000-0000-0000-0000-000000000000', { token: server.adminToken }));
   });
 

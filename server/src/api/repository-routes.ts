@@ -74,6 +74,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
     const version = validateVersion(request.params.version);
     requirePublish(await tokenOf(request, db), repo, request.body.channel);
     await repositories.get(repo);
+    if (!(await knownRelease(db, repo, version, request.body.channel))) throw new NotFoundError(`no release ${version} in channel ${request.body.channel} in repository ${repo}`);
     const task = await enqueueChange(db, repo, 'staging', { version, ...request.body });
     await deps.trigger(repo);
     return reply.code(202).send({ task, state: 'pending' });
