@@ -15,7 +15,8 @@ const USAGE = `usage: electron-tuf server start --data DIR [--port 8080] [--host
   The first admin token is written to DIR/admin-token, unless ELECTRON_TUF_ADMIN_TOKEN is set.
        electron-tuf server api|worker|scheduler --data DIR --database-url postgres://... --redis-url redis://...
   The distributed mode: any number of each process, sharing DIR, PostgreSQL and Redis
-  (also from ELECTRON_TUF_DATABASE_URL and ELECTRON_TUF_REDIS_URL). api takes --port/--host and
+  (also from ELECTRON_TUF_DATABASE_URL and ELECTRON_TUF_REDIS_URL; ELECTRON_TUF_REDIS_PREFIX
+  namespaces the queues, default etuf). api takes --port/--host and
   --serve (serve the repositories read-only too); worker takes --concurrency N; scheduler --interval-minutes N.`;
 
 const OPTIONS = {
@@ -72,7 +73,7 @@ export async function runServerCommand(argv: string[], io: ServerIO): Promise<nu
       io.stderr('error: the distributed mode needs --database-url and --redis-url (or ELECTRON_TUF_DATABASE_URL and ELECTRON_TUF_REDIS_URL)');
       return 1;
     }
-    const common = { data: values.data, databaseUrl, redisUrl };
+    const common = { data: values.data, databaseUrl, redisUrl, prefix: process.env.ELECTRON_TUF_REDIS_PREFIX || undefined };
     const count = (v: string | undefined, name: string, fallback: number): number => {
       const n = v === undefined ? fallback : Number(v);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
