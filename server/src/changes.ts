@@ -38,10 +38,32 @@ export interface StagingPayload {
   staging: number;
 }
 
+/** A root change to stage (`repo rotate`): public keys as the JSON files `repo keygen` writes. */
+export interface RotatePayload {
+  role: string;
+  addKeys?: string[];
+  removeKeys?: string[];
+  threshold?: number;
+  expiresDays?: number;
+}
+
+/** A detached signature of the staged root, made offline with `repo sign --out`. */
+export interface SignPayload {
+  signature: string;
+}
+
+interface ChangeBase {
+  id: string;
+  repository: string;
+  taskId: string;
+}
+
 export type Change =
-  | { id: string; repository: string; taskId: string; kind: 'add'; payload: AddPayload }
-  | { id: string; repository: string; taskId: string; kind: 'remove'; payload: RemovePayload }
-  | { id: string; repository: string; taskId: string; kind: 'staging'; payload: StagingPayload };
+  | (ChangeBase & { kind: 'add'; payload: AddPayload })
+  | (ChangeBase & { kind: 'remove'; payload: RemovePayload })
+  | (ChangeBase & { kind: 'staging'; payload: StagingPayload })
+  | (ChangeBase & { kind: 'rotate'; payload: RotatePayload })
+  | (ChangeBase & { kind: 'sign'; payload: SignPayload });
 
 export interface Task {
   id: string;
@@ -157,7 +179,7 @@ export async function publishedReleases(db: Queryable, repository: string): Prom
     } else if (kind === 'staging') {
       const r = releases.get(keyOf(payload as unknown as StagingPayload));
       if (r) r.staging = (payload as unknown as StagingPayload).staging;
-    } else {
+    } else if (kind === 'remove') {
       const p = payload as unknown as RemovePayload;
       for (const [k, r] of releases) if (r.version === p.version && (p.channel === undefined || r.channel === p.channel)) releases.delete(k);
     }

@@ -5,10 +5,10 @@
  * publisher's one-transaction `editRepository` lands, `publishChanges` hands it the whole batch
  * (group commit) and nothing else in the service changes.
  */
-import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValueError } from 'electron-tuf/core';
-import { addRelease, removeRelease, type KeyOptions } from 'electron-tuf/publisher';
+import { addRelease, removeRelease, rotateKeys, signStaged, type KeyOptions } from 'electron-tuf/publisher';
 import type { BlobStore } from './blobs.js';
 import type { AddPayload, Change } from './changes.js';
 
@@ -50,6 +50,32 @@ async function applyChange(ctx: PublishContext, change: Change): Promise<unknown
     }
     case 'remove':
       return yank(ctx, change.payload.version, change.payload.channel);
+    case 'rotate':
+      return withFiles(ctx, change.payload.addKeys ?? [], async (addKeyFiles) => {
+        const { role, removeKeys, threshold, expiresDays } = change.payload;
+        const r = await rotateKeys({ repo: ctx.repoDir, role, addKeyFiles, removeKeys, threshold, expiresDays, ...ctx.keys });
+        return { role: r.role, keyids: r.keyids, threshold: r.threshold, staged: r.staged, published: r.published !== undefined };
+      });
+    case 'sign':
+      // 5.3.4: the staged root is published only when a threshold of the old root's keys and of
+      // its own have signed; signStaged checks each signature against the staged bytes first.
+      return withFiles(ctx, [change.payload.signature], async ([file]) => {
+        const r = await signStaged({ repo: ctx.repoDir, role: 'root', signatureFiles: [file], ...ctx.keys });
+        return { version: r.version, added: r.added, status: r.status, published: r.published?.rootVersion };
+      });
+  }
+}
+
+/** Writes `texts` to files in a scratch directory for the publisher's file-based inputs. */
+async function withFiles<T>(ctx: PublishContext, texts: string[], fn: (files: string[]) => Promise<T>): Promise<T> {
+  await mkdir(ctx.workDir, { recursive: true });
+  const dir = await mkdtemp(join(ctx.workDir, 'files-'));
+  try {
+    const files = texts.map((_, i) => join(dir, `${i}.json`));
+    for (const [i, text] of texts.entries()) await writeFile(files[i], text, { mode: 0o600 });
+    return await fn(files);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -45,7 +45,7 @@ const MIGRATIONS: readonly string[] = [
     id          bigserial PRIMARY KEY,
     repository  text NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
     task_id     text NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
-    kind        text NOT NULL CHECK (kind IN ('add', 'remove', 'staging')),
+    kind        text NOT NULL CHECK (kind IN ('add', 'remove', 'staging', 'rotate', 'sign')),
     payload     jsonb NOT NULL,
     state       text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'published', 'failed')),
     created_at  timestamptz NOT NULL DEFAULT now()

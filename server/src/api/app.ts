@@ -16,6 +16,7 @@ import { ServiceError } from '../errors.js';
 import type { Repositories } from '../repositories.js';
 import { authenticate, type TokenInfo } from '../tokens.js';
 import { registerRepositoryRoutes } from './repository-routes.js';
+import { registerRootRoutes } from './root-routes.js';
 import { registerStaticRoutes } from './static-routes.js';
 import { registerTokenRoutes } from './token-routes.js';
 
@@ -93,6 +94,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
       await registerRepositoryRoutes(api as Api, deps);
       await registerTokenRoutes(api as Api, deps);
+      await registerRootRoutes(api as Api, deps);
     },
     { prefix: '/api/v1' },
   );
