@@ -38,3 +38,4 @@ export type { KeyOptions, RepositoryOptions } from './options.js';
 export type { PublishReport, WrittenFile } from './repository.js';
 export type { StagedStatus } from './staging.js';
 export type { Signer } from '../updater/core/keys.js';
+export { resolveFile } from './serve.js';

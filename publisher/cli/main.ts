@@ -10,6 +10,7 @@ import { processIO, type CliIO } from './io.js';
 
 const USAGE = `usage: electron-tuf repo <command> ...     publish: init, add, remove, refresh, rotate, sign, status, verify, serve, keygen
        electron-tuf client <command> ...   check a repository as an app would: init, refresh, download
+       electron-tuf server start ...       the repository service (needs the @electron-tuf/server package)
 Run \`electron-tuf repo --help\` or \`electron-tuf client --help\` for details.`;
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
@@ -23,6 +24,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       const { runClientCommand } = await import('./client-commands.js');
       return runClientCommand(rest, io);
     }
+    case 'server':
+      return runServer(rest, io);
     case '--help':
     case '-h':
     case 'help':
@@ -35,6 +38,23 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`error: unknown command ${JSON.stringify(group)}; expected repo or client`);
       return 1;
   }
+}
+
+/**
+ * The service lives in its own package so that apps depending on electron-tuf never install its
+ * framework, database and queue clients; it is loaded only here, when asked for.
+ */
+async function runServer(argv: string[], io: CliIO): Promise<number> {
+  const name = '@electron-tuf/server';
+  let mod: { runServerCommand(argv: string[], io: CliIO): Promise<number> };
+  try {
+    mod = (await import(name)) as typeof mod;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(name)) throw e;
+    io.stderr(`error: the repository service is a separate package: npm install ${name}`);
+    return 1;
+  }
+  return mod.runServerCommand(argv, io);
 }
 
 /** True when this module is the program node was started with (also through an npm bin symlink). */

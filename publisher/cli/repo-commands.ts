@@ -429,6 +429,8 @@ interface Outcome {
 
 export async function runRepoCommand(argv: string[], io: CliIO): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
+  // --server: the same commands against the repository service (loaded only then).
+  if (argv.some((a) => a === '--server' || a.startsWith('--server='))) return (await import('./remote-commands.js')).runRemoteCommand(argv, io);
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

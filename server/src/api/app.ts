@@ -1,0 +1,115 @@
+/**
+ * The HTTP API (`/api/v1`, Fastify with TypeBox schemas, OpenAPI at /api/v1/openapi.json) and,
+ * in the embedded mode, the read-only repository tree for clients (`/repositories/<name>/...`).
+ *
+ * Every write needs a token; every write is audited (token id, action, repository, status) after
+ * its response, whatever the result. Logs are structured (pino) with the Authorization header
+ * redacted; a token never reaches a log line.
+ */
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { ValueError } from 'electron-tuf/core';
+import type { BlobStore } from '../blobs.js';
+import type { Db } from '../db.js';
+import { ServiceError } from '../errors.js';
+import type { Repositories } from '../repositories.js';
+import { authenticate, type TokenInfo } from '../tokens.js';
+import { registerRepositoryRoutes } from './repository-routes.js';
+import { registerRootRoutes } from './root-routes.js';
+import { registerStaticRoutes } from './static-routes.js';
+import { registerTokenRoutes } from './token-routes.js';
+
+export interface ApiDeps {
+  db: Db;
+  repositories: Repositories;
+  blobs: BlobStore;
+  /** Tells a worker that `repository` has pending changes. */
+  trigger(repository: string): void | Promise<void>;
+  /** Largest installer upload, bytes. */
+  maxUploadBytes: number;
+  /** Serve the repositories read-only (embedded mode). */
+  serveRepositories: boolean;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** JSON bodies: small, except a bootstrap (root + bins metadata). */
+export const BODY_LIMIT = 1024 * 1024;
+export const BOOTSTRAP_BODY_LIMIT = 64 * 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    token: TokenInfo | null;
+  }
+}
+
+export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export async function buildApi(deps: ApiDeps): Promise<Api> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    logger: deps.logger ?? false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
+  app.decorateRequest('token', null);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'electron-tuf repository service', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    if (error.validation) return reply.code(400).send({ error: error.message });
+    if (error instanceof ServiceError) return reply.code(error.status).send({ error: error.message });
+    if (error instanceof ValueError) return reply.code(400).send({ error: error.message });
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send({ error: error.message });
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: 'internal error (see the server log)' });
+  });
+
+  // Every write, answered or refused, leaves an audit row.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || !request.url.startsWith('/api/v1/')) return;
+    const params = (request.params ?? {}) as Record<string, string>;
+    const body = request.body as { name?: unknown } | undefined;
+    const repository = params.repo ?? (typeof body?.name === 'string' ? body.name : null);
+    try {
+      await deps.db.query('INSERT INTO audit_log (token_id, action, repository, status) VALUES ($1, $2, $3, $4)', [
+        request.token?.id ?? null,
+        `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+        repository,
+        reply.statusCode,
+      ]);
+    } catch (e) {
+      request.log.error({ err: e }, 'could not write the audit log');
+    }
+  });
+
+  await app.register(
+    async (api) => {
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      await registerRepositoryRoutes(api as Api, deps);
+      await registerTokenRoutes(api as Api, deps);
+      await registerRootRoutes(api as Api, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+  if (deps.serveRepositories) await registerStaticRoutes(app, deps);
+  return app;
+}
+
+/** The caller's token (401 when missing, unknown, expired or revoked); remembered for the audit log. */
+export async function tokenOf(request: FastifyRequest, db: Db): Promise<TokenInfo> {
+  const token = await authenticate(db, request.headers.authorization);
+  request.token = token;
+  return token;
+}
+
+/** Options for pino: structured logs without credentials. */
+export function loggerOptions(level = 'info'): FastifyServerOptions['logger'] {
+  return { level, redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token'], censor: '[redacted]' } };
+}

@@ -1,0 +1,26 @@
+/**
+ * The published trees, read only and without a token, for clients (embedded mode): metadata/
+ * and targets/ of each repository under `/repositories/<name>/`. Paths are resolved with the
+ * publisher's `resolveFile` (one segment at a time, no dot segments, symlinks kept inside).
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveFile } from 'electron-tuf/publisher';
+import type { Api, ApiDeps } from './app.js';
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export async function registerStaticRoutes(app: Api, deps: ApiDeps): Promise<void> {
+  app.get('/repositories/*', { schema: { hide: true } }, async (request, reply) => {
+    const raw = request.raw.url ?? '';
+    const m = /^\/repositories\/([^/?#]+)(\/.*)$/.exec(raw);
+    if (!m || !NAME.test(m[1])) return reply.code(404).send({ error: 'not found' });
+    const base = join(deps.repositories.dataDir, 'repositories', m[1]);
+    const file = await resolveFile({ metadata: join(base, 'metadata'), targets: join(base, 'targets') }, m[2]);
+    const info = file ? await stat(file).catch(() => undefined) : undefined;
+    if (!file || !info?.isFile()) return reply.code(404).send({ error: 'not found' });
+    reply.header('content-length', info.size).header('content-type', 'application/octet-stream').header('cache-control', 'no-cache');
+    return reply.send(createReadStream(file));
+  });
+}

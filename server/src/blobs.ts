@@ -1,0 +1,71 @@
+/**
+ * Uploaded installer bytes, stored by content: `<data>/uploads/<repo>/<sha256>`. An upload is
+ * streamed to a temporary file while it is hashed and counted, and kept only when its length
+ * and SHA-256 match what the client declared; before a release is signed the stored file is
+ * hashed again (`verifyBlob`), so bytes that changed on disk are never signed.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BadRequestError } from './errors.js';
+
+export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+
+export class BlobStore {
+  constructor(readonly dir: string) {}
+
+  private repoDir(repository: string): string {
+    return join(this.dir, repository);
+  }
+
+  /** The stored file for a digest (`sha256` must already be validated as 64 hex digits). */
+  pathOf(repository: string, sha256: string): string {
+    if (!SHA256_PATTERN.test(sha256)) throw new BadRequestError('sha256 must be 64 lowercase hex digits');
+    return join(this.repoDir(repository), sha256);
+  }
+
+  /** Streams `body` to disk; refuses more than `length` bytes, fewer bytes, or other content. */
+  async put(repository: string, sha256: string, length: number, body: Readable): Promise<void> {
+    const target = this.pathOf(repository, sha256);
+    const dir = this.repoDir(repository);
+    await mkdir(dir, { recursive: true });
+    const temp = join(dir, `.upload-${randomBytes(8).toString('hex')}`);
+    const hash = createHash('sha256');
+    let received = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        if (received > length) return done(new BadRequestError(`the upload is longer than its declared length ${length}`));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, meter, createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+      if (received !== length) throw new BadRequestError(`the upload has ${received} bytes, not its declared length ${length}`);
+      const actual = hash.digest('hex');
+      if (actual !== sha256) throw new BadRequestError(`the upload's SHA-256 is ${actual}, not ${sha256}`);
+      await rename(temp, target);
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  /** True when the stored file has exactly this length and SHA-256 (read and hashed again now). */
+  async verify(repository: string, sha256: string, length: number): Promise<boolean> {
+    const path = this.pathOf(repository, sha256);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile() || info.size !== length) return false;
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(path), hash);
+    return hash.digest('hex') === sha256;
+  }
+
+  async has(repository: string, sha256: string, length: number): Promise<boolean> {
+    const info = await stat(this.pathOf(repository, sha256)).catch(() => undefined);
+    return info?.isFile() === true && info.size === length;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The embedded mode: API, publish worker and scheduler in one process, state in PGlite and
+ * files on disk under one data directory, the repositories served read-only for clients.
+ *
+ *   <data>/db/            PGlite database
+ *   <data>/repositories/  one publisher repository per name (metadata/, targets/, electron-tuf.json)
+ *   <data>/uploads/       uploaded installers by SHA-256, per repository
+ *   <data>/admin-token    the first admin token (mode 0600), when none was given
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { FastifyServerOptions } from 'fastify';
+import { buildApi, loggerOptions, type Api } from './api/app.js';
+import { BlobStore } from './blobs.js';
+import { repositoriesWithPending } from './changes.js';
+import { openPglite, type Db } from './db.js';
+import { Repositories } from './repositories.js';
+import { IntervalScheduler, refreshAll } from './scheduler.js';
+import { migrate } from './schema.js';
+import { createToken, hasActiveAdmin } from './tokens.js';
+import { LocalTrigger, PublishWorker } from './worker.js';
+
+export interface EmbeddedOptions {
+  data: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** pino options, or false for no logs. Default: info level, credentials redacted. */
+  logger?: FastifyServerOptions['logger'];
+  /** How often the scheduler checks expiries; default one hour. */
+  refreshIntervalMs?: number;
+  maxUploadBytes?: number;
+  /** Where key environment variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** An admin token to accept (ELECTRON_TUF_ADMIN_TOKEN); otherwise one is made on first start. */
+  adminToken?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  app: Api;
+  db: Db;
+  /** The file holding a generated admin token, when one was generated on this start. */
+  adminTokenFile?: string;
+  /** Resolves when no publish is running (tests). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
+const HOUR_MS = 3_600_000;
+
+export async function ensureAdminToken(db: Db, dataDir: string | undefined, token: string | undefined): Promise<string | undefined> {
+  if (token) {
+    await createToken(db, { scope: 'admin', token, id: 'env-admin', label: 'ELECTRON_TUF_ADMIN_TOKEN' });
+    return undefined;
+  }
+  if (!dataDir || (await hasActiveAdmin(db))) return undefined;
+  const created = await createToken(db, { scope: 'admin', label: 'first admin token' });
+  const file = join(dataDir, 'admin-token');
+  await writeFile(file, created.token + '\n', { mode: 0o600 });
+  return file;
+}
+
+export async function startEmbedded(options: EmbeddedOptions): Promise<RunningServer> {
+  const data = resolve(options.data);
+  const env = options.env ?? process.env;
+  await mkdir(data, { recursive: true, mode: 0o700 });
+  const db = await openPglite(join(data, 'db'));
+  try {
+    await migrate(db);
+    const adminTokenFile = await ensureAdminToken(db, data, options.adminToken ?? env.ELECTRON_TUF_ADMIN_TOKEN);
+    const repositories = new Repositories(db, data);
+    const blobs = new BlobStore(join(data, 'uploads'));
+    const logger = options.logger ?? loggerOptions();
+    const app = await buildApi({
+      db,
+      repositories,
+      blobs,
+      trigger: (repo) => trigger.trigger(repo),
+      maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+      serveRepositories: true,
+      logger,
+    });
+    const trigger = new LocalTrigger(new PublishWorker(db, repositories, blobs, env), (repo, e) => app.log.error({ err: e, repository: repo }, 'publish failed; will retry'));
+    for (const repo of await repositoriesWithPending(db)) trigger.trigger(repo);
+    const scheduler = new IntervalScheduler(
+      () => refreshAll(repositories, env, (repo, r) => (r instanceof Error ? app.log.error({ err: r, repository: repo }, 'refresh failed') : r.changed && app.log.info({ repository: repo }, 'refreshed'))),
+      options.refreshIntervalMs ?? HOUR_MS,
+    );
+    scheduler.start();
+    const url = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
+    if (adminTokenFile) app.log.info({ file: adminTokenFile }, 'created the first admin token: it is in this file (mode 0600)');
+    return {
+      url,
+      app,
+      db,
+      adminTokenFile,
+      idle: () => trigger.idle(),
+      async close() {
+        await app.close();
+        await scheduler.stop();
+        await trigger.close();
+        await db.close();
+      },
+    };
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The distributed mode on the real PostgreSQL (a fresh database per run) and Redis (a fresh
+ * key prefix): one API, two workers, a scheduler; 16 concurrent adds all published; the refresh
+ * schedule runs once per tick with three workers and two schedulers.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
+import { newToken } from '../src/tokens.js';
+import { addRelease, bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
+
+const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.ETUF_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+const suffix = randomBytes(4).toString('hex');
+const database = `etuf_${suffix}`;
+const prefix = `etuf-test-${suffix}`;
+const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+const adminToken = newToken();
+const processes: Process[] = [];
+let data: string;
+let api: Awaited<ReturnType<typeof startApiProcess>>;
+let repo: TestRepo;
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  await admin(`CREATE DATABASE ${database}`);
+  data = await tempDir('etuf-dist-');
+  const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix, env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken }, logger: false as const };
+  api = await startApiProcess({ ...common, port: 0, serveRepositories: true });
+  processes.push(api);
+  processes.push(await startWorkerProcess(common), await startWorkerProcess(common));
+  processes.push(await startSchedulerProcess({ ...common, intervalMs: 3_600_000 }));
+  repo = await makeRepo({ bins: 8 });
+}, 120_000);
+
+afterAll(async () => {
+  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error("close failed", e));
+  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+  await cleanupTemp();
+}, 60_000);
+
+describe('distributed mode', () => {
+  it('publishes 16 concurrent adds of different versions, each acknowledged release in the metadata', async () => {
+    expect((await call(api, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) })).status).toBe(201);
+    const ci = (await call(api, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'publish', repository: 'app' } })).body.token as string;
+    const versions = Array.from({ length: 16 }, (_, i) => `1.${i}.0`);
+    const files = versions.map((v) => installerBytes(`dist-${v}`, 4096 + versions.indexOf(v)));
+    const answers = await Promise.all(versions.map((v, i) => addRelease(api, ci, 'app', { version: v, files: { [`App-${v}.zip`]: files[i] } })));
+    expect(answers.map((a) => a.status)).toEqual(versions.map(() => 202));
+    const tasks = await Promise.all(answers.map((a) => settled(api, ci, a.body.task)));
+    expect(tasks.map((t) => t.body.state)).toEqual(versions.map(() => 'succeeded'));
+
+    const paths = versions.map((v) => `${v}/App-${v}.zip`);
+    const view = await ourClient({ metadataUrl: `${api.url}/repositories/app/metadata/`, targetsUrl: `${api.url}/repositories/app/targets/` }, repo.trustedRoot, paths);
+    expect(paths.map((p, i) => sha256(view.files.get(p)!) === sha256(files[i]))).toEqual(paths.map(() => true));
+  });
+});
+
+describe('scheduler', () => {
+  it('runs the refresh once per tick with three workers and two schedulers', async () => {
+    const sched = `${prefix}-sched`;
+    const runs: string[] = [];
+    const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix: sched, env: {}, logger: false as const };
+    const started: Process[] = [];
+    try {
+      for (let i = 0; i < 3; i++) started.push(await startWorkerProcess({ ...common, onRefresh: (id) => runs.push(id) }));
+      started.push(await startSchedulerProcess({ ...common, intervalMs: 300 }), await startSchedulerProcess({ ...common, intervalMs: 300 }));
+      while (runs.length < 6) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      for (const p of started) await p.close();
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${sched}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    }
+    // Each run is one tick of the one schedule: its job id names the tick; no tick ran twice.
+    expect(new Set(runs).size).toBe(runs.length);
+    const ticks = runs.map((id) => Number(/(\d+)$/.exec(id)?.[1]));
+    expect(ticks.every((t) => Number.isFinite(t))).toBe(true);
+    expect(new Set(ticks).size).toBe(ticks.length);
+  }, 60_000);
+});

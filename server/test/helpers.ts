@@ -1,0 +1,87 @@
+/** Test helpers: an embedded server on a temporary data directory, and a small API client. */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startEmbedded, type RunningServer } from '../src/index.js';
+import { newToken } from '../src/tokens.js';
+import { tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+
+export interface TestServer extends RunningServer {
+  data: string;
+  adminToken: string;
+}
+
+export async function startTestServer(data?: string, adminToken = newToken(), maxUploadBytes?: number): Promise<TestServer> {
+  const dir = data ?? (await tempDir('etuf-server-'));
+  const server = await startEmbedded({ data: dir, port: 0, logger: false, adminToken, env: {}, refreshIntervalMs: 3_600_000, maxUploadBytes });
+  return Object.assign(server, { data: dir, adminToken });
+}
+
+export interface Answer {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export async function call(server: { url: string }, method: string, path: string, options: { token?: string; json?: unknown; raw?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | Buffer | undefined;
+  if (options.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.raw !== undefined) {
+    headers['content-type'] ??= 'application/octet-stream';
+    body = options.raw;
+  }
+  const res = await fetch(server.url + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** What `repo init` left, as the bootstrap request carries it. */
+export async function bootstrapBody(name: string, repo: TestRepo): Promise<{ name: string; metadata: Record<string, string>; settings: string; keys: { dir: string } }> {
+  const metadata: Record<string, string> = {};
+  for (const file of await readdir(join(repo.repo, 'metadata'))) metadata[file] = await readFile(join(repo.repo, 'metadata', file), 'utf8');
+  return { name, metadata, settings: await readFile(join(repo.repo, 'electron-tuf.json'), 'utf8'), keys: { dir: repo.keys } };
+}
+
+export function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Uploads the bytes and publishes them as one release; returns the task id (202). */
+export async function addRelease(server: { url: string }, token: string, repo: string, release: { version: string; platform?: string; arch?: string; channel?: string; staging?: number; files: Record<string, Buffer> }): Promise<Answer> {
+  const installers = [];
+  for (const [name, bytes] of Object.entries(release.files)) {
+    const digest = sha256(bytes);
+    const up = await call(server, 'PUT', `/api/v1/repositories/${repo}/uploads/${digest}`, { token, raw: bytes });
+    if (up.status !== 201) return up;
+    installers.push({ name, length: bytes.length, sha256: digest });
+  }
+  return call(server, 'POST', `/api/v1/repositories/${repo}/releases`, {
+    token,
+    json: { version: release.version, platform: release.platform ?? 'linux', arch: release.arch ?? 'x64', channel: release.channel, staging: release.staging, installers },
+  });
+}
+
+/** Polls a task until it is settled. */
+export async function settled(server: { url: string }, token: string, task: string): Promise<Answer> {
+  for (;;) {
+    const r = await call(server, 'GET', `/api/v1/tasks/${task}`, { token });
+    if (r.status !== 200 || r.body.state !== 'pending') return r;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export function installerBytes(seed: string, size = 8192): Buffer {
+  const block = createHash('sha512').update(seed).digest();
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i += block.length) block.copy(data, i);
+  return data;
+}

@@ -1,0 +1,39 @@
+/** Structured logs (pino JSON lines) never hold a token, whatever the request did. */
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTemp, tempDir } from '../../test/publisher/helpers.js';
+import { loggerOptions, startEmbedded, type RunningServer } from '../src/index.js';
+import { newToken } from '../src/tokens.js';
+import { call } from './helpers.js';
+
+let server: RunningServer | undefined;
+
+afterAll(async () => {
+  await server?.close();
+  await cleanupTemp();
+});
+
+describe('logs', () => {
+  it('are JSON lines without tokens, for answered and refused requests', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const adminToken = newToken();
+    server = await startEmbedded({ data: await tempDir('etuf-logs-'), port: 0, adminToken, env: {}, logger: { ...(loggerOptions('trace') as object), stream } });
+    const made = await call(server, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'admin', label: 'second' } });
+    expect(made.status).toBe(201);
+    const unknown = newToken();
+    expect((await call(server, 'GET', '/api/v1/repositories', { token: unknown })).status).toBe(401);
+    expect((await call(server, 'GET', '/api/v1/repositories', { token: made.body.token })).status).toBe(200);
+    expect((await call(server, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'nope' } })).status).toBe(400);
+    expect(lines.length).toBeGreaterThan(4);
+    for (const line of lines) {
+      expect(() => JSON.parse(line)).not.toThrow();
+      for (const secret of [adminToken, unknown, made.body.token as string]) expect(line).not.toContain(secret);
+    }
+  }, 60_000);
+});

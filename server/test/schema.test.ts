@@ -1,0 +1,62 @@
+/** The one schema on both databases: migrations applied once, also when processes start together. */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openPglite, openPostgres, type Db } from '../src/db.js';
+import { migrate, SCHEMA_VERSION } from '../src/schema.js';
+import { createToken } from '../src/tokens.js';
+
+const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const database = `etuf_${randomBytes(4).toString('hex')}`;
+const opened: Db[] = [];
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+afterAll(async () => {
+  for (const db of opened) await db.close().catch(() => undefined);
+  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+});
+
+async function exercise(db: Db): Promise<void> {
+  const [v] = await db.query<{ v: number }>('SELECT max(version) AS v FROM etuf_migrations');
+  expect(v.v).toBe(SCHEMA_VERSION);
+  await db.query(`INSERT INTO repositories (name, keys) VALUES ('r', '{"dir":"/k"}')`);
+  const { info } = await createToken(db, { scope: 'publish', repository: 'r', channel: 'beta' });
+  expect(info).toMatchObject({ scope: 'publish', repository: 'r', channel: 'beta', revokedAt: null });
+  // The schema refuses what the API would never write: an admin token bound to a repository.
+  await expect(db.query(`INSERT INTO tokens (id, digest, scope, repository) VALUES ('x', 'd', 'admin', 'r')`)).rejects.toThrow(/check constraint/);
+  // A rolled-back transaction leaves nothing.
+  await expect(db.transaction(async (tx) => {
+    await tx.query(`INSERT INTO repositories (name, keys) VALUES ('gone', '{}')`);
+    throw new Error('abort');
+  })).rejects.toThrow('abort');
+  expect(await db.query(`SELECT name FROM repositories ORDER BY name`)).toEqual([{ name: 'r' }]);
+}
+
+describe('schema', () => {
+  it('migrates PostgreSQL once when four processes start together', async () => {
+    await admin(`CREATE DATABASE ${database}`);
+    const url = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+    const dbs = await Promise.all([1, 2, 3, 4].map(() => openPostgres(url)));
+    opened.push(...dbs);
+    await Promise.all(dbs.map((db) => migrate(db)));
+    expect(await dbs[0].query('SELECT version FROM etuf_migrations')).toEqual([{ version: SCHEMA_VERSION }]);
+    await exercise(dbs[0]);
+  });
+
+  it('runs the same SQL on PGlite, and migrating again changes nothing', async () => {
+    const db = await openPglite();
+    opened.push(db);
+    await migrate(db);
+    await migrate(db);
+    await exercise(db);
+  }, 60_000);
+});
