@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ValueError } from '../../updater/core/errors.js';
-import { readFileBounded, writeFileAtomic } from '../../updater/client/fs-util.js';
+import { readFileBounded, writeFileAtomic } from '../../updater/node-io/index.js';
 import { TrustedMetadataSet } from '../../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG, Updater, type TraceEvent } from '../../updater/client/updater.js';
 import type { CliIO } from './io.js';

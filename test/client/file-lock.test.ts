@@ -6,18 +6,24 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, StorageError, ValueError } from '../../updater/core/errors.js';
-import { acquireLock, withLock } from '../../updater/client/file-lock.js';
+import { acquireLock, withLock } from '../../updater/node-io/index.js';
 import { ROOT } from '../helpers/vectors.js';
 
 const CHILD = join(ROOT, 'test/helpers/lock-child.mjs');
-const MODULE_SOURCES = ['updater/core/errors.ts', 'updater/client/fs-util.ts', 'updater/client/file-lock.ts'];
+const MODULE_SOURCES = [
+  'updater/core/errors.ts',
+  'updater/node-io/error-code.ts',
+  'updater/node-io/bounded-read.ts',
+  'updater/node-io/json-bytes.ts',
+  'updater/node-io/file-lock.ts',
+];
 
 let work: string;
 let compiledLockModule: string;
 const children: ChildProcess[] = [];
 
 /**
- * Child processes need the lock module as JavaScript. Transpiling just its three source files
+ * Child processes need the lock module as JavaScript. Transpiling just its source files
  * into a temp dir keeps this test independent of dist/ (and of other modules' type errors).
  */
 function compileLockModule(outDir: string): string {
@@ -30,7 +36,7 @@ function compileLockModule(outDir: string): string {
     writeFileSync(target, output);
   }
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}');
-  return pathToFileURL(join(outDir, 'updater/client/file-lock.js')).href;
+  return pathToFileURL(join(outDir, 'updater/node-io/file-lock.js')).href;
 }
 
 function startChild(...args: string[]): ChildProcess {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../updater/core/errors.js';
-import { readFileBounded, tempPathBeside, writeFileAtomic } from '../../updater/client/fs-util.js';
+import { readFileBounded, tempPathBeside, writeFileAtomic } from '../../updater/node-io/index.js';
 
 let dir: string;
 beforeEach(() => {

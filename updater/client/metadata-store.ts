@@ -6,8 +6,7 @@
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StorageError, ValueError } from '../core/errors.js';
-import { acquireLock, withLock, type LockOptions } from './file-lock.js';
-import { errorCode, readFileBounded, writeFileAtomic } from './fs-util.js';
+import { acquireLock, withLock, type LockOptions, errorCode, readFileBounded, writeFileAtomic } from '../node-io/index.js';
 import { describeName, MAX_FILE_NAME_LENGTH, percentEncode, portableFileName } from './target-path.js';
 
 /** Default read bound: the reference client's largest default (top-level targets, 5,000,000 bytes). */

@@ -32,7 +32,7 @@ import {
   type Platform,
 } from '../core/release.js';
 import type { Fetcher } from '../client/fetcher.js';
-import { readFileBounded } from '../client/fs-util.js';
+import { readFileBounded } from '../node-io/index.js';
 import { HttpFetcher } from '../client/http-fetcher.js';
 import { Updater, type TraceEvent, type UpdaterConfig } from '../client/updater.js';
 import { CancellationToken } from './cancellation.js';

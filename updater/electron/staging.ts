@@ -8,8 +8,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { withLock } from '../client/file-lock.js';
-import { readFileBounded, writeFileAtomic } from '../client/fs-util.js';
+import { withLock, readFileBounded, writeFileAtomic } from '../node-io/index.js';
 
 export const INSTALL_ID_FILE = 'install-id';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
