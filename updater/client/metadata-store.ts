@@ -29,18 +29,6 @@ export function roleFileName(role: string): string {
   return name;
 }
 
-/** The role a file name stands for, or undefined if roleFileName would never produce that name. */
-export function roleFromFileName(fileName: string): string | undefined {
-  if (!fileName.endsWith(SUFFIX)) return undefined;
-  let role: string;
-  try {
-    role = decodeURIComponent(fileName.slice(0, -SUFFIX.length));
-    return roleFileName(role) === fileName ? role : undefined;
-  } catch {
-    return undefined; // malformed escapes, invalid UTF-8, or a name we would refuse
-  }
-}
-
 export interface MetadataStoreOptions {
   /** Refuse to read files larger than this (bytes) unless a read says otherwise. */
   maxBytes?: number;

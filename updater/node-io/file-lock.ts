@@ -34,8 +34,8 @@ export interface LockOptions {
 /** Releases the lock; calling it again does nothing. */
 export type ReleaseLock = () => Promise<void>;
 
-export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
-export const DEFAULT_LOCK_STALE_MS = 30_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+const DEFAULT_LOCK_STALE_MS = 30_000;
 
 const MAX_OWNER_BYTES = 4096;
 const FIRST_RETRY_DELAY_MS = 10;

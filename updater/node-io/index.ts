@@ -6,5 +6,5 @@
 export { writeFileAtomic, tempPathBeside, fsyncDirectory, type WriteFileAtomicOptions } from './atomic-write.js';
 export { readFileBounded } from './bounded-read.js';
 export { errorCode, describeError, isSystemFailure } from './error-code.js';
-export { acquireLock, withLock, DEFAULT_LOCK_STALE_MS, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, type ReleaseLock } from './file-lock.js';
+export { acquireLock, withLock, type LockOptions, type ReleaseLock } from './file-lock.js';
 export { decodeUtf8Strict, parseJsonBytes, type ParseErrorClass } from './json-bytes.js';
