@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { access, chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeserializationError, InstallError } from '../../updater/core/errors.js';
+import { DeserializationError } from '../../updater/core/errors.js';
+import { InstallError } from '../../updater/electron/errors.js';
 import { swapDirectories } from '../../updater/electron/installers/linux-tar.js';
 import { appHarness, cleanupTempDirs, ReleaseRepo, tempDir, until } from './fixtures.js';
 

@@ -20,7 +20,8 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import semver from 'semver';
-import { CancelledError, InstallError, OrderError, TufError, ValueError } from '../core/errors.js';
+import { CancelledError, OrderError, TufError, ValueError } from '../core/errors.js';
+import { InstallError } from './errors.js';
 import type { TargetFile } from '../core/metadata.js';
 import {
   defaultChannelFor,

@@ -4,6 +4,7 @@
  */
 export { TufAppUpdater, CACHE_DIR_NAME, type TufAppUpdaterOptions } from './app-updater.js';
 export { CancellationToken } from './cancellation.js';
+export { InstallError } from './errors.js';
 export type { Logger, ProgressInfo, TufAppUpdaterEvents, UpdateCheckResult, UpdateDownloadedEvent, UpdateFileInfo, UpdateInfo } from './types.js';
 export { electronHost, NodeHost, type ElectronHost, type NodeHostOptions, type QuitEvent, type RelaunchOptions, type SquirrelUpdater } from './electron-host.js';
 export {
