@@ -1,5 +1,5 @@
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -196,6 +196,18 @@ describe('acquireLock', () => {
   it('creates the directory holding the lock', async () => {
     await (await acquireLock(join(dir, 'a/b/c')))();
     expect(existsSync(join(dir, 'a/b'))).toBe(true);
+  });
+
+  it('release fails with the system error when the lock file cannot be read, rather than leave it as not ours', async () => {
+    const release = await acquireLock(resource);
+    const lockFile = `${resource}.lock`;
+    rmSync(lockFile);
+    symlinkSync(lockFile, lockFile); // a loop: ELOOP on open
+    const error = await release().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as Error).message).toContain(lockFile);
+    expect((error as Error).cause).toMatchObject({ code: 'ELOOP' });
+    rmSync(lockFile);
   });
 
   it('refuses nonsensical options with ValueError', async () => {

@@ -162,7 +162,7 @@ async function readOwner(lockPath: string): Promise<LockOwner | undefined> {
   } catch (error) {
     // Not a system failure: readFileBounded refused the content itself (size, file type).
     if (!isSystemFailure(error) || isBusy((error as Error).cause)) return undefined;
-    throw new StorageError(`cannot read lock ${lockPath}: ${messageOf(error)}`, { cause: error });
+    throw error; // a StorageError naming the file, with the system error as its cause
   }
   return bytes && parseOwner(bytes);
 }
