@@ -11,7 +11,10 @@ export type ParseErrorClass = new (message: string, options?: { cause?: unknown 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** `bytes` as UTF-8 text; `ErrorClass` (default DeserializationError) naming `what` if they are not UTF-8. */
+/**
+ * `bytes` as UTF-8 text; `ErrorClass` (default DeserializationError) naming `what` if they are
+ * not UTF-8. A leading byte order mark is skipped (as editors on Windows write one).
+ */
 export function decodeUtf8Strict(bytes: Uint8Array, what: string, ErrorClass: ParseErrorClass = DeserializationError): string {
   try {
     return utf8.decode(bytes);
