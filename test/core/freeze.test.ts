@@ -62,4 +62,12 @@ describe('deepFreeze', () => {
     frozen.bytes[0] = 7; // a typed array cannot be frozen; metadata models hold none
     expect(frozen.bytes[0]).toBe(7);
   });
+
+  it('walks deep nesting without recursion (hostile metadata may nest 100,000 levels)', () => {
+    let nested: unknown[] = [];
+    const top = nested;
+    for (let i = 0; i < 100_000; i++) nested = (nested[0] = []) as unknown[];
+    deepFreeze(top);
+    expect(Object.isFrozen(nested)).toBe(true);
+  });
 });
