@@ -126,10 +126,9 @@ export class Updater {
     );
   }
 
-  /** Runs the refresh steps on a staged view of the directory (no writes), downloading each file once. */
+  /** Runs the refresh steps on a staged view of the directory: downloads and verifies, writes nothing. */
   private async planRefresh(store: MetadataStore): Promise<RefreshPlan> {
-    const responses = new Map<string, Promise<Uint8Array>>();
-    const staged = new StagedMetadata(store, (role, maxLength, version) => this.download(role, maxLength, version, responses));
+    const staged = new StagedMetadata(store, (role, maxLength, version) => this.download(role, maxLength, version));
     try {
       return { staged, outcome: { trusted: await this.refreshWith(staged) } };
     } catch (error) {
@@ -269,16 +268,11 @@ export class Updater {
     };
   }
 
-  /** Downloads metadata; with `responses`, each bound and URL only once (a plan's downloads by key). */
-  private download(role: string, maxLength: number, version?: number, responses?: Map<string, Promise<Uint8Array>>): Promise<Uint8Array> {
+  /** Downloads metadata, at most `maxLength` bytes (5.3-5.6: the bounds are the caller's). */
+  private download(role: string, maxLength: number, version?: number): Promise<Uint8Array> {
     const url = metadataUrl(this.metadataBaseUrl, role, version);
-    const key = `${maxLength} ${url}`;
-    const earlier = responses?.get(key);
-    if (earlier) return earlier;
     this.trace({ type: 'fetch', url });
-    const response = downloadBytes(this.fetcher, url, maxLength, { readTimeoutMs: this.config.readTimeoutMs });
-    responses?.set(key, response);
-    return response;
+    return downloadBytes(this.fetcher, url, maxLength, { readTimeoutMs: this.config.readTimeoutMs });
   }
 
   /** 5.3: walk root versions N+1, N+2, ... until the repository has no newer one. */
