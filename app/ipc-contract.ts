@@ -19,17 +19,6 @@ export type UpdateStatus =
   | 'installing'
   | 'error';
 
-export const UPDATE_STATUSES: readonly UpdateStatus[] = [
-  'idle',
-  'checking',
-  'available',
-  'not-available',
-  'downloading',
-  'downloaded',
-  'installing',
-  'error',
-];
-
 export interface DownloadProgress {
   percent: number;
   transferred: number;

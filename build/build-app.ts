@@ -19,7 +19,7 @@ import type * as AppBuilderLib from 'app-builder-lib';
 import type { AfterPackContext, Configuration } from 'electron-builder';
 import * as electronTufHooks from '../publisher/electron-builder.js';
 import { ValueError } from '../updater/core/errors.js';
-import { validateVersion } from '../updater/core/release.js';
+import { validateVersion } from '../updater/release/index.js';
 import { createDemoBuilderConfig } from './electron-builder.config.js';
 import { PROJECT_ROOT } from './paths.js';
 import { stageDemoApp } from './stage-app.js';

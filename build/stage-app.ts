@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ValueError } from '../updater/core/errors.js';
-import { validateVersion } from '../updater/core/release.js';
+import { validateVersion } from '../updater/release/index.js';
 import { STAGED_ROOT } from './electron-builder.config.js';
 import { PROJECT_ROOT } from './paths.js';
 

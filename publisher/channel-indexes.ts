@@ -12,7 +12,7 @@ import {
   serializeChannelIndex,
   type ChannelIndex,
 } from '../updater/release/index.js';
-import { readFileBounded } from '../updater/client/fs-util.js';
+import { readFileBounded } from '../updater/node-io/index.js';
 import type { TargetsEdits } from './edits.js';
 import { targetFilePath, type RepositoryPaths } from './layout.js';
 import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './releases.js';

@@ -5,7 +5,7 @@
  */
 import { StorageError, ValueError } from '../updater/core/errors.js';
 import { FieldReader } from '../updater/core/fields.js';
-import { readFileBounded, writeFileAtomic } from '../updater/client/fs-util.js';
+import { parseJsonBytes, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
 import type { RepositoryPaths } from './layout.js';
 
 /** Roles whose keys and lifetimes the publisher manages; `bins` are the TAP 15 hashed bins. */
@@ -60,12 +60,7 @@ export function lifetimesWith(overrides: Partial<Record<string, number>> = {}, b
 export async function readConfig(paths: RepositoryPaths): Promise<RepositoryConfig> {
   const bytes = await readFileBounded(paths.config, MAX_CONFIG_BYTES);
   if (!bytes) return { lifetimes: { ...DEFAULT_LIFETIMES } };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new StorageError(`${paths.config} is not valid JSON`);
-  }
+  const doc = parseJsonBytes(bytes, paths.config, StorageError);
   try {
     const r = FieldReader.of(doc, 'electron-tuf.json');
     if (r.integer('format') !== CONFIG_FORMAT) r.fail('format', String(CONFIG_FORMAT));

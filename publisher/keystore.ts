@@ -23,7 +23,7 @@ import {
   type PublicKey,
   type Signer,
 } from '../updater/core/keys.js';
-import { errorCode, readFileBounded, writeFileAtomic } from '../updater/client/fs-util.js';
+import { errorCode, parseJsonBytes, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
 import { isManagedRole, MANAGED_ROLES, type ManagedRole } from './config.js';
 
 export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'rsa-pss'];
@@ -117,7 +117,7 @@ export class KeyDirectory {
 
 function parseManifest(bytes: Uint8Array, where: string): KeyEntry[] {
   try {
-    const r = FieldReader.of(JSON.parse(Buffer.from(bytes).toString('utf8')), where);
+    const r = FieldReader.of(parseJsonBytes(bytes, where), where);
     if (r.integer('format') !== MANIFEST_FORMAT) r.fail('format', String(MANIFEST_FORMAT));
     return r.array('keys').map((value, i) => {
       const e = FieldReader.of(value, `${where}.keys[${i}]`);
@@ -209,7 +209,7 @@ export async function readPublicKeyFile(path: string): Promise<PublicKey> {
   if (!bytes) throw new ValueError(`no such file: ${path}`);
   let key: unknown;
   try {
-    key = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    key = parseJsonBytes(bytes, path);
   } catch {
     throw new ValueError(`${path} is not a JSON public key (make one with \`electron-tuf repo keygen\`)`);
   }

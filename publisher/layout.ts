@@ -57,10 +57,6 @@ export function metadataFileName(role: string, version?: number): string {
   return `${version}.${name}`;
 }
 
-export function metadataFilePath(paths: RepositoryPaths, role: string, version?: number): string {
-  return join(paths.metadata, metadataFileName(role, version));
-}
-
 /** Longest last segment of a target path, in UTF-8 bytes: `<128 hex>.<name>` must fit NAME_MAX (255). */
 export const MAX_TARGET_NAME_BYTES = 120;
 /** Longest target path we publish, in UTF-8 bytes. */

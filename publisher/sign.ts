@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { ValueError } from '../updater/core/errors.js';
-import { writeFileAtomic } from '../updater/client/fs-util.js';
+import { writeFileAtomic } from '../updater/node-io/index.js';
 import { readKeyFile, shortKeyId, signerFromPem } from './keystore.js';
 import { keyRingFor, nowOf, openPaths, type KeyOptions, type RepositoryOptions } from './options.js';
 import { RepositoryState, withRepositoryLock } from './repository.js';

@@ -18,7 +18,7 @@ import { verifySignature, type PublicKey, type Signer } from '../updater/core/ke
 import { Metadata, type Root, type Targets } from '../updater/core/metadata.js';
 import { TOP_LEVEL_ROLES } from '../updater/core/roles.js';
 import { countSignatures, type SignatureCount } from '../updater/core/verify.js';
-import { readFileBounded, writeFileAtomic } from '../updater/client/fs-util.js';
+import { parseJsonBytes, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
 import { metadataFileName, stagedPaths, type RepositoryPaths } from './layout.js';
 import { shortKeyId, type KeyRing } from './keystore.js';
 import { publish, SIZE_LIMITS, writeInOrder, type PublishReport, type PublishSigners, type RepositoryState } from './repository.js';
@@ -96,13 +96,7 @@ export async function loadStagedRoot(paths: RepositoryPaths, current: Root): Pro
 }
 
 function parseDetached(bytes: Uint8Array, where: string): DetachedSignature {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new ValueError(`${where} is not a detached signature (JSON)`);
-  }
-  const r = FieldReader.of(doc, where);
+  const r = FieldReader.of(parseJsonBytes(bytes, `detached signature ${where}`, ValueError), where);
   return {
     role: r.string('role'),
     version: r.integer('version', 1),

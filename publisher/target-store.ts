@@ -10,7 +10,7 @@ import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from 'node
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { StorageError, ValueError } from '../updater/core/errors.js';
-import { errorCode, fsyncDirectory, tempPathBeside } from '../updater/client/fs-util.js';
+import { errorCode, fsyncDirectory, tempPathBeside } from '../updater/node-io/index.js';
 import { targetFilePath, type RepositoryPaths } from './layout.js';
 
 export interface TargetHashes {

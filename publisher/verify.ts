@@ -13,7 +13,7 @@ import { TufError } from '../updater/core/errors.js';
 import { LengthAndHashVerifier, verifyLengthAndHashes } from '../updater/core/hashes.js';
 import type { Metadata, TargetFile, Targets } from '../updater/core/metadata.js';
 import { CHANNEL_INDEX_MAX_BYTES, channelIndexPath, parseChannelIndex } from '../updater/release/index.js';
-import { readFileBounded } from '../updater/client/fs-util.js';
+import { readFileBounded } from '../updater/node-io/index.js';
 import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG } from '../updater/client/updater.js';
 import { targetUrl } from '../updater/client/target-path.js';

@@ -5,3 +5,4 @@
 export * from './electron/index.js';
 export { Updater, HttpFetcher, FetchApiFetcher, type UpdaterOptions, type UpdaterConfig, type Fetcher, type FetchRequest, type FetchResponse } from './client/index.js';
 export * from './core/errors.js';
+export * from './release/index.js';

@@ -6,7 +6,7 @@
 import { cp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
-import { installerTargetPath } from '../../updater/core/release.js';
+import { installerTargetPath } from '../../updater/release/index.js';
 import { addRelease, initRepository, type AddReleaseResult, type InitResult } from '../../publisher/index.js';
 import { repositoryPaths } from '../../publisher/layout.js';
 import { DEMO_ARCH, DEMO_PLATFORM } from './app-builds.js';

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ValueError } from '../../updater/core/errors.js';
-import { readFileBounded, writeFileAtomic } from '../../updater/client/fs-util.js';
+import { describeError, readFileBounded, writeFileAtomic } from '../../updater/node-io/index.js';
 import { TrustedMetadataSet } from '../../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG, Updater, type TraceEvent, type UpdaterConfig } from '../../updater/client/updater.js';
 import type { CliIO } from './io.js';
@@ -86,13 +86,26 @@ async function init(positionals: string[], values: Values, io: CliIO): Promise<v
   if (!bytes) throw new ValueError(`no such file: ${source}`);
   const root = new TrustedMetadataSet(bytes).root.signed;
   const target = resolve(metadataDir, 'root.json');
-  const existing = await readFileBounded(target, DEFAULT_CONFIG.rootMaxLength).catch(() => undefined);
-  if (existing && Buffer.compare(existing, bytes) !== 0 && !values.force) {
-    throw new ValueError(`${target} already holds a different trusted root; pass --force to replace it`);
-  }
+  if (!values.force) await refuseToReplace(target, bytes);
   await mkdir(metadataDir, { recursive: true });
   await writeFileAtomic(target, bytes);
   io.stdout(`trusted root version ${root.version} installed in ${metadataDir}`);
+}
+
+/**
+ * Without --force only a missing root.json may be created (or the same one written again): a
+ * different root, or a file that cannot be read or is too large to be one, is an error.
+ */
+async function refuseToReplace(target: string, bytes: Uint8Array): Promise<void> {
+  let existing: Uint8Array | undefined;
+  try {
+    existing = await readFileBounded(target, DEFAULT_CONFIG.rootMaxLength);
+  } catch (error) {
+    throw new ValueError(`${target} exists but cannot be read as a trusted root (${describeError(error)}); pass --force to replace it`, { cause: error });
+  }
+  if (existing && Buffer.compare(existing, bytes) !== 0) {
+    throw new ValueError(`${target} already holds a different trusted root; pass --force to replace it`);
+  }
 }
 
 async function refresh(values: Values, io: CliIO): Promise<void> {

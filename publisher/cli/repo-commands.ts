@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ValueError } from '../../updater/core/errors.js';
-import { readFileBounded } from '../../updater/client/fs-util.js';
+import { readFileBounded } from '../../updater/node-io/index.js';
 import {
   addRelease,
   generateKeyFile,

@@ -6,7 +6,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { ValueError } from '../../updater/core/errors.js';
-import { writeFileAtomic } from '../../updater/client/fs-util.js';
+import { writeFileAtomic } from '../../updater/node-io/index.js';
 import {
   embeddedDir,
   embeddedRootPath,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { RepositoryError, ValueError } from '../../updater/core/errors.js';
 import { Metadata, type Root } from '../../updater/core/metadata.js';
 import { verifyDelegate } from '../../updater/core/verify.js';
-import { readFileBounded } from '../../updater/client/fs-util.js';
+import { readFileBounded } from '../../updater/node-io/index.js';
 import { EMBEDDED_ROOT_MAX_BYTES } from '../../updater/electron/embedded-config.js';
 import { metadataFileName, repositoryPaths } from '../layout.js';
 

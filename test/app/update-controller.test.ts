@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UpdateState } from '../../app/ipc-contract.js';
 import { startPeriodicChecks, TufUpdateController, userMessage, type AppUpdater } from '../../app/update-controller.js';
-import { CancelledError, ExpiredMetadataError, InstallError, LengthOrHashMismatchError, ValueError } from '../../updater/core/errors.js';
+import { CancelledError, ExpiredMetadataError, LengthOrHashMismatchError, ValueError } from '../../updater/core/errors.js';
+import { InstallError } from '../../updater/electron/errors.js';
 import type { TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo } from '../../updater/electron/index.js';
 
 const INFO: UpdateInfo = {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -64,6 +64,29 @@ describe('electron-tuf client', () => {
     expect(err[0]).toMatch(/^error: StorageError: .*more than the limit of 512000/);
     expect(await run('init', 'nope.json', '--metadata-dir', 'md')).toBe(1);
     expect(err[1]).toMatch(/no such file/);
+  });
+
+  it('init replaces an existing root.json only when it is missing, the same, or --force is given', async () => {
+    const target = join(dir, 'md', 'root.json');
+    // Oversized: not a root we could read, but not "absent" either.
+    await mkdir(join(dir, 'md'));
+    await writeFile(target, Buffer.alloc(600_000, 0x20));
+    expect(await run('init', 'root.json', '--metadata-dir', 'md')).toBe(1);
+    expect(err.at(-1)).toContain(target);
+    expect(err.at(-1)).toMatch(/cannot be read.*--force/);
+    expect((await readFile(target)).length).toBe(600_000); // left as it was
+    // A directory where the file is expected: also refused, named, left alone.
+    await rm(target);
+    await mkdir(target);
+    expect(await run('init', 'root.json', '--metadata-dir', 'md')).toBe(1);
+    expect(err.at(-1)).toContain(target);
+    await rm(target, { recursive: true });
+    // Missing: created; the same root again: fine; --force: replaces an unreadable one.
+    expect(await run('init', 'root.json', '--metadata-dir', 'md')).toBe(0);
+    expect(await run('init', 'root.json', '--metadata-dir', 'md')).toBe(0);
+    await writeFile(target, Buffer.alloc(600_000, 0x20));
+    expect(await run('init', 'root.json', '--metadata-dir', 'md', '--force')).toBe(0);
+    expect(Buffer.compare(await readFile(target), sim.initialRoot)).toBe(0);
   });
 
   it('download fetches targets in order and skips a current cached copy', async () => {

@@ -4,7 +4,23 @@ import { basename, dirname, join, relative } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageError, ValueError } from '../../updater/core/errors.js';
-import { MetadataStore, roleFileName, roleFromFileName } from '../../updater/client/metadata-store.js';
+import { MetadataStore, roleFileName } from '../../updater/client/metadata-store.js';
+
+/**
+ * The role a file name stands for, or undefined if roleFileName would never produce that name:
+ * the inverse the tests use to show the encoding is one-to-one (the store itself never decodes).
+ */
+const SUFFIX = '.json';
+function roleFromFileName(fileName: string): string | undefined {
+  if (!fileName.endsWith(SUFFIX)) return undefined;
+  let role: string;
+  try {
+    role = decodeURIComponent(fileName.slice(0, -SUFFIX.length));
+    return roleFileName(role) === fileName ? role : undefined;
+  } catch {
+    return undefined; // malformed escapes, invalid UTF-8, or a name we would refuse
+  }
+}
 
 let sandbox: string;
 let dir: string;

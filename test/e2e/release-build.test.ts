@@ -17,7 +17,7 @@ import { createAppInstall } from '../../build/app-install.js';
 import { buildDemoApp, type DemoAppBuild } from '../../build/build-app.js';
 import { compileDemoApp } from '../../build/stage-app.js';
 import { initRepository, serveRepository, verifyRepository, type RepositoryServer } from '../../publisher/index.js';
-import { parseChannelIndex } from '../../updater/core/release.js';
+import { parseChannelIndex } from '../../updater/release/index.js';
 import { embeddedRootPath, embeddedSettingsPath, parseEmbeddedSettings } from '../../updater/electron/embedded-config.js';
 import { cleanupTemp, ourClient, tufJsClient } from '../publisher/helpers.js';
 

@@ -10,7 +10,7 @@
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InstallError } from '../../updater/core/errors.js';
+import { InstallError } from '../../updater/electron/errors.js';
 import { defaultSpawn, type SpawnFunction } from '../../updater/electron/installers/spawn.js';
 import { appHarness, cleanupTempDirs, installerBytes, ReleaseRepo, tempDir } from './fixtures.js';
 

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InstallError } from '../../updater/core/errors.js';
+import { InstallError } from '../../updater/electron/errors.js';
 import { digest } from '../../updater/core/hashes.js';
 import type { SquirrelUpdater } from '../../updater/electron/electron-host.js';
 import { detectInstallKind, ELEVATED_INSTALL_SCRIPT } from '../../updater/electron/installers/index.js';

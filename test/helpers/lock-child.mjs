@@ -1,4 +1,4 @@
-// Child process for test/client/file-lock.test.ts. Plain JS, so it runs without a TypeScript
+// Child process for test/node-io/file-lock.test.ts. Plain JS, so it runs without a TypeScript
 // loader; it imports the lock module compiled by the test (argv[2] is that module's file URL).
 //   count <lockPath> <counterPath> <n>: n times, under the lock, read the counter and write it + 1
 //   hold <lockPath>: take the lock, tell the parent 'held', then wait to be killed

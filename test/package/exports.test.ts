@@ -35,4 +35,9 @@ describe('package exports', () => {
     const pub = await import('electron-tuf/publisher');
     expect(Object.keys(pub).length).toBeGreaterThan(5);
   });
+
+  it('electron-tuf/release exposes the release layout shared by publisher and app updater', async () => {
+    const release = await import('electron-tuf/release');
+    expect(release.channelIndexPath('stable', 'linux', 'x64')).toBe('channels/stable/linux-x64.json');
+  });
 });

@@ -18,7 +18,7 @@ import {
 } from '../../publisher/electron-builder.js';
 import { rotateKeys, serveRepository, verifyRepository } from '../../publisher/index.js';
 import { TufError, ValueError } from '../../updater/core/errors.js';
-import { parseChannelIndex } from '../../updater/core/release.js';
+import { parseChannelIndex } from '../../updater/release/index.js';
 import { readEmbeddedRoot, readEmbeddedSettings } from '../../updater/electron/embedded-config.js';
 import { ROOT } from '../helpers/vectors.js';
 import { cleanupTemp, makeRepo, ourClient, tempDir, treeDigest, writeInstaller, type TestRepo } from './helpers.js';

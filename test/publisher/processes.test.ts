@@ -8,7 +8,7 @@ import { watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseChannelIndex } from '../../updater/core/release.js';
+import { parseChannelIndex } from '../../updater/release/index.js';
 import { serveRepository, verifyRepository } from '../../publisher/index.js';
 import { cleanupTemp, exists, makeRepo, ourClient, tempDir, writeInstaller } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseChannelIndex } from '../../updater/core/release.js';
+import { parseChannelIndex } from '../../updater/release/index.js';
 import {
   addRelease,
   addTargets,

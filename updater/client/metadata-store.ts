@@ -6,8 +6,7 @@
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StorageError, ValueError } from '../core/errors.js';
-import { acquireLock, withLock, type LockOptions } from './file-lock.js';
-import { errorCode, readFileBounded, writeFileAtomic } from './fs-util.js';
+import { acquireLock, withLock, type LockOptions, errorCode, readFileBounded, writeFileAtomic } from '../node-io/index.js';
 import { describeName, MAX_FILE_NAME_LENGTH, percentEncode, portableFileName } from './target-path.js';
 
 /** Default read bound: the reference client's largest default (top-level targets, 5,000,000 bytes). */
@@ -28,18 +27,6 @@ export function roleFileName(role: string): string {
     throw new ValueError(`role name ${describeName(role)} is too long to store (${name.length} > ${MAX_FILE_NAME_LENGTH} characters encoded)`);
   }
   return name;
-}
-
-/** The role a file name stands for, or undefined if roleFileName would never produce that name. */
-export function roleFromFileName(fileName: string): string | undefined {
-  if (!fileName.endsWith(SUFFIX)) return undefined;
-  let role: string;
-  try {
-    role = decodeURIComponent(fileName.slice(0, -SUFFIX.length));
-    return roleFileName(role) === fileName ? role : undefined;
-  } catch {
-    return undefined; // malformed escapes, invalid UTF-8, or a name we would refuse
-  }
 }
 
 export interface MetadataStoreOptions {

@@ -1,8 +1,30 @@
 /**
  * The trusted metadata of one refresh: bytes in, verified state out, no I/O (spec 5.2-5.6).
- * It enforces the update order root -> timestamp -> snapshot -> targets -> delegated targets,
- * and every update either succeeds entirely or leaves the set as it was (except where the
- * spec wants a newer-but-unusable file kept for rollback protection; see updateTimestamp).
+ * The rules, each pinned by test/client/trusted-metadata-set.test.ts:
+ *
+ * - Order. root (any number of updateRoot) -> timestamp -> snapshot -> targets -> delegated
+ *   targets, each delegated role after its delegator. A call out of this order is a bug in
+ *   the caller: OrderError, and nothing changes.
+ * - All or nothing. An update that is refused leaves the set exactly as it was, except for
+ *   the two intermediate cases below.
+ * - Root (5.3). Version N+1 only, signed by a threshold of N's keys and of its own. Root
+ *   cannot change once a timestamp is loaded; the final root must not be expired (5.3.10,
+ *   checked whenever a timestamp comes in).
+ * - Intermediate timestamp (5.4). A timestamp may replace a trusted one (the local copy,
+ *   then the remote one) until a snapshot is loaded. The new one must be signed by root's
+ *   timestamp keys, must not be older (BadVersionNumberError) nor name an older snapshot;
+ *   an equal version is EqualVersionNumberError and the trusted one stays. A new timestamp
+ *   that passes these checks but is expired is kept, as the next one's rollback guard, and
+ *   then reported (ExpiredMetadataError): no snapshot loads while it is the trusted one.
+ * - Intermediate snapshot (5.5). A snapshot may replace a trusted one (the local copy, then
+ *   the remote one) until targets are loaded. The new one must match the timestamp's length
+ *   and hashes (unless it is the local copy, checked when stored), be signed by root's
+ *   snapshot keys, and neither drop nor roll back any role the trusted one lists. One that
+ *   passes these checks but is expired or is not the version the timestamp names is kept, as
+ *   the next one's rollback guard, and then reported: no targets load while it is the
+ *   trusted one.
+ * - Targets (5.6). Listed in the trusted snapshot, matching its length and hashes, signed by
+ *   the delegator's threshold for the role, the version the snapshot names, not expired.
  */
 import {
   BadVersionNumberError,

@@ -6,21 +6,15 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import {
-  BadVersionNumberError,
-  DownloadHTTPError,
-  EqualVersionNumberError,
-  RepositoryError,
-  TufError,
-  ValueError,
-} from '../core/errors.js';
+import { DownloadHTTPError, EqualVersionNumberError, RepositoryError, TufError, ValueError } from '../core/errors.js';
 import { LengthAndHashVerifier } from '../core/hashes.js';
 import type { Metadata, Root, TargetFile, Targets } from '../core/metadata.js';
 import type { Fetcher } from './fetcher.js';
 import { DEFAULT_DOWNLOAD_RETRIES, downloadBytes, downloadFile, type DownloadProgress } from './download.js';
 import { HttpFetcher } from './http-fetcher.js';
-import { withLock, type ReleaseLock } from './file-lock.js';
+import { withLock, type ReleaseLock } from '../node-io/index.js';
 import { MetadataStore } from './metadata-store.js';
+import { acceptLocal, planResult, StagedMetadata, type MetadataIO, type RefreshPlan } from './refresh-plan.js';
 import { metadataUrl, targetFilePath, targetUrl, validateTargetPath } from './target-path.js';
 import { TrustedMetadataSet } from './trusted-metadata-set.js';
 import { checkedRateOptions, DEFAULT_MIN_BYTES_PER_SECOND, DEFAULT_RATE_WINDOW_MS } from './transfer-rate.js';
@@ -93,20 +87,6 @@ export interface DownloadTargetOptions {
   signal?: AbortSignal;
 }
 
-/** Where refresh steps read and write metadata files and download metadata. */
-interface MetadataIO {
-  read(role: string, maxBytes: number): Promise<Uint8Array | undefined>;
-  write(role: string, bytes: Uint8Array): Promise<void>;
-  remove(role: string): Promise<void>;
-  download(role: string, maxLength: number, version?: number): Promise<Uint8Array>;
-}
-
-/**
- * Thrown by a read-only MetadataIO when a refresh attempt without the lock has to write;
- * refresh() catches it and starts over under the lock. It never leaves refresh().
- */
-const WRITE_NEEDED = Object.freeze({ reason: 'the refresh has to write: start over under the lock' });
-
 export class Updater {
   readonly config: UpdaterConfig;
   private readonly fetcher: Fetcher;
@@ -130,40 +110,45 @@ export class Updater {
    * 5.3-5.6: update root, timestamp, snapshot and top-level targets. On any failure the
    * local files stay the last trusted state and this updater trusts nothing new.
    *
-   * Most refreshes find nothing new and write nothing, so the first attempt runs without the
-   * metadata directory's lock: the lock keeps writers apart, and every file is written
-   * atomically (a reader sees a whole old or a whole new file) and verified as always. The
-   * first write it needs ends that attempt, and the refresh runs again from the start under
-   * the lock, on the files as they are then, reusing the attempt's downloads (so the
-   * repository sees each request once). A refresh that writes always holds the lock.
+   * Most refreshes find nothing new and write nothing, so a refresh first plans without the
+   * metadata directory's lock (refresh-plan.ts): it reads the files, verifies as always and
+   * stages its writes in memory. A plan with nothing to write is the whole refresh. Otherwise
+   * the refresh takes the lock and re-reads the files the plan read: unchanged, the plan's
+   * writes are committed (each file atomically), with no second download or verification;
+   * changed by another instance meanwhile, whose newer files may make the plan's downloads
+   * look like a rollback, it plans once more under the lock with fresh downloads. A refresh
+   * that writes always holds the lock.
    */
   async refresh(): Promise<void> {
     this.trusted = undefined;
     const store = await this.openStore();
-    const responses = new Map<string, Promise<Uint8Array>>();
-    try {
-      this.trusted = await this.refreshWith(this.metadataIO(store, { writable: false, responses }));
+    const plan = await this.planRefresh(store);
+    if (!plan.staged.hasWrites) {
+      this.trusted = planResult(plan);
       return;
-    } catch (e) {
-      if (e !== WRITE_NEEDED) throw e;
     }
     await store.withLock(
       async () => {
-        try {
-          this.trusted = await this.refreshWith(this.metadataIO(store, { writable: true, responses }));
-        } catch (e) {
-          if (!(e instanceof BadVersionNumberError)) throw e;
-          // Another instance may have stored newer metadata while we waited for the lock, which
-          // makes our earlier downloads look like a rollback: verify fresh ones once.
-          this.trusted = await this.refreshWith(this.metadataIO(store, { writable: true, responses: new Map() }));
-        }
+        const current = (await plan.staged.unchangedOnDisk()) ? plan : await this.planRefresh(store);
+        await current.staged.commit();
+        this.trusted = planResult(current);
       },
       { timeoutMs: this.config.lockTimeoutMs },
     );
   }
 
+  /** Runs the refresh steps on a staged view of the directory: downloads and verifies, writes nothing. */
+  private async planRefresh(store: MetadataStore): Promise<RefreshPlan> {
+    const staged = new StagedMetadata(store, (role, maxLength, version) => this.download(role, maxLength, version));
+    try {
+      return { staged, outcome: { trusted: await this.refreshWith(staged) } };
+    } catch (error) {
+      return { staged, outcome: { error } };
+    }
+  }
+
   private async refreshWith(io: MetadataIO): Promise<TrustedMetadataSet> {
-    const set = new TrustedMetadataSet(await this.loadLocalRoot(io), this.config.referenceTime ?? new Date());
+    const set = await this.loadTrustedRoot(io);
     await this.updateRoot(set, io);
     await this.loadTimestamp(set, io);
     await this.loadSnapshot(set, io);
@@ -186,7 +171,7 @@ export class Updater {
       const cached = this.cachedTargets(set, role, delegator);
       if (cached) return cached;
       locked ??= await this.lockStore();
-      return this.loadTargets(set, this.metadataIO(locked.store, { writable: true }), role, delegator);
+      return this.loadTargets(set, this.directIO(locked.store), role, delegator);
     };
     let found: TargetFile | undefined;
     try {
@@ -295,43 +280,38 @@ export class Updater {
     return this.storePromise;
   }
 
-  private async loadLocalRoot(io: MetadataIO): Promise<Uint8Array> {
+  /** 5.2: the trusted root, from the metadata directory or else the bootstrap root (then stored). */
+  private async loadTrustedRoot(io: MetadataIO): Promise<TrustedMetadataSet> {
+    const referenceTime = this.config.referenceTime ?? new Date();
     const local = await io.read('root', this.config.rootMaxLength);
-    if (local) return local;
+    if (local) return new TrustedMetadataSet(local, referenceTime);
     const bootstrap = this.options.bootstrapRoot;
     if (!bootstrap) {
       throw new ValueError(`no trusted root: ${this.options.metadataDir} has no root.json and no bootstrap root was given`);
     }
     const bytes = typeof bootstrap === 'function' ? await bootstrap() : bootstrap;
     if (!(bytes instanceof Uint8Array)) throw new ValueError('the bootstrap root must be bytes');
-    // Check it before storing it: a bad bootstrap root must not become "trusted state".
-    new TrustedMetadataSet(bytes);
+    // Verified (once) before it is stored: a bad bootstrap root must not become "trusted state".
+    const set = new TrustedMetadataSet(bytes, referenceTime);
     await io.write('root', bytes);
-    return bytes;
+    return set;
   }
 
-  /**
-   * The metadata files and downloads of one refresh attempt (or lookup). Not `writable`: any
-   * write or removal throws WRITE_NEEDED. `responses`: downloads by bound and URL, shared by
-   * the attempts of one refresh.
-   */
-  private metadataIO(store: MetadataStore, options: { writable: boolean; responses?: Map<string, Promise<Uint8Array>> }): MetadataIO {
-    const { writable, responses } = options;
+  /** The metadata directory itself, for a lookup holding its lock. */
+  private directIO(store: MetadataStore): MetadataIO {
     return {
       read: (role, maxBytes) => store.read(role, maxBytes),
-      write: (role, bytes) => (writable ? store.write(role, bytes) : Promise.reject(WRITE_NEEDED)),
-      remove: (role) => (writable ? store.remove(role) : Promise.reject(WRITE_NEEDED)),
-      download: (role, maxLength, version) => {
-        const url = metadataUrl(this.metadataBaseUrl, role, version);
-        const key = `${maxLength} ${url}`;
-        const earlier = responses?.get(key);
-        if (earlier) return earlier;
-        this.trace({ type: 'fetch', url });
-        const response = downloadBytes(this.fetcher, url, maxLength, this.readOptions());
-        responses?.set(key, response);
-        return response;
-      },
+      write: (role, bytes) => store.write(role, bytes),
+      remove: (role) => store.remove(role),
+      download: (role, maxLength, version) => this.download(role, maxLength, version),
     };
+  }
+
+  /** Downloads metadata, at most `maxLength` bytes (5.3-5.6: the bounds are the caller's). */
+  private download(role: string, maxLength: number, version?: number): Promise<Uint8Array> {
+    const url = metadataUrl(this.metadataBaseUrl, role, version);
+    this.trace({ type: 'fetch', url });
+    return downloadBytes(this.fetcher, url, maxLength, this.readOptions());
   }
 
   /** 5.3: walk root versions N+1, N+2, ... until the repository has no newer one. */
@@ -427,23 +407,9 @@ export class Updater {
     return result;
   }
 
-  /** Feeds local metadata to `accept`; a missing or unacceptable local file is not an error. */
-  private async tryLocal(
-    io: MetadataIO,
-    role: string,
-    maxLength: number,
-    accept: (bytes: Uint8Array) => unknown,
-  ): Promise<boolean> {
-    try {
-      const bytes = await io.read(role, maxLength);
-      if (!bytes) return false;
-      accept(bytes);
-      return true;
-    } catch (e) {
-      if (!(e instanceof TufError)) throw e;
-      this.trace({ type: 'info', message: `local ${role} not usable: ${e.message}` });
-      return false;
-    }
+  /** Feeds local metadata to `accept` (see acceptLocal); a missing or unusable local file is traced, not an error. */
+  private tryLocal(io: MetadataIO, role: string, maxLength: number, accept: (bytes: Uint8Array) => unknown): Promise<boolean> {
+    return acceptLocal(io, role, maxLength, accept, (e) => this.trace({ type: 'info', message: `local ${role} not usable: ${e.message}` }));
   }
 
   /**

@@ -18,9 +18,10 @@
  *   ├── ValueError                   the caller passed something unusable (bad target path, config)
  *   ├── OrderError                   an API used out of order (e.g. snapshot before timestamp): a bug
  *   ├── StorageError                 local disk or lock trouble
- *   ├── InstallError                 an installer step failed (the running app was left as it was)
- *   └── CancelledError               the caller cancelled a long operation
- *       └── CancellationError        an app update download cancelled (electron-updater's name)
+ *   ├── CancelledError               the caller cancelled a long operation (a download, a lock wait)
+ *   │   └── CancellationError        an app update download cancelled (electron-updater's name)
+ *   └── InstallError                 an installer step failed (the running app was left as it was);
+ *                                    app-level, so defined in updater/electron/errors.ts
  */
 export class TufError extends Error {
   override name = 'TufError';
@@ -90,11 +91,6 @@ export class OrderError extends TufError {
 
 export class StorageError extends TufError {
   override name = 'StorageError';
-}
-
-/** An app update could not be installed: an installer process failed, or a swap was rolled back. */
-export class InstallError extends TufError {
-  override name = 'InstallError';
 }
 
 export class CancelledError extends TufError {

@@ -29,4 +29,3 @@ export {
 } from './keys.js';
 export { countSignatures, verifyDelegate, type SignatureCount } from './verify.js';
 export { LengthAndHashVerifier, verifyLengthAndHashes, digest } from './hashes.js';
-export * from './release.js';

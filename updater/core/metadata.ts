@@ -7,6 +7,7 @@
 import { canonicalize, CanonicalizationError, parseJsonLossless } from './canonical.js';
 import { Delegations } from './delegations.js';
 import { DeserializationError } from './errors.js';
+import { deepFreeze } from './freeze.js';
 import { defineField, FieldReader, isPlainObject, stringRecord, type JsonObject } from './fields.js';
 import { findNonIntegerNumber } from './json-numbers.js';
 import type { PublicKey, Signer } from './keys.js';
@@ -394,7 +395,9 @@ function canonicalSignedBytes(signed: unknown, text: string): Buffer {
 export class Metadata<T extends AnySigned = AnySigned> {
   /**
    * @param receivedSignedBytes canonical bytes of `signed` as parsed; only `fromBytes` sets
-   *   it, and then `signed` is frozen so the bytes and the model cannot drift apart.
+   *   it, and then `signed` is deep-frozen (freeze.ts: its objects, arrays and Maps, whose
+   *   set/delete/clear throw), so the bytes and the model cannot drift apart. `signatures` is
+   *   not part of the signed bytes and stays mutable.
    */
   constructor(
     readonly signed: T,
@@ -424,7 +427,7 @@ export class Metadata<T extends AnySigned = AnySigned> {
     }
     const signed = SIGNED_CLASSES[type as TopLevelRole].fromJSON(signedValue);
     const signatures = parseSignatures(r.raw('signatures'));
-    Object.freeze(signed);
+    deepFreeze(signed);
     return new Metadata(signed, signatures, r.unrecognized(), canonicalSignedBytes(signedValue, text));
   }
 

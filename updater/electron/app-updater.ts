@@ -18,7 +18,8 @@
  * the running app is left as it was.
  */
 import semver from 'semver';
-import { CancellationError, CancelledError, InstallError, OrderError, TufError, ValueError } from '../core/errors.js';
+import { CancellationError, CancelledError, OrderError, TufError, ValueError } from '../core/errors.js';
+import { InstallError } from './errors.js';
 import type { TargetFile } from '../core/metadata.js';
 import { defaultChannelFor, validateChannel, type ChannelIndex, type InstallerKind } from '../release/index.js';
 import type { Fetcher } from '../client/fetcher.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ValueError } from '../core/errors.js';
 import { validateArch, validatePlatform, type Arch, type InstallerKind, type Platform } from '../release/index.js';
 import type { Fetcher } from '../client/fetcher.js';
-import { readFileBounded } from '../client/fs-util.js';
+import { readFileBounded } from '../node-io/index.js';
 import { Updater, type TraceEvent } from '../client/updater.js';
 import type { TufAppUpdaterOptions } from './app-updater.js';
 import { DownloadManager } from './download-manager.js';

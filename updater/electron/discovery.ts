@@ -22,7 +22,7 @@ import {
   type InstallerKind,
   type Platform,
 } from '../release/index.js';
-import { readFileBounded } from '../client/fs-util.js';
+import { readFileBounded } from '../node-io/index.js';
 import { targetFilePath } from '../client/target-path.js';
 import type { Updater } from '../client/updater.js';
 

@@ -8,10 +8,10 @@
  *   <resourcesPath>/electron-tuf/settings.json   {"metadataUrl", "targetsUrl", "channel"?, "arch"?}
  */
 import { join } from 'node:path';
-import { DeserializationError, StorageError } from '../core/errors.js';
+import { StorageError } from '../core/errors.js';
 import { FieldReader } from '../core/fields.js';
 import { validateChannel } from '../release/index.js';
-import { readFileBounded } from '../client/fs-util.js';
+import { parseJsonBytes, readFileBounded } from '../node-io/index.js';
 
 /** Folder inside the app's resources directory that holds the embedded files. */
 export const EMBEDDED_DIR_NAME = 'electron-tuf';
@@ -53,13 +53,7 @@ export function serializeEmbeddedSettings(settings: EmbeddedSettings): Uint8Arra
 
 /** Checks settings.json: two http(s) URLs and an optional valid channel name. */
 export function parseEmbeddedSettings(bytes: Uint8Array): EmbeddedSettings {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    throw new DeserializationError(`${EMBEDDED_SETTINGS_FILE} is not valid JSON`);
-  }
-  const r = FieldReader.of(doc, EMBEDDED_SETTINGS_FILE);
+  const r = FieldReader.of(parseJsonBytes(bytes, EMBEDDED_SETTINGS_FILE), EMBEDDED_SETTINGS_FILE);
   const settings: EmbeddedSettings = {
     metadataUrl: httpUrl(r, 'metadataUrl'),
     targetsUrl: httpUrl(r, 'targetsUrl'),

@@ -12,7 +12,7 @@
 import { dirname, resolve } from 'node:path';
 import { DeserializationError, StorageError, ValueError } from '../core/errors.js';
 import { FieldReader } from '../core/fields.js';
-import { readFileBounded } from '../client/fs-util.js';
+import { readFileBounded } from '../node-io/index.js';
 import { validateChannel } from '../release/index.js';
 import type { EmbeddedSettings } from './embedded-config.js';
 

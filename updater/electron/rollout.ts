@@ -8,8 +8,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { withLock } from '../client/file-lock.js';
-import { readFileBounded, writeFileAtomic } from '../client/fs-util.js';
+import { withLock, readFileBounded, writeFileAtomic } from '../node-io/index.js';
 import type { ChannelIndex, ChannelRelease } from '../release/index.js';
 import type { VerifyUpdateSupport } from './types.js';
 import { updateInfoOf } from './update-info.js';

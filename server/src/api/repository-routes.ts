@@ -1,6 +1,6 @@
 /** Repositories, uploads, releases and tasks. Writes answer 202 with a task id (see changes.ts). */
 import { Stream, type Readable } from 'node:stream';
-import { defaultChannelFor, validateVersion } from 'electron-tuf/core';
+import { defaultChannelFor, validateVersion } from 'electron-tuf/release';
 import { enqueueChange, getTask, knownRelease, pendingOf, publishedReleases } from '../changes.js';
 import { BadRequestError, NotFoundError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';

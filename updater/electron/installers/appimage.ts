@@ -6,8 +6,8 @@
 import { constants } from 'node:fs';
 import { chmod, copyFile, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
-import { InstallError } from '../../core/errors.js';
-import { fsyncDirectory, tempPathBeside } from '../../client/fs-util.js';
+import { InstallError } from '../errors.js';
+import { fsyncDirectory, tempPathBeside } from '../../node-io/index.js';
 import type { InstallerKind, Platform } from '../../release/index.js';
 import { restartInto, type InstallContext, type Installer } from './types.js';
 

@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import type { InstallerKind, Platform } from '../../release/index.js';
-import { readFileBounded } from '../../client/fs-util.js';
+import { readFileBounded } from '../../node-io/index.js';
 import type { ElectronHost } from '../electron-host.js';
 import { AppImageInstaller } from './appimage.js';
 import { LinuxPackageInstaller } from './linux-package.js';

@@ -11,9 +11,9 @@
  * after our own check is refused there; a file replaced by rename never reaches root at all.
  */
 import { open } from 'node:fs/promises';
-import { InstallError } from '../../core/errors.js';
+import { InstallError } from '../errors.js';
 import { SUPPORTED_HASH_ALGORITHMS } from '../../core/hashes.js';
-import type { InstallerKind, Platform } from '../../core/release.js';
+import type { InstallerKind, Platform } from '../../release/index.js';
 import { runCommand } from './spawn.js';
 import { restartInto, type ExpectedFile, type InstallContext, type Installer } from './types.js';
 

@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
-import { InstallError, TufError } from '../../core/errors.js';
+import { TufError } from '../../core/errors.js';
+import { InstallError } from '../errors.js';
 import type { InstallerKind, Platform } from '../../release/index.js';
 import { DEFAULT_EXTRACT_LIMITS, extractTarGz, type ExtractLimits } from './tar-extract.js';
 import { restartInto, type InstallContext, type Installer } from './types.js';

@@ -12,7 +12,7 @@
  * Linux (linux-package.ts); until then Authenticode signing is what makes UAC show the swap
  * ("Unknown publisher"), and per-user installs (electron-builder's default) never elevate.
  */
-import type { InstallerKind, Platform } from '../../core/release.js';
+import type { InstallerKind, Platform } from '../../release/index.js';
 import { startDetached } from './spawn.js';
 import type { InstallContext, Installer } from './types.js';
 

@@ -5,7 +5,7 @@
  * on the test machine (pkexec, NSIS, ...).
  */
 import { spawn as nodeSpawn } from 'node:child_process';
-import { InstallError } from '../../core/errors.js';
+import { InstallError } from '../errors.js';
 
 export interface SpawnOptions {
   /** Run on after this process exits (installers that replace the running app). */

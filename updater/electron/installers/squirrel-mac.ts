@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InstallError } from '../../core/errors.js';
+import { InstallError } from '../errors.js';
 import type { InstallerKind, Platform } from '../../release/index.js';
 import type { SquirrelUpdater } from '../electron-host.js';
 import type { InstallContext, Installer } from './types.js';

@@ -1,15 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../updater/core/errors.js';
-import { readFileBounded, tempPathBeside, writeFileAtomic } from '../../updater/client/fs-util.js';
+import { tempPathBeside, writeFileAtomic } from '../../updater/node-io/index.js';
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tuf-fsutil-'));
+  dir = mkdtempSync(join(tmpdir(), 'tuf-atomic-write-'));
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -82,41 +81,5 @@ describe('writeFileAtomic', () => {
     expect(name.startsWith('.')).toBe(true);
     expect(name.endsWith('.tmp')).toBe(true);
     expect(name.length).toBeLessThan(100);
-  });
-});
-
-describe('readFileBounded', () => {
-  it('reads a file up to and including the bound', async () => {
-    const path = join(dir, 'f');
-    writeFileSync(path, Buffer.alloc(100, 7));
-    expect(await readFileBounded(path, 100)).toEqual(new Uint8Array(100).fill(7));
-    writeFileSync(path, '');
-    expect(await readFileBounded(path, 0)).toEqual(new Uint8Array(0));
-  });
-
-  it('refuses a file larger than the bound with StorageError', async () => {
-    const path = join(dir, 'f');
-    writeFileSync(path, Buffer.alloc(101));
-    await expect(readFileBounded(path, 100)).rejects.toBeInstanceOf(StorageError);
-  });
-
-  it('resolves undefined for a missing file', async () => {
-    expect(await readFileBounded(join(dir, 'nothing'), 10)).toBeUndefined();
-  });
-
-  it('refuses a directory', async () => {
-    await expect(readFileBounded(dir, 10)).rejects.toBeInstanceOf(StorageError);
-  });
-
-  it('does not hang on a FIFO planted at the name', async () => {
-    if (process.platform === 'win32') return; // no mkfifo
-    const fifo = join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    await expect(readFileBounded(fifo, 10)).rejects.toBeInstanceOf(StorageError);
-  });
-
-  it('refuses a negative or fractional bound', async () => {
-    await expect(readFileBounded(join(dir, 'f'), -1)).rejects.toBeInstanceOf(StorageError);
-    await expect(readFileBounded(join(dir, 'f'), 1.5)).rejects.toBeInstanceOf(StorageError);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The metadata directory's lock is taken only for work that writes or may write: a refresh
- * that finds nothing new runs without it, one that must write starts over under it (reusing
- * its downloads); getTargetInfo answered from metadata trusted in this refresh does no file
+ * that finds nothing new runs without it, one that must write commits under it what it
+ * verified without it (no second download); getTargetInfo answered from metadata trusted in this refresh does no file
  * work, one that loads a delegated role from disk or network holds the lock while it does.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

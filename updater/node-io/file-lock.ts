@@ -18,7 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, StorageError, ValueError } from '../core/errors.js';
-import { errorCode, readFileBounded } from './fs-util.js';
+import { readFileBounded } from './bounded-read.js';
+import { errorCode, isSystemFailure } from './error-code.js';
+import { parseJsonBytes } from './json-bytes.js';
 
 export interface LockOptions {
   /** Give up with StorageError after waiting this long (ms). 0 means try once. Default 30,000. */
@@ -32,8 +34,8 @@ export interface LockOptions {
 /** Releases the lock; calling it again does nothing. */
 export type ReleaseLock = () => Promise<void>;
 
-export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
-export const DEFAULT_LOCK_STALE_MS = 30_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+const DEFAULT_LOCK_STALE_MS = 30_000;
 
 const MAX_OWNER_BYTES = 4096;
 const FIRST_RETRY_DELAY_MS = 10;
@@ -145,14 +147,30 @@ async function inspect(lockPath: string): Promise<LockState | undefined> {
     if (isBusy(error)) return { mtimeMs: Date.now() }; // Windows, being deleted: wait as for a fresh lock
     throw new StorageError(`cannot inspect lock ${lockPath}: ${messageOf(error)}`, { cause: error });
   }
-  const bytes = await readFileBounded(lockPath, MAX_OWNER_BYTES).catch(() => undefined);
-  return { owner: bytes && parseOwner(bytes), mtimeMs };
+  return { owner: await readOwner(lockPath), mtimeMs };
+}
+
+/**
+ * The owner written in a lock file; undefined when there is no file or no usable owner in it
+ * (being written, junk, too large, not a regular file: such a lock is judged by its heartbeat).
+ * A failing disk (EACCES, EIO, ...) is an error, not "no owner".
+ */
+async function readOwner(lockPath: string): Promise<LockOwner | undefined> {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readFileBounded(lockPath, MAX_OWNER_BYTES);
+  } catch (error) {
+    // Not a system failure: readFileBounded refused the content itself (size, file type).
+    if (!isSystemFailure(error) || isBusy((error as Error).cause)) return undefined;
+    throw error; // a StorageError naming the file, with the system error as its cause
+  }
+  return bytes && parseOwner(bytes);
 }
 
 /** The owner recorded in a lock file; undefined for anything malformed (being written, or junk). */
 function parseOwner(bytes: Uint8Array): LockOwner | undefined {
   try {
-    const value: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    const value = parseJsonBytes(bytes, 'lock owner');
     const o = value as Partial<LockOwner>;
     if (typeof value !== 'object' || value === null) return undefined;
     if (!Number.isSafeInteger(o.pid) || (o.pid as number) <= 0) return undefined;
@@ -227,8 +245,7 @@ function startHolding(lockPath: string, token: string, staleMs: number): Release
  * Only the owner matters here, not the heartbeat: no stat.
  */
 async function removeIfOurs(lockPath: string, token: string): Promise<void> {
-  const bytes = await readFileBounded(lockPath, MAX_OWNER_BYTES).catch(() => undefined);
-  if (!bytes || parseOwner(bytes)?.token !== token) return;
+  if ((await readOwner(lockPath))?.token !== token) return;
   try {
     await unlink(lockPath);
   } catch (error) {

@@ -1,23 +1,29 @@
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, StorageError, ValueError } from '../../updater/core/errors.js';
-import { acquireLock, withLock } from '../../updater/client/file-lock.js';
+import { acquireLock, withLock } from '../../updater/node-io/index.js';
 import { ROOT } from '../helpers/vectors.js';
 
 const CHILD = join(ROOT, 'test/helpers/lock-child.mjs');
-const MODULE_SOURCES = ['updater/core/errors.ts', 'updater/client/fs-util.ts', 'updater/client/file-lock.ts'];
+const MODULE_SOURCES = [
+  'updater/core/errors.ts',
+  'updater/node-io/error-code.ts',
+  'updater/node-io/bounded-read.ts',
+  'updater/node-io/json-bytes.ts',
+  'updater/node-io/file-lock.ts',
+];
 
 let work: string;
 let compiledLockModule: string;
 const children: ChildProcess[] = [];
 
 /**
- * Child processes need the lock module as JavaScript. Transpiling just its three source files
+ * Child processes need the lock module as JavaScript. Transpiling just its source files
  * into a temp dir keeps this test independent of dist/ (and of other modules' type errors).
  */
 function compileLockModule(outDir: string): string {
@@ -30,7 +36,7 @@ function compileLockModule(outDir: string): string {
     writeFileSync(target, output);
   }
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}');
-  return pathToFileURL(join(outDir, 'updater/client/file-lock.js')).href;
+  return pathToFileURL(join(outDir, 'updater/node-io/file-lock.js')).href;
 }
 
 function startChild(...args: string[]): ChildProcess {
@@ -190,6 +196,18 @@ describe('acquireLock', () => {
   it('creates the directory holding the lock', async () => {
     await (await acquireLock(join(dir, 'a/b/c')))();
     expect(existsSync(join(dir, 'a/b'))).toBe(true);
+  });
+
+  it('release fails with the system error when the lock file cannot be read, rather than leave it as not ours', async () => {
+    const release = await acquireLock(resource);
+    const lockFile = `${resource}.lock`;
+    rmSync(lockFile);
+    symlinkSync(lockFile, lockFile); // a loop: ELOOP on open
+    const error = await release().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as Error).message).toContain(lockFile);
+    expect((error as Error).cause).toMatchObject({ code: 'ELOOP' });
+    rmSync(lockFile);
   });
 
   it('refuses nonsensical options with ValueError', async () => {

@@ -1,0 +1,21 @@
+/** What Node's system errors carry, read without trusting the thrown value's shape. */
+
+/** The `code` of a Node system error (ENOENT, EEXIST, ...), if it has one. */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The message of an error, or the thrown value as text. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * True if `error`, or the error it wraps, is a failed system call (EACCES, EIO, ...): the disk
+ * failed us. False for refusals of the content itself (readFileBounded's "too large", "not a
+ * regular file"), which carry no system error code.
+ */
+export function isSystemFailure(error: unknown): boolean {
+  return errorCode(error) !== undefined || errorCode((error as { cause?: unknown } | null)?.cause) !== undefined;
+}
