@@ -15,7 +15,7 @@ import {
 import { readFileBounded } from '../updater/client/fs-util.js';
 import type { TargetsEdits } from './edits.js';
 import { targetFilePath, type RepositoryPaths } from './layout.js';
-import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './releases.js';
+import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './release-entries.js';
 import type { ReleaseCustom } from '../updater/core/release.js';
 import { stageBytes, type IncomingFile } from './target-store.js';
 

@@ -1,0 +1,148 @@
+/**
+ * Where a repository's files live, behind the few operations a publish needs, so the one
+ * transaction (transaction.ts) runs the same against the disk today and an object store later.
+ *
+ * The operations are chosen so no state is found by listing: every file read is named by the
+ * metadata that points at it (or is `N.root.json`, probed in order), and every write is either
+ * a versioned file created once (`N.<role>.json`, consistent snapshots: a second, different
+ * file under one version would make one version mean two things to clients) or the one
+ * unversioned file, `timestamp.json`, replaced atomically.
+ */
+import { readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RepositoryError, StorageError } from '../updater/core/errors.js';
+import { errorCode, fsyncDirectory, readFileBounded, writeFileAtomic } from '../updater/client/fs-util.js';
+import { withLock } from '../updater/client/file-lock.js';
+import type { RepositoryPaths } from './layout.js';
+import { cleanIncoming, isAlive, placeTarget, type IncomingFile } from './target-store.js';
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
+const WRITE_CONCURRENCY = 32;
+
+/** A metadata file ready to be written: its name inside metadata/ and its bytes. */
+export interface Prepared {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface LockSettings {
+  /** How long to wait for another command working on the same repository (ms). */
+  lockTimeoutMs?: number;
+}
+
+export interface RepositoryStorage {
+  /** Where this storage is, for messages. */
+  readonly location: string;
+  /** A metadata file's bytes (at most `maxBytes`, else an error), or undefined when absent. */
+  readMetadata(name: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /**
+   * Creates each versioned metadata file unless it exists with exactly these bytes; a file
+   * that exists with other bytes is refused (RepositoryError) before any file of the group is
+   * written, unless named in `replaceable` (leftovers of an interrupted publish that no
+   * timestamp names). Durable when this resolves.
+   */
+  createVersioned(files: readonly Prepared[], replaceable?: ReadonlySet<string>): Promise<void>;
+  /** Replaces an unversioned metadata file (timestamp.json) atomically and durably. */
+  replaceUnversioned(file: Prepared): Promise<void>;
+  /** Moves incoming content to its consistent-snapshot target names (spec 5.7.3). */
+  placeTarget(targetPath: string, file: IncomingFile): Promise<void>;
+  /** Runs `fn` as the only writer of this repository. */
+  withLock<T>(fn: () => Promise<T>, settings?: LockSettings): Promise<T>;
+}
+
+/** The repository as a directory on this machine (layout.ts). */
+export class DiskStorage implements RepositoryStorage {
+  constructor(readonly paths: RepositoryPaths) {}
+
+  get location(): string {
+    return this.paths.metadata;
+  }
+
+  async readMetadata(name: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    return readFileBounded(join(this.paths.metadata, name), maxBytes);
+  }
+
+  async createVersioned(files: readonly Prepared[], replaceable: ReadonlySet<string> = new Set()): Promise<void> {
+    const absent: Prepared[] = [];
+    for (const file of files) if (replaceable.has(file.name) || !(await this.holdsExactly(file))) absent.push(file);
+    await writeGroup(this.paths.metadata, absent);
+  }
+
+  /** True when `file` is already stored with these bytes; refuses one stored with others. */
+  private async holdsExactly(file: Prepared): Promise<boolean> {
+    const path = join(this.paths.metadata, file.name);
+    let existing: Uint8Array | undefined;
+    try {
+      existing = await readFileBounded(path, file.bytes.length);
+    } catch (error) {
+      throw new RepositoryError(`${file.name} is already published with other content; refusing to publish a second file under its version`, {
+        cause: error,
+      });
+    }
+    if (existing === undefined) return false;
+    if (Buffer.compare(existing, file.bytes) !== 0) {
+      throw new RepositoryError(`${file.name} is already published with other content; refusing to publish a second file under its version`);
+    }
+    return true;
+  }
+
+  async replaceUnversioned(file: Prepared): Promise<void> {
+    await writeFileAtomic(join(this.paths.metadata, file.name), file.bytes, { mode: 0o644 });
+  }
+
+  async placeTarget(targetPath: string, file: IncomingFile): Promise<void> {
+    await placeTarget(this.paths, targetPath, file);
+  }
+
+  /**
+   * Holds the repository's lock: concurrent commands run one after another. A holder that died
+   * (kill -9) is detected by pid and its lock broken; its leftovers are cleaned first.
+   */
+  async withLock<T>(fn: () => Promise<T>, settings: LockSettings = {}): Promise<T> {
+    return withRepositoryLock(this.paths, fn, settings);
+  }
+}
+
+/** Writes files into one directory, several at a time, each by temp file + fsync + rename. */
+async function writeGroup(dir: string, files: readonly Prepared[]): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const file = files[next++];
+      await writeFileAtomic(join(dir, file.name), file.bytes, { mode: 0o644 });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, files.length) }, worker));
+  await fsyncDirectory(dir);
+}
+
+/** Temp files (`.<name>.<pid>.<random>.tmp`) that killed writers left in metadata/. */
+async function cleanMetadataTemps(paths: RepositoryPaths): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(paths.metadata);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return;
+    throw new StorageError(`cannot list ${paths.metadata}: ${(error as Error).message}`, { cause: error });
+  }
+  for (const name of names) {
+    const pid = Number(/^\..*\.(\d+)\.[0-9a-f]{16}\.tmp$/.exec(name)?.[1]);
+    if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await unlink(join(paths.metadata, name)).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `fn` holding the repository's lock (`<repo>/.publish.lock`), after removing what killed
+ * holders left behind (incoming copies, metadata temp files).
+ */
+export async function withRepositoryLock<T>(paths: RepositoryPaths, fn: () => Promise<T>, settings: LockSettings = {}): Promise<T> {
+  return withLock(
+    paths.lock,
+    async () => {
+      await cleanIncoming(paths);
+      await cleanMetadataTemps(paths);
+      return fn();
+    },
+    { timeoutMs: settings.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS },
+  );
+}
