@@ -75,9 +75,10 @@ export function checkFileName(name: string): void {
   }
 }
 
-/** Versions a file name mentions (`MyApp-1.2.0-arm64.dmg` -> 1.2.0). */
+/** Versions a file name mentions, with what follows (`MyApp-1.2.0-arm64.dmg` -> 1.2.0-arm64). */
 function versionsNamed(name: string): string[] {
-  return [...name.matchAll(/(?:^|[^0-9.])v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]*[0-9A-Za-z])?)/g)].map((m) => m[1]);
+  const stem = name.replace(/\.(tar\.gz|tgz|zip|appimage|deb|rpm|exe|dmg)$/i, '');
+  return [...stem.matchAll(/(?:^|[^0-9.])v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]*[0-9A-Za-z])?)/g)].map((m) => m[1]);
 }
 
 function checkFile(source: string, version: string, platform: Platform, warnings: string[]): ReleaseFile {
