@@ -14,7 +14,7 @@ import { indexPathOf } from './channel-indexes.js';
 import { validatePublishedTargetPath } from './layout.js';
 import { openPaths } from './options.js';
 import { applyRelease, applyTargets, type AddedTarget, type TargetEntry } from './release-edits.js';
-import { validateReleaseInput } from './release-input.js';
+import { validateReleaseInput, type ReleaseRequest } from './release-input.js';
 import { editRepository, type PublishReport, type RepositoryEdit, type TransactionOptions } from './transaction.js';
 import { discard, hashAndCopy, type IncomingFile } from './target-store.js';
 
@@ -98,20 +98,45 @@ async function addInTransaction<R extends PublishOutcome>(
 
 /** Publishes a release's installers and updates its channel index. */
 export async function addRelease(options: AddReleaseOptions): Promise<AddReleaseResult> {
-  const input = validateReleaseInput(options);
-  return addInTransaction(options, input.files.map((f) => f.source), async (edit, incoming, hashAndCopyMs) => {
-    const applied = await applyRelease(edit, input, incoming, { force: options.force, replace: options.replace });
-    return {
-      changed: false,
-      version: input.version,
-      ...input.key,
-      targets: applied.targets,
-      channelIndex: { path: indexPathOf(input.key), status: applied.indexChanged ? 'updated' : 'unchanged' },
-      replaced: applied.replaced,
-      warnings: input.warnings,
-      timings: { hashAndCopyMs, publishMs: 0 },
-    };
+  return (await addReleases(options, [options]))[0];
+}
+
+/** One release of a batch: what `addRelease` takes beyond the repository and keys. */
+export interface ReleaseSpec extends ReleaseRequest {
+  force?: boolean;
+  replace?: boolean;
+}
+
+/**
+ * Publishes several releases in ONE transaction (group commit: one new version of each role
+ * they touch, all or nothing), e.g. every platform and arch of one build. Results in order;
+ * they share one publish report.
+ */
+export async function addReleases(options: TransactionOptions, releases: ReleaseSpec[]): Promise<AddReleaseResult[]> {
+  const inputs = releases.map((release) => validateReleaseInput(release));
+  const sources = inputs.flatMap((input) => input.files.map((f) => f.source));
+  const outcome = await addInTransaction(options, sources, async (edit, incoming, hashAndCopyMs) => {
+    const results: AddReleaseResult[] = [];
+    let next = 0;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i];
+      const staged = incoming.slice(next, (next += input.files.length));
+      const applied = await applyRelease(edit, input, staged, { force: releases[i].force, replace: releases[i].replace });
+      results.push({
+        changed: false,
+        version: input.version,
+        ...input.key,
+        targets: applied.targets,
+        channelIndex: { path: indexPathOf(input.key), status: applied.indexChanged ? 'updated' : 'unchanged' },
+        replaced: applied.replaced,
+        warnings: input.warnings,
+        timings: { hashAndCopyMs, publishMs: 0 },
+      });
+    }
+    const batch: PublishOutcome & { results: AddReleaseResult[] } = { changed: false, results, timings: { hashAndCopyMs, publishMs: 0 } };
+    return batch;
   });
+  return outcome.results.map((result) => ({ ...result, changed: outcome.changed, publish: outcome.publish, timings: outcome.timings }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,12 +8,14 @@
 export { initRepository, type InitOptions, type InitResult } from './init.js';
 export {
   addRelease,
+  addReleases,
   addTargets,
   type AddReleaseOptions,
   type AddReleaseResult,
   type AddTargetsOptions,
   type AddTargetsResult,
   type AddedTarget,
+  type ReleaseSpec,
   type TargetEntry,
   type TargetStatus,
 } from './add.js';

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
-import { addRelease, editRepository, hashAndCopy, validateReleaseInput, verifyRepository } from '../../publisher/index.js';
+import { addRelease, addReleases, editRepository, hashAndCopy, validateReleaseInput, verifyRepository } from '../../publisher/index.js';
 import { repositoryPaths } from '../../publisher/layout.js';
 import type { Signer } from '../../updater/core/keys.js';
 import { cleanupTemp, makeRepo, treeDigest, writeInstaller, type TestRepo } from './helpers.js';
@@ -110,5 +110,30 @@ it('an edit that changes nothing writes nothing', async () => {
     await edit.targets.get('1.0.0/app-1.0.0.tar.gz');
   });
   expect(publish).toBeUndefined();
+  expect(await treeDigest(r.repo)).toEqual(digest);
+});
+
+it('addReleases publishes several releases (a build of two archs) as one transaction', async () => {
+  const before = (await signed('timestamp.json')).version;
+  const x64 = await writeInstaller(r.dir, 'app-2.0.0-x64.tar.gz', 2000);
+  const arm = await writeInstaller(r.dir, 'app-2.0.0-arm64.tar.gz', 2000);
+  const results = await addReleases({ repo: r.repo, keys: r.keys, env: {} }, [
+    { files: [x64], version: '2.0.0', platform: 'linux', arch: 'x64' },
+    { files: [arm], version: '2.0.0', platform: 'linux', arch: 'arm64' },
+  ]);
+  expect(results.map((x) => [x.arch, x.changed, x.publish?.timestampVersion])).toEqual([
+    ['x64', true, before + 1],
+    ['arm64', true, before + 1],
+  ]);
+  expect((await signed('timestamp.json')).version).toBe(before + 1);
+  // All or nothing: a batch with one bad release publishes none of it.
+  const digest = await treeDigest(r.repo);
+  const next = await writeInstaller(r.dir, 'app-2.1.0.tar.gz', 2000);
+  await expect(
+    addReleases({ repo: r.repo, keys: r.keys, env: {} }, [
+      { files: [next], version: '2.1.0', platform: 'linux', arch: 'x64' },
+      { files: [next], version: '2.1.0', platform: 'win32', arch: 'x64' },
+    ]),
+  ).rejects.toThrow('app-2.1.0.tar.gz is a tar.gz installer, which does not install on win32');
   expect(await treeDigest(r.repo)).toEqual(digest);
 });
