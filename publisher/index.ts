@@ -50,6 +50,7 @@ export { validateReleaseInput, type ReleaseInput, type ReleaseRequest } from './
 export type { ReleaseEditOptions, ReleaseEditResult, RemovalResult, TargetsEditResult } from './release-edits.js';
 export { hashAndCopy, discard, type IncomingFile } from './target-store.js';
 export { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
+export { repositoryPaths, type RepositoryPaths } from './layout.js';
 export { RepositoryState } from './repository.js';
 export { STATE_FILE_ENV, type TrustedState } from './trusted-state.js';
 export type { StagedStatus } from './staged-root.js';

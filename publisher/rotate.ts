@@ -2,7 +2,7 @@
  * `repo rotate`: add or remove keys of a role and change its threshold.
  *
  * - root, targets, snapshot, timestamp: their keys are listed in root, so the change is a new
- *   root version, staged (see staging.ts) and signed by every root key at hand; it is published
+ *   root version, staged (see staged-root.ts) and signed by every root key at hand; it is published
  *   at once if both root thresholds are met, otherwise when `repo sign` completes them. Changes
  *   made while a root is staged accumulate in it. With no key change, `--role root` simply
  *   re-signs root with a fresh expiry.
