@@ -87,9 +87,13 @@ export class RepositoryState {
     const { trusted, replaceable } = settlePending(options.recorded, sha256(tsBytes));
     const roots = await loadRoots(storage, trusted?.root);
     const stale = new Set<'timestamp' | 'snapshot' | 'targets'>();
-    const check = (role: 'timestamp' | 'snapshot' | 'targets', md: Metadata, file: string): void => {
+    // Signed by the previous root's keys only: genuine but stale after an interrupted rotation.
+    // Timestamp and snapshot get that allowance only as the very files this publisher recorded
+    // (a rotated-out key may be the compromised one); targets is pinned by snapshot's hash.
+    const check = (role: 'timestamp' | 'snapshot' | 'targets', md: Metadata, file: string, digest?: string): void => {
       if (meetsThreshold(roots.root.signed, role, md)) return;
-      if (roots.previous && meetsThreshold(roots.previous.signed, role, md)) return void stale.add(role);
+      const recorded = role === 'targets' || (trusted !== undefined && digest === trusted[role].sha256);
+      if (roots.previous && recorded && meetsThreshold(roots.previous.signed, role, md)) return void stale.add(role);
       throw new RepositoryError(
         `${file} is not signed by the ${role} keys of root ${roots.root.signed.version}: refusing to build on it ` +
           '(restore the file as published, or find out who wrote it)',
@@ -97,14 +101,14 @@ export class RepositoryState {
     };
 
     const timestamp = parse(tsBytes, 'timestamp', 'timestamp.json');
-    check('timestamp', timestamp, 'timestamp.json');
+    check('timestamp', timestamp, 'timestamp.json', sha256(tsBytes));
     const snapMeta = timestamp.signed.snapshotMeta;
     if (trusted) checkNotRolledBack('timestamp.json', timestamp.signed.version, sha256(tsBytes), trusted.timestamp);
     if (trusted && snapMeta.version < trusted.snapshot.version) {
       throw new BadVersionNumberError(`timestamp.json: snapshot version ${snapMeta.version} is below ${trusted.snapshot.version}, which this publisher published (5.4.4)`);
     }
     const snap = await readLinked(storage, 'snapshot', snapMeta, SIZE_LIMITS.snapshot, 'snapshot');
-    check('snapshot', snap.md, metadataFileName('snapshot', snapMeta.version));
+    check('snapshot', snap.md, metadataFileName('snapshot', snapMeta.version), sha256(snap.bytes));
     if (trusted) await checkSnapshotRollback(storage, snap, trusted.snapshot);
     const targetsMeta = snap.md.signed.roleMeta('targets');
     if (!targetsMeta) throw new RepositoryError(`snapshot version ${snap.md.signed.version} does not list targets`);

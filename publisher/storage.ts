@@ -8,7 +8,7 @@
  * file under one version would make one version mean two things to clients) or the one
  * unversioned file, `timestamp.json`, replaced atomically.
  */
-import { readdir, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepositoryError, StorageError } from '../updater/core/errors.js';
 import { errorCode, fsyncDirectory, readFileBounded, writeFileAtomic } from '../updater/client/fs-util.js';
@@ -63,24 +63,27 @@ export class DiskStorage implements RepositoryStorage {
   }
 
   async createVersioned(files: readonly Prepared[], replaceable: ReadonlySet<string> = new Set()): Promise<void> {
-    const absent: Prepared[] = [];
-    for (const file of files) if (replaceable.has(file.name) || !(await this.holdsExactly(file))) absent.push(file);
-    await writeGroup(this.paths.metadata, absent);
+    const held = new Set<Prepared>();
+    await eachConcurrently(files, async (file) => {
+      if (!replaceable.has(file.name) && (await this.holdsExactly(file))) held.add(file);
+    });
+    await writeGroup(this.paths.metadata, files.filter((f) => !held.has(f)));
   }
 
   /** True when `file` is already stored with these bytes; refuses one stored with others. */
   private async holdsExactly(file: Prepared): Promise<boolean> {
     const path = join(this.paths.metadata, file.name);
-    let existing: Uint8Array | undefined;
-    try {
-      existing = await readFileBounded(path, file.bytes.length);
-    } catch (error) {
-      throw new RepositoryError(`${file.name} is already published with other content; refusing to publish a second file under its version`, {
-        cause: error,
-      });
-    }
-    if (existing === undefined) return false;
-    if (Buffer.compare(existing, file.bytes) !== 0) {
+    const size = await stat(path).then(
+      (s) => s.size,
+      (error: unknown) => {
+        if (errorCode(error) === 'ENOENT') return undefined;
+        throw new StorageError(`cannot inspect ${path}: ${(error as Error).message}`, { cause: error });
+      },
+    );
+    if (size === undefined) return false;
+    // Same size: compare the bytes (bounded by that size; a file growing meanwhile is an error).
+    const existing = size === file.bytes.length ? await readFileBounded(path, size) : undefined;
+    if (!existing || Buffer.compare(existing, file.bytes) !== 0) {
       throw new RepositoryError(`${file.name} is already published with other content; refusing to publish a second file under its version`);
     }
     return true;
@@ -103,16 +106,17 @@ export class DiskStorage implements RepositoryStorage {
   }
 }
 
-/** Writes files into one directory, several at a time, each by temp file + fsync + rename. */
-async function writeGroup(dir: string, files: readonly Prepared[]): Promise<void> {
+async function eachConcurrently<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const file = files[next++];
-      await writeFileAtomic(join(dir, file.name), file.bytes, { mode: 0o644 });
-    }
+    while (next < items.length) await fn(items[next++]);
   };
-  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, files.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, worker));
+}
+
+/** Writes files into one directory, several at a time, each by temp file + fsync + rename. */
+async function writeGroup(dir: string, files: readonly Prepared[]): Promise<void> {
+  await eachConcurrently(files, (file) => writeFileAtomic(join(dir, file.name), file.bytes, { mode: 0o644 }));
   await fsyncDirectory(dir);
 }
 
