@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
-import { addRelease, refreshRepository, verifyRepository } from '../../publisher/index.js';
+import { addRelease, KeyDirectory, refreshRepository, rotateKeys, verifyRepository } from '../../publisher/index.js';
+import { readKeyFile, signerFromPem } from '../../publisher/keystore.js';
+import { Metadata, MetaFile, Timestamp } from '../../updater/core/metadata.js';
 import { runRepoCommand } from '../../publisher/cli/repo-commands.js';
 import { cleanupTemp, makeRepo, treeDigest, writeInstaller, type TestRepo } from './helpers.js';
 
@@ -111,4 +113,30 @@ it('refuses a root file replaced under the version it trusted', async () => {
   root.signed.expires = '2099-01-01T00:00:00Z'; // the signature no longer covers it
   await writeFile(metadata('1.root.json'), JSON.stringify(root, null, 1));
   await expect(refreshRepository({ repo: r.repo, keys: r.keys, env: {}, force: true })).rejects.toThrow(/^1\.root\.json: /);
+});
+
+it('refuses a timestamp signed with a rotated-out key (the reason for the rotation may be its theft)', async () => {
+  const dir = await KeyDirectory.open(r.keys);
+  const oldKey = dir.list('timestamp')[0];
+  const oldPem = (await readKeyFile(join(r.keys, oldKey.file), false))!;
+  const oldSnapshotMeta = (await readJson('timestamp.json')).signed.meta['snapshot.json'];
+  await rotateKeys({ repo: r.repo, keys: r.keys, env: {}, role: 'timestamp', generate: 1, removeKeys: [oldKey.keyid] });
+  const ts = await readJson('timestamp.json');
+  expect(ts.signatures.map((s: { keyid: string }) => s.keyid)).not.toContain(oldKey.keyid);
+
+  // The thief of the old key points a fresh-looking timestamp at an older, genuine snapshot.
+  const forged = new Metadata(
+    new Timestamp(
+      { version: ts.signed.version + 1, expires: ts.signed.expires },
+      new MetaFile(oldSnapshotMeta.version, oldSnapshotMeta.length, oldSnapshotMeta.hashes),
+    ),
+  );
+  await forged.sign(signerFromPem(oldPem, oldKey.publicKey, 'old timestamp key'));
+  await writeFile(metadata('timestamp.json'), forged.toBytes());
+  const before = await treeDigest(r.repo);
+  await rm(join(r.repo, 'electron-tuf.state.json')); // even without the record
+  await expect(refreshRepository({ repo: r.repo, keys: r.keys, env: {}, force: true })).rejects.toThrow(
+    /^timestamp\.json is not signed by the timestamp keys of root 2/,
+  );
+  expect(await treeDigest(r.repo)).toEqual(new Map([...before].filter(([k]) => k !== 'electron-tuf.state.json')));
 });
