@@ -42,6 +42,8 @@ export interface RepositoryStorage {
    * timestamp names). Durable when this resolves.
    */
   createVersioned(files: readonly Prepared[], replaceable?: ReadonlySet<string>): Promise<void>;
+  /** The check of createVersioned alone, for a whole publish before anything is written. */
+  checkVersioned(files: readonly Prepared[], replaceable?: ReadonlySet<string>): Promise<void>;
   /** Replaces an unversioned metadata file (timestamp.json) atomically and durably. */
   replaceUnversioned(file: Prepared): Promise<void>;
   /** Moves incoming content to its consistent-snapshot target names (spec 5.7.3). */
@@ -63,11 +65,21 @@ export class DiskStorage implements RepositoryStorage {
   }
 
   async createVersioned(files: readonly Prepared[], replaceable: ReadonlySet<string> = new Set()): Promise<void> {
+    const held = await this.held(files, replaceable);
+    await writeGroup(this.paths.metadata, files.filter((f) => !held.has(f)));
+  }
+
+  async checkVersioned(files: readonly Prepared[], replaceable: ReadonlySet<string> = new Set()): Promise<void> {
+    await this.held(files, replaceable);
+  }
+
+  /** The files already stored with exactly these bytes; RepositoryError for one stored with others. */
+  private async held(files: readonly Prepared[], replaceable: ReadonlySet<string>): Promise<Set<Prepared>> {
     const held = new Set<Prepared>();
     await eachConcurrently(files, async (file) => {
       if (!replaceable.has(file.name) && (await this.holdsExactly(file))) held.add(file);
     });
-    await writeGroup(this.paths.metadata, files.filter((f) => !held.has(f)));
+    return held;
   }
 
   /** True when `file` is already stored with these bytes; refuses one stored with others. */

@@ -219,6 +219,8 @@ async function commit(edit: RepositoryEdit, stateFile: string): Promise<PublishR
   const signed = gathered.timestamp ? await signNewVersions(edit) : undefined;
   const after = publishedAfter(state, gathered.root, signed);
   const groups = [gathered.root ? [gathered.root] : [], signed?.delegated ?? [], signed?.targets ? [signed.targets] : [], signed?.snapshot ? [signed.snapshot] : []];
+  // A versioned file stored with other bytes is refused before anything (the record included) is written.
+  await state.storage.checkVersioned(groups.flat(), state.replaceable);
   if (signed) {
     // Write-ahead: the files this publish may leave behind if killed before its timestamp is out.
     const pending = { files: groups.flat().map((p) => p.name), after };

@@ -102,6 +102,11 @@ it('refuses to publish a second file under a version that exists with other byte
   );
   expect((await signed('timestamp.json')).version).toBe(ts.version);
   expect(await readFile(join(r.repo, 'metadata', next), 'utf8')).toBe('{"not": "ours"}');
+  // Refused again on retry: a refusal never makes the foreign file "ours to replace".
+  await expect(addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], version: '1.1.0', ...base })).rejects.toThrow(
+    'already published with other content',
+  );
+  expect(await readFile(join(r.repo, 'metadata', next), 'utf8')).toBe('{"not": "ours"}');
 });
 
 it('an edit that changes nothing writes nothing', async () => {
