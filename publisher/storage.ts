@@ -11,7 +11,7 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepositoryError, StorageError } from '../updater/core/errors.js';
-import { errorCode, fsyncDirectory, readFileBounded, writeFileAtomic } from '../updater/client/fs-util.js';
+import { errorCode, readFileBounded, writeFileAtomic } from '../updater/client/fs-util.js';
 import { withLock } from '../updater/client/file-lock.js';
 import type { RepositoryPaths } from './layout.js';
 import { cleanIncoming, isAlive, placeTarget, type IncomingFile } from './target-store.js';
@@ -54,6 +54,9 @@ export interface RepositoryStorage {
 
 /** The repository as a directory on this machine (layout.ts). */
 export class DiskStorage implements RepositoryStorage {
+  /** Files checked while this storage's lock is held: stored identically (true) or absent (false). */
+  private readonly checked = new Map<string, boolean>();
+
   constructor(readonly paths: RepositoryPaths) {}
 
   get location(): string {
@@ -77,7 +80,11 @@ export class DiskStorage implements RepositoryStorage {
   private async held(files: readonly Prepared[], replaceable: ReadonlySet<string>): Promise<Set<Prepared>> {
     const held = new Set<Prepared>();
     await eachConcurrently(files, async (file) => {
-      if (!replaceable.has(file.name) && (await this.holdsExactly(file))) held.add(file);
+      if (replaceable.has(file.name)) return;
+      const known = this.checked.get(file.name);
+      const same = known ?? (await this.holdsExactly(file));
+      this.checked.set(file.name, same);
+      if (same) held.add(file);
     });
     return held;
   }
@@ -114,7 +121,12 @@ export class DiskStorage implements RepositoryStorage {
    * (kill -9) is detected by pid and its lock broken; its leftovers are cleaned first.
    */
   async withLock<T>(fn: () => Promise<T>, settings: LockSettings = {}): Promise<T> {
-    return withRepositoryLock(this.paths, fn, settings);
+    this.checked.clear();
+    try {
+      return await withRepositoryLock(this.paths, fn, settings);
+    } finally {
+      this.checked.clear(); // only the lock holder's own checks stay true
+    }
   }
 }
 
@@ -126,10 +138,12 @@ async function eachConcurrently<T>(items: readonly T[], fn: (item: T) => Promise
   await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, worker));
 }
 
-/** Writes files into one directory, several at a time, each by temp file + fsync + rename. */
+/**
+ * Writes files into one directory, several at a time, each by temp file + fsync + rename +
+ * directory fsync (writeFileAtomic): durable when this resolves.
+ */
 async function writeGroup(dir: string, files: readonly Prepared[]): Promise<void> {
   await eachConcurrently(files, (file) => writeFileAtomic(join(dir, file.name), file.bytes, { mode: 0o644 }));
-  await fsyncDirectory(dir);
 }
 
 /** Temp files (`.<name>.<pid>.<random>.tmp`) that killed writers left in metadata/. */
