@@ -41,7 +41,7 @@ export function binNames(targets: Targets): string[] {
 
 /**
  * The targets role that lists `path`: its bin, or top-level targets when there are no bins.
- * Channel indexes always stay in top-level targets (see releases.ts).
+ * Channel indexes always stay in top-level targets (see release-entries.ts).
  */
 export function binForPath(targets: Targets, path: string): string {
   const succinct = succinctBins(targets);

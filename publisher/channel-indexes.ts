@@ -15,7 +15,7 @@ import {
 import { readFileBounded } from '../updater/node-io/index.js';
 import type { TargetsEdits } from './edits.js';
 import { targetFilePath, type RepositoryPaths } from './layout.js';
-import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './releases.js';
+import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './release-entries.js';
 import type { ReleaseCustom } from '../updater/release/index.js';
 import { stageBytes, type IncomingFile } from './target-store.js';
 

@@ -44,6 +44,16 @@ export class TargetsEdits {
     (await this.editable('targets')).signed.targets.set(target.path, target);
   }
 
+  /** Marks a role changed with its entries as they are (it gets a new version and expiry). */
+  async touch(role: string): Promise<void> {
+    await this.editable(role);
+  }
+
+  /** Sets the whole content of a role (a new repository's first targets and bins). */
+  put(role: string, md: Metadata<Targets>): void {
+    this.edits.set(role, md);
+  }
+
   async delete(role: string, path: string): Promise<void> {
     (await this.editable(role)).signed.targets.delete(path);
   }

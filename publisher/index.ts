@@ -8,19 +8,21 @@
 export { initRepository, type InitOptions, type InitResult } from './init.js';
 export {
   addRelease,
+  addReleases,
   addTargets,
   type AddReleaseOptions,
   type AddReleaseResult,
   type AddTargetsOptions,
   type AddTargetsResult,
   type AddedTarget,
+  type ReleaseSpec,
   type TargetEntry,
   type TargetStatus,
 } from './add.js';
 export { removeRelease, type RemoveReleaseOptions, type RemoveReleaseResult } from './remove.js';
 export { refreshRepository, type RefreshOptions, type RefreshResult, type RoleRefresh } from './refresh.js';
 export { rotateKeys, type RotateOptions, type RotateResult } from './rotate.js';
-export { signStaged, type SignOptions, type SignResult } from './sign.js';
+export { signStaged, type SignOptions, type SignResult } from './sign-staged-root.js';
 export { repositoryStatus, type RoleStatus, type StatusOptions, type StatusResult } from './status.js';
 export { verifyRepository, type RoleHorizon, type VerifyOptions, type VerifyResult } from './verify.js';
 export { serveRepository, type RepositoryServer, type ServeOptions } from './serve.js';
@@ -35,7 +37,22 @@ export {
 } from './keystore.js';
 export { DEFAULT_LIFETIMES, MANAGED_ROLES, type Lifetimes, type ManagedRole } from './config.js';
 export type { KeyOptions, RepositoryOptions } from './options.js';
-export type { PublishReport, WrittenFile } from './repository.js';
-export type { StagedStatus } from './staging.js';
+export {
+  editRepository,
+  RepositoryEdit,
+  type PublishReport,
+  type PublishSigners,
+  type TransactionOptions,
+  type TransactionResult,
+  type WrittenFile,
+} from './transaction.js';
+export { validateReleaseInput, type ReleaseInput, type ReleaseRequest } from './release-input.js';
+export type { ReleaseEditOptions, ReleaseEditResult, RemovalResult, TargetsEditResult } from './release-edits.js';
+export { hashAndCopy, discard, type IncomingFile } from './target-store.js';
+export { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
+export { repositoryPaths, type RepositoryPaths } from './layout.js';
+export { RepositoryState } from './repository.js';
+export { STATE_FILE_ENV, type TrustedState } from './trusted-state.js';
+export type { StagedStatus } from './staged-root.js';
 export type { Signer } from '../updater/core/keys.js';
 export { resolveFile } from './serve.js';

@@ -1,20 +1,26 @@
 /**
  * `repo init`: the key ceremony and the first version of every role. Root keys (t of n), one
  * key each for targets, snapshot, timestamp and (with hashed bins) bins; root 1 with consistent
- * snapshots, empty targets (delegating to empty bins), snapshot 1 and timestamp 1.
+ * snapshots, signed here; then empty targets (delegating to empty bins), snapshot 1 and
+ * timestamp 1 through the one publish transaction (transaction.ts), starting from an empty
+ * repository (version 0 of everything but root).
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ValueError } from '../updater/core/errors.js';
 import type { PublicKey, Signer } from '../updater/core/keys.js';
-import { Metadata, Root, Snapshot, Targets, Timestamp, type MetaFile } from '../updater/core/metadata.js';
+import { Metadata, MetaFile, Root, Snapshot, Targets, Timestamp } from '../updater/core/metadata.js';
 import { Role, TOP_LEVEL_ROLES, type TopLevelRole } from '../updater/core/roles.js';
 import { binNames, binsDelegation } from './bins.js';
-import { lifetimesWith, writeConfig, type Lifetimes, type ManagedRole } from './config.js';
-import { isInside, metadataFileName, repositoryPaths } from './layout.js';
+import { lifetimesWith, writeConfig, type Lifetimes, type ManagedRole, type RepositoryConfig } from './config.js';
+import { isInside, metadataFileName, repositoryPaths, type RepositoryPaths } from './layout.js';
 import { KeyDirectory, KeyRing, validateKeyAlgorithm, type KeyEntry } from './keystore.js';
 import { nowOf } from './options.js';
-import { expiryAfter, metaFileFor, signAndSerialize, snapshotMetaFor, withRepositoryLock, writeInOrder, type Prepared } from './repository.js';
+import { RepositoryState } from './repository.js';
+import { expiryAfter, signAndSerialize } from './role-files.js';
+import { DiskStorage, withRepositoryLock } from './storage.js';
+import { RepositoryEdit, runEdit } from './transaction.js';
+import { sha256Hex, stateFilePath } from './trusted-state.js';
 
 export interface InitOptions {
   repo: string;
@@ -30,6 +36,8 @@ export interface InitOptions {
   /** Number of hashed bins (a power of two), or 0 for none (default). */
   bins?: number;
   now?: Date;
+  /** The publisher's record of what it published (see trusted-state.ts). */
+  stateFile?: string;
 }
 
 export interface InitResult {
@@ -101,11 +109,7 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
         true,
       ),
     );
-    const rootFile: Prepared = {
-      name: metadataFileName('root', 1),
-      bytes: await signAndSerialize(root, await signersOf('root', roleKeys.root, rootThreshold), '1.root.json'),
-    };
-
+    const rootBytes = await signAndSerialize(root, await signersOf('root', roleKeys.root, rootThreshold), '1.root.json');
     const targets = new Metadata(
       new Targets(
         { version: 1, expires: expiryAfter(now, lifetimes.targets) },
@@ -113,33 +117,20 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
         binCount ? binsDelegation(keyTable(binKeys), 1, binCount) : undefined,
       ),
     );
-    const bins: Prepared[] = [];
-    const snapshotMeta = new Map<string, MetaFile>();
-    const binSigners = binCount ? await signersOf('bins', binKeys) : [];
-    for (const name of binNames(targets.signed)) {
-      const bin = new Metadata(new Targets({ version: 1, expires: expiryAfter(now, lifetimes.bins) }, new Map()));
-      const file = metadataFileName(name, 1);
-      const bytes = await signAndSerialize(bin, binSigners, file);
-      bins.push({ name: file, bytes });
-      snapshotMeta.set(`${name}.json`, metaFileFor(name, 1, bytes, binCount));
-    }
-    const targetsBytes = await signAndSerialize(targets, await signersOf('targets', roleKeys.targets), '1.targets.json');
-    snapshotMeta.set('targets.json', metaFileFor('targets', 1, targetsBytes, binCount));
-    const snapshot = new Metadata(new Snapshot({ version: 1, expires: expiryAfter(now, lifetimes.snapshot) }, snapshotMeta));
-    const snapshotBytes = await signAndSerialize(snapshot, await signersOf('snapshot', roleKeys.snapshot), '1.snapshot.json');
-    const timestamp = new Metadata(new Timestamp({ version: 1, expires: expiryAfter(now, lifetimes.timestamp) }, snapshotMetaFor(1, snapshotBytes)));
-    const timestampBytes = await signAndSerialize(timestamp, await signersOf('timestamp', roleKeys.timestamp), 'timestamp.json');
 
     await mkdir(paths.metadata, { recursive: true });
     await mkdir(paths.targets, { recursive: true });
     await writeConfig(paths, { lifetimes });
-    await writeInOrder(paths.metadata, [
-      [rootFile],
-      bins,
-      [{ name: metadataFileName('targets', 1), bytes: targetsBytes }],
-      [{ name: metadataFileName('snapshot', 1), bytes: snapshotBytes }],
-      [{ name: metadataFileName('timestamp'), bytes: timestampBytes }],
-    ]);
+    const state = emptyRepository(paths, { lifetimes }, Metadata.fromBytes(rootBytes, 'root'), rootBytes, targets, now);
+    await runEdit(new RepositoryEdit(state, ring, now), stateFilePath(paths, options), async (edit) => {
+      edit.publishRoot(1, rootBytes);
+      edit.targets.put('targets', targets);
+      for (const name of binNames(targets.signed)) {
+        edit.targets.put(name, new Metadata(new Targets({ version: 1, expires: expiryAfter(now, lifetimes.bins) }, new Map())));
+      }
+      edit.resignSnapshot();
+    });
+    const rootFile = { name: metadataFileName('root', 1) };
     const fileOf = (e: KeyEntry): string => join(keysDir, e.file);
     return {
       repo: paths.root,
@@ -157,4 +148,14 @@ function keyTable(entries: KeyEntry[]): Record<string, PublicKey> {
   const out: Record<string, PublicKey> = {};
   for (const e of entries) out[e.keyid] = e.publicKey;
   return out;
+}
+
+/** A repository with root 1 and nothing else yet: version 0 of snapshot and timestamp, `targets` unsigned. */
+function emptyRepository(paths: RepositoryPaths, config: RepositoryConfig, root: Metadata<Root>, rootBytes: Uint8Array, targets: Metadata<Targets>, now: Date): RepositoryState {
+  const expires = expiryAfter(now, 1);
+  const timestamp = new Metadata(new Timestamp({ version: 0, expires }, new MetaFile(0)));
+  const snapshot = new Metadata(new Snapshot({ version: 0, expires }, new Map()));
+  const none = { version: 0, sha256: '' };
+  const digests = { root: { version: 1, sha256: sha256Hex(rootBytes) }, timestamp: none, snapshot: none };
+  return new RepositoryState(paths, config, new DiskStorage(paths), root, undefined, timestamp, snapshot, targets, new Set(), digests);
 }

@@ -6,7 +6,6 @@ import type { Signer } from '../updater/core/keys.js';
 import type { ManagedRole } from './config.js';
 import { isInside, metadataFileName, repositoryPaths, type RepositoryPaths } from './layout.js';
 import { KeyRing } from './keystore.js';
-import { managedRoleOf, type PublishSigners, type RepositoryState } from './repository.js';
 
 export interface KeyOptions {
   /** Keys directory (`<role>-<n>.key.pem` files and keys.json). */
@@ -47,23 +46,4 @@ export async function openPaths(repo: string): Promise<RepositoryPaths> {
   const ok = await stat(rootFile).then((s) => s.isFile(), () => false);
   if (!ok) throw new ValueError(`${paths.root} is not a repository (no metadata/1.root.json); create one with repo init`);
   return paths;
-}
-
-/**
- * Signers for a publish that changes `changedRoles` (targets roles by name): their managed
- * roles, timestamp, and snapshot unless only the timestamp is re-signed. All are resolved
- * before anything is written, so a missing or wrong key leaves the repository untouched.
- */
-export async function publishSigners(
-  state: RepositoryState,
-  ring: KeyRing,
-  changedRoles: Iterable<string>,
-  withSnapshot = true,
-): Promise<PublishSigners> {
-  const roles = new Set<ManagedRole>([...changedRoles].map(managedRoleOf));
-  const signers: PublishSigners = { timestamp: await ring.forThreshold('timestamp', state.trustedKeys('timestamp')) };
-  if (withSnapshot || roles.size > 0) signers.snapshot = await ring.forThreshold('snapshot', state.trustedKeys('snapshot'));
-  if (roles.has('targets')) signers.targets = await ring.forThreshold('targets', state.trustedKeys('targets'));
-  if (roles.has('bins')) signers.bins = await ring.forThreshold('bins', state.trustedKeys('bins'));
-  return signers;
 }

@@ -9,10 +9,10 @@
 import type { Metadata, Targets } from '../updater/core/metadata.js';
 import { DAY_MS, type ManagedRole } from './config.js';
 import { roleKeyEnvVar } from './keystore.js';
-import { keyRingFor, nowOf, openPaths, publishSigners, type KeyOptions, type RepositoryOptions } from './options.js';
-import { publish, RepositoryState, withRepositoryLock, type PublishReport } from './repository.js';
+import { nowOf } from './options.js';
+import { editRepository, type PublishReport, type RepositoryEdit, type TransactionOptions } from './transaction.js';
 
-export interface RefreshOptions extends RepositoryOptions, KeyOptions {
+export interface RefreshOptions extends TransactionOptions {
   /** Re-sign a role when fewer than this many days of validity remain; default half its lifetime. */
   minRemainingDays?: number;
   /** Re-sign timestamp and snapshot whatever their expiry. */
@@ -40,59 +40,52 @@ export interface RefreshResult {
 }
 
 export async function refreshRepository(options: RefreshOptions): Promise<RefreshResult> {
-  const paths = await openPaths(options.repo);
-  const ring = keyRingFor(paths, options);
   const now = nowOf(options);
-  return withRepositoryLock(
-    paths,
-    async () => {
-      const state = await RepositoryState.load(paths.root);
-      state.assertRootValid(now);
-      const result: RefreshResult = { changed: false, roles: [], warnings: [], problems: [] };
-      const threshold = (role: ManagedRole): number =>
-        options.minRemainingDays !== undefined ? options.minRemainingDays * DAY_MS : (state.config.lifetimes[role] * DAY_MS) / 2;
-      const due = (role: ManagedRole, md: Metadata): boolean => md.signed.expiresAt - now.getTime() < threshold(role);
-      const entry = (role: string, md: Metadata, action: RoleRefresh['action']): RoleRefresh => ({
-        role,
-        version: md.signed.version,
-        expires: md.signed.expires,
-        remainingMs: md.signed.expiresAt - now.getTime(),
-        action,
-      });
+  const { value, publish } = await editRepository(options, async (edit) => {
+    const { state } = edit;
+    const result: RefreshResult = { changed: false, roles: [], warnings: [], problems: [] };
+    const threshold = (role: ManagedRole): number =>
+      options.minRemainingDays !== undefined ? options.minRemainingDays * DAY_MS : (state.config.lifetimes[role] * DAY_MS) / 2;
+    const due = (role: ManagedRole, md: Metadata): boolean => md.signed.expiresAt - now.getTime() < threshold(role);
+    const entry = (role: string, md: Metadata, action: RoleRefresh['action']): RoleRefresh => ({
+      role,
+      version: md.signed.version,
+      expires: md.signed.expires,
+      remainingMs: md.signed.expiresAt - now.getTime(),
+      action,
+    });
 
-      if (due('root', state.root)) {
-        result.warnings.push(`root expires ${state.root.signed.expires}: publish a new root (repo rotate --role root) with the offline root keys`);
-      }
-      result.roles.push(entry('root', state.root, 'unchanged'));
+    if (due('root', state.root)) {
+      result.warnings.push(`root expires ${state.root.signed.expires}: publish a new root (repo rotate --role root) with the offline root keys`);
+    }
+    result.roles.push(entry('root', state.root, 'unchanged'));
 
-      const changed = new Map<string, Metadata<Targets>>();
-      await collectDueContent(state, ring, now, due, changed, result, entry);
-
-      const snapshotDue = options.force || changed.size > 0 || due('snapshot', state.snapshot) || state.unsignedRoles.has('snapshot');
-      const timestampDue = snapshotDue || due('timestamp', state.timestamp) || state.unsignedRoles.has('timestamp');
-      result.roles.push(entry('snapshot', state.snapshot, snapshotDue ? 'resigned' : 'unchanged'));
-      result.roles.push(entry('timestamp', state.timestamp, timestampDue ? 'resigned' : 'unchanged'));
-      if (!timestampDue) return result;
-
-      const signers = await publishSigners(state, ring, changed.keys(), snapshotDue);
-      result.publish = await publish(state, { changed, snapshot: snapshotDue, signers, now });
-      result.changed = true;
-      return result;
-    },
-    options,
-  );
+    const contentChanged = await collectDueContent(edit, due, result, entry);
+    // A role still signed by the keys of the root before a rotation is re-signed with the new ones.
+    const snapshotDue = options.force || contentChanged || due('snapshot', state.snapshot) || state.staleKeyRoles.has('snapshot');
+    const timestampDue = snapshotDue || due('timestamp', state.timestamp) || state.staleKeyRoles.has('timestamp');
+    result.roles.push(entry('snapshot', state.snapshot, snapshotDue ? 'resigned' : 'unchanged'));
+    result.roles.push(entry('timestamp', state.timestamp, timestampDue ? 'resigned' : 'unchanged'));
+    if (snapshotDue) edit.resignSnapshot();
+    if (timestampDue) edit.resignTimestamp();
+    return result;
+  });
+  if (publish) {
+    value.publish = publish;
+    value.changed = true;
+  }
+  return value;
 }
 
 /** Targets and bins that are due, re-signed if their keys are available, else reported. */
 async function collectDueContent(
-  state: RepositoryState,
-  ring: ReturnType<typeof keyRingFor>,
-  now: Date,
+  edit: RepositoryEdit,
   due: (role: ManagedRole, md: Metadata) => boolean,
-  changed: Map<string, Metadata<Targets>>,
   result: RefreshResult,
   entry: (role: string, md: Metadata, action: RoleRefresh['action']) => RoleRefresh,
-): Promise<void> {
+): Promise<boolean> {
+  const { state, ring, now } = edit;
+  let changed = false;
   const canSign = async (role: ManagedRole): Promise<boolean> => {
     const trusted = state.trustedKeys(role);
     return (await ring.available(role, trusted)).length >= trusted.threshold;
@@ -103,15 +96,16 @@ async function collectDueContent(
     (expired ? result.problems : result.warnings).push(message);
   };
 
-  if (due('targets', state.targets)) {
+  if (due('targets', state.targets) || state.staleKeyRoles.has('targets')) {
     const ok = await canSign('targets');
-    if (ok) changed.set('targets', state.targets.editable());
+    changed = ok;
+    if (ok) await edit.resign('targets');
     else report('targets', 'targets', state.targets);
     result.roles.push(entry('targets', state.targets, ok ? 'resigned' : 'needs-key'));
   } else {
     result.roles.push(entry('targets', state.targets, 'unchanged'));
   }
-  if (!state.hasBins) return;
+  if (!state.hasBins) return changed;
 
   const dueBins: Array<[string, Metadata<Targets>]> = [];
   let earliest: [string, Metadata<Targets>] | undefined;
@@ -121,7 +115,7 @@ async function collectDueContent(
     if (due('bins', md)) dueBins.push([name, md]);
   }
   const ok = dueBins.length > 0 && (await canSign('bins'));
-  if (ok) for (const [name, md] of dueBins) changed.set(name, md.editable());
+  if (ok) for (const [name, md] of dueBins) edit.targets.put(name, md.editable());
   else if (dueBins.length > 0) {
     const first = dueBins.reduce((a, b) => (b[1].signed.expiresAt < a[1].signed.expiresAt ? b : a));
     report('bins', `${dueBins.length} bin(s), earliest ${first[0]},`, first[1]);
@@ -130,4 +124,5 @@ async function collectDueContent(
     const action = dueBins.length === 0 ? 'unchanged' : ok ? 'resigned' : 'needs-key';
     result.roles.push({ ...entry(`bins (earliest ${earliest[0]})`, earliest[1], action), count: state.binNames.length });
   }
+  return changed || ok;
 }

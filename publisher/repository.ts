@@ -1,55 +1,61 @@
 /**
- * The published state of a repository as the publisher reads it, and the one way new metadata
- * is written.
+ * The published state of a repository as the publisher reads it: as a client would, from its
+ * own last trusted state (trusted-state.ts), and trusting its storage no more than a client does.
  *
- * Reading: the newest `N.root.json`, then `timestamp.json` and what it names, checking each
- * hash, length and version link like a client would. Content roles (targets and bins) must be
- * signed by their delegator's keys, so the publisher never re-signs something it did not sign;
- * timestamp and snapshot only carry pointers, and a bad signature on them is recorded
- * (`unsignedRoles`) for `refresh` to repair instead of making the repository unrecoverable.
+ * Reading: `1.root.json`, then each `N.root.json` in turn, each signed by a threshold of the
+ * previous root's keys and of its own (5.3.4, 5.3.5); then `timestamp.json` and what it names,
+ * checking each hash, length and version link. Every role must be signed by its delegator's
+ * keys: a bad signature is an error naming the file, never something to re-sign (whoever can
+ * write the storage cannot make the publisher sign their rollback). The one allowance: timestamp,
+ * snapshot and targets may carry the keys of the root before the newest one (a rotation whose
+ * re-signing was interrupted); they are genuine, and the next publish re-signs them with the new
+ * keys. Against the recorded state, versions never go down and a version never changes content
+ * (5.4.3, 5.4.4, 5.5.5).
  *
- * Writing (`publish`): changed targets roles get version + 1, then a new snapshot, then a new
- * timestamp, written in that order, each file by atomic rename: target files first (by the
- * caller), delegated bins, targets, snapshot, timestamp last. Until timestamp.json is replaced a
- * client sees only the previous repository, and everything the new timestamp names exists
- * before it does; so a publish killed at any point leaves the previous repository valid.
+ * Writing is transaction.ts's job alone.
  */
-import { open, readdir, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { RepositoryError, StorageError, ValueError } from '../updater/core/errors.js';
-import { digest, verifyLengthAndHashes } from '../updater/core/hashes.js';
-import type { Signer } from '../updater/core/keys.js';
-import { formatExpires, Metadata, MetaFile, type Root, type Snapshot, type Targets, Timestamp } from '../updater/core/metadata.js';
+import { createHash } from 'node:crypto';
+import { BadVersionNumberError, RepositoryError, ValueError } from '../updater/core/errors.js';
+import { verifyLengthAndHashes } from '../updater/core/hashes.js';
+import { Metadata, type MetaFile, type Root, type Snapshot, type Targets, type Timestamp } from '../updater/core/metadata.js';
 import { countSignatures, verifyDelegate } from '../updater/core/verify.js';
-import { errorCode, fsyncDirectory, readFileBounded, tempPathBeside, withLock } from '../updater/node-io/index.js';
-import { DEFAULT_CONFIG } from '../updater/client/updater.js';
+import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { binNames, binForPath, succinctBins } from './bins.js';
-import { DAY_MS, readConfig, type ManagedRole, type RepositoryConfig } from './config.js';
+import { readConfig, type ManagedRole, type RepositoryConfig } from './config.js';
 import { metadataFileName, repositoryPaths, type RepositoryPaths } from './layout.js';
 import type { TrustedKeys } from './keystore.js';
-import { cleanIncoming, isAlive } from './target-store.js';
+import { SIZE_LIMITS } from './role-files.js';
+import { DiskStorage, type RepositoryStorage } from './storage.js';
+import { settlePending, type FileRecord, type TrustedState } from './trusted-state.js';
 
-/** The client's size limits (updater DEFAULT_CONFIG): nothing we publish may exceed them. */
-export const SIZE_LIMITS = {
-  root: DEFAULT_CONFIG.rootMaxLength,
-  timestamp: DEFAULT_CONFIG.timestampMaxLength,
-  snapshot: DEFAULT_CONFIG.snapshotMaxLength,
-  targets: DEFAULT_CONFIG.targetsMaxLength,
-} as const;
-
-/**
- * Above this many bins, snapshot lists only version and length per bin and is written compact:
- * with hashes, 16,384 entries would come close to the client's 2,000,000-byte snapshot limit.
- * Versions are what the spec requires (4.4); the length still bounds each bin download.
- */
-export const SNAPSHOT_HASHES_MAX_ROLES = 4096;
-const WRITE_CONCURRENCY = 32;
 const READ_CONCURRENCY = 16;
-export const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
 
 /** How a targets role's keys and lifetime are looked up: top-level targets or a bin. */
-export function managedRoleOf(roleName: string): ManagedRole {
+export function managedRoleOf(roleName: string): 'targets' | 'bins' {
   return roleName === 'targets' ? 'targets' : 'bins';
+}
+
+export interface LoadOptions {
+  /** Default: the directory `repo`. */
+  storage?: RepositoryStorage;
+  /** What this publisher last published (and was publishing); versions must not go below it. */
+  recorded?: TrustedState;
+}
+
+/** The top-level files as loaded, for the trusted-state record. */
+export interface LoadedDigests {
+  root: FileRecord;
+  timestamp: FileRecord;
+  snapshot: FileRecord;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function fileError(file: string, e: unknown): RepositoryError {
+  const message = e instanceof Error ? e.message : String(e);
+  return new RepositoryError(`${file}: ${message}`, { cause: e });
 }
 
 export class RepositoryState {
@@ -58,34 +64,62 @@ export class RepositoryState {
   constructor(
     readonly paths: RepositoryPaths,
     readonly config: RepositoryConfig,
+    readonly storage: RepositoryStorage,
     readonly root: Metadata<Root>,
     /** The root before `root`, if any (content signed just before a key rotation still loads). */
     readonly previousRoot: Metadata<Root> | undefined,
     readonly timestamp: Metadata<Timestamp>,
     readonly snapshot: Metadata<Snapshot>,
     readonly targets: Metadata<Targets>,
-    /** Timestamp or snapshot whose signatures do not meet the current root's threshold. */
-    readonly unsignedRoles: ReadonlySet<'timestamp' | 'snapshot'>,
+    /** Top-level roles signed by the previous root's keys only: the next publish must re-sign them. */
+    readonly staleKeyRoles: ReadonlySet<'timestamp' | 'snapshot' | 'targets'>,
+    readonly digests: LoadedDigests,
+    /** Versioned files an interrupted publish of ours left unpublished: they may be written again. */
+    readonly replaceable: ReadonlySet<string> = new Set(),
   ) {}
 
-  /** Loads the published repository at `repo`; RepositoryError if it is not one or is broken. */
-  static async load(repo: string): Promise<RepositoryState> {
+  /** Loads the published repository at `repo`; RepositoryError if it is not one, is broken or rolled back. */
+  static async load(repo: string, options: LoadOptions = {}): Promise<RepositoryState> {
     const paths = repositoryPaths(repo);
+    const storage = options.storage ?? new DiskStorage(paths);
     const config = await readConfig(paths);
-    const { root, previous } = await loadRoots(paths);
-    const unsigned = new Set<'timestamp' | 'snapshot'>();
-    const timestamp = await readMetadata(paths, 'timestamp', undefined, SIZE_LIMITS.timestamp, 'timestamp');
-    if (!meetsThreshold(root.signed, 'timestamp', timestamp)) unsigned.add('timestamp');
+    const tsBytes = await readRequired(storage, metadataFileName('timestamp'), SIZE_LIMITS.timestamp);
+    const { trusted, replaceable } = settlePending(options.recorded, sha256(tsBytes));
+    const roots = await loadRoots(storage, trusted?.root);
+    const stale = new Set<'timestamp' | 'snapshot' | 'targets'>();
+    // Signed by the previous root's keys only: genuine but stale after an interrupted rotation.
+    // Timestamp and snapshot get that allowance only as the very files this publisher recorded
+    // (a rotated-out key may be the compromised one); targets is pinned by snapshot's hash.
+    const check = (role: 'timestamp' | 'snapshot' | 'targets', md: Metadata, file: string, digest?: string): void => {
+      if (meetsThreshold(roots.root.signed, role, md)) return;
+      const recorded = role === 'targets' || (trusted !== undefined && digest === trusted[role].sha256);
+      if (roots.previous && recorded && meetsThreshold(roots.previous.signed, role, md)) return void stale.add(role);
+      throw new RepositoryError(
+        `${file} is not signed by the ${role} keys of root ${roots.root.signed.version}: refusing to build on it ` +
+          '(restore the file as published, or find out who wrote it)',
+      );
+    };
+
+    const timestamp = parse(tsBytes, 'timestamp', 'timestamp.json');
+    check('timestamp', timestamp, 'timestamp.json', sha256(tsBytes));
     const snapMeta = timestamp.signed.snapshotMeta;
-    const snapshot = await readLinked(paths, 'snapshot', snapMeta, SIZE_LIMITS.snapshot, 'snapshot');
-    if (!meetsThreshold(root.signed, 'snapshot', snapshot)) unsigned.add('snapshot');
-    const targetsMeta = snapshot.signed.roleMeta('targets');
-    if (!targetsMeta) throw new RepositoryError(`snapshot version ${snapshot.signed.version} does not list targets`);
-    const targets = await readLinked(paths, 'targets', targetsMeta, SIZE_LIMITS.targets, 'targets');
-    if (!meetsThreshold(root.signed, 'targets', targets) && !(previous && meetsThreshold(previous.signed, 'targets', targets))) {
-      throw new RepositoryError(`targets version ${targets.signed.version} is not signed by the targets keys of root ${root.signed.version}`);
+    if (trusted) checkNotRolledBack('timestamp.json', timestamp.signed.version, sha256(tsBytes), trusted.timestamp);
+    if (trusted && snapMeta.version < trusted.snapshot.version) {
+      throw new BadVersionNumberError(`timestamp.json: snapshot version ${snapMeta.version} is below ${trusted.snapshot.version}, which this publisher published (5.4.4)`);
     }
-    return new RepositoryState(paths, config, root, previous, timestamp, snapshot, targets, unsigned);
+    const snap = await readLinked(storage, 'snapshot', snapMeta, SIZE_LIMITS.snapshot, 'snapshot');
+    check('snapshot', snap.md, metadataFileName('snapshot', snapMeta.version), sha256(snap.bytes));
+    if (trusted) await checkSnapshotRollback(storage, snap, trusted.snapshot);
+    const targetsMeta = snap.md.signed.roleMeta('targets');
+    if (!targetsMeta) throw new RepositoryError(`snapshot version ${snap.md.signed.version} does not list targets`);
+    const targets = await readLinked(storage, 'targets', targetsMeta, SIZE_LIMITS.targets, 'targets');
+    check('targets', targets.md, metadataFileName('targets', targetsMeta.version));
+    const digests: LoadedDigests = {
+      root: roots.record,
+      timestamp: { version: timestamp.signed.version, sha256: sha256(tsBytes) },
+      snapshot: { version: snap.md.signed.version, sha256: sha256(snap.bytes) },
+    };
+    return new RepositoryState(paths, config, storage, roots.root, roots.previous, timestamp, snap.md, targets.md, stale, digests, replaceable);
   }
 
   /** Bin names (empty without hashed bins). */
@@ -116,11 +150,11 @@ export class RepositoryState {
   private async loadDelegated(name: string): Promise<Metadata<Targets>> {
     const meta = this.snapshot.signed.roleMeta(name);
     if (!meta) throw new RepositoryError(`snapshot does not list ${name}`);
-    const md = await readLinked(this.paths, name, meta, SIZE_LIMITS.targets, 'targets');
+    const { md } = await readLinked(this.storage, name, meta, SIZE_LIMITS.targets, 'targets');
     try {
       verifyDelegate(this.targets.signed, name, md);
     } catch (e) {
-      throw new RepositoryError(`${metadataFileName(name, meta.version)}: ${(e as Error).message}`);
+      throw fileError(metadataFileName(name, meta.version), e);
     }
     return md;
   }
@@ -171,295 +205,137 @@ export class RepositoryState {
   }
 }
 
+
 function meetsThreshold(delegator: Root, role: string, md: Metadata): boolean {
   const def = delegator.getRole(role);
   return def !== undefined && countSignatures(def, delegator.keys, md).signedBy.length >= def.threshold;
 }
 
-/** The newest root `N.root.json` (N = 1, 2, ... while they exist), self-signed, and the one before. */
-async function loadRoots(paths: RepositoryPaths): Promise<{ root: Metadata<Root>; previous?: Metadata<Root> }> {
+/** 5.4.3 / 5.5.5 against this publisher's record: never below it, and the same content at its version. */
+function checkNotRolledBack(file: string, version: number, digest: string, record: FileRecord): void {
+  if (version < record.version) {
+    throw new BadVersionNumberError(`${file}: version ${version} is below version ${record.version}, which this publisher published: a rollback`);
+  }
+  if (version === record.version && digest !== record.sha256) {
+    throw new RepositoryError(`${file}: version ${version} is not the file this publisher published under that version`);
+  }
+}
+
+/**
+ * 5.5.5: a snapshot newer than the one this publisher last wrote must not take any targets role
+ * below (or out of) what that one listed. The older snapshot is read back by its recorded hash.
+ */
+async function checkSnapshotRollback(storage: RepositoryStorage, snap: Linked<Snapshot>, record: FileRecord): Promise<void> {
+  const file = metadataFileName('snapshot', snap.md.signed.version);
+  checkNotRolledBack(file, snap.md.signed.version, sha256(snap.bytes), record);
+  if (snap.md.signed.version === record.version) return;
+  const oldFile = metadataFileName('snapshot', record.version);
+  const oldBytes = await storage.readMetadata(oldFile, SIZE_LIMITS.snapshot).catch((e: unknown) => {
+    throw fileError(oldFile, e);
+  });
+  if (!oldBytes || sha256(oldBytes) !== record.sha256) {
+    throw new RepositoryError(`${oldFile}, which this publisher published, is ${oldBytes ? 'not as published' : 'missing'}: cannot check ${file} for a rollback`);
+  }
+  const old = parse(oldBytes, 'snapshot', oldFile);
+  for (const [name, meta] of old.signed.meta) {
+    const now = snap.md.signed.meta.get(name);
+    if (!now) throw new BadVersionNumberError(`${file} no longer lists ${name} (5.5.5)`);
+    if (now.version < meta.version) {
+      throw new BadVersionNumberError(`${file} rolls ${name} back from version ${meta.version} to ${now.version} (5.5.5): refusing to build on it`);
+    }
+  }
+}
+
+interface LoadedRoots {
+  root: Metadata<Root>;
+  previous?: Metadata<Root>;
+  record: FileRecord;
+}
+
+/**
+ * 5.3: `1.root.json` signed by its own keys, then each `N.root.json` while they exist, signed
+ * by the previous root's keys and its own, with version N. The recorded root must be on the
+ * chain with its recorded content.
+ */
+async function loadRoots(storage: RepositoryStorage, recorded: FileRecord | undefined): Promise<LoadedRoots> {
+  const first = metadataFileName('root', 1);
+  const firstBytes = await storage.readMetadata(first, SIZE_LIMITS.root).catch((e: unknown) => {
+    throw fileError(first, e);
+  });
+  if (!firstBytes) throw new RepositoryError(`${storage.location}/1.root.json is missing: not a repository (run repo init)`);
+  let set: TrustedMetadataSet;
+  try {
+    set = new TrustedMetadataSet(firstBytes);
+  } catch (e) {
+    throw fileError(first, e);
+  }
   let previous: Metadata<Root> | undefined;
-  let current: Metadata<Root> | undefined;
-  for (let version = 1; ; version++) {
-    const bytes = await readFileBounded(join(paths.metadata, metadataFileName('root', version)), SIZE_LIMITS.root);
+  let record: FileRecord = { version: 1, sha256: sha256(firstBytes) };
+  const checkRecorded = (): void => {
+    if (recorded && record.version === recorded.version && record.sha256 !== recorded.sha256) {
+      throw new RepositoryError(`${metadataFileName('root', record.version)} is not the root this publisher trusted at that version`);
+    }
+  };
+  checkRecorded();
+  for (let version = 2; ; version++) {
+    const file = metadataFileName('root', version);
+    const bytes = await storage.readMetadata(file, SIZE_LIMITS.root).catch((e: unknown) => {
+      throw fileError(file, e);
+    });
     if (!bytes) break;
-    previous = current;
-    current = parse(bytes, 'root', metadataFileName('root', version));
-    if (current.signed.version !== version) throw new RepositoryError(`${version}.root.json holds root version ${current.signed.version}`);
+    const before = set.root;
+    try {
+      set.updateRoot(bytes);
+    } catch (e) {
+      throw fileError(file, e);
+    }
+    previous = before;
+    record = { version, sha256: sha256(bytes) };
+    checkRecorded();
   }
-  if (!current) throw new RepositoryError(`${paths.root} is not a repository: ${paths.metadata}/1.root.json is missing (run repo init)`);
-  if (!meetsThreshold(current.signed, 'root', current)) {
-    throw new RepositoryError(`root version ${current.signed.version} is not signed by a threshold of its own keys`);
+  if (recorded && record.version < recorded.version) {
+    throw new BadVersionNumberError(`root version ${record.version} is below version ${recorded.version}, which this publisher trusted: ${metadataFileName('root', recorded.version)} is missing`);
   }
-  return { root: current, previous };
+  return { root: set.root, previous, record };
 }
 
 function parse<R extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(bytes: Uint8Array, type: R, file: string) {
   try {
     return Metadata.fromBytes(bytes, type);
   } catch (e) {
-    throw new RepositoryError(`${file}: ${(e as Error).message}`);
+    throw fileError(file, e);
   }
 }
 
-async function readMetadata<R extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(
-  paths: RepositoryPaths,
-  role: string,
-  version: number | undefined,
-  maxBytes: number,
-  type: R,
-) {
-  const file = metadataFileName(role, version);
-  const bytes = await readFileBounded(join(paths.metadata, file), maxBytes).catch((e: unknown) => {
-    throw new RepositoryError(`${file}: ${(e as Error).message}`);
+async function readRequired(storage: RepositoryStorage, file: string, maxBytes: number): Promise<Uint8Array> {
+  const bytes = await storage.readMetadata(file, maxBytes).catch((e: unknown) => {
+    throw fileError(file, e);
   });
-  if (!bytes) throw new RepositoryError(`${file} is missing from ${paths.metadata}`);
-  return parse(bytes, type, file);
+  if (!bytes) throw new RepositoryError(`${file} is missing from ${storage.location}`);
+  return bytes;
+}
+
+interface Linked<S extends Snapshot | Targets> {
+  md: Metadata<S>;
+  bytes: Uint8Array;
 }
 
 /** Metadata a MetaFile points at: its version's file, with the length, hashes and version it names. */
 async function readLinked<R extends 'snapshot' | 'targets'>(
-  paths: RepositoryPaths,
+  storage: RepositoryStorage,
   role: string,
   meta: MetaFile,
   limit: number,
   type: R,
-): Promise<Metadata<Extract<Snapshot | Targets, { type: R }>>> {
+): Promise<Linked<Extract<Snapshot | Targets, { type: R }>>> {
   const file = metadataFileName(role, meta.version);
-  const bytes = await readFileBounded(join(paths.metadata, file), meta.length ?? limit).catch((e: unknown) => {
-    throw new RepositoryError(`${file}: ${(e as Error).message}`);
-  });
-  if (!bytes) throw new RepositoryError(`${file} is missing from ${paths.metadata}`);
+  const bytes = await readRequired(storage, file, meta.length ?? limit);
   try {
     verifyLengthAndHashes(bytes, meta.length, meta.hashes, file);
   } catch (e) {
-    throw new RepositoryError((e as Error).message);
+    throw new RepositoryError((e as Error).message, { cause: e });
   }
   const md = parse(bytes, type, file) as Metadata<Extract<Snapshot | Targets, { type: R }>>;
   if (md.signed.version !== meta.version) throw new RepositoryError(`${file} holds version ${md.signed.version}`);
-  return md;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-export interface PublishSigners {
-  targets?: Signer[];
-  bins?: Signer[];
-  snapshot?: Signer[];
-  timestamp: Signer[];
-  root?: Signer[];
-}
-
-export interface PublishOptions {
-  /** Targets roles with new content (editable copies); each gets version + 1. */
-  changed?: Map<string, Metadata<Targets>>;
-  /** Re-sign snapshot even when no targets role changed (implied when one did). */
-  snapshot?: boolean;
-  signers: PublishSigners;
-  now: Date;
-}
-
-export interface WrittenFile {
-  /** File name inside metadata/. */
-  name: string;
-  bytes: number;
-}
-
-export interface PublishReport {
-  files: WrittenFile[];
-  /** Sum of the metadata bytes written (the cost of this publish for mirrors and clients). */
-  metadataBytes: number;
-  timestampVersion: number;
-  snapshotVersion: number;
-}
-
-export interface Prepared {
-  name: string;
-  bytes: Buffer;
-}
-
-/**
- * Expiry `days` after `now`, rounded up to the second (the format has no fractions): rounding
- * up means nothing is ever written already expired, however short its lifetime.
- */
-export function expiryAfter(now: Date, days: number): string {
-  return formatExpires(new Date(Math.ceil((now.getTime() + days * DAY_MS + 1) / 1000) * 1000));
-}
-
-/** File bytes of metadata: python-tuf's indented form, compact for very large snapshots. */
-function serialize(md: Metadata, compact = false): Buffer {
-  return md.toBytes(compact ? 0 : 1);
-}
-
-function checkSize(name: string, bytes: Buffer, limit: number): void {
-  if (bytes.length > limit) {
-    throw new ValueError(
-      `${name} would be ${bytes.length} bytes, above the ${limit}-byte limit clients accept` +
-        (limit === SIZE_LIMITS.targets ? ': use (more) hashed bins' : ''),
-    );
-  }
-}
-
-/**
- * Signs `md` (replacing its signatures) by every signer given and returns its file bytes,
- * refusing anything larger than clients accept for its type.
- */
-export async function signAndSerialize(md: Metadata, signers: Signer[] | undefined, file: string): Promise<Buffer> {
-  if (!signers || signers.length === 0) throw new ValueError(`no signer for ${file}`);
-  md.signatures.clear();
-  for (const signer of signers) await md.sign(signer);
-  const compact = md.signed.type === 'snapshot' && md.signed.meta.size > SNAPSHOT_HASHES_MAX_ROLES;
-  const bytes = serialize(md, compact);
-  checkSize(file, bytes, SIZE_LIMITS[md.signed.type]);
-  return bytes;
-}
-
-/** Snapshot's entry for a targets role (4.4): version and length, hashes unless bins are very many. */
-export function metaFileFor(role: string, version: number, bytes: Buffer, binCount: number): MetaFile {
-  const withHashes = role === 'targets' || binCount <= SNAPSHOT_HASHES_MAX_ROLES;
-  return new MetaFile(version, bytes.length, withHashes ? digest(bytes, ['sha256']) : undefined);
-}
-
-/** Timestamp's entry for snapshot: always version, length and hash (5.5.2). */
-export function snapshotMetaFor(version: number, bytes: Buffer): MetaFile {
-  return new MetaFile(version, bytes.length, digest(bytes, ['sha256']));
-}
-
-/**
- * Signs and writes the next versions: changed targets roles, snapshot (when anything changed
- * or asked), and always a new timestamp. Everything is signed and size-checked before the
- * first byte is written; then files go out in the safe order.
- */
-export async function publish(state: RepositoryState, options: PublishOptions): Promise<PublishReport> {
-  const { now, signers } = options;
-  const lifetimes = state.config.lifetimes;
-  const { delegated, targets, meta } = await prepareTargetsRoles(state, options);
-
-  let snapshot: Prepared | undefined;
-  let snapshotMeta = state.timestamp.signed.snapshotMeta;
-  if (meta.size > 0 || options.snapshot) {
-    const md = state.snapshot.editable();
-    for (const [name, m] of meta) md.signed.meta.set(name, m);
-    md.signed.version = state.snapshot.signed.version + 1;
-    md.signed.expires = expiryAfter(now, lifetimes.snapshot);
-    const file = metadataFileName('snapshot', md.signed.version);
-    snapshot = { name: file, bytes: await signAndSerialize(md, signers.snapshot, file) };
-    snapshotMeta = snapshotMetaFor(md.signed.version, snapshot.bytes);
-  }
-
-  const tsVersion = state.timestamp.signed.version + 1;
-  const ts = new Metadata(new Timestamp({ version: tsVersion, expires: expiryAfter(now, lifetimes.timestamp) }, snapshotMeta));
-  const timestamp: Prepared = { name: metadataFileName('timestamp'), bytes: await signAndSerialize(ts, signers.timestamp, 'timestamp.json') };
-
-  const files = await writeInOrder(state.paths.metadata, [delegated, targets ? [targets] : [], snapshot ? [snapshot] : [], [timestamp]]);
-  return {
-    files,
-    metadataBytes: files.reduce((sum, f) => sum + f.bytes, 0),
-    timestampVersion: tsVersion,
-    snapshotVersion: snapshotMeta.version,
-  };
-}
-
-/** The next version of each changed targets role, signed, and its new entry for snapshot. */
-async function prepareTargetsRoles(
-  state: RepositoryState,
-  { changed = new Map(), signers, now }: PublishOptions,
-): Promise<{ delegated: Prepared[]; targets?: Prepared; meta: Map<string, MetaFile> }> {
-  const binCount = state.binNames.length;
-  const delegated: Prepared[] = [];
-  let targets: Prepared | undefined;
-  const meta = new Map<string, MetaFile>();
-  for (const [name, md] of changed) {
-    const role = managedRoleOf(name);
-    md.signed.version = (state.snapshot.signed.roleMeta(name)?.version ?? 0) + 1;
-    md.signed.expires = expiryAfter(now, state.config.lifetimes[role]);
-    const file = metadataFileName(name, md.signed.version);
-    const bytes = await signAndSerialize(md, signers[role], file);
-    meta.set(`${name}.json`, metaFileFor(name, md.signed.version, bytes, binCount));
-    if (name === 'targets') targets = { name: file, bytes };
-    else delegated.push({ name: file, bytes });
-  }
-  return { delegated, targets, meta };
-}
-
-/** Writes the groups one after another, each durable before the next (which points at it) starts. */
-export async function writeInOrder(dir: string, groups: Prepared[][]): Promise<WrittenFile[]> {
-  const files: WrittenFile[] = [];
-  for (const group of groups) {
-    if (group.length === 0) continue;
-    await writeGroup(dir, group);
-    for (const p of group) files.push({ name: p.name, bytes: p.bytes.length });
-  }
-  return files;
-}
-
-/**
- * Writes files into one directory, each by temp file + fsync + rename, several at a time, then
- * fsyncs the directory once: when this returns, the whole group is durable, so the next group
- * (which points at it) may go.
- */
-export async function writeGroup(dir: string, files: Array<{ name: string; bytes: Uint8Array }>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const file = files[next++];
-      await writeDurably(join(dir, file.name), file.bytes);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, files.length) }, worker));
-  await fsyncDirectory(dir);
-}
-
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = tempPathBeside(path);
-  try {
-    const handle = await open(temp, 'wx', 0o644);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw new StorageError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/** Temp files (`.<name>.<pid>.<random>.tmp`) that killed writers left in metadata/. */
-async function cleanMetadataTemps(paths: RepositoryPaths): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(paths.metadata);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return;
-    throw new StorageError(`cannot list ${paths.metadata}: ${(error as Error).message}`);
-  }
-  for (const name of names) {
-    const pid = Number(/^\..*\.(\d+)\.[0-9a-f]{16}\.tmp$/.exec(name)?.[1]);
-    if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await unlink(join(paths.metadata, name)).catch(() => undefined);
-  }
-}
-
-export interface LockSettings {
-  /** How long to wait for another command working on the same repository (ms). */
-  lockTimeoutMs?: number;
-}
-
-/**
- * Runs `fn` holding the repository's lock: concurrent commands run one after another. A holder
- * that died (kill -9) is detected by pid and its lock broken; its leftovers are cleaned first.
- */
-export async function withRepositoryLock<T>(paths: RepositoryPaths, fn: () => Promise<T>, settings: LockSettings = {}): Promise<T> {
-  return withLock(
-    paths.lock,
-    async () => {
-      await cleanIncoming(paths);
-      await cleanMetadataTemps(paths);
-      return fn();
-    },
-    { timeoutMs: settings.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS },
-  );
+  return { md, bytes };
 }

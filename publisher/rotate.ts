@@ -2,7 +2,7 @@
  * `repo rotate`: add or remove keys of a role and change its threshold.
  *
  * - root, targets, snapshot, timestamp: their keys are listed in root, so the change is a new
- *   root version, staged (see staging.ts) and signed by every root key at hand; it is published
+ *   root version, staged (see staged-root.ts) and signed by every root key at hand; it is published
  *   at once if both root thresholds are met, otherwise when `repo sign` completes them. Changes
  *   made while a root is staged accumulate in it. With no key change, `--role root` simply
  *   re-signs root with a fresh expiry.
@@ -11,15 +11,16 @@
  */
 import { ValueError } from '../updater/core/errors.js';
 import type { PublicKey } from '../updater/core/keys.js';
-import { Metadata, type Root, type Targets } from '../updater/core/metadata.js';
+import type { Root } from '../updater/core/metadata.js';
 import { Delegations, SuccinctRoles } from '../updater/core/delegations.js';
 import { Role, TOP_LEVEL_ROLES } from '../updater/core/roles.js';
 import { isManagedRole, lifetimesWith, readConfig, writeConfig, type ManagedRole } from './config.js';
 import { KeyDirectory, readPublicKeyFile, validateKeyAlgorithm } from './keystore.js';
 import { computeKeyId } from '../updater/core/keys.js';
-import { keyRingFor, nowOf, openPaths, type KeyOptions, type RepositoryOptions } from './options.js';
-import { expiryAfter, publish, RepositoryState, withRepositoryLock, type PublishReport } from './repository.js';
+import { openPaths } from './options.js';
+import { expiryAfter } from './role-files.js';
 import {
+  discardStaged,
   loadStagedRoot,
   publishStagedRoot,
   signWithAvailableRootKeys,
@@ -27,9 +28,10 @@ import {
   writeStagedRoot,
   type PublishedRoot,
   type StagedStatus,
-} from './staging.js';
+} from './staged-root.js';
+import { editRepository, type PublishReport, type RepositoryEdit, type TransactionOptions } from './transaction.js';
 
-export interface RotateOptions extends RepositoryOptions, KeyOptions {
+export interface RotateOptions extends TransactionOptions {
   role: string;
   /** Files holding TUF public keys (JSON, as `repo keygen` writes) to add. */
   addKeyFiles?: string[];
@@ -66,8 +68,6 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateResult> 
   if (!isManagedRole(options.role)) throw new ValueError(`unknown role ${JSON.stringify(options.role)}`);
   const role = options.role;
   const paths = await openPaths(options.repo);
-  const ring = keyRingFor(paths, options);
-  const now = nowOf(options);
   if (options.threshold !== undefined && !(Number.isInteger(options.threshold) && options.threshold >= 1)) {
     throw new ValueError(`threshold must be a positive integer, got ${options.threshold}`);
   }
@@ -78,34 +78,36 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateResult> 
   const added = [...(options.addPublicKeys ?? [])];
   for (const file of options.addKeyFiles ?? []) added.push(await readPublicKeyFile(file));
 
-  return withRepositoryLock(
-    paths,
-    async () => {
-      const state = await RepositoryState.load(paths.root);
-      const generated: RotateResult['generated'] = [];
-      if (generateCount > 0) {
-        const dir = await KeyDirectory.open(options.keys!);
-        const alg = validateKeyAlgorithm(options.keyType ?? 'ed25519');
-        for (let i = 0; i < generateCount; i++) {
-          const entry = await dir.generate(role, alg);
-          added.push(entry.publicKey);
-          generated.push({ keyid: entry.keyid, file: `${dir.dir}/${entry.file}` });
-        }
+  // No expiry check for top-level roles: a new root is exactly how an expired one is replaced
+  // (clients only require the final root of the chain to be valid, 5.3.10).
+  const { value, publish } = await editRepository({ ...options, requireValidRoot: false }, async (edit) => {
+    const generated: RotateResult['generated'] = [];
+    if (generateCount > 0) {
+      const dir = await KeyDirectory.open(options.keys!);
+      const alg = validateKeyAlgorithm(options.keyType ?? 'ed25519');
+      for (let i = 0; i < generateCount; i++) {
+        const entry = await dir.generate(role, alg);
+        added.push(entry.publicKey);
+        generated.push({ keyid: entry.keyid, file: `${dir.dir}/${entry.file}` });
       }
-      const change: KeyChange = { add: added, remove: options.removeKeys ?? [], threshold: options.threshold };
-      if (role === 'bins') return rotateBins(state, ring, change, now, generated);
-      // No expiry check here: a new root is exactly how an expired one is replaced (clients
-      // only require the final root of the chain to be valid, 5.3.10).
-      if (options.expiresDays !== undefined) {
-        const config = await readConfig(paths);
-        config.lifetimes = lifetimesWith({ root: options.expiresDays }, config.lifetimes);
-        await writeConfig(paths, config);
-        (state.config.lifetimes as Record<string, number>).root = config.lifetimes.root;
-      }
-      return rotateTopLevel(state, ring, role, change, now, generated);
-    },
-    options,
-  );
+    }
+    const change: KeyChange = { add: added, remove: options.removeKeys ?? [], threshold: options.threshold };
+    if (role === 'bins') return rotateBins(edit, change, generated);
+    if (options.expiresDays !== undefined) {
+      const config = await readConfig(paths);
+      config.lifetimes = lifetimesWith({ root: options.expiresDays }, config.lifetimes);
+      await writeConfig(paths, config);
+      (edit.state.config.lifetimes as Record<string, number>).root = config.lifetimes.root;
+    }
+    return rotateTopLevel(edit, role, change, generated);
+  });
+  if (value.published && 'rootVersion' in value.published) {
+    await discardStaged(paths); // only now: until the new root is out, the collected signatures matter
+    if (publish) value.published.publish = publish;
+  } else if (role === 'bins' && publish) {
+    value.published = { publish };
+  }
+  return value;
 }
 
 /** The new key ids of a role after `change`, checked: known removals, a reachable threshold. */
@@ -128,13 +130,12 @@ function applyChange(role: string, keyids: readonly string[], threshold: number,
 }
 
 async function rotateTopLevel(
-  state: RepositoryState,
-  ring: ReturnType<typeof keyRingFor>,
+  edit: RepositoryEdit,
   role: 'root' | 'targets' | 'snapshot' | 'timestamp',
   change: KeyChange,
-  now: Date,
   generated: RotateResult['generated'],
 ): Promise<RotateResult> {
+  const { state, ring, now } = edit;
   const current = state.root.signed;
   const previous = await loadStagedRoot(state.paths, current);
   // Changes accumulate in a staged root of the next version; a stale one (already superseded) is dropped.
@@ -153,7 +154,7 @@ async function rotateTopLevel(
   await signWithAvailableRootKeys(state.paths, state, staged, ring);
   const result: RotateResult = { role, keyids: next.keyids, threshold: next.threshold, generated, staged: stagedStatus(current, staged) };
   if (result.staged!.ready) {
-    result.published = await publishStagedRoot(state, staged, ring, now);
+    result.published = await publishStagedRoot(edit, staged);
   }
   return result;
 }
@@ -163,13 +164,8 @@ function dropUnusedKeys(root: Root): void {
   for (const id of Object.keys(root.keys)) if (!used.has(id)) delete root.keys[id];
 }
 
-async function rotateBins(
-  state: RepositoryState,
-  ring: ReturnType<typeof keyRingFor>,
-  change: KeyChange,
-  now: Date,
-  generated: RotateResult['generated'],
-): Promise<RotateResult> {
+async function rotateBins(edit: RepositoryEdit, change: KeyChange, generated: RotateResult['generated']): Promise<RotateResult> {
+  const { state, ring, now } = edit;
   state.assertRootValid(now);
   const targets = state.targets.editable();
   const delegations = targets.signed.delegations;
@@ -185,15 +181,9 @@ async function rotateBins(
     new SuccinctRoles(next.keyids, next.threshold, succinct.bitLength, succinct.namePrefix, succinct.unrecognized),
     delegations.unrecognized,
   );
-  const signers = {
-    targets: await ring.forThreshold('targets', state.trustedKeys('targets')),
-    bins: await ring.forThreshold('bins', { ...next, keys }, 're-sign the bins with their new keys'),
-    snapshot: await ring.forThreshold('snapshot', state.trustedKeys('snapshot')),
-    timestamp: await ring.forThreshold('timestamp', state.trustedKeys('timestamp')),
-  };
-  const changed = new Map<string, Metadata<Targets>>([['targets', targets]]);
-  for await (const [name, md] of state.allTargetsRoles()) if (name !== 'targets') changed.set(name, md.editable());
-  const report = await publish(state, { changed, signers, now });
-  return { role: 'bins', keyids: next.keyids, threshold: next.threshold, generated, published: { publish: report } };
+  edit.useSigners({ bins: await ring.forThreshold('bins', { ...next, keys }, 're-sign the bins with their new keys') });
+  edit.targets.put('targets', targets);
+  for await (const [name, md] of state.allTargetsRoles()) if (name !== 'targets') edit.targets.put(name, md.editable());
+  return { role: 'bins', keyids: next.keyids, threshold: next.threshold, generated }; // published: set once committed
 }
 

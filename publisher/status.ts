@@ -7,7 +7,7 @@ import { TOP_LEVEL_ROLES } from '../updater/core/roles.js';
 import { countSignatures } from '../updater/core/verify.js';
 import { nowOf, openPaths } from './options.js';
 import { RepositoryState } from './repository.js';
-import { loadStagedRoot, stagedStatus, type StagedStatus } from './staging.js';
+import { loadStagedRoot, stagedStatus, type StagedStatus } from './staged-root.js';
 
 export interface StatusOptions {
   repo: string;

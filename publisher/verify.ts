@@ -18,7 +18,7 @@ import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG } from '../updater/client/updater.js';
 import { targetUrl } from '../updater/client/target-path.js';
 import { metadataFileName, repositoryPaths, targetFilePath, type RepositoryPaths } from './layout.js';
-import { readCustom } from './releases.js';
+import { readCustom } from './release-entries.js';
 
 export interface VerifyOptions {
   repo: string;

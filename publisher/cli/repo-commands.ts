@@ -158,7 +158,7 @@ const COMMANDS: Record<string, Command> = {
   add: {
     usage:
       'repo add <repo> <file>... --version V --platform linux|darwin|win32 --arch x64|arm64|... [--channel C]\n' +
-      '         [--keys <keys-dir>] [--notes FILE] [--staging PCT] [--force]',
+      '         [--keys <keys-dir>] [--notes FILE] [--staging PCT] [--force] [--replace]',
     options: {
       ...KEYS,
       version: { type: 'string' },
@@ -168,6 +168,7 @@ const COMMANDS: Record<string, Command> = {
       notes: { type: 'string' },
       staging: { type: 'string' },
       force: { type: 'boolean' },
+      replace: { type: 'boolean' },
     },
     async run(positionals, values, io) {
       const repo = path(io, positional(positionals, 0, 'repository directory'));
@@ -184,16 +185,19 @@ const COMMANDS: Record<string, Command> = {
         notes: notesFile === undefined ? undefined : await readNotes(notesFile),
         stagingPercentage: integer(values, 'staging'),
         force: values.force === true,
+        replace: values.replace === true,
         ...keyOptions(values, io),
       });
       const where = `${result.version} (${result.channel}, ${result.platform}-${result.arch})`;
-      if (!result.changed) return { result, lines: [`Nothing to do: ${where} is already published exactly so.`] };
+      if (!result.changed) return { result, lines: [`Nothing to do: ${where} is already published exactly so.`], warnings: result.warnings };
       return {
         result,
+        warnings: result.warnings,
         lines: [
           `Published ${where}:`,
           ...table([
             ...result.targets.map((t) => [t.status, t.path, formatBytes(t.length), t.role]),
+            ...result.replaced.map((p) => ['removed', p, '(replaced)', '']),
             ['index', result.channelIndex.path, result.channelIndex.status, 'targets'],
           ]),
           ...publishLines(result.publish!),
@@ -456,10 +460,5 @@ export async function runRepoCommand(argv: string[], io: CliIO): Promise<number>
     io.stderr(failureLine(e, verbose));
     return 1;
   }
-}
-
-/** For tests and tooling: the usage text. */
-export function repoUsage(): string {
-  return USAGE;
 }
 

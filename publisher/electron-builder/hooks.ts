@@ -142,6 +142,7 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
       for (const r of results) {
         const changed = r.targets.map((t) => `${basename(t.path)} ${t.status}`).join(', ');
         log(`electron-tuf: ${r.version} ${r.platform}-${r.arch} on ${r.channel}: ${changed}${r.changed ? '' : ' (repository unchanged)'}`);
+        for (const w of r.warnings) log(`electron-tuf: warning: ${w}`);
       }
       return [];
     } catch (error) {

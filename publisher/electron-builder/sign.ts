@@ -1,12 +1,12 @@
 /**
  * afterAllArtifactBuild: which of the build's files are installers the app updater can
- * install, which release (version, platform, arch) each belongs to, and publishing them with
- * addRelease, one release per platform and arch.
+ * install, which release (version, platform, arch) each belongs to, and publishing them: one
+ * release per platform and arch, all in one transaction.
  */
 import { basename } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
 import { installerKindOf, validateVersion, type Arch, type Platform } from '../../updater/release/index.js';
-import { addRelease, type AddReleaseResult } from '../add.js';
+import { addReleases, type AddReleaseResult } from '../add.js';
 import type { KeyOptions } from '../options.js';
 import type { HookSettings } from './settings.js';
 
@@ -82,28 +82,27 @@ export interface PublishInput {
 }
 
 /**
- * Publishes each group with addRelease. Each group is one atomic publish under the repository
- * lock; when a later group fails, the earlier ones stay published (re-running the build is
- * idempotent: a file already published identically is left unchanged).
+ * Publishes every group in one transaction (addReleases): all of the build's releases appear
+ * together, or none does. Re-running the build is idempotent: a file already published
+ * identically is left unchanged.
  */
 export async function publishGroups(groups: ReleaseGroup[], input: PublishInput): Promise<AddReleaseResult[]> {
-  const results: AddReleaseResult[] = [];
-  for (const group of groups) {
-    results.push(
-      await addRelease({
-        repo: input.settings.repository,
-        ...input.keyOptions,
-        keys: input.settings.keys ?? input.keyOptions.keys,
-        files: group.files,
-        version: group.version,
-        channel: input.settings.channel,
-        platform: group.platform,
-        arch: group.arch,
-        stagingPercentage: input.settings.stagingPercentage,
-        notes: input.notes,
-        now: input.now,
-      }),
-    );
-  }
-  return results;
+  const options = {
+    repo: input.settings.repository,
+    ...input.keyOptions,
+    keys: input.settings.keys ?? input.keyOptions.keys,
+    now: input.now,
+  };
+  return addReleases(
+    options,
+    groups.map((group) => ({
+      files: group.files,
+      version: group.version,
+      channel: input.settings.channel,
+      platform: group.platform,
+      arch: group.arch,
+      stagingPercentage: input.settings.stagingPercentage,
+      notes: input.notes,
+    })),
+  );
 }

@@ -9,12 +9,8 @@ import { afterAll, beforeEach, expect, it } from 'vitest';
 import { addRelease, verifyRepository } from '../../publisher/index.js';
 import { main } from '../../publisher/cli/main.js';
 import { stageIndex } from '../../publisher/channel-indexes.js';
-import { TargetsEdits } from '../../publisher/edits.js';
-import { KeyRing } from '../../publisher/keystore.js';
-import { publishSigners } from '../../publisher/options.js';
-import { makeChannelRelease, makeIndex } from '../../publisher/releases.js';
-import { publish, RepositoryState } from '../../publisher/repository.js';
-import { placeTarget } from '../../publisher/target-store.js';
+import { makeChannelRelease, makeIndex } from '../../publisher/release-entries.js';
+import { editRepository } from '../../publisher/transaction.js';
 import { cleanupTemp, makeRepo, writeInstaller, type TestRepo } from './helpers.js';
 
 afterAll(cleanupTemp);
@@ -80,14 +76,12 @@ it('reports expiry at a given time', async () => {
 
 it('checks channel indexes against the installers they list', async () => {
   // Publish, properly signed, an index that offers the 1.0.0 installer as 1.0.1.
-  const state = await RepositoryState.load(r.repo);
-  const edits = new TargetsEdits(state);
   const key = { channel: 'stable', platform: 'linux', arch: 'x64' } as const;
   const lying = makeIndex(key, [makeChannelRelease('1.0.1', { releaseDate: '2030-01-01T00:00:00Z' }, [{ target: '1.0.0/app-1.0.0.tar.gz', kind: 'tar.gz' }])]);
-  const placed = await stageIndex(edits, state.paths, lying);
-  await placeTarget(state.paths, placed!.path, placed!.file);
-  const ring = new KeyRing({ keysDir: r.keys });
-  await publish(state, { changed: edits.changed, signers: await publishSigners(state, ring, edits.changed.keys()), now: new Date() });
+  await editRepository({ repo: r.repo, keys: r.keys, env: {} }, async (edit) => {
+    const placed = await stageIndex(edit.targets, edit.state.paths, lying);
+    edit.placeFile(placed!.path, placed!.file);
+  });
 
   const result = await verifyRepository({ repo: r.repo });
   expect(result.problems).toEqual([

@@ -8,10 +8,10 @@ import { resolve } from 'node:path';
 import { ValueError } from '../updater/core/errors.js';
 import { writeFileAtomic } from '../updater/node-io/index.js';
 import { readKeyFile, shortKeyId, signerFromPem } from './keystore.js';
-import { keyRingFor, nowOf, openPaths, type KeyOptions, type RepositoryOptions } from './options.js';
-import { RepositoryState, withRepositoryLock } from './repository.js';
+import { openPaths } from './options.js';
 import {
   detachedBytes,
+  discardStaged,
   detachedFor,
   loadStagedRoot,
   publishStagedRoot,
@@ -21,9 +21,10 @@ import {
   storeDetached,
   type PublishedRoot,
   type StagedStatus,
-} from './staging.js';
+} from './staged-root.js';
+import { editRepository, type TransactionOptions } from './transaction.js';
 
-export interface SignOptions extends RepositoryOptions, KeyOptions {
+export interface SignOptions extends TransactionOptions {
   /** The staged role to sign; only `root` is ever staged. */
   role: string;
   /** A private key file (PEM) of a root key. */
@@ -49,16 +50,12 @@ export interface SignResult {
 export async function signStaged(options: SignOptions): Promise<SignResult> {
   if (options.role !== 'root') throw new ValueError(`nothing of role ${JSON.stringify(options.role)} is ever staged; only root changes wait for signatures`);
   const paths = await openPaths(options.repo);
-  const ring = keyRingFor(paths, options);
-  const now = nowOf(options);
   const pem = options.keyFile === undefined ? undefined : await readKeyFile(resolve(options.keyFile), false);
   if (options.keyFile !== undefined && pem === undefined) throw new ValueError(`no such file: ${options.keyFile}`);
   if (options.out !== undefined && !pem) throw new ValueError('--out needs --key: it writes the signature made with that key');
 
-  return withRepositoryLock(
-    paths,
-    async () => {
-      const state = await RepositoryState.load(paths.root);
+  const { value, publish } = await editRepository({ ...options, requireValidRoot: false }, async (edit) => {
+      const { state, ring } = edit;
       const loaded = await loadStagedRoot(paths, state.root.signed);
       if (!loaded || loaded.md.signed.version <= state.root.signed.version) {
         throw new ValueError('no root change is staged (repo rotate stages one)');
@@ -91,9 +88,12 @@ export async function signStaged(options: SignOptions): Promise<SignResult> {
       }
       added.push(...(await signWithAvailableRootKeys(paths, state, staged, ring)));
       result.status = stagedStatus(state.root.signed, staged);
-      if (result.status.ready && options.publish !== false) result.published = await publishStagedRoot(state, staged, ring, now);
+      if (result.status.ready && options.publish !== false) result.published = await publishStagedRoot(edit, staged);
       return result as SignResult;
-    },
-    options,
-  );
+  });
+  if (value.published) {
+    await discardStaged(paths); // only now: until the new root is out, the collected signatures matter
+    if (publish) value.published.publish = publish;
+  }
+  return value;
 }

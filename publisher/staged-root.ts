@@ -12,16 +12,18 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RepositoryError, ValueError } from '../updater/core/errors.js';
+import { RepositoryError, StorageError, TufError, ValueError } from '../updater/core/errors.js';
 import { FieldReader } from '../updater/core/fields.js';
 import { verifySignature, type PublicKey, type Signer } from '../updater/core/keys.js';
-import { Metadata, type Root, type Targets } from '../updater/core/metadata.js';
+import { Metadata, type Root } from '../updater/core/metadata.js';
 import { TOP_LEVEL_ROLES } from '../updater/core/roles.js';
 import { countSignatures, type SignatureCount } from '../updater/core/verify.js';
-import { parseJsonBytes, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
-import { metadataFileName, stagedPaths, type RepositoryPaths } from './layout.js';
+import { errorCode, parseJsonBytes, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
+import { stagedPaths, type RepositoryPaths } from './layout.js';
 import { shortKeyId, type KeyRing } from './keystore.js';
-import { publish, SIZE_LIMITS, writeInOrder, type PublishReport, type PublishSigners, type RepositoryState } from './repository.js';
+import type { RepositoryState } from './repository.js';
+import { SIZE_LIMITS } from './role-files.js';
+import type { PublishReport, PublishSigners, RepositoryEdit } from './transaction.js';
 
 export interface DetachedSignature {
   role: string;
@@ -79,7 +81,7 @@ export async function loadStagedRoot(paths: RepositoryPaths, current: Root): Pro
   }
   const invalid: string[] = [];
   const digest = signedSha256(md);
-  for (const name of await readdir(signatures).catch(() => [] as string[])) {
+  for (const name of await listSignatures(signatures)) {
     if (!name.endsWith('.json')) continue;
     const path = join(signatures, name);
     try {
@@ -88,11 +90,24 @@ export async function loadStagedRoot(paths: RepositoryPaths, current: Root): Pro
       const key = rootKeyOf(md, current, sig.keyid);
       if (!key || !verifySignature(key, sig.sig, md.signedBytes)) throw new ValueError('does not verify');
       md.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
-    } catch {
+    } catch (e) {
+      // A signature that does not parse or verify is reported; trouble reading it is not "invalid".
+      if (e instanceof StorageError || !(e instanceof TufError)) {
+        throw new StorageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
       invalid.push(path);
     }
   }
   return { md, invalid };
+}
+
+async function listSignatures(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return [];
+    throw new StorageError(`cannot list ${dir}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function parseDetached(bytes: Uint8Array, where: string): DetachedSignature {
@@ -212,10 +227,12 @@ export interface PublishedRoot {
 }
 
 /**
- * Publishes the staged root if both thresholds are met; re-signs the roles whose keys it
- * changed with their new keys (resolved before anything is written).
+ * Publishes the staged root in `edit`'s transaction if both thresholds are met; the roles whose
+ * keys it changed are re-signed there with their new keys (resolved before anything is written).
+ * The caller discards the staged root once the transaction has committed.
  */
-export async function publishStagedRoot(state: RepositoryState, staged: Metadata<Root>, ring: KeyRing, now: Date): Promise<PublishedRoot> {
+export async function publishStagedRoot(edit: RepositoryEdit, staged: Metadata<Root>): Promise<PublishedRoot> {
+  const { state, ring, now } = edit;
   const current = state.root.signed;
   if (staged.signed.version !== current.version + 1) {
     throw new ValueError(`the staged root is version ${staged.signed.version}, but the published root is ${current.version}: rotate again`);
@@ -226,32 +243,29 @@ export async function publishStagedRoot(state: RepositoryState, staged: Metadata
   }
   if (staged.signed.isExpired(now)) throw new ValueError(`the staged root expired at ${staged.signed.expires}: rotate again`);
   const rotated = status.rotatedRoles.filter((r) => r !== 'root') as Array<'targets' | 'snapshot' | 'timestamp'>;
-  const trusted = (role: 'targets' | 'snapshot' | 'timestamp') => ({
-    keyids: staged.signed.roles[role].keyids,
-    threshold: staged.signed.roles[role].threshold,
-    keys: staged.signed.keys,
-  });
-  let signers: PublishSigners | undefined;
+  const resigned: string[] = [];
   if (rotated.length > 0) {
-    const purpose = (role: string) => `re-sign ${role} with its new keys, as the staged root requires`;
-    signers = {
-      timestamp: await ring.forThreshold('timestamp', trusted('timestamp'), purpose('timestamp')),
-      snapshot: await ring.forThreshold('snapshot', trusted('snapshot'), purpose('snapshot')),
-    };
-    if (rotated.includes('targets')) signers.targets = await ring.forThreshold('targets', trusted('targets'), purpose('targets'));
+    const signers = await newKeySigners(ring, staged.signed, rotated.includes('targets'));
+    edit.useSigners(signers);
+    if (signers.targets) await edit.resign('targets');
+    edit.resignSnapshot();
+    resigned.push(...(signers.targets ? ['targets'] : []), 'snapshot', 'timestamp');
   }
-
   const bytes = staged.toBytes();
   const check = Metadata.fromBytes(bytes, 'root'); // what clients will read must verify as counted
   if (!stagedStatus(current, check).ready) throw new RepositoryError('the serialized root does not verify; nothing was published');
-  await writeInOrder(state.paths.metadata, [[{ name: metadataFileName('root', staged.signed.version), bytes }]]);
-  const published: PublishedRoot = { rootVersion: staged.signed.version, resigned: [] };
-  if (signers) {
-    const changed = new Map<string, Metadata<Targets>>();
-    if (signers.targets) changed.set('targets', state.targets.editable());
-    published.publish = await publish(state, { changed, snapshot: true, signers, now });
-    published.resigned = [...changed.keys(), 'snapshot', 'timestamp'];
-  }
-  await discardStaged(state.paths);
-  return published;
+  edit.publishRoot(staged.signed.version, bytes);
+  return { rootVersion: staged.signed.version, resigned };
+}
+
+/** Signers by the keys the new root names: timestamp, snapshot and (when rotated) targets. */
+async function newKeySigners(ring: KeyRing, root: Root, withTargets: boolean): Promise<PublishSigners> {
+  const trusted = (role: 'targets' | 'snapshot' | 'timestamp') => ({ keyids: root.roles[role].keyids, threshold: root.roles[role].threshold, keys: root.keys });
+  const purpose = (role: string) => `re-sign ${role} with its new keys, as the staged root requires`;
+  const signers: PublishSigners = {
+    timestamp: await ring.forThreshold('timestamp', trusted('timestamp'), purpose('timestamp')),
+    snapshot: await ring.forThreshold('snapshot', trusted('snapshot'), purpose('snapshot')),
+  };
+  if (withTargets) signers.targets = await ring.forThreshold('targets', trusted('targets'), purpose('targets'));
+  return signers;
 }

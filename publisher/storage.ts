@@ -1,0 +1,178 @@
+/**
+ * Where a repository's files live, behind the few operations a publish needs, so the one
+ * transaction (transaction.ts) runs the same against the disk today and an object store later.
+ *
+ * The operations are chosen so no state is found by listing: every file read is named by the
+ * metadata that points at it (or is `N.root.json`, probed in order), and every write is either
+ * a versioned file created once (`N.<role>.json`, consistent snapshots: a second, different
+ * file under one version would make one version mean two things to clients) or the one
+ * unversioned file, `timestamp.json`, replaced atomically.
+ */
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RepositoryError, StorageError } from '../updater/core/errors.js';
+import { errorCode, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
+import { withLock } from '../updater/node-io/index.js';
+import type { RepositoryPaths } from './layout.js';
+import { cleanIncoming, isAlive, placeTarget, type IncomingFile } from './target-store.js';
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
+const WRITE_CONCURRENCY = 32;
+
+/** A metadata file ready to be written: its name inside metadata/ and its bytes. */
+export interface Prepared {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface LockSettings {
+  /** How long to wait for another command working on the same repository (ms). */
+  lockTimeoutMs?: number;
+}
+
+export interface RepositoryStorage {
+  /** Where this storage is, for messages. */
+  readonly location: string;
+  /** A metadata file's bytes (at most `maxBytes`, else an error), or undefined when absent. */
+  readMetadata(name: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /**
+   * Creates each versioned metadata file unless it exists with exactly these bytes; a file
+   * that exists with other bytes is refused (RepositoryError) before any file of the group is
+   * written, unless named in `replaceable` (leftovers of an interrupted publish that no
+   * timestamp names). Durable when this resolves.
+   */
+  createVersioned(files: readonly Prepared[], replaceable?: ReadonlySet<string>): Promise<void>;
+  /** The check of createVersioned alone, for a whole publish before anything is written. */
+  checkVersioned(files: readonly Prepared[], replaceable?: ReadonlySet<string>): Promise<void>;
+  /** Replaces an unversioned metadata file (timestamp.json) atomically and durably. */
+  replaceUnversioned(file: Prepared): Promise<void>;
+  /** Moves incoming content to its consistent-snapshot target names (spec 5.7.3). */
+  placeTarget(targetPath: string, file: IncomingFile): Promise<void>;
+  /** Runs `fn` as the only writer of this repository. */
+  withLock<T>(fn: () => Promise<T>, settings?: LockSettings): Promise<T>;
+}
+
+/** The repository as a directory on this machine (layout.ts). */
+export class DiskStorage implements RepositoryStorage {
+  /** Files checked while this storage's lock is held: stored identically (true) or absent (false). */
+  private readonly checked = new Map<string, boolean>();
+
+  constructor(readonly paths: RepositoryPaths) {}
+
+  get location(): string {
+    return this.paths.metadata;
+  }
+
+  async readMetadata(name: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    return readFileBounded(join(this.paths.metadata, name), maxBytes);
+  }
+
+  async createVersioned(files: readonly Prepared[], replaceable: ReadonlySet<string> = new Set()): Promise<void> {
+    const held = await this.held(files, replaceable);
+    await writeGroup(this.paths.metadata, files.filter((f) => !held.has(f)));
+  }
+
+  async checkVersioned(files: readonly Prepared[], replaceable: ReadonlySet<string> = new Set()): Promise<void> {
+    await this.held(files, replaceable);
+  }
+
+  /** The files already stored with exactly these bytes; RepositoryError for one stored with others. */
+  private async held(files: readonly Prepared[], replaceable: ReadonlySet<string>): Promise<Set<Prepared>> {
+    const held = new Set<Prepared>();
+    await eachConcurrently(files, async (file) => {
+      if (replaceable.has(file.name)) return;
+      const known = this.checked.get(file.name);
+      const same = known ?? (await this.holdsExactly(file));
+      this.checked.set(file.name, same);
+      if (same) held.add(file);
+    });
+    return held;
+  }
+
+  /** True when `file` is already stored with these bytes; refuses one stored with others. */
+  private async holdsExactly(file: Prepared): Promise<boolean> {
+    const path = join(this.paths.metadata, file.name);
+    const size = await stat(path).then(
+      (s) => s.size,
+      (error: unknown) => {
+        if (errorCode(error) === 'ENOENT') return undefined;
+        throw new StorageError(`cannot inspect ${path}: ${(error as Error).message}`, { cause: error });
+      },
+    );
+    if (size === undefined) return false;
+    // Same size: compare the bytes (bounded by that size; a file growing meanwhile is an error).
+    const existing = size === file.bytes.length ? await readFileBounded(path, size) : undefined;
+    if (!existing || Buffer.compare(existing, file.bytes) !== 0) {
+      throw new RepositoryError(`${file.name} is already published with other content; refusing to publish a second file under its version`);
+    }
+    return true;
+  }
+
+  async replaceUnversioned(file: Prepared): Promise<void> {
+    await writeFileAtomic(join(this.paths.metadata, file.name), file.bytes, { mode: 0o644 });
+  }
+
+  async placeTarget(targetPath: string, file: IncomingFile): Promise<void> {
+    await placeTarget(this.paths, targetPath, file);
+  }
+
+  /**
+   * Holds the repository's lock: concurrent commands run one after another. A holder that died
+   * (kill -9) is detected by pid and its lock broken; its leftovers are cleaned first.
+   */
+  async withLock<T>(fn: () => Promise<T>, settings: LockSettings = {}): Promise<T> {
+    this.checked.clear();
+    try {
+      return await withRepositoryLock(this.paths, fn, settings);
+    } finally {
+      this.checked.clear(); // only the lock holder's own checks stay true
+    }
+  }
+}
+
+async function eachConcurrently<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, worker));
+}
+
+/**
+ * Writes files into one directory, several at a time, each by temp file + fsync + rename +
+ * directory fsync (writeFileAtomic): durable when this resolves.
+ */
+async function writeGroup(dir: string, files: readonly Prepared[]): Promise<void> {
+  await eachConcurrently(files, (file) => writeFileAtomic(join(dir, file.name), file.bytes, { mode: 0o644 }));
+}
+
+/** Temp files (`.<name>.<pid>.<random>.tmp`) that killed writers left in metadata/. */
+async function cleanMetadataTemps(paths: RepositoryPaths): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(paths.metadata);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return;
+    throw new StorageError(`cannot list ${paths.metadata}: ${(error as Error).message}`, { cause: error });
+  }
+  for (const name of names) {
+    const pid = Number(/^\..*\.(\d+)\.[0-9a-f]{16}\.tmp$/.exec(name)?.[1]);
+    if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await unlink(join(paths.metadata, name)).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `fn` holding the repository's lock (`<repo>/.publish.lock`), after removing what killed
+ * holders left behind (incoming copies, metadata temp files).
+ */
+export async function withRepositoryLock<T>(paths: RepositoryPaths, fn: () => Promise<T>, settings: LockSettings = {}): Promise<T> {
+  return withLock(
+    paths.lock,
+    async () => {
+      await cleanIncoming(paths);
+      await cleanMetadataTemps(paths);
+      return fn();
+    },
+    { timeoutMs: settings.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS },
+  );
+}
