@@ -11,7 +11,7 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepositoryError, StorageError } from '../updater/core/errors.js';
-import { errorCode, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
+import { errorCode, fsyncDirectory, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
 import { withLock } from '../updater/node-io/index.js';
 import type { RepositoryPaths } from './layout.js';
 import { cleanIncoming, isAlive, placeTarget, type IncomingFile } from './target-store.js';
@@ -139,11 +139,16 @@ async function eachConcurrently<T>(items: readonly T[], fn: (item: T) => Promise
 }
 
 /**
- * Writes files into one directory, several at a time, each by temp file + fsync + rename +
- * directory fsync (writeFileAtomic): durable when this resolves.
+ * Writes files into one directory, several at a time, each by temp file + fsync + rename
+ * (writeFileAtomic), then fsyncs the directory once for the whole group: durable when this
+ * resolves. One directory fsync per group, not per file, keeps `repo init --bins 16384` fast.
  */
 async function writeGroup(dir: string, files: readonly Prepared[]): Promise<void> {
-  await eachConcurrently(files, (file) => writeFileAtomic(join(dir, file.name), file.bytes, { mode: 0o644 }));
+  if (files.length === 0) return;
+  await eachConcurrently(files, (file) =>
+    writeFileAtomic(join(dir, file.name), file.bytes, { mode: 0o644, syncDirectory: false }),
+  );
+  await fsyncDirectory(dir);
 }
 
 /** Temp files (`.<name>.<pid>.<random>.tmp`) that killed writers left in metadata/. */
@@ -157,7 +162,7 @@ async function cleanMetadataTemps(paths: RepositoryPaths): Promise<void> {
   }
   for (const name of names) {
     const pid = Number(/^\..*\.(\d+)\.[0-9a-f]{16}\.tmp$/.exec(name)?.[1]);
-    if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await unlink(join(paths.metadata, name)).catch(() => undefined);
+    if (Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) await removeIfPresent(join(paths.metadata, name));
   }
 }
 
@@ -175,4 +180,13 @@ export async function withRepositoryLock<T>(paths: RepositoryPaths, fn: () => Pr
     },
     { timeoutMs: settings.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS },
   );
+}
+
+/** Removes a file; one that is already gone is fine, any other failure is reported. */
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw new StorageError(`cannot remove ${path}: ${(error as Error).message}`, { cause: error });
+  }
 }
