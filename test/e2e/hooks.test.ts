@@ -17,8 +17,8 @@ import { compileDemoApp } from '../../build/stage-app.js';
 import { initRepository } from '../../publisher/index.js';
 import { treeDigest } from '../publisher/helpers.js';
 
-const SETUP_TIMEOUT = 60_000;
-const BUILD_TIMEOUT = 60_000;
+const SETUP_TIMEOUT = 300_000;
+const BUILD_TIMEOUT = 300_000;
 const ENV_NAMES = ['ELECTRON_TUF_REPOSITORY', 'ELECTRON_TUF_KEYS', 'ELECTRON_TUF_URL', 'ELECTRON_TUF_CHANNEL', 'ELECTRON_TUF_STAGING', 'ELECTRON_TUF_ROOT'];
 
 let workDir: string;
