@@ -91,7 +91,7 @@ async function buildReleases(ctx: Context, config: EmbeddedConfig): Promise<Demo
       const started = performance.now();
       // Once for both builds: the two versions differ only in package.json.
       const compiled = await compileDemoApp(ctx.workspace.path('compiled'));
-      ctx.out.ok('compiled app/main.ts and its imports (the app updater among them) with tsc', performance.now() - started);
+      ctx.out.ok('compiled app/main.ts and its imports (the app updater among them; transpile-only)', performance.now() - started);
       const builds: DemoBuild[] = [];
       for (const version of versions) builds.push(await timedBuild(ctx, version, (out) => buildWithElectronBuilder(version, out, config, compiled)));
       return builds;
