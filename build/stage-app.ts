@@ -10,11 +10,12 @@
  *                           hook embeds the repository's root at the same place)
  */
 import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ValueError } from '../updater/core/errors.js';
 import { validateVersion } from '../updater/core/release.js';
 import { STAGED_ROOT } from './electron-builder.config.js';
 import { PROJECT_ROOT } from './paths.js';
+import { transpileClosure } from './transpile.js';
 
 export interface StageOptions {
   /** Semver version written into the staged package.json. */
@@ -58,54 +59,11 @@ export async function compileDemoApp(outDir: string): Promise<string> {
 
 /**
  * Compiles `files` and everything they import from the checkout (only that) into `outDir`,
- * laid out as in the checkout (`<outDir>/publisher/...`). Each file is transpiled on its own
- * (TypeScript's transpileModule: the project's options, no type check), which takes a second
- * where a type-checking tsc run takes 15-25 s; the code is written for this (it type-checks
- * with `isolatedModules`). Syntax errors fail with a ValueError naming `what`.
+ * laid out as in the checkout (`<outDir>/publisher/...`), transpile-only (build/transpile.ts).
+ * Syntax errors fail with a ValueError naming `what`.
  */
 export async function compileTypeScript(files: string[], outDir: string, what: string): Promise<void> {
-  const { default: ts } = await import('typescript');
-  const options: import('typescript').CompilerOptions = {
-    ...projectCompilerOptions(ts),
-    // What NodeNext emits for .ts in a "type": "module" package; resolution is not used here.
-    module: ts.ModuleKind.ES2022,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    declaration: false,
-    sourceMap: false,
-    isolatedModules: true,
-  };
-  const pending = files.map((file) => resolve(file));
-  const done = new Set<string>();
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    if (relative(PROJECT_ROOT, file).startsWith('..')) throw new ValueError(`${what} imports ${file}, outside the checkout`);
-    const source = await readFile(file, 'utf8');
-    const output = ts.transpileModule(source, { compilerOptions: options, fileName: file, reportDiagnostics: true });
-    if (output.diagnostics !== undefined && output.diagnostics.length > 0) {
-      const report = ts.formatDiagnostics(output.diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => PROJECT_ROOT, getNewLine: () => '\n' });
-      throw new ValueError(`${what} does not compile:\n${report.slice(0, 4000)}`);
-    }
-    const target = join(outDir, relative(PROJECT_ROOT, file)).replace(/\.ts$/, '.js');
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, output.outputText);
-    pending.push(...localImports(ts, file, source));
-  }
-}
-
-/** The project's compiler options (tsconfig.json), as tsc would read them. */
-function projectCompilerOptions(ts: typeof import('typescript')): import('typescript').CompilerOptions {
-  const configPath = join(PROJECT_ROOT, 'tsconfig.json');
-  const { config, error } = ts.readConfigFile(configPath, ts.sys.readFile);
-  if (error !== undefined) throw new ValueError(`cannot read ${configPath}: ${ts.flattenDiagnosticMessageText(error.messageText, '\n')}`);
-  return ts.parseJsonConfigFileContent(config, ts.sys, PROJECT_ROOT).options;
-}
-
-/** The .ts files of the checkout that `file` imports or re-exports (`./x.js` is `./x.ts`). */
-function localImports(ts: typeof import('typescript'), file: string, source: string): string[] {
-  const specifiers = ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
-  return specifiers.filter((s) => s.startsWith('.')).map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts')));
+  await transpileClosure(files, outDir, what);
 }
 
 /**
