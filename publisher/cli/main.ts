@@ -4,13 +4,14 @@
  * `client <command>` for the TUF client (client-commands.ts). Each group is loaded only when
  * used: `client download` never loads the publisher, `repo` never the client's HTTP stack.
  */
-import { realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processIO, type CliIO } from './io.js';
 
 const USAGE = `usage: electron-tuf repo <command> ...     publish: init, add, remove, refresh, rotate, sign, status, verify, serve, keygen
        electron-tuf client <command> ...   check a repository as an app would: init, refresh, download
-Run \`electron-tuf repo --help\` or \`electron-tuf client --help\` for details.`;
+Run \`electron-tuf repo --help\` or \`electron-tuf client --help\` for details; --version prints the version.`;
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [group, ...rest] = argv;
@@ -23,6 +24,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       const { runClientCommand } = await import('./client-commands.js');
       return runClientCommand(rest, io);
     }
+    case '--version':
+    case '-V':
+      io.stdout(await packageVersion());
+      return 0;
     case '--help':
     case '-h':
     case 'help':
@@ -35,6 +40,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`error: unknown command ${JSON.stringify(group)}; expected repo or client`);
       return 1;
   }
+}
+
+/** electron-tuf's version, from the package.json above this module (in dist/ or in the sources). */
+async function packageVersion(): Promise<string> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++, dir = dirname(dir)) {
+    const manifest = await readFile(join(dir, 'package.json'), 'utf8').then((text) => JSON.parse(text) as { name?: string; version?: string }, () => undefined);
+    if (manifest?.name === 'electron-tuf' && typeof manifest.version === 'string') return manifest.version;
+  }
+  throw new Error('electron-tuf: package.json not found');
 }
 
 /** True when this module is the program node was started with (also through an npm bin symlink). */
