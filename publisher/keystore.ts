@@ -248,7 +248,7 @@ export class KeyRing {
   }
 
   keyDirectory(): Promise<KeyDirectory | undefined> {
-    this.directory ??= this.options.keysDir ? KeyDirectory.open(this.options.keysDir) : Promise.resolve(undefined);
+    this.directory ??= this.options.keysDir ? openExisting(this.options.keysDir) : Promise.resolve(undefined);
     return this.directory;
   }
 
@@ -269,7 +269,7 @@ export class KeyRing {
   async forThreshold(role: ManagedRole, trusted: TrustedKeys, purpose = `sign ${role}`): Promise<Signer[]> {
     const signers = await this.available(role, trusted);
     if (signers.length >= trusted.threshold) return signers;
-    const where = [this.options.keysDir, roleKeyEnvVar(role)].filter(Boolean).join(' or ');
+    const where = this.options.keysDir ? `keys directory ${this.options.keysDir} or variable ${roleKeyEnvVar(role)}` : `variable ${roleKeyEnvVar(role)} (or give a keys directory, --keys)`;
     throw new ValueError(
       `cannot ${purpose}: need ${trusted.threshold} ${role} key(s) of ${trusted.keyids.map(shortKeyId).join(', ')}, ` +
         `found ${signers.length} in ${where}`,
@@ -289,6 +289,14 @@ export class KeyRing {
       return signerFromPem(pem, trusted.keys[signer.keyid], name);
     });
   }
+}
+
+/** A keys directory given for signing must exist: a typo should not read as "no keys". */
+async function openExisting(dir: string): Promise<KeyDirectory> {
+  const found = await stat(dir).catch(() => undefined);
+  if (!found) throw new ValueError(`keys directory ${resolve(dir)} does not exist`);
+  if (!found.isDirectory()) throw new ValueError(`keys directory ${resolve(dir)} is not a directory`);
+  return KeyDirectory.open(dir);
 }
 
 function pick(keys: Record<string, PublicKey>, keyids: readonly string[]): Record<string, PublicKey> {

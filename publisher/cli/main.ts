@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processIO, type CliIO } from './io.js';
 
-const USAGE = `usage: electron-tuf repo <command> ...     publish: init, add, remove, refresh, rotate, sign, status, verify, serve, keygen
+const USAGE = `usage: electron-tuf repo <command> ...     publish: init, add, remove, refresh, rotate, sign, status, list, verify, serve, keygen
        electron-tuf client <command> ...   check a repository as an app would: init, refresh, download
 Run \`electron-tuf repo --help\` or \`electron-tuf client --help\` for details; --version prints the version.`;
 
@@ -61,5 +61,12 @@ async function isEntryPoint(): Promise<boolean> {
 }
 
 if (await isEntryPoint()) {
+  // `electron-tuf ... | head -1`: a reader that stops early is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   process.exitCode = await main(process.argv.slice(2), processIO());
 }
