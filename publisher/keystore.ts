@@ -269,11 +269,28 @@ export class KeyRing {
   async forThreshold(role: ManagedRole, trusted: TrustedKeys, purpose = `sign ${role}`): Promise<Signer[]> {
     const signers = await this.available(role, trusted);
     if (signers.length >= trusted.threshold) return signers;
+    throw new ValueError(`cannot ${purpose}: ${this.shortfall(role, trusted, signers.length)}`);
+  }
+
+  /**
+   * Signers meeting the threshold of every requested role; when some are short, one ValueError
+   * names each of them with the directory or variable that would supply its keys.
+   */
+  async forThresholds(requests: ReadonlyArray<{ role: ManagedRole; trusted: TrustedKeys }>): Promise<Map<ManagedRole, Signer[]>> {
+    const found = new Map<ManagedRole, Signer[]>();
+    const missing: string[] = [];
+    for (const { role, trusted } of requests) {
+      const signers = await this.available(role, trusted);
+      if (signers.length >= trusted.threshold) found.set(role, signers);
+      else missing.push(this.shortfall(role, trusted, signers.length));
+    }
+    if (missing.length > 0) throw new ValueError(`cannot sign ${requests.map((r) => r.role).join(', ')}: ${missing.join('; ')}`);
+    return found;
+  }
+
+  private shortfall(role: ManagedRole, trusted: TrustedKeys, found: number): string {
     const where = this.options.keysDir ? `keys directory ${this.options.keysDir} or variable ${roleKeyEnvVar(role)}` : `variable ${roleKeyEnvVar(role)} (or give a keys directory, --keys)`;
-    throw new ValueError(
-      `cannot ${purpose}: need ${trusted.threshold} ${role} key(s) of ${trusted.keyids.map(shortKeyId).join(', ')}, ` +
-        `found ${signers.length} in ${where}`,
-    );
+    return `need ${trusted.threshold} ${role} key(s) of ${trusted.keyids.map(shortKeyId).join(', ')}, found ${found} in ${where}`;
   }
 
   /** Keys from the role's environment variable; one that is not a key of this role is an error. */

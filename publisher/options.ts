@@ -61,9 +61,16 @@ export async function publishSigners(
   withSnapshot = true,
 ): Promise<PublishSigners> {
   const roles = new Set<ManagedRole>([...changedRoles].map(managedRoleOf));
-  const signers: PublishSigners = { timestamp: await ring.forThreshold('timestamp', state.trustedKeys('timestamp')) };
-  if (withSnapshot || roles.size > 0) signers.snapshot = await ring.forThreshold('snapshot', state.trustedKeys('snapshot'));
-  if (roles.has('targets')) signers.targets = await ring.forThreshold('targets', state.trustedKeys('targets'));
-  if (roles.has('bins')) signers.bins = await ring.forThreshold('bins', state.trustedKeys('bins'));
+  const needed: ManagedRole[] = ['timestamp'];
+  if (withSnapshot || roles.size > 0) needed.push('snapshot');
+  if (roles.has('targets')) needed.push('targets');
+  if (roles.has('bins')) needed.push('bins');
+  // One message naming every role whose keys are missing, not just the first.
+  const found = await ring.forThresholds(needed.map((role) => ({ role, trusted: state.trustedKeys(role) })));
+  const signers: PublishSigners = { timestamp: found.get('timestamp')! };
+  for (const role of ['snapshot', 'targets', 'bins'] as const) {
+    const forRole = found.get(role);
+    if (forRole) signers[role] = forRole;
+  }
   return signers;
 }
