@@ -3,8 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'server/test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    globalSetup: ['test/helpers/global-setup.ts'],
+    // Sized for a 2-core machine also running another suite: a test that needs this long is hung,
+    // not slow. Tests that spawn builds or the demo set their own, larger limits.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     // 2-core machines: keep worker count small so process-heavy tests do not starve.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -14,10 +14,10 @@
  * "exports", as in a real app. Its own dependencies resolve through the symlinks.
  */
 import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import ts from 'typescript';
+import { join, resolve } from 'node:path';
 import { ValueError } from '../updater/core/errors.js';
 import { PROJECT_ROOT } from './paths.js';
+import { transpileClosure } from './transpile.js';
 
 const PACKAGE_NAME = 'electron-tuf';
 /** Copied rather than linked (see above). */
@@ -54,33 +54,7 @@ async function installPackage(target: string, entries: string[] | undefined): Pr
   const sources = chosen.map((entry) => sourceOf(entry, exportsMap[entry])).filter((s): s is string => s !== undefined);
   await mkdir(target, { recursive: true });
   await writeFile(join(target, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await transpileClosure(sources, join(target, 'dist'));
-}
-
-/**
- * Emits `entries` and every module they import relatively, as `npm run build` lays them out in
- * dist/. Transpiled file by file without type-checking (a few hundred ms instead of several
- * seconds of tsc): `npm run typecheck` is where types are checked.
- */
-async function transpileClosure(entries: string[], outDir: string): Promise<void> {
-  const pending = [...entries];
-  const done = new Set<string>();
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const source = await readFile(file, 'utf8');
-    const output = ts.transpileModule(source, {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true, verbatimModuleSyntax: false },
-    });
-    const emitted = join(outDir, relative(PROJECT_ROOT, file).replace(/\.ts$/, '.js'));
-    await mkdir(dirname(emitted), { recursive: true });
-    await writeFile(emitted, output.outputText);
-    for (const { fileName } of ts.preProcessFile(source, true, true).importedFiles) {
-      if (fileName.startsWith('.')) pending.push(resolve(dirname(file), fileName).replace(/\.js$/, '.ts'));
-    }
-  }
+  await transpileClosure(sources, join(target, 'dist'), 'electron-tuf');
 }
 
 /** The TypeScript source behind an "exports" target such as ./dist/publisher/electron-builder.js. */

@@ -9,17 +9,13 @@
  *   electron-tuf/root.json  a trusted root, when one is given (extraResources; the afterPack
  *                           hook embeds the repository's root at the same place)
  */
-import { execFile } from 'node:child_process';
-import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ValueError } from '../updater/core/errors.js';
 import { validateVersion } from '../updater/release/index.js';
 import { STAGED_ROOT } from './electron-builder.config.js';
 import { PROJECT_ROOT } from './paths.js';
-
-const execFileAsync = promisify(execFile);
+import { transpileClosure } from './transpile.js';
 
 export interface StageOptions {
   /** Semver version written into the staged package.json. */
@@ -53,9 +49,8 @@ export async function stageDemoApp(options: StageOptions): Promise<void> {
 }
 
 /**
- * Compiles app/main.ts and its imports (only those) into `outDir` (the stage's dist/) with the
- * project's compiler options, in a child process so the event loop stays free. Type errors
- * fail the build: an app that does not type-check is not shipped. Returns `outDir`.
+ * Compiles app/main.ts and its imports (only those) into `outDir` (the stage's dist/). Returns
+ * `outDir`. Transpile-only (see compileTypeScript): types are checked by `npm run typecheck`.
  */
 export async function compileDemoApp(outDir: string): Promise<string> {
   await compileTypeScript([join(PROJECT_ROOT, 'app', 'main.ts')], outDir, 'the demo app');
@@ -63,37 +58,12 @@ export async function compileDemoApp(outDir: string): Promise<string> {
 }
 
 /**
- * Compiles `files` and everything they import (only that) into `outDir`, laid out as in the
- * checkout (`<outDir>/publisher/...`), with the project's compiler options, in a child process.
- * Type errors fail with a ValueError naming `what`.
+ * Compiles `files` and everything they import from the checkout (only that) into `outDir`,
+ * laid out as in the checkout (`<outDir>/publisher/...`), transpile-only (build/transpile.ts).
+ * Syntax errors fail with a ValueError naming `what`.
  */
 export async function compileTypeScript(files: string[], outDir: string, what: string): Promise<void> {
-  const configDir = await mkdtemp(join(tmpdir(), 'electron-tuf-tsc-'));
-  try {
-    const configPath = join(configDir, 'tsconfig.json');
-    const config = {
-      extends: join(PROJECT_ROOT, 'tsconfig.json'),
-      compilerOptions: {
-        rootDir: PROJECT_ROOT,
-        outDir,
-        // Relative defaults would resolve from the temp folder, not the checkout.
-        typeRoots: [join(PROJECT_ROOT, 'node_modules', '@types')],
-        declaration: false,
-        sourceMap: false,
-        noEmitOnError: true,
-      },
-      files,
-      include: [],
-    };
-    await writeFile(configPath, JSON.stringify(config));
-    const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    await execFileAsync(process.execPath, [tsc, '-p', configPath], { cwd: PROJECT_ROOT }).catch((error: { stdout?: string }) => {
-      const report = (error.stdout || String(error)).slice(0, 4000);
-      throw new ValueError(`${what} does not compile:\n${report}`);
-    });
-  } finally {
-    await rm(configDir, { recursive: true, force: true });
-  }
+  await transpileClosure(files, outDir, what);
 }
 
 /**

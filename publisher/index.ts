@@ -24,6 +24,7 @@ export { refreshRepository, type RefreshOptions, type RefreshResult, type RoleRe
 export { rotateKeys, type RotateOptions, type RotateResult } from './rotate.js';
 export { signStaged, type SignOptions, type SignResult } from './sign-staged-root.js';
 export { repositoryStatus, type RoleStatus, type StatusOptions, type StatusResult } from './status.js';
+export { listReleases, type ListedIndex, type ListedRelease, type ListOptions, type ListResult } from './list.js';
 export { verifyRepository, type RoleHorizon, type VerifyOptions, type VerifyResult } from './verify.js';
 export { serveRepository, type RepositoryServer, type ServeOptions } from './serve.js';
 export {

@@ -248,7 +248,7 @@ export class KeyRing {
   }
 
   keyDirectory(): Promise<KeyDirectory | undefined> {
-    this.directory ??= this.options.keysDir ? KeyDirectory.open(this.options.keysDir) : Promise.resolve(undefined);
+    this.directory ??= this.options.keysDir ? openExisting(this.options.keysDir) : Promise.resolve(undefined);
     return this.directory;
   }
 
@@ -269,11 +269,28 @@ export class KeyRing {
   async forThreshold(role: ManagedRole, trusted: TrustedKeys, purpose = `sign ${role}`): Promise<Signer[]> {
     const signers = await this.available(role, trusted);
     if (signers.length >= trusted.threshold) return signers;
-    const where = [this.options.keysDir, roleKeyEnvVar(role)].filter(Boolean).join(' or ');
-    throw new ValueError(
-      `cannot ${purpose}: need ${trusted.threshold} ${role} key(s) of ${trusted.keyids.map(shortKeyId).join(', ')}, ` +
-        `found ${signers.length} in ${where}`,
-    );
+    throw new ValueError(`cannot ${purpose}: ${this.shortfall(role, trusted, signers.length)}`);
+  }
+
+  /**
+   * Signers meeting the threshold of every requested role; when some are short, one ValueError
+   * names each of them with the directory or variable that would supply its keys.
+   */
+  async forThresholds(requests: ReadonlyArray<{ role: ManagedRole; trusted: TrustedKeys }>): Promise<Map<ManagedRole, Signer[]>> {
+    const found = new Map<ManagedRole, Signer[]>();
+    const missing: string[] = [];
+    for (const { role, trusted } of requests) {
+      const signers = await this.available(role, trusted);
+      if (signers.length >= trusted.threshold) found.set(role, signers);
+      else missing.push(this.shortfall(role, trusted, signers.length));
+    }
+    if (missing.length > 0) throw new ValueError(`cannot sign ${requests.map((r) => r.role).join(', ')}: ${missing.join('; ')}`);
+    return found;
+  }
+
+  private shortfall(role: ManagedRole, trusted: TrustedKeys, found: number): string {
+    const where = this.options.keysDir ? `keys directory ${this.options.keysDir} or variable ${roleKeyEnvVar(role)}` : `variable ${roleKeyEnvVar(role)} (or give a keys directory, --keys)`;
+    return `need ${trusted.threshold} ${role} key(s) of ${trusted.keyids.map(shortKeyId).join(', ')}, found ${found} in ${where}`;
   }
 
   /** Keys from the role's environment variable; one that is not a key of this role is an error. */
@@ -289,6 +306,14 @@ export class KeyRing {
       return signerFromPem(pem, trusted.keys[signer.keyid], name);
     });
   }
+}
+
+/** A keys directory given for signing must exist: a typo should not read as "no keys". */
+async function openExisting(dir: string): Promise<KeyDirectory> {
+  const found = await stat(dir).catch(() => undefined);
+  if (!found) throw new ValueError(`keys directory ${resolve(dir)} does not exist`);
+  if (!found.isDirectory()) throw new ValueError(`keys directory ${resolve(dir)} is not a directory`);
+  return KeyDirectory.open(dir);
 }
 
 function pick(keys: Record<string, PublicKey>, keyids: readonly string[]): Record<string, PublicKey> {

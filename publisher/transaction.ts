@@ -202,13 +202,14 @@ export async function runEdit<T>(edit: RepositoryEdit, stateFile: string, fn: (e
 async function resolveSigners(edit: RepositoryEdit, roles: Set<ManagedRole>, withSnapshot: boolean): Promise<PublishSigners> {
   const { state, ring } = edit;
   const signers: PublishSigners = { ...edit.gathered().signers };
-  const need = async (role: 'targets' | 'bins' | 'snapshot' | 'timestamp'): Promise<void> => {
-    signers[role] ??= await ring.forThreshold(role, state.trustedKeys(role));
-  };
-  await need('timestamp');
-  if (withSnapshot) await need('snapshot');
-  if (roles.has('targets')) await need('targets');
-  if (roles.has('bins')) await need('bins');
+  const needed: Array<keyof PublishSigners> = ['timestamp'];
+  if (withSnapshot) needed.push('snapshot');
+  if (roles.has('targets')) needed.push('targets');
+  if (roles.has('bins')) needed.push('bins');
+  // One message naming every role whose keys are missing, not just the first.
+  const missing = needed.filter((role) => !signers[role]);
+  const found = await ring.forThresholds(missing.map((role) => ({ role, trusted: state.trustedKeys(role) })));
+  for (const role of missing) signers[role] = found.get(role);
   return signers;
 }
 

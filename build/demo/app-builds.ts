@@ -118,21 +118,28 @@ async function withQuietBuilderLog<T>(build: () => Promise<T>): Promise<T> {
   // electron-builder's one logger writes to the stream it was made with (stdout); the field is
   // protected in its typings but a plain property at run time.
   const logger = builderLog as unknown as { stream: NodeJS.WritableStream };
-  const original = logger.stream;
-  let captured = '';
-  logger.stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      captured = (captured + chunk.toString()).slice(-16_384);
-      done();
-    },
-  });
+  // Builds may run concurrently (the demo's two versions): the first one in swaps the stream,
+  // the last one out restores it, and each failure reports the shared log's tail.
+  if (quiet.depth++ === 0) {
+    quiet.original = logger.stream;
+    quiet.captured = '';
+    logger.stream = new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        quiet.captured = (quiet.captured + chunk.toString()).slice(-16_384);
+        done();
+      },
+    });
+  }
   try {
     return await build();
   } catch (error) {
-    const tail = captured.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+    const tail = quiet.captured.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
     const message = error instanceof Error ? error.message : String(error);
     throw new ValueError(`${message.split('\n')[0]}${tail ? `\nelectron-builder said:\n${tail}` : ''}`, { cause: error });
   } finally {
-    logger.stream = original;
+    if (--quiet.depth === 0 && quiet.original !== undefined) logger.stream = quiet.original;
   }
 }
+
+/** electron-builder's logger while quiet builds run (see withQuietBuilderLog). */
+const quiet: { depth: number; original?: NodeJS.WritableStream; captured: string } = { depth: 0, captured: '' };

@@ -10,7 +10,7 @@ import { describeError, readFileBounded, writeFileAtomic } from '../../updater/n
 import { TrustedMetadataSet } from '../../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG, Updater, type TraceEvent, type UpdaterConfig } from '../../updater/client/updater.js';
 import type { CliIO } from './io.js';
-import { failureLine } from './errors.js';
+import { failureJson, failureLine } from './errors.js';
 
 const USAGE = `usage:
   electron-tuf client init <trusted-root.json> --metadata-dir D [--force]
@@ -161,7 +161,7 @@ export async function runClientCommand(argv: string[], io: CliIO): Promise<numbe
     }
     return 0;
   } catch (e) {
-    io.stderr(failureLine(e, verbose));
+    io.stderr(argv.includes('--json') ? failureJson(e) : failureLine(e, verbose));
     return 1;
   }
 }

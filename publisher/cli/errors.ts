@@ -6,11 +6,22 @@ import { TufError } from '../../updater/core/errors.js';
  * under --verbose.
  */
 export function failureLine(e: unknown, verbose: boolean): string {
-  if (e instanceof TufError) return `error: ${e.name}: ${e.message}${verbose && e.cause ? ` (cause: ${String(e.cause)})` : ''}`;
+  return `error: ${failureMessage(e, verbose)}`;
+}
+
+/** With --json: the failure as one JSON line, `{"error":{"name":...,"message":...}}`. */
+export function failureJson(e: unknown): string {
+  const name = e instanceof Error ? e.name : 'Error';
+  return JSON.stringify({ error: { name, message: failureMessage(e, false) } });
+}
+
+function failureMessage(e: unknown, verbose: boolean): string {
+  // The class name is for programs (--json); a person reads the message.
+  if (e instanceof TufError) return `${e.message}${verbose && e.cause ? ` (cause: ${String(e.cause)})` : ''}`;
   const err = e as NodeJS.ErrnoException;
-  if (err?.code === 'ENOENT' && err.path) return `error: no such file: ${err.path}`;
-  if (err?.code === 'EACCES' && err.path) return `error: permission denied: ${err.path}`;
-  if (typeof err?.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) return `error: ${err.message}`;
-  if (verbose && err?.stack) return `error: ${err.stack}`;
-  return `error: ${err?.message ?? String(e)}`;
+  if (err?.code === 'ENOENT' && err.path) return `no such file: ${err.path}`;
+  if (err?.code === 'EACCES' && err.path) return `permission denied: ${err.path}`;
+  if (typeof err?.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) return err.message;
+  if (verbose && err?.stack) return err.stack;
+  return err?.message ?? String(e);
 }

@@ -4,14 +4,15 @@
  * `client <command>` for the TUF client (client-commands.ts). Each group is loaded only when
  * used: `client download` never loads the publisher, `repo` never the client's HTTP stack.
  */
-import { realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processIO, type CliIO } from './io.js';
 
-const USAGE = `usage: electron-tuf repo <command> ...     publish: init, add, remove, refresh, rotate, sign, status, verify, serve, keygen
+const USAGE = `usage: electron-tuf repo <command> ...     publish: init, add, remove, refresh, rotate, sign, status, list, verify, serve, keygen
        electron-tuf client <command> ...   check a repository as an app would: init, refresh, download
        electron-tuf server start ...       the repository service (needs the @electron-tuf/server package)
-Run \`electron-tuf repo --help\` or \`electron-tuf client --help\` for details.`;
+Run \`electron-tuf repo --help\` or \`electron-tuf client --help\` for details; --version prints the version.`;
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [group, ...rest] = argv;
@@ -26,6 +27,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     case 'server':
       return runServer(rest, io);
+    case '--version':
+    case '-V':
+      io.stdout(await packageVersion());
+      return 0;
     case '--help':
     case '-h':
     case 'help':
@@ -57,6 +62,16 @@ async function runServer(argv: string[], io: CliIO): Promise<number> {
   return mod.runServerCommand(argv, io);
 }
 
+/** electron-tuf's version, from the package.json above this module (in dist/ or in the sources). */
+async function packageVersion(): Promise<string> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++, dir = dirname(dir)) {
+    const manifest = await readFile(join(dir, 'package.json'), 'utf8').then((text) => JSON.parse(text) as { name?: string; version?: string }, () => undefined);
+    if (manifest?.name === 'electron-tuf' && typeof manifest.version === 'string') return manifest.version;
+  }
+  throw new Error('electron-tuf: package.json not found');
+}
+
 /** True when this module is the program node was started with (also through an npm bin symlink). */
 async function isEntryPoint(): Promise<boolean> {
   const started = process.argv[1];
@@ -66,5 +81,12 @@ async function isEntryPoint(): Promise<boolean> {
 }
 
 if (await isEntryPoint()) {
+  // `electron-tuf ... | head -1`: a reader that stops early is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   process.exitCode = await main(process.argv.slice(2), processIO());
 }

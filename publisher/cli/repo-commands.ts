@@ -21,10 +21,13 @@ import {
   verifyRepository,
 } from '../index.js';
 import { MAX_RELEASE_NOTES_BYTES } from '../add.js';
+import { listReleases } from '../list.js';
 import { roleKeyEnvVar } from '../keystore.js';
-import { failureLine } from './errors.js';
+import { failureJson, failureLine } from './errors.js';
 import { formatBytes, formatRemaining, short, table } from './format.js';
 import type { CliIO } from './io.js';
+import { existingRepository, newRepositoryPath, writtenRoles } from './repo-paths.js';
+import { commandHelp } from './repo-help.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -71,6 +74,8 @@ function integer(values: Values, name: string): number | undefined {
 
 function days(value: string, what: string): number {
   if (!/^\d+(\.\d+)?$/.test(value)) throw new ValueError(`${what} must be a number of days, got ${JSON.stringify(value)}`);
+  // Metadata that expires as it is signed would be refused by every client at once.
+  if (Number(value) <= 0) throw new ValueError(`${what} must be more than 0 days: metadata that expires when it is signed is refused by every client`);
   return Number(value);
 }
 
@@ -131,7 +136,7 @@ const COMMANDS: Record<string, Command> = {
         expires[m[1]] = days(m[2], `--expires ${m[1]}`);
       }
       const result = await initRepository({
-        repo: path(io, positional(positionals, 0, 'repository directory')),
+        repo: await newRepositoryPath(path(io, positional(positionals, 0, 'repository directory'))),
         keys: path(io, required(values, 'keys')),
         rootKeys: integer(values, 'root-keys'),
         rootThreshold: integer(values, 'root-threshold'),
@@ -241,10 +246,14 @@ const COMMANDS: Record<string, Command> = {
         force: values.force === true,
         ...keyOptions(values, io),
       });
-      const lines = [
-        result.changed ? 'Re-signed:' : 'Nothing to re-sign; every role has enough validity left:',
-        ...table(result.roles.map((r) => [r.role, `v${r.version}`, `expires ${r.expires}`, formatRemaining(r.remainingMs), r.action])),
-      ];
+      const written = result.changed ? await writtenRoles(path(io, positionals[0])) : {};
+      const now = Date.now();
+      const rows = result.roles.map((r) => {
+        const w = r.action === 'resigned' ? written[r.role] : undefined;
+        const remaining = w ? Date.parse(w.expires) - now : r.remainingMs;
+        return [r.role, `v${w?.version ?? r.version}`, `expires ${w?.expires ?? r.expires}`, formatRemaining(remaining), r.action];
+      });
+      const lines = [result.changed ? 'Re-signed:' : 'Nothing to re-sign; every role has enough validity left:', ...table(rows)];
       if (result.publish) lines.push(...publishLines(result.publish));
       return { result, lines, warnings: [...result.warnings, ...result.problems], failed: result.problems.length > 0 };
     },
@@ -281,7 +290,7 @@ const COMMANDS: Record<string, Command> = {
       const lines = [`${result.role}: ${result.threshold} of ${result.keyids.map(short).join(', ')}`];
       for (const g of result.generated) lines.push(`  new key ${short(g.keyid)} in ${g.file}`);
       if (result.staged && !result.published) lines.push(...stagedLines(result.staged));
-      if (result.published && 'rootVersion' in result.published) lines.push(`Published root version ${result.published.rootVersion}.`);
+      if (result.published && 'rootVersion' in result.published) lines.push(rootPublishedLine(result.published.rootVersion));
       if (result.published?.publish) lines.push(...publishLines(result.published.publish));
       return { result, lines };
     },
@@ -311,7 +320,7 @@ const COMMANDS: Record<string, Command> = {
       if (result.out) lines.push(`Detached signature written to ${result.out}; send it to whoever publishes (repo sign --signature).`);
       else if (result.added.length) lines.push(`Added signatures by ${result.added.map(short).join(', ')} to staged root version ${result.version}.`);
       if (result.published) {
-        lines.push(`Published root version ${result.published.rootVersion}.`);
+        lines.push(rootPublishedLine(result.published.rootVersion));
         if (result.published.publish) lines.push(...publishLines(result.published.publish));
       } else if (!result.out) lines.push(...stagedLines(result.status));
       return { result, lines };
@@ -343,6 +352,25 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 
+  list: {
+    usage: 'repo list <repo> [--channel C]',
+    options: { channel: { type: 'string' } },
+    async run(positionals, values, io) {
+      maxArgs(positionals, 1);
+      const result = await listReleases({ repo: path(io, positional(positionals, 0, 'repository directory')), channel: str(values, 'channel') });
+      const lines: string[] = [];
+      for (const index of result.indexes) {
+        lines.push(`${index.channel} ${index.platform}-${index.arch} (${index.path}):`);
+        if (index.releases.length === 0) lines.push('  no release');
+        lines.push(
+          ...table(index.releases.map((r) => [r.version, r.releaseDate, r.stagingPercentage === undefined ? 'everyone' : `staged ${r.stagingPercentage} %`, r.files.join(', ')])),
+        );
+      }
+      if (result.indexes.length === 0) lines.push(`No releases${values.channel ? ` in channel ${String(values.channel)}` : ''}.`);
+      return { result, lines };
+    },
+  },
+
   verify: {
     usage: 'repo verify <repo> [--at TIME] [--skip-target-files]',
     options: { at: { type: 'string' }, 'skip-target-files': { type: 'boolean' } },
@@ -352,7 +380,7 @@ const COMMANDS: Record<string, Command> = {
       const at = atText === undefined ? undefined : new Date(atText);
       if (at && Number.isNaN(at.getTime())) throw new ValueError(`--at: not a time: ${JSON.stringify(atText)}`);
       const result = await verifyRepository({
-        repo: path(io, positional(positionals, 0, 'repository directory')),
+        repo: await existingRepository(path(io, positional(positionals, 0, 'repository directory'))),
         at,
         checkTargetFiles: values['skip-target-files'] !== true,
       });
@@ -374,7 +402,7 @@ const COMMANDS: Record<string, Command> = {
     async run(positionals, values, io) {
       maxArgs(positionals, 1);
       const server = await serveRepository({
-        repo: path(io, positional(positionals, 0, 'repository directory')),
+        repo: await existingRepository(path(io, positional(positionals, 0, 'repository directory'))),
         port: integer(values, 'port'),
         onRequest: values.verbose ? (r) => io.stderr(`${r.status} ${r.method} ${r.url}`) : undefined,
       });
@@ -404,6 +432,11 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** The new root is a file of its own, which apps and mirrors need: name it. */
+function rootPublishedLine(version: number): string {
+  return `Published root version ${version}: metadata/${version}.root.json.`;
+}
 
 function publishLines(report: { files: Array<{ name: string; bytes: number }>; metadataBytes: number }): string[] {
   return [`Wrote ${report.files.length} metadata file(s), ${formatBytes(report.metadataBytes)}: ${report.files.map((f) => f.name).join(', ')}`];
@@ -445,7 +478,7 @@ export async function runRepoCommand(argv: string[], io: CliIO): Promise<number>
     if (!command) throw new ValueError(`unknown command "repo ${name}" (see electron-tuf repo --help)`);
     const { values, positionals } = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
     if (values.help) {
-      io.stdout(`usage: electron-tuf ${command.usage}`);
+      io.stdout(commandHelp(name, command.usage, Object.keys(command.options)));
       return 0;
     }
     const outcome = (await command.run(positionals, values as Values, io)) as Outcome;
@@ -457,7 +490,7 @@ export async function runRepoCommand(argv: string[], io: CliIO): Promise<number>
     for (const w of outcome.warnings ?? []) io.stderr(`warning: ${w}`);
     return outcome.failed ? 1 : 0;
   } catch (e) {
-    io.stderr(failureLine(e, verbose));
+    io.stderr(argv.includes('--json') ? failureJson(e) : failureLine(e, verbose));
     return 1;
   }
 }

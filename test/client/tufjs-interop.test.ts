@@ -1,5 +1,5 @@
 /**
- * Interoperability with tuf-js 6, a peer TypeScript client (DESIGN.md: metadata written by
+ * Interoperability with tuf-js 6, a peer TypeScript client (docs/architecture.md: metadata written by
  * either side must be accepted by both). A repository signed with our core (through the
  * RepositorySimulator) is written out as static files: consistent snapshots, a root rotation,
  * top-level targets plus one delegated role, hash-prefixed targets, lengths and hashes in

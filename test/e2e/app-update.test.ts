@@ -21,7 +21,7 @@ import { serveRepository, type RepositoryServer } from '../../publisher/index.js
 import { LengthOrHashMismatchError } from '../../updater/core/errors.js';
 
 const run = promisify(execFile);
-const SETUP_TIMEOUT = 90_000;
+const SETUP_TIMEOUT = 300_000;
 const NOTES = 'Faster start-up.\nSigned release notes.';
 
 let dir: string;
@@ -94,7 +94,7 @@ describe('an installed electron-builder tar.gz build updates itself', () => {
     expect(fetcher.records.map((r) => r.url.replace(server.metadataUrl, ''))).toEqual(['/2.root.json', '/timestamp.json']);
     expect(await readdir(join(dir, 'opt'))).toEqual([oldBuild.executableName]);
     expect(await readdir(cacheDirOf(join(dir, 'userdata')))).not.toContain('pending.json');
-  }, 30_000);
+  }, 120_000);
 
   it('a fresh 1.0.0 refuses 1.1.0 from a mirror serving it with one byte changed, and stays 1.0.0', async () => {
     const app = await installTarGz(oldBuild.archive, join(dir, 'opt-mirror'), oldBuild.executableName);
@@ -114,5 +114,5 @@ describe('an installed electron-builder tar.gz build updates itself', () => {
     expect(await installedVersion(app)).toBe('1.0.0');
     expect(await readdir(join(dir, 'opt-mirror'))).toEqual([oldBuild.executableName]);
     expect(await readdir(join(cacheDirOf(join(dir, 'userdata-mirror')), 'pending')).catch(() => [])).toEqual([]);
-  }, 30_000);
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import { ValueError } from '../../updater/core/errors.js';
 import { ROOT } from '../helpers/vectors.js';
 
 const run = promisify(execFile);
-const BUILD_TIMEOUT = 60_000;
+const BUILD_TIMEOUT = 300_000;
 const TOP = 'electron-tuf-demo-1.0.0-linux-x64';
 
 let workDir: string;

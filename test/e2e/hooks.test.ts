@@ -17,8 +17,8 @@ import { compileDemoApp } from '../../build/stage-app.js';
 import { initRepository } from '../../publisher/index.js';
 import { treeDigest } from '../publisher/helpers.js';
 
-const SETUP_TIMEOUT = 60_000;
-const BUILD_TIMEOUT = 60_000;
+const SETUP_TIMEOUT = 300_000;
+const BUILD_TIMEOUT = 300_000;
 const ENV_NAMES = ['ELECTRON_TUF_REPOSITORY', 'ELECTRON_TUF_KEYS', 'ELECTRON_TUF_URL', 'ELECTRON_TUF_CHANNEL', 'ELECTRON_TUF_STAGING', 'ELECTRON_TUF_ROOT'];
 
 let workDir: string;
@@ -106,7 +106,7 @@ describe('builds through the module strings', () => {
         expect(error).toBeInstanceOf(Error);
         expect(error.message).not.toContain('\n');
         expect(error.message).toMatch(
-          /^electron-tuf: signing 1 installer\(s\) of 1\.1\.0 into .*\/repo failed: cannot sign (targets|snapshot|timestamp): need 1 \w+ key\(s\) of [0-9a-f]{8}, found 0 in .*other-keys/,
+          /^electron-tuf: signing 1 installer\(s\) of 1\.1\.0 into .*\/repo failed: cannot sign [a-z, ]+: need 1 \w+ key\(s\) of [0-9a-f]{8}, found 0 in .*other-keys/,
         );
         expect(error.name).toBe('TufError');
       } finally {

@@ -22,7 +22,7 @@ import { embeddedRootPath, embeddedSettingsPath, parseEmbeddedSettings } from '.
 import { cleanupTemp, ourClient, tufJsClient } from '../publisher/helpers.js';
 
 const run = promisify(execFile);
-const SETUP_TIMEOUT = 90_000;
+const SETUP_TIMEOUT = 300_000;
 const ENV_NAMES = ['ELECTRON_TUF_REPOSITORY', 'ELECTRON_TUF_KEYS', 'ELECTRON_TUF_URL', 'ELECTRON_TUF_CHANNEL', 'ELECTRON_TUF_STAGING', 'ELECTRON_TUF_ROOT'];
 const NAME = (version: string) => `electron-tuf-demo-${version}-linux-x64`;
 

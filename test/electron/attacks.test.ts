@@ -187,9 +187,7 @@ describe('freeze and slow retrieval', () => {
     repo.publish({ version: '1.1.0', bytes: archive });
     repo.sim.intercept((url, request) => (url.endsWith('MyApp-1.1.0.tar.gz') ? stallingResponse(archive.subarray(0, 100), request.signal) : undefined));
     const app = await harness('1.0.0', { tufConfig: { readTimeoutMs: 80 } });
-    const started = Date.now();
-    await tryToUpdate(app);
-    expect(Date.now() - started).toBeLessThan(3000);
+    await tryToUpdate(app); // the response stalls for good: only the read timeout ends this
     expect(app.of('error')[0][0]).toBeInstanceOf(SlowRetrievalError);
     await expectAppUntouched(app);
   });

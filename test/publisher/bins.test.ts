@@ -32,7 +32,7 @@ beforeAll(async () => {
   expect(imported.added).toBe(TARGETS);
   // The import rewrote every bin once; top-level targets (no targets of its own) stayed as it was.
   expect(imported.publish!.files.filter((f) => f.name.includes('.bins-'))).toHaveLength(BINS);
-}, 60_000);
+}, 120_000);
 afterAll(cleanupTemp);
 
 it('adding one installer to 100,000 targets in 256 bins rewrites one bin, targets, snapshot and timestamp', async () => {
@@ -73,7 +73,7 @@ it('adding one installer to 100,000 targets in 256 bins rewrites one bin, target
   } finally {
     await server.close();
   }
-}, 30_000);
+}, 120_000);
 
 it('adding one installer target outside any channel rewrites exactly its bin, snapshot and timestamp', async () => {
   const [entry] = syntheticTargets(1, TARGETS + 1);
@@ -83,4 +83,4 @@ it('adding one installer target outside any channel rewrites exactly its bin, sn
   expect(names).toHaveLength(3);
   expect(names[0]).toMatch(new RegExp(`^\\d+\\.${bin}\\.json$`));
   expect(names.slice(1)).toEqual([expect.stringMatching(/^\d+\.snapshot\.json$/), 'timestamp.json']);
-}, 30_000);
+}, 120_000);

@@ -106,7 +106,7 @@ it('never prints a private key, whatever the command or failure', async () => {
   const secret = await readFile(join(dir, 'keys', 'snapshot-1.key.pem'), 'utf8');
   io.env = { ELECTRON_TUF_TARGETS_KEY: secret.replace('MC4CAQAwBQYDK2VwBCIEI', 'MC4CAQAwBQYDK2VwBCIEJ') };
   expect(await run('add', 'repo', 'app-1.0.0.tar.gz', '--version', '1.0.1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys')).toBe(1);
-  expect(lines.at(-1)).toBe('error: ValueError: ELECTRON_TUF_TARGETS_KEY: not a readable unencrypted private key PEM');
+  expect(lines.at(-1)).toBe('error: ELECTRON_TUF_TARGETS_KEY: not a readable unencrypted private key PEM');
   expect(await run('rotate', 'repo', '--role', 'targets', '--add-key', 'keys/snapshot-1.key.pem')).toBe(1);
   expect(await run('sign', 'repo', 'root', '--key', 'keys/targets-1.key.pem')).toBe(1);
 

@@ -3,7 +3,7 @@
  *
  * Not undici: on Node 20, undici 6 and 7 crash the process with an uncatchable assertion when
  * a server closes the connection at the end of a body while the reader applies backpressure
- * (DESIGN.md, "HTTP client on Node 20"). Whatever a server does, this fetcher turns it into a
+ * (docs/architecture.md, "HTTP client on Node 20"). Whatever a server does, this fetcher turns it into a
  * typed rejection or an error thrown from the body iterator; no 'error' event goes unhandled.
  */
 import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';

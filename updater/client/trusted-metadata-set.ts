@@ -198,7 +198,7 @@ export class TrustedMetadataSet {
 
   /**
    * Re-checks already trusted delegated metadata against another delegator: a role reached
-   * through a second path must satisfy that path's keys too (DESIGN.md).
+   * through a second path must satisfy that path's keys too (docs/architecture.md, "Trust across delegations").
    */
   verifyCachedDelegate(roleName: string, delegatorName: string): Metadata<Targets> | undefined {
     const md = this.targetsMd.get(roleName);

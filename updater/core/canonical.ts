@@ -2,7 +2,8 @@
  * OLPC canonical JSON exactly as securesystemslib's `encode_canonical` writes it, which is what
  * TUF signs: object keys sorted by Unicode code point, no whitespace, strings escape only `\`
  * and `"` (control characters are written raw), integers only, UTF-8 output.
- * The npm `canonicalize` package (RFC 8785) differs on both escaping and key order; see DESIGN.md.
+ * The npm `canonicalize` package (RFC 8785) differs on both escaping and key order; see
+ * docs/architecture.md, "Canonical JSON".
  */
 import { DeserializationError } from './errors.js';
 

@@ -1,7 +1,7 @@
 /**
  * Ed25519 with two interchangeable backends: node:crypto (fast, native) and @noble/ed25519
  * (pure JS). Electron's Node links BoringSSL rather than OpenSSL, so a native scheme can be
- * missing or broken in the running process (DESIGN.md, "Electron's crypto is BoringSSL").
+ * missing or broken in the running process (docs/architecture.md, "Electron's crypto is BoringSSL").
  *
  * Each capability is checked once, right before its first use, against RFC 8032 §7.1 TEST 2:
  * verification (the vector verifies, a tampered copy does not) before the first verify, and

@@ -13,7 +13,7 @@ function isSupported(alg: string): alg is HashAlgorithm {
 
 /**
  * Incremental checker for a length and a set of hashes: feed it chunks as they stream in
- * (one pass, nothing buffered), then `verify()`. node:crypto only: see DESIGN.md for speed.
+ * (one pass, nothing buffered), then `verify()`. node:crypto only: see docs/architecture.md, "Crypto speed".
  */
 export class LengthAndHashVerifier {
   private readonly hashers: Array<[alg: string, expected: string, hash: Hash]>;

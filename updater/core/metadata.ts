@@ -2,7 +2,8 @@
  * The TUF metadata model (spec section 4): root, timestamp, snapshot, targets and the signed
  * envelope around them. Parsing checks every type and range and keeps unrecognized fields so
  * they survive a round trip; `Metadata.signedBytes` is the canonical form of the `signed`
- * object exactly as received, which is what signatures are checked over (DESIGN.md).
+ * object exactly as received, which is what signatures are checked over
+ * (docs/architecture.md, "Verify what was received").
  */
 import { canonicalize, CanonicalizationError, parseJsonLossless } from './canonical.js';
 import { Delegations } from './delegations.js';

@@ -1,6 +1,6 @@
 /**
  * Everything the app updater needs from Electron, behind one small interface, so the updater
- * runs and is tested in plain Node (DESIGN.md: Electron's binary is not available here, and
+ * runs and is tested in plain Node (docs/architecture.md, "Electron's binary": it is not available here, and
  * `npm run demo` runs the updater without a window).
  *
  * `electronHost()` loads the 'electron' module lazily, the first time a method needs it: no

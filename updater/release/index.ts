@@ -1,6 +1,6 @@
 /**
- * The release layout that the publisher writes and the app updater reads (DESIGN.md,
- * "Releases in the repository"). Both sides import this module, so the contract is written once.
+ * The release layout that the publisher writes and the app updater reads (docs/architecture.md,
+ * "The release layout"). Both sides import this module, so the contract is written once.
  *
  * - Each installer is a target `<version>/<file name>` whose `custom` is a ReleaseCustom.
  * - Per (channel, platform, arch) a small index target `channels/<channel>/<platform>-<arch>.json`

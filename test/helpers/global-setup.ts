@@ -1,0 +1,20 @@
+/**
+ * Runs once before any test file: brings dist/ up to date (incremental tsc, a few seconds when
+ * nothing changed), because several tests spawn the compiled CLI or import dist/. Building here,
+ * once, instead of in a test file means no file rewrites dist/ while another one reads it.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+export default async function setup(): Promise<void> {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  // The package, then the service (server/ imports the package's dist/), as `npm run build` does.
+  for (const project of ['tsconfig.build.json', 'server/tsconfig.json']) {
+    await promisify(execFile)(process.execPath, [tsc, '-p', project], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stdout?: string; message: string }) => {
+      throw new Error(`npm run build failed before the tests:\n${(error.stdout || error.message).slice(0, 4000)}`, { cause: error });
+    });
+  }
+}
