@@ -163,7 +163,7 @@ const COMMANDS: Record<string, Command> = {
   add: {
     usage:
       'repo add <repo> <file>... --version V --platform linux|darwin|win32 --arch x64|arm64|... [--channel C]\n' +
-      '         [--keys <keys-dir>] [--notes FILE] [--staging PCT] [--force] [--replace]',
+      '         [--keys <keys-dir>] [--notes FILE] [--staging PCT] [--force] [--replace] [--server URL --token T [--no-wait]]',
     options: {
       ...KEYS,
       version: { type: 'string' },
@@ -213,7 +213,7 @@ const COMMANDS: Record<string, Command> = {
   },
 
   remove: {
-    usage: 'repo remove <repo> --version V [--channel C] [--keys <keys-dir>]',
+    usage: 'repo remove <repo> --version V [--channel C] [--keys <keys-dir>] [--server URL --token T [--no-wait]]',
     options: { ...KEYS, version: { type: 'string' }, channel: { type: 'string' } },
     async run(positionals, values, io) {
       maxArgs(positionals, 1);
@@ -353,7 +353,7 @@ const COMMANDS: Record<string, Command> = {
   },
 
   list: {
-    usage: 'repo list <repo> [--channel C]',
+    usage: 'repo list <repo> [--channel C] [--server URL --token T]',
     options: { channel: { type: 'string' } },
     async run(positionals, values, io) {
       maxArgs(positionals, 1);

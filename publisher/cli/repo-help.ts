@@ -6,6 +6,13 @@
 
 const KEYS = '--keys DIR          keys directory (files + keys.json); default: none, keys come from ELECTRON_TUF_<ROLE>_KEY';
 
+/** add, remove and list through the repository service instead of local keys (docs/server.md). */
+const SERVICE = {
+  server: '--server URL        publish through the repository service at URL; default: none, the local repository',
+  token: '--token T           the service token; default: ELECTRON_TUF_TOKEN',
+  'no-wait': '--no-wait           with --server: print the task id instead of waiting until published; default: wait',
+};
+
 /** Options every command takes. */
 export const COMMON_HELP = [
   '--json              print the result (or the error) as JSON; default: human-readable lines',
@@ -31,11 +38,14 @@ export const OPTION_HELP: Record<string, Record<string, string>> = {
     notes: '--notes FILE        release notes (UTF-8 text), signed with the release; default: none',
     staging: '--staging PCT       staged rollout: percentage of installs offered the release; default: 100',
     force: '--force             replace files already published under this version; default: off',
+    replace: '--replace           replace the release\'s installer of the same kind; default: off (refused)',
+    ...SERVICE,
   },
   remove: {
     keys: KEYS,
     version: '--version V         the version to remove (required)',
     channel: '--channel C         remove it from this channel only; default: every channel',
+    ...SERVICE,
   },
   refresh: {
     keys: KEYS,
@@ -72,12 +82,15 @@ export const OPTION_HELP: Record<string, Record<string, string>> = {
   },
   list: {
     channel: '--channel C         only this channel; default: every channel',
+    ...SERVICE,
   },
 };
 
 /** The help text of one command: its usage and every option it takes. */
 export function commandHelp(name: string, usage: string, options: readonly string[]): string {
   const described = OPTION_HELP[name] ?? {};
-  const lines = options.map((option) => `  ${described[option] ?? `--${option}`}`);
+  // Options described but handled elsewhere (--server hands the command to the service client).
+  const all = [...new Set([...options, ...Object.keys(described)])];
+  const lines = all.map((option) => `  ${described[option] ?? `--${option}`}`);
   return [`usage: electron-tuf ${usage}`, ...(lines.length ? ['options:', ...lines] : []), 'options of every command:', ...COMMON_HELP.map((l) => `  ${l}`)].join('\n');
 }

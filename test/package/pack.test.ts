@@ -58,7 +58,7 @@ describe('the packed package', () => {
 
   it('imports every entry point from an app that installed it', async () => {
     const entries = Object.keys(manifest.exports).filter((e) => e !== './package.json').map((e) => (e === '.' ? 'electron-tuf' : `electron-tuf${e.slice(1)}`));
-    expect(entries.sort()).toEqual(['electron-tuf', 'electron-tuf/client', 'electron-tuf/core', 'electron-tuf/electron-builder', 'electron-tuf/publisher']);
+    expect(entries.sort()).toEqual(['electron-tuf', 'electron-tuf/client', 'electron-tuf/core', 'electron-tuf/electron-builder', 'electron-tuf/publisher', 'electron-tuf/release']);
     const script = `const out = {}; for (const e of ${JSON.stringify(entries)}) out[e] = Object.keys(await import(e)).length; console.log(JSON.stringify(out));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
     const counts = JSON.parse(stdout) as Record<string, number>;

@@ -47,7 +47,7 @@ it('refuses a second installer of the same kind for a published release, and cha
   const run = await cli(['add', r.repo, second, '--version', '1.2.0', '--platform', 'linux', '--arch', 'x64', '--keys', r.keys]);
   expect(run.code).toBe(1);
   expect(run.err).toBe(
-    'error: ValueError: 1.2.0 (stable linux-x64) already has a tar.gz installer, 1.2.0/MyApp-1.0.0.tar.gz; pass --replace to publish this one instead',
+    'error: 1.2.0 (stable linux-x64) already has a tar.gz installer, 1.2.0/MyApp-1.0.0.tar.gz; pass --replace to publish this one instead',
   );
   expect(await treeDigest(r.repo)).toEqual(digest);
 });
