@@ -45,5 +45,7 @@ export default tseslint.config(
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
+    // CommonJS files (Electron preloads, stand-ins) can only load modules with require().
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -87,7 +87,7 @@ export async function compileTypeScript(files: string[], outDir: string, what: s
     };
     await writeFile(configPath, JSON.stringify(config));
     const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    await execFileAsync(process.execPath, [tsc, '-p', configPath], { cwd: PROJECT_ROOT }).catch((error: { stdout?: string }) => {
+    await execFileAsync(process.execPath, [tsc, '-p', configPath], { cwd: PROJECT_ROOT }).catch((error: Error & { stdout?: string }) => {
       const report = (error.stdout || String(error)).slice(0, 4000);
       throw new ValueError(`${what} does not compile:\n${report}`);
     });

@@ -6,7 +6,7 @@ import { TufError } from '../../updater/core/errors.js';
  * under --verbose.
  */
 export function failureLine(e: unknown, verbose: boolean): string {
-  if (e instanceof TufError) return `error: ${e.name}: ${e.message}${verbose && e.cause ? ` (cause: ${String(e.cause)})` : ''}`;
+  if (e instanceof TufError) return `error: ${e.name}: ${e.message}${verbose && e.cause ? ` (cause: ${e.cause instanceof Error ? e.cause.message : JSON.stringify(e.cause)})` : ''}`;
   const err = e as NodeJS.ErrnoException;
   if (err?.code === 'ENOENT' && err.path) return `error: no such file: ${err.path}`;
   if (err?.code === 'EACCES' && err.path) return `error: permission denied: ${err.path}`;
