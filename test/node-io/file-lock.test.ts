@@ -60,6 +60,11 @@ function deadPid(): number {
   return Number(result.stdout);
 }
 
+/** The owner record a lock file holds (the fields these tests read). */
+function lockOwner(resource: string): { pid: number; token: string; hostname?: string } {
+  return JSON.parse(readFileSync(`${resource}.lock`, 'utf8')) as { pid: number; token: string; hostname?: string };
+}
+
 function writeForeignLock(lockFile: string, owner: { pid: number; hostname?: string }, ageMs = 0): void {
   writeFileSync(lockFile, JSON.stringify({ token: 'someone-else', acquiredAt: '', hostname: hostname(), ...owner }));
   const then = new Date(Date.now() - ageMs);
@@ -106,7 +111,7 @@ describe('acquireLock between processes', () => {
     const started = Date.now();
     const release = await acquireLock(resource, { timeoutMs: 5_000, staleMs: 60_000 });
     expect(Date.now() - started).toBeLessThan(2_000); // by the dead pid, not by age
-    expect(JSON.parse(readFileSync(`${resource}.lock`, 'utf8')).pid).toBe(process.pid);
+    expect(lockOwner(resource).pid).toBe(process.pid);
     await release();
   });
 });
@@ -114,7 +119,7 @@ describe('acquireLock between processes', () => {
 describe('acquireLock', () => {
   it('creates <path>.lock naming its owner and removes it on release', async () => {
     const release = await acquireLock(resource);
-    const owner = JSON.parse(readFileSync(`${resource}.lock`, 'utf8'));
+    const owner = lockOwner(resource);
     expect(owner).toMatchObject({ pid: process.pid, hostname: hostname() });
     expect(owner.token).toMatch(/^[0-9a-f]{32}$/);
     await release();
@@ -143,7 +148,7 @@ describe('acquireLock', () => {
   it('breaks a lock left by a dead process at once', async () => {
     writeForeignLock(`${resource}.lock`, { pid: deadPid() });
     const release = await acquireLock(resource, { timeoutMs: 1_000, staleMs: 60_000 });
-    expect(JSON.parse(readFileSync(`${resource}.lock`, 'utf8')).pid).toBe(process.pid);
+    expect(lockOwner(resource).pid).toBe(process.pid);
     await release();
     expect(readdirSync(dir)).toEqual([]); // the broken lock is gone, not left aside
   });
@@ -182,7 +187,7 @@ describe('acquireLock', () => {
     const release = await acquireLock(resource);
     writeForeignLock(`${resource}.lock`, { pid: process.pid });
     await release();
-    expect(JSON.parse(readFileSync(`${resource}.lock`, 'utf8')).token).toBe('someone-else');
+    expect(lockOwner(resource).token).toBe('someone-else');
   });
 
   it('stops waiting with CancelledError when aborted', async () => {
