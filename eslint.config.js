@@ -1,15 +1,16 @@
 // ESLint flat config: typescript-eslint's type-aware rules over every TypeScript file the
 // project type-checks, sources and tests alike. Formatting is Prettier's job (.prettierrc.json).
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test/vectors/**'] },
   // A disable comment must name a rule that fires there.
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
+  tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: {
