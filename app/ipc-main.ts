@@ -56,7 +56,7 @@ export function registerUpdateIpc(
 ): () => void {
   const runOnce = singleFlight();
   const actions: Record<InvokeAction, () => Promise<UpdateState | void>> = {
-    getState: async () => toWireState(controller.getState()),
+    getState: () => Promise.resolve(toWireState(controller.getState())),
     check: () => runOnce('check', () => controller.check()),
     download: () => runOnce('download', () => controller.download()),
     install: () => runOnce('install', () => controller.install()),

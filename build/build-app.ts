@@ -133,7 +133,7 @@ function checkTargets(targets: readonly string[]): OfflineTarget[] {
 }
 
 async function installedElectronVersion(): Promise<string> {
-  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'node_modules', 'electron', 'package.json'), 'utf8'));
+  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version?: unknown };
   return validateVersion(String(manifest.version));
 }
 

@@ -31,8 +31,8 @@ export class TargetsEdits {
   }
 
   /** Lists `path` in top-level targets whatever the bins say (channel indexes live there). */
-  async getTopLevel(path: string): Promise<TargetFile | undefined> {
-    return (this.edits.get('targets') ?? this.state.targets).signed.targets.get(path);
+  getTopLevel(path: string): Promise<TargetFile | undefined> {
+    return Promise.resolve((this.edits.get('targets') ?? this.state.targets).signed.targets.get(path));
   }
 
   async set(target: TargetFile): Promise<void> {

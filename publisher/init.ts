@@ -122,7 +122,7 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
     await mkdir(paths.targets, { recursive: true });
     await writeConfig(paths, { lifetimes });
     const state = emptyRepository(paths, { lifetimes }, Metadata.fromBytes(rootBytes, 'root'), rootBytes, targets, now);
-    await runEdit(new RepositoryEdit(state, ring, now), stateFilePath(paths, options), async (edit) => {
+    await runEdit(new RepositoryEdit(state, ring, now), stateFilePath(paths, options), (edit) => {
       edit.publishRoot(1, rootBytes);
       edit.targets.put('targets', targets);
       for (const name of binNames(targets.signed)) {

@@ -213,7 +213,7 @@ export async function readPublicKeyFile(path: string): Promise<PublicKey> {
   } catch {
     throw new ValueError(`${path} is not a JSON public key (make one with \`electron-tuf repo keygen\`)`);
   }
-  if (typeof key === 'object' && key !== null && 'keyval' in key && typeof (key as { keyval: unknown }).keyval === 'object') {
+  if (typeof key === 'object' && key !== null && 'keyval' in key && typeof (key).keyval === 'object') {
     const { keytype, scheme, keyval } = key as PublicKey;
     const publicKey: PublicKey = { keytype, scheme, keyval: { public: (keyval as { public: string }).public } };
     if (isSupportedKey(publicKey)) return publicKey;

@@ -192,7 +192,7 @@ export async function editRepository<T>(options: TransactionOptions, edit: (edit
 }
 
 /** Applies `fn` to `edit` and commits; for callers already holding the lock (repo init). */
-export async function runEdit<T>(edit: RepositoryEdit, stateFile: string, fn: (edit: RepositoryEdit) => Promise<T>): Promise<TransactionResult<T>> {
+export async function runEdit<T>(edit: RepositoryEdit, stateFile: string, fn: (edit: RepositoryEdit) => T | Promise<T>): Promise<TransactionResult<T>> {
   const value = await fn(edit);
   if (!edit.hasChanges) return { value };
   const report = await commit(edit, stateFile);

@@ -23,6 +23,14 @@ const USAGE = `usage: electron-tuf repo add <name> <file>... --server URL --toke
        electron-tuf repo list <name> --server URL --token T`;
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** The service's answers `repo list` prints (server/src/api/schemas.ts); printed only, never trusted. */
+interface ReleasesAnswer {
+  releases: { version: string; channel: string; platform: string; arch: string; staging?: number; installers: string[] }[];
+}
+interface PendingAnswer {
+  pending: { kind: string; payload: { version?: string }; task: string }[];
+}
 const POLL_MS = 250;
 const WAIT_LIMIT_MS = 30 * 60_000;
 
@@ -41,7 +49,7 @@ class ServiceClient {
     } else if (body?.file !== undefined) {
       headers['content-type'] = 'application/octet-stream';
       headers['content-length'] = String(body.length);
-      payload = Readable.toWeb(createReadStream(body.file)) as unknown as RequestInit['body'];
+      payload = Readable.toWeb(createReadStream(body.file));
     }
     const init: RequestInit & { duplex?: 'half' } = { method, headers, body: payload, duplex: body?.file ? 'half' : undefined };
     const res = await fetch(`${this.base}/api/v1${path}`, init);
@@ -125,7 +133,7 @@ export async function runRemoteCommand(argv: string[], io: CliIO): Promise<numbe
     const repoPath = `/repositories/${encodeURIComponent(repo)}`;
     let task: string;
     if (name === 'list') {
-      const [published, pending] = await Promise.all([client.request('GET', `${repoPath}/releases`), client.request('GET', `${repoPath}/releases/pending`)]);
+      const [published, pending] = (await Promise.all([client.request('GET', `${repoPath}/releases`), client.request('GET', `${repoPath}/releases/pending`)])) as [ReleasesAnswer, PendingAnswer];
       if (values.json) io.stdout(JSON.stringify({ ...published, ...pending }, null, 2));
       else {
         for (const r of published.releases) io.stdout(`${r.version}  ${r.channel}  ${r.platform}-${r.arch}${r.staging !== undefined ? `  staging ${r.staging}%` : ''}  ${r.installers.join(', ')}`);

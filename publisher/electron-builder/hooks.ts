@@ -43,9 +43,9 @@ export interface HookOptions {
 
 export interface ElectronBuilderHooks {
   /** Embeds the trusted root and the updater settings in the packed app. */
-  afterPack(context: AfterPackContextLike): Promise<void>;
+  afterPack: (context: AfterPackContextLike) => Promise<void>;
   /** Signs the build's installers into the repository; returns no new artifacts. */
-  afterAllArtifactBuild(result: BuildResultLike): Promise<string[]>;
+  afterAllArtifactBuild: (result: BuildResultLike) => Promise<string[]>;
 }
 
 interface BuildState {
@@ -128,10 +128,10 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
         log('electron-tuf: no installers to sign in this build');
         return [];
       }
-      const build = inferred ?? artifacts.get(groups[0]!.files[0]!)!.packager;
+      const build = inferred ?? artifacts.get(groups[0].files[0])!.packager;
       const settings = resolveHookSettings(env(), build.metadata, build.projectDir);
       const files = groups.flatMap((g) => g.files);
-      what = `${files.length} installer(s) of ${groups[0]!.version}`;
+      what = `${files.length} installer(s) of ${groups[0].version}`;
       if (!hasRepository(settings)) {
         log(`electron-tuf: no repository configured (${ENV.repository} or ${SETTINGS_FIELD}.repository): ${what} not signed`);
         return [];

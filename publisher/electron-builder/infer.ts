@@ -87,13 +87,13 @@ function onlyPlatform(result: BuildResultLike): Platform {
     const what = platforms.length === 0 ? 'does not say which platform it built' : `built for several platforms (${platforms.join(', ')})`;
     throw new ValueError(`this build ${what}: ${FIX}`);
   }
-  return validatePlatform(platforms[0]!);
+  return validatePlatform(platforms[0]);
 }
 
 function archOfName(name: string, version: string): Arch {
   const tokens = name.replace(version, ' ').toLowerCase().split(/[-. ]+/);
-  const archs = new Set(tokens.filter((t) => Object.hasOwn(ARCH_TOKENS, t)).map((t) => ARCH_TOKENS[t]!));
-  if (archs.size === 1) return [...archs][0]!;
+  const archs = new Set(tokens.filter((t) => Object.hasOwn(ARCH_TOKENS, t)).map((t) => ARCH_TOKENS[t]));
+  if (archs.size === 1) return [...archs][0];
   const found = archs.size === 0 ? 'does not name its arch' : `names several archs (${[...archs].join(', ')})`;
   throw new ValueError(`${name} ${found}: put \${arch} in electron-builder's artifactName, or ${FIX}`);
 }

@@ -18,7 +18,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
-import { isPlainObject, type JsonObject } from '../../updater/core/fields.js';
+import { isPlainObject } from '../../updater/core/fields.js';
 import { validateChannel } from '../../updater/release/index.js';
 
 /** The package.json field holding the hooks' settings. */
@@ -94,7 +94,7 @@ function fieldOf(manifest: unknown): Partial<Record<Key, unknown>> {
   if (unknown.length > 0) {
     throw new ValueError(`${SETTINGS_FIELD} in package.json has unknown setting(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${Object.keys(ENV).join(', ')}`);
   }
-  return value as JsonObject;
+  return value;
 }
 
 /**

@@ -68,7 +68,7 @@ export function groupInstallers(artifactPaths: readonly string[], recordOf: (fil
 }
 
 function onlyArch(record: ArtifactRecord): Arch {
-  if (record.packedArchs.size === 1) return [...record.packedArchs][0]!;
+  if (record.packedArchs.size === 1) return [...record.packedArchs][0];
   throw new ValueError(
     `${basename(record.file)} serves several archs (${[...record.packedArchs].join(', ')}); the updater needs one installer per arch: build each arch on its own`,
   );

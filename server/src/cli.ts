@@ -38,7 +38,8 @@ export interface ServerIO {
 export async function runServerCommand(argv: string[], io: ServerIO): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    (command === undefined ? io.stderr : io.stdout)(USAGE);
+    if (command === undefined) io.stderr(USAGE);
+    else io.stdout(USAGE);
     return command === undefined ? 1 : 0;
   }
   if (!['start', 'api', 'worker', 'scheduler'].includes(command)) {

@@ -23,7 +23,7 @@ function startChild(data: string, adminToken: string): Promise<{ url: string; ch
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+?) /.exec(out);
       if (m) resolve({ url: m[1], child });

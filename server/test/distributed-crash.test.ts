@@ -42,7 +42,7 @@ function startWorker(data: string): Promise<ChildProcess> {
   });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker started') && resolve(child));
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('worker started') && resolve(child));
     child.on('exit', (code) => reject(new Error(`worker exited (${code}) before starting`)));
   });
 }

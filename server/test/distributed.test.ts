@@ -58,7 +58,7 @@ afterAll(async () => {
 describe('distributed mode', () => {
   it('publishes 16 concurrent adds of different versions, each acknowledged release in the metadata', async () => {
     expect((await call(api, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) })).status).toBe(201);
-    const ci = (await call(api, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'publish', repository: 'app' } })).body.token as string;
+    const ci = (await call(api, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'publish', repository: 'app' } })).body.token;
     const versions = Array.from({ length: 16 }, (_, i) => `1.${i}.0`);
     const files = versions.map((v) => installerBytes(`dist-${v}`, 4096 + versions.indexOf(v)));
     const answers = await Promise.all(versions.map((v, i) => addRelease(api, ci, 'app', { version: v, files: { [`App-${v}.zip`]: files[i] } })));

@@ -14,7 +14,7 @@ const tree = (): { metadataUrl: string; targetsUrl: string } => ({ metadataUrl: 
 async function channelIndex(): Promise<{ releases: Array<{ version: string; stagingPercentage?: number }> }> {
   const path = 'channels/stable/linux-x64.json';
   const view = await ourClient(tree(), repo.trustedRoot, [path]);
-  return JSON.parse(view.files.get(path)!.toString('utf8'));
+  return JSON.parse(view.files.get(path)!.toString('utf8')) as { releases: Array<{ version: string; stagingPercentage?: number }> };
 }
 
 beforeAll(async () => {
@@ -35,7 +35,7 @@ describe('embedded server', () => {
 
     const token = await call(server, 'POST', '/api/v1/tokens', { token: server.adminToken, json: { scope: 'publish', repository: 'app', label: 'ci' } });
     expect(token.status).toBe(201);
-    const ci = token.body.token as string;
+    const ci = token.body.token;
 
     const v1 = installerBytes('one');
     const v2 = installerBytes('two', 20_000);

@@ -5,9 +5,10 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDoc } from '../../test/helpers/metadata-doc.js';
 import { cleanupTemp, makeRepo, publishedDigest, type TestRepo } from '../../test/publisher/helpers.js';
 import { createToken } from '../src/tokens.js';
-import { addRelease, bootstrapBody, call, installerBytes, settled, sha256, startTestServer, type TestServer } from './helpers.js';
+import { addRelease, bootstrapBody, call, installerBytes, settled, sha256, startTestServer, type Answer, type TestServer } from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
@@ -23,7 +24,7 @@ async function state(): Promise<string> {
 }
 
 /** Runs `request`, expects `status` with an error message matching `message`, and no change. */
-async function refused(status: number, message: RegExp, request: () => Promise<{ status: number; body: any }>): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function refused(status: number, message: RegExp, request: () => Promise<Answer>): Promise<void> {
   const before = await state();
   const answer = await request();
   expect(answer.status).toBe(status);
@@ -133,7 +134,7 @@ describe('bad input', () => {
     const add = await call(server, 'POST', '/api/v1/repositories/app/releases', { json: release({ 'App-3.0.0.zip': bytes }, { version: '3.0.0' }), token: ci });
     expect(add.status).toBe(202);
     const task = await settled(server, ci, add.body.task);
-    expect(task.body).toMatchObject({ state: 'failed', error: expect.stringMatching(/changed on disk/) });
+    expect(task.body).toMatchObject({ state: 'failed', error: expect.stringMatching(/changed on disk/) as unknown });
     expect([...(await publishedDigest(join(server.data, 'repositories', 'app')))].sort()).toEqual(before);
   });
 
@@ -146,7 +147,7 @@ describe('bad input', () => {
 
   it('refuses a bootstrap whose metadata does not verify, leaving no repository behind', async () => {
     const boot = await bootstrapBody('broken', await makeRepo());
-    const root = JSON.parse(boot.metadata['1.root.json']);
+    const root = parseDoc(boot.metadata['1.root.json']);
     root.signed.version = 1;
     root.signed.expires = '2099-01-01T00:00:00Z'; // not what the root keys signed
     boot.metadata['1.root.json'] = JSON.stringify(root);

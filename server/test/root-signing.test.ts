@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStaged } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, ourClient, publishedDigest, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
-import { bootstrapBody, call, settled, startTestServer, type TestServer } from './helpers.js';
+import { bootstrapBody, call, settled, startTestServer, type ApiBody, type TestServer } from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
@@ -43,7 +43,7 @@ async function holderSignature(staged: string, keyFile: string): Promise<string>
   return readFile(out, 'utf8');
 }
 
-async function run(path: string, json: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function run(path: string, json: unknown): Promise<ApiBody> {
   const a = await call(server, 'POST', path, { token: server.adminToken, json });
   expect(a.status).toBe(202);
   return (await settled(server, server.adminToken, a.body.task)).body;
@@ -60,7 +60,7 @@ describe('distributed root signing', () => {
     const before = await publishedDigest(join(server.data, 'repositories', 'app'));
 
     // A signature that does not verify fails its task and changes nothing.
-    const bad = JSON.parse(await holderSignature(staged.body.staged, rootKeyFiles[0]));
+    const bad = JSON.parse(await holderSignature(staged.body.staged, rootKeyFiles[0])) as { sig: string };
     bad.sig = bad.sig.replace(/^./, (c: string) => (c === '0' ? '1' : '0'));
     expect(await run('/api/v1/repositories/app/root/signatures', { signature: JSON.stringify(bad) })).toMatchObject({ state: 'failed' });
 

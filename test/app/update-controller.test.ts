@@ -102,7 +102,7 @@ describe('TufUpdateController: events to states', () => {
     updater.emit('checking-for-update');
     updater.emit('error', new ExpiredMetadataError('timestamp.json expired at http://10.0.0.1/metadata'), 'Cannot check for updates: …');
     const state = controller.getState();
-    expect(state).toEqual({ currentVersion: '1.0.0', status: 'error', error: expect.stringMatching(/^Could not check for updates: .*expired.*\(ExpiredMetadataError\)\.$/) });
+    expect(state).toEqual({ currentVersion: '1.0.0', status: 'error', error: expect.stringMatching(/^Could not check for updates: .*expired.*\(ExpiredMetadataError\)\.$/) as unknown });
     expect(state.error).not.toContain('10.0.0.1');
 
     updater.emit('update-available', INFO);

@@ -18,7 +18,7 @@ export interface Figure {
 }
 
 export interface BenchContext {
-  record(name: string, value: number | string, unit: string, note?: string): void;
+  record: (name: string, value: number | string, unit: string, note?: string) => void;
   quick: boolean;
 }
 

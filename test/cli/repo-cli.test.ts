@@ -3,6 +3,7 @@
  * its default, one plain `error:` line (JSON with --json), clear lines for wrong paths and
  * missing keys, output that names what was written, `repo list`, and a reader that stops early.
  */
+import { parseDoc } from '../helpers/metadata-doc.js';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -63,7 +64,7 @@ describe('errors', () => {
     const json = cli(dir);
     expect(await json.run('repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--version', 'v1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys', '--json')).toBe(1);
     expect(json.err).toHaveLength(1);
-    expect(JSON.parse(json.err[0])).toEqual({ error: { name: 'ValueError', message: expect.stringMatching(/^invalid version "v1"/) } });
+    expect(JSON.parse(json.err[0]) as unknown).toEqual({ error: { name: 'ValueError', message: expect.stringMatching(/^invalid version "v1"/) as unknown } });
     expect(await treeDigest(join(dir, 'repo'))).toEqual(before);
   });
 
@@ -116,7 +117,7 @@ describe('output', () => {
     const { run, out } = cli(dir);
     expect(await run('repo', 'rotate', 'repo', '--role', 'timestamp', '--generate', '1', '--keys', 'keys')).toBe(0);
     expect(out).toContain('Published root version 2: metadata/2.root.json.');
-    expect(JSON.parse(await readFile(join(dir, 'repo', 'metadata', '2.root.json'), 'utf8')).signed.version).toBe(2);
+    expect(parseDoc(await readFile(join(dir, 'repo', 'metadata', '2.root.json'))).signed.version).toBe(2);
   });
 
   it('repo list shows the releases per channel, platform and arch with version, staging and files', async () => {

@@ -71,11 +71,11 @@ function runChild(): Promise<{ code: number | null; result: { path?: string; sha
   const args = [CHILD, CLIENT_MODULE, join(dir, 'metadata'), `${origin}/metadata`, join(dir, 'targets'), `${origin}/targets`, 'app.bin'];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { timeout: 120_000 }, (error, stdout, stderr) => {
-      let result;
+      let result: { path?: string; sha256?: string; error?: string };
       try {
-        result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+        result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as typeof result;
       } catch {
-        result = { error: `no result: ${stderr || String(error)}` };
+        result = { error: `no result: ${stderr || error?.message}` };
       }
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, result });
     });

@@ -10,6 +10,7 @@ import {
   compareCodePoints,
   parseJsonLossless,
   CanonicalizationError,
+  type JsonValue,
 } from '../../updater/core/canonical.js';
 import { DeserializationError } from '../../updater/core/errors.js';
 import { VECTORS } from '../helpers/vectors.js';
@@ -22,11 +23,14 @@ interface Case {
   canonical_sha256?: string;
 }
 
-const cases: Case[] = JSON.parse(readFileSync(join(VECTORS, 'canonical-json.json'), 'utf8')).cases ?? JSON.parse(readFileSync(join(VECTORS, 'canonical-json.json'), 'utf8'));
-const invalid: Array<{ name: string; input_json: string }> = (() => {
-  const raw = JSON.parse(readFileSync(join(VECTORS, 'canonical-json-invalid.json'), 'utf8'));
-  return raw.cases ?? raw;
-})();
+/** A vectors file: its cases, either bare or under `cases`. */
+function vectorCases<T>(file: string): T[] {
+  const raw = JSON.parse(readFileSync(join(VECTORS, file), 'utf8')) as T[] | { cases: T[] };
+  return Array.isArray(raw) ? raw : raw.cases;
+}
+
+const cases = vectorCases<Case>('canonical-json.json');
+const invalid = vectorCases<{ name: string; input_json: string }>('canonical-json-invalid.json');
 
 describe('canonical JSON matches securesystemslib', () => {
   it('has the reference vectors', () => {
@@ -35,7 +39,7 @@ describe('canonical JSON matches securesystemslib', () => {
   for (const c of cases) {
     it(c.name, () => {
       const expected = Buffer.from(c.canonical_b64, 'base64');
-      const value = c.exceeds_js_safe_integer ? parseJsonLossless(c.input_json) : JSON.parse(c.input_json);
+      const value = c.exceeds_js_safe_integer ? parseJsonLossless(c.input_json) : (JSON.parse(c.input_json) as JsonValue);
       const actual = canonicalize(value);
       expect(actual.toString('hex')).toBe(expected.toString('hex'));
       if (c.canonical_sha256) expect(createHash('sha256').update(actual).digest('hex')).toBe(c.canonical_sha256);

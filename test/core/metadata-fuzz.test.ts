@@ -268,7 +268,7 @@ beforeAll(async () => {
   sim.updateTargets('targets');
   sim.updateTargets('releases');
   sim.updateSnapshot();
-  const parse = (b: Uint8Array): { signed: Json; signatures: Json } => JSON.parse(Buffer.from(b).toString('utf8'));
+  const parse = (b: Uint8Array): { signed: Json; signatures: Json } => JSON.parse(Buffer.from(b).toString('utf8')) as { signed: Json; signatures: Json };
   const docs = new Map<string, { signed: Json; signatures: Json }>([
     ['root1', parse(sim.signedRoots[0])],
     ['root2', parse(sim.signedRoots[1])],
@@ -301,7 +301,7 @@ function feed(stageBytes: Map<Stage, Uint8Array>): void {
     set.updateTargets(stageBytes.get('targets')!);
     set.updateDelegatedTargets(stageBytes.get('releases')!, 'releases', 'targets');
     set.verifyCachedDelegate('releases', 'targets');
-    for (const path of SAMPLE_PATHS) [...(set.targets!.signed.delegations?.getRolesForTarget(path) ?? [])];
+    for (const path of SAMPLE_PATHS) void [...(set.targets!.signed.delegations?.getRolesForTarget(path) ?? [])];
   });
 }
 

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canonicalize, parseJsonLossless } from '../../updater/core/canonical.js';
+import { canonicalize, parseJsonLossless, type JsonValue } from '../../updater/core/canonical.js';
 import { __setEd25519Backend, type Ed25519Backend } from '../../updater/core/ed25519.js';
 import { computeKeyId, isSupportedKey, verifySignature, type PublicKey } from '../../updater/core/keys.js';
 import { digest } from '../../updater/core/hashes.js';
@@ -20,8 +20,14 @@ interface SignatureCase {
   valid: boolean;
 }
 
-const readJson = (path: string): any => JSON.parse(readFileSync(path, 'utf8'));
-const signatureCases: SignatureCase[] = readJson(join(VECTORS, 'signatures.json')).cases;
+/** A vector metadata file's `signed`, for the keys it lists (root `keys`, delegations' `keys`). */
+interface SignedKeys {
+  keys?: Record<string, PublicKey>;
+  delegations?: { keys?: Record<string, PublicKey> };
+}
+
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+const signatureCases = readJson<{ cases: SignatureCase[] }>(join(VECTORS, 'signatures.json')).cases;
 
 afterAll(() => __setEd25519Backend(undefined));
 
@@ -73,19 +79,19 @@ describe('signatures.json', () => {
 });
 
 /** Every metadata file of a repository directory, parsed; canonical bytes of `signed`. */
-function loadMetadata(metadataDir: string): Array<{ file: string; signed: any; signatures: Array<{ keyid: string; sig: string }>; canonical: Buffer }> {
+function loadMetadata(metadataDir: string): Array<{ file: string; signed: SignedKeys; signatures: Array<{ keyid: string; sig: string }>; canonical: Buffer }> {
   return readdirSync(metadataDir)
     .filter((f) => f.endsWith('.json'))
     .map((file) => {
       const text = readFileSync(join(metadataDir, file), 'utf8');
-      const doc = parseJsonLossless(text) as any;
-      return { file, signed: doc.signed, signatures: doc.signatures, canonical: canonicalize(doc.signed) };
+      const doc = parseJsonLossless(text) as { signed: JsonValue; signatures: Array<{ keyid: string; sig: string }> };
+      return { file, signed: doc.signed as SignedKeys, signatures: doc.signatures, canonical: canonicalize(doc.signed) };
     });
 }
 
 /** keyid -> key, from root `keys` and every delegation's `keys`. */
-function keysIn(signed: any): Array<[string, PublicKey]> {
-  return [...Object.entries(signed.keys ?? {}), ...Object.entries(signed.delegations?.keys ?? {})] as Array<[string, PublicKey]>;
+function keysIn(signed: SignedKeys): Array<[string, PublicKey]> {
+  return [...Object.entries(signed.keys ?? {}), ...Object.entries(signed.delegations?.keys ?? {})];
 }
 
 const repoNames = readdirSync(join(VECTORS, 'repos'));
@@ -107,8 +113,8 @@ describe('generated repositories (python-tuf)', () => {
           byId.set(keyid, key);
         }
       }
-      const expected = readJson(join(dir, 'expected.json'));
-      const listed = Object.values(expected.keys as Record<string, Array<{ keyid: string; keytype: string; scheme: string }>>).flat();
+      const expected = readJson<{ keys: Record<string, Array<{ keyid: string; keytype: string; scheme: string }>> }>(join(dir, 'expected.json'));
+      const listed = Object.values(expected.keys).flat();
       expect(listed.length).toBeGreaterThan(0);
       for (const k of listed) {
         const key = byId.get(k.keyid);
@@ -135,10 +141,10 @@ describe('generated repositories (python-tuf)', () => {
   }
 
   it('keytypes: root carries one key of each kind, all supported', () => {
-    const root = readJson(join(VECTORS, 'repos/keytypes/metadata/1.root.json')).signed;
-    const kinds = Object.values(root.keys as Record<string, PublicKey>).map((k) => `${k.keytype}/${k.scheme}`);
+    const root = readJson<{ signed: { keys: Record<string, PublicKey> } }>(join(VECTORS, 'repos/keytypes/metadata/1.root.json')).signed;
+    const kinds = Object.values(root.keys).map((k) => `${k.keytype}/${k.scheme}`);
     expect(new Set(kinds)).toEqual(new Set(['ed25519/ed25519', 'ecdsa/ecdsa-sha2-nistp256', 'rsa/rsassa-pss-sha256']));
-    for (const key of Object.values(root.keys as Record<string, PublicKey>)) expect(isSupportedKey(key)).toBe(true);
+    for (const key of Object.values(root.keys)) expect(isSupportedKey(key)).toBe(true);
   });
 });
 
@@ -157,7 +163,7 @@ describe('real-world repositories', () => {
         for (const [keyid, key] of keysIn(m.signed)) expect(computeKeyId(key), `${m.file} ${keyid}`).not.toBe(keyid);
       }
       // The bootstrap root shows the rule they follow (sigstore's v11 breaks even that; see README).
-      const initialRoot = readJson(join(dir, 'initial_root.json')).signed;
+      const initialRoot = readJson<{ signed: SignedKeys }>(join(dir, 'initial_root.json')).signed;
       for (const [keyid, key] of keysIn(initialRoot)) expect(digest(canonicalize(key)).sha256).toBe(keyid);
     });
 

@@ -49,7 +49,7 @@ describe('offline electron-builder build of the demo app', () => {
     console.info(`demo app 1.0.0 built as linux tar.gz in ${Date.now() - started} ms`);
     extracted = join(workDir, 'extracted');
     await run('mkdir', ['-p', extracted]);
-    await run('tar', ['-xzf', build.artifacts[0]!, '-C', extracted]);
+    await run('tar', ['-xzf', build.artifacts[0], '-C', extracted]);
   }, BUILD_TIMEOUT);
 
   it('writes one tar.gz and hands it to afterAllArtifactBuild', async () => {
@@ -60,7 +60,7 @@ describe('offline electron-builder build of the demo app', () => {
   });
 
   it('packs the stand-in Electron as the app executable', async () => {
-    const { stdout } = await run('tar', ['-tzf', build.artifacts[0]!]);
+    const { stdout } = await run('tar', ['-tzf', build.artifacts[0]]);
     expect(stdout.split('\n').filter(Boolean).sort()).toEqual(
       [`${TOP}/`, `${TOP}/electron-tuf-demo`, `${TOP}/resources/`, `${TOP}/resources/app.asar`, `${TOP}/standin-electron.cjs`].sort(),
     );
@@ -71,7 +71,7 @@ describe('offline electron-builder build of the demo app', () => {
 
   it('packs the app’s package.json with version 1.0.0 and only compiled files', () => {
     const asar = join(extracted, TOP, 'resources', 'app.asar');
-    const manifest = JSON.parse(extractFile(asar, 'package.json').toString('utf8'));
+    const manifest = JSON.parse(extractFile(asar, 'package.json').toString('utf8')) as unknown;
     expect(manifest).toMatchObject({ name: 'electron-tuf-demo', version: '1.0.0', main: 'dist/app/main.js', type: 'module' });
     const files = listPackage(asar, { isPack: false });
     expect(files).toEqual(
@@ -107,7 +107,7 @@ describe('buildDemoApp options', () => {
       });
       expect(build.artifacts).toEqual([]);
       const resources = join(build.appOutDir, 'resources');
-      const manifest = JSON.parse(await readFile(join(resources, 'app', 'package.json'), 'utf8'));
+      const manifest = JSON.parse(await readFile(join(resources, 'app', 'package.json'), 'utf8')) as { version: string };
       expect(manifest.version).toBe('2.1.0-beta.1');
       expect(await readFile(join(resources, 'electron-tuf', 'root.json'), 'utf8')).toBe('{"signed":{"_type":"root"}}');
       expect((await run(join(build.appOutDir, 'electron-tuf-demo'), [])).stdout).toBe('2.1.0-beta.1\n');

@@ -70,7 +70,7 @@ describe('loading electron-tuf/electron-builder as electron-builder does', () =>
     expect((afterPack as { name: string }).name).toBe('afterPack');
     expect((afterAll as { name: string }).name).toBe('afterAllArtifactBuild');
     // The module electron-builder loaded is the one a plain import of the export gets.
-    const viaImport = await import(appBuilderLib().resolve(ELECTRON_TUF_HOOKS));
+    const viaImport = (await import(appBuilderLib().resolve(ELECTRON_TUF_HOOKS))) as Record<string, unknown>;
     expect(viaImport.afterPack).toBe(afterPack);
     expect(viaImport.afterAllArtifactBuild).toBe(afterAll);
   });

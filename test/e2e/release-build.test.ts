@@ -57,7 +57,7 @@ beforeAll(async () => {
   }
   const extracted = join(workDir, 'installed-1.0.0');
   await mkdir(extracted);
-  await run('tar', ['-xzf', builds.get('1.0.0')!.artifacts[0]!, '-C', extracted]);
+  await run('tar', ['-xzf', builds.get('1.0.0')!.artifacts[0], '-C', extracted]);
   installedResources = join(extracted, NAME('1.0.0'), 'resources');
   console.info(`set-up ${setUp - started} ms, total ${Date.now() - started} ms`);
 }, SETUP_TIMEOUT);
@@ -99,10 +99,10 @@ describe('release builds signed by the electron-builder hooks', () => {
     const indexPath = `channels/${settings.channel}/linux-x64.json`;
     const index = parseChannelIndex((await ourClient(settings, root, [indexPath])).files.get(indexPath)!);
     expect(index.releases.map((r) => r.version)).toEqual(['1.1.0', '1.0.0']);
-    const installer = index.releases[0]!.installers[0]!;
+    const installer = index.releases[0].installers[0];
     expect(installer).toEqual({ target: `1.1.0/${NAME('1.1.0')}.tar.gz`, kind: 'tar.gz' });
 
-    const built = await readFile(builds.get('1.1.0')!.artifacts[0]!);
+    const built = await readFile(builds.get('1.1.0')!.artifacts[0]);
     const downloaded = (await ourClient(settings, root, [installer.target])).files.get(installer.target)!;
     expect(sha256(downloaded)).toBe(sha256(built));
     expect(downloaded.length).toBe(built.length);
@@ -113,6 +113,6 @@ describe('release builds signed by the electron-builder hooks', () => {
     const settings = parseEmbeddedSettings(await readFile(embeddedSettingsPath(installedResources)));
     const target = `1.1.0/${NAME('1.1.0')}.tar.gz`;
     const downloaded = (await tufJsClient(settings, root, [target])).files.get(target)!;
-    expect(sha256(downloaded)).toBe(sha256(await readFile(builds.get('1.1.0')!.artifacts[0]!)));
+    expect(sha256(downloaded)).toBe(sha256(await readFile(builds.get('1.1.0')!.artifacts[0])));
   });
 });

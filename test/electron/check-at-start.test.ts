@@ -11,6 +11,7 @@ import { EqualVersionNumberError, UnsignedMetadataError } from '../../updater/co
 import { Metadata } from '../../updater/core/metadata.js';
 import { TrustedMetadataSet } from '../../updater/client/trusted-metadata-set.js';
 import { appHarness, cleanupTempDirs, ReleaseRepo, tempDir } from './fixtures.js';
+import { parseDoc } from '../helpers/metadata-doc.js';
 
 let repo: ReleaseRepo;
 
@@ -84,8 +85,8 @@ describe('a timestamp sent again unchanged', () => {
     expect(() => set.updateTimestamp(respaced)).toThrow(EqualVersionNumberError);
     expect(parse).toHaveBeenCalledTimes(1);
     // Same version, broken signature: refused as unsigned, not waved through as "equal".
-    const doc = JSON.parse(Buffer.from(timestamp).toString('utf8'));
-    doc.signatures[0].sig = doc.signatures[0].sig.replace(/^./, (c: string) => (c === '0' ? '1' : '0'));
+    const doc = parseDoc(timestamp);
+    doc.signatures[0].sig = doc.signatures[0].sig.replace(/^./, (c) => (c === '0' ? '1' : '0'));
     expect(() => set.updateTimestamp(Buffer.from(JSON.stringify(doc)))).toThrow(UnsignedMetadataError);
   });
 

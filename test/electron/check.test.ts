@@ -27,8 +27,8 @@ describe('checkForUpdates', () => {
       channel: 'stable',
       path: '1.1.0/MyApp-1.1.0.tar.gz',
       // base64, as electron-updater has it
-      sha512: Buffer.from(info.hashes.sha512!, 'hex').toString('base64'),
-      files: [{ url: '1.1.0/MyApp-1.1.0.tar.gz', kind: 'tar.gz', size: info.length, sha256: info.hashes.sha256, sha512: Buffer.from(info.hashes.sha512!, 'hex').toString('base64') }],
+      sha512: Buffer.from(info.hashes.sha512, 'hex').toString('base64'),
+      files: [{ url: '1.1.0/MyApp-1.1.0.tar.gz', kind: 'tar.gz', size: info.length, sha256: info.hashes.sha256, sha512: Buffer.from(info.hashes.sha512, 'hex').toString('base64') }],
     });
     expect(app.names()).toEqual(['checking-for-update', 'update-available']);
     expect(app.of('update-available')[0][0].version).toBe('1.1.0');

@@ -4,7 +4,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, LengthOrHashMismatchError, SlowRetrievalError } from '../../updater/core/errors.js';
 import type { FetchRequest } from '../../updater/client/fetcher.js';
 import { CancellationToken } from '../../updater/electron/cancellation.js';
-import type { ProgressInfo } from '../../updater/electron/types.js';
 import { stallingResponse } from '../helpers/simulator.js';
 import { appHarness, cleanupTempDirs, installerBytes, ReleaseRepo, slowResponse, spyInstaller, until } from './fixtures.js';
 
@@ -45,7 +44,7 @@ describe('downloadUpdate', () => {
     const app = await appHarness(repo, { version: '1.0.0' });
     await app.updater.checkForUpdates();
     const [file] = await app.updater.downloadUpdate();
-    const progress = app.of('download-progress').map(([p]) => p as ProgressInfo);
+    const progress = app.of('download-progress').map(([p]) => p);
     expect(progress.length).toBeGreaterThan(2);
     for (let i = 1; i < progress.length; i++) {
       expect(progress[i].transferred).toBeGreaterThanOrEqual(progress[i - 1].transferred);
@@ -58,7 +57,7 @@ describe('downloadUpdate', () => {
     expect(app.names().slice(-1)).toEqual(['update-downloaded']);
     expect(Buffer.from(await readFile(file)).equals(Buffer.from(bytes))).toBe(true);
     expect(file).toBe(join(app.cacheDir, 'pending', INSTALLER));
-    const pending = JSON.parse(await readFile(join(app.cacheDir, 'pending.json'), 'utf8'));
+    const pending = JSON.parse(await readFile(join(app.cacheDir, 'pending.json'), 'utf8')) as unknown;
     expect(pending).toMatchObject({ version: '1.1.0', target: `1.1.0/${INSTALLER}`, file, kind: 'tar.gz', length: SIZE });
   });
 

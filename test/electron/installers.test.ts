@@ -70,7 +70,7 @@ describe('deb and rpm', () => {
       {
         command: 'pkexec',
         args: ['/bin/sh', '-c', ELEVATED_INSTALL_SCRIPT, 'electron-tuf-install', 'deb', String(INSTALLER.length), `sha256=${sha256}`, `sha512=${sha512}`],
-        options: { detached: false, stdin: expect.any(Number) },
+        options: { detached: false, stdin: expect.any(Number) as unknown },
       },
     ]);
     // The package replaced the files in place: the same path is the new version.

@@ -94,7 +94,7 @@ describe('inside Electron: net is the default fetcher', () => {
     process.env.http_proxy = 'http://127.0.0.1:1'; // would fail if the Node path were taken
     const urls: string[] = [];
     const netFetch: typeof fetch = (input, init) => {
-      urls.push(String(input));
+      urls.push(input instanceof Request ? input.url : String(input));
       return fetch(input, init);
     };
     const app = await appHarness(repo, overHttp({ hostOptions: { netFetch } }));

@@ -94,7 +94,7 @@ describe('migrating an electron-updater main.ts', () => {
     expect(of('error')).toEqual([]);
     expect(of('feed')).toEqual([server.origin]);
     expect(of('active')).toEqual([true]);
-    const sha512 = Buffer.from(installer.hashes.sha512!, 'hex').toString('base64');
+    const sha512 = Buffer.from(installer.hashes.sha512, 'hex').toString('base64');
     expect(of('update-available')).toEqual([
       {
         version: '1.2.0',

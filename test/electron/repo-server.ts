@@ -16,6 +16,7 @@ export interface RepoServer {
 
 export async function serveRepo(sim: RepositorySimulator): Promise<RepoServer> {
   const requests: RepoServer['requests'] = [];
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the handler answers every error itself
   const server = http.createServer(async (req, res) => {
     requests.push({ path: req.url ?? '', headers: req.headers });
     try {

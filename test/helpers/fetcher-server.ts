@@ -14,6 +14,7 @@ export interface FetcherServer {
 }
 
 export async function serveFetcher(fetcher: Fetcher, base: string): Promise<FetcherServer> {
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the handler answers every error itself
   const server = http.createServer(async (req, res) => {
     try {
       const response = await fetcher.fetch(base + (req.url ?? '/'));

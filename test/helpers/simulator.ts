@@ -130,7 +130,7 @@ export class RepositorySimulator implements Fetcher {
         ? role
         : new DelegatedRole(role.name, [], role.threshold ?? 1, role.terminating ?? false, role.paths ?? (role.pathHashPrefixes ? undefined : ['*']), role.pathHashPrefixes);
     parent.delegations ??= new Delegations({}, [], undefined);
-    parent.delegations!.roles!.push(def);
+    parent.delegations.roles!.push(def);
     this.addKey(def.name, newSigner(), parent);
     const md = new Targets({ version: 1, expires: FAR_FUTURE }, new Map());
     this.targets.set(def.name, md);

@@ -60,6 +60,11 @@ function deadPid(): number {
   return Number(result.stdout);
 }
 
+/** The owner record a lock file holds (the fields these tests read). */
+function lockOwner(resource: string): { pid: number; token: string; hostname?: string } {
+  return JSON.parse(readFileSync(`${resource}.lock`, 'utf8')) as { pid: number; token: string; hostname?: string };
+}
+
 function writeForeignLock(lockFile: string, owner: { pid: number; hostname?: string }, ageMs = 0): void {
   writeFileSync(lockFile, JSON.stringify({ token: 'someone-else', acquiredAt: '', hostname: hostname(), ...owner }));
   const then = new Date(Date.now() - ageMs);
@@ -105,7 +110,7 @@ describe('acquireLock between processes', () => {
     await new Promise((resolve) => holder.once('exit', resolve));
     // By the dead pid, not by age: the lock is far from stale, and acquiring would time out.
     const release = await acquireLock(resource, { timeoutMs: 20_000, staleMs: 600_000 });
-    expect(JSON.parse(readFileSync(`${resource}.lock`, 'utf8')).pid).toBe(process.pid);
+    expect(lockOwner(resource).pid).toBe(process.pid);
     await release();
   });
 });
@@ -113,7 +118,7 @@ describe('acquireLock between processes', () => {
 describe('acquireLock', () => {
   it('creates <path>.lock naming its owner and removes it on release', async () => {
     const release = await acquireLock(resource);
-    const owner = JSON.parse(readFileSync(`${resource}.lock`, 'utf8'));
+    const owner = lockOwner(resource);
     expect(owner).toMatchObject({ pid: process.pid, hostname: hostname() });
     expect(owner.token).toMatch(/^[0-9a-f]{32}$/);
     await release();
@@ -141,7 +146,7 @@ describe('acquireLock', () => {
   it('breaks a lock left by a dead process at once', async () => {
     writeForeignLock(`${resource}.lock`, { pid: deadPid() });
     const release = await acquireLock(resource, { timeoutMs: 10_000, staleMs: 60_000 });
-    expect(JSON.parse(readFileSync(`${resource}.lock`, 'utf8')).pid).toBe(process.pid);
+    expect(lockOwner(resource).pid).toBe(process.pid);
     await release();
     expect(readdirSync(dir)).toEqual([]); // the broken lock is gone, not left aside
   });
@@ -181,7 +186,7 @@ describe('acquireLock', () => {
     const release = await acquireLock(resource);
     writeForeignLock(`${resource}.lock`, { pid: process.pid });
     await release();
-    expect(JSON.parse(readFileSync(`${resource}.lock`, 'utf8')).token).toBe('someone-else');
+    expect(lockOwner(resource).token).toBe('someone-else');
   });
 
   it('stops waiting with CancelledError when aborted', async () => {

@@ -68,7 +68,7 @@ describe('bad input', () => {
       expect(err).toHaveLength(1);
       expect(err[0]).toMatch(/^error: /);
       expect(err[0]).toMatch(message);
-      expect(err[0]).not.toMatch(/\n|    at /);
+      expect(err[0]).not.toMatch(/\n| {4}at /);
       expect(out).toEqual([]);
       expect(await publishedDigest(join(dir, 'repo'))).toEqual(before);
       expect(await treeDigest(join(dir, 'keys'))).toEqual(keysBefore);
@@ -94,16 +94,16 @@ describe('output', () => {
     const dir = await tempDir();
     const { run, out } = cli(dir);
     expect(await run('repo', 'init', 'repo', '--keys', 'keys', '--json')).toBe(0);
-    const init = JSON.parse(out.join('\n'));
+    const init = JSON.parse(out.join('\n')) as { trustedRoot: string; offline: string[] };
     expect(init.trustedRoot).toBe(join(dir, 'repo', 'metadata', '1.root.json'));
     expect(init.offline).toEqual([join(dir, 'keys', 'root-1.key.pem')]);
     out.length = 0;
     await writeFile(join(dir, 'notes.md'), 'Fixes: everything.\n');
     await writeInstaller(dir, 'App Setup 2.0.0.exe');
     expect(await run('repo', 'add', 'repo', 'App Setup 2.0.0.exe', '--version', '2.0.0', '--platform', 'win32', '--arch', 'x64', '--notes', 'notes.md', '--staging', '25', '--keys', 'keys', '--json')).toBe(0);
-    const added = JSON.parse(out.join('\n'));
+    const added = JSON.parse(out.join('\n')) as { targets: unknown[]; publish: { files: { name: string }[] } };
     expect(added.targets[0]).toMatchObject({ path: '2.0.0/App Setup 2.0.0.exe', status: 'added', role: 'targets' });
-    expect(added.publish.files.map((f: { name: string }) => f.name)).toEqual(['2.targets.json', '2.snapshot.json', 'timestamp.json']);
+    expect(added.publish.files.map((f) => f.name)).toEqual(['2.targets.json', '2.snapshot.json', 'timestamp.json']);
     out.length = 0;
     expect(await run('repo', 'add', '--help')).toBe(0);
     expect(out[0]).toMatch(/^usage: electron-tuf repo add <repo> <file>\.\.\./);

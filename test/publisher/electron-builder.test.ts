@@ -22,6 +22,7 @@ import { parseChannelIndex } from '../../updater/release/index.js';
 import { readEmbeddedRoot, readEmbeddedSettings } from '../../updater/electron/embedded-config.js';
 import { ROOT } from '../helpers/vectors.js';
 import { cleanupTemp, makeRepo, ourClient, tempDir, treeDigest, writeInstaller, type TestRepo } from './helpers.js';
+import { parseDoc } from '../helpers/metadata-doc.js';
 
 afterAll(cleanupTemp);
 
@@ -176,7 +177,7 @@ describe('afterPack', () => {
   });
 
   it('refuses a root file that is not signed by its own keys', async () => {
-    const doc = JSON.parse(r.trustedRoot.toString('utf8'));
+    const doc = parseDoc(r.trustedRoot);
     doc.signed.expires = '2099-01-01T00:00:00Z';
     const forged = join(await tempDir(), 'root.json');
     await writeFile(forged, JSON.stringify(doc)); // same signatures, changed content
@@ -374,9 +375,9 @@ describe('the module electron-builder loads', () => {
   });
 
   it('is the package export ./electron-builder, inside the published files', async () => {
-    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
+    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string>; files: string[] };
     const target = manifest.exports['./electron-builder'];
     expect(target).toBe('./dist/publisher/electron-builder.js');
-    expect(manifest.files.some((f: string) => target.slice(2).startsWith(`${f.replace(/\/$/, '')}/`))).toBe(true);
+    expect(manifest.files.some((f) => target.slice(2).startsWith(`${f.replace(/\/$/, '')}/`))).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import { signerFromPrivateKeyPem, type Signer } from '../../updater/core/keys.js
 import { addRelease, initRepository, KeyDirectory, verifyRepository } from '../../publisher/index.js';
 import { main } from '../../publisher/cli/main.js';
 import { cleanupTemp, makeRepo, publishedDigest, tempDir, writeInstaller } from './helpers.js';
+import { parseDoc } from '../helpers/metadata-doc.js';
 
 afterAll(cleanupTemp);
 
@@ -30,7 +31,7 @@ it('writes one key file per key, mode 0600, and a manifest of which key serves w
     expect((await stat(join(r.keys, e.file))).mode & 0o777).toBe(0o600);
     expect(e.publicKey.scheme).toBe('ecdsa-sha2-nistp256');
   }
-  const root = JSON.parse((await readFile(join(r.repo, 'metadata', '1.root.json'))).toString());
+  const root = parseDoc(await readFile(join(r.repo, 'metadata', '1.root.json')));
   expect(root.signed.roles.root.threshold).toBe(2);
   expect(root.signatures).toHaveLength(3);
 });

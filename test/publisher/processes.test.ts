@@ -11,6 +11,7 @@ import { afterAll, expect, it } from 'vitest';
 import { parseChannelIndex } from '../../updater/release/index.js';
 import { serveRepository, verifyRepository } from '../../publisher/index.js';
 import { cleanupTemp, exists, makeRepo, ourClient, tempDir, writeInstaller } from './helpers.js';
+import { parseDoc } from '../helpers/metadata-doc.js';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist', 'publisher', 'cli', 'main.js');
@@ -49,8 +50,8 @@ function runCli(args: string[], cwd: string, kill?: Kill): Promise<Run> {
   children.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c));
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   let timer: NodeJS.Timeout | undefined;
   const arm = () => (timer = setTimeout(() => child.kill('SIGKILL'), kill!.afterMs));
   const watcher = kill?.afterEventIn
@@ -114,7 +115,7 @@ it(`${CONCURRENT} concurrent adds in separate processes all land, one after anot
   const expected = Array.from({ length: CONCURRENT }, (_, i) => `1.${CONCURRENT - 1 - i}.0`);
   expect(await stableIndexVersions(r.repo, r.trustedRoot)).toEqual(expected);
   // Each add published exactly once: timestamp version = 1 (init) + one per add.
-  const ts = JSON.parse(await readFile(join(r.repo, 'metadata', 'timestamp.json'), 'utf8'));
+  const ts = parseDoc(await readFile(join(r.repo, 'metadata', 'timestamp.json'), 'utf8'));
   expect(ts.signed.version).toBe(CONCURRENT + 1);
 }, 300_000); // dozens of node processes: minutes on a loaded 2-core machine
 

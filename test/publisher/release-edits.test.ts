@@ -11,6 +11,7 @@ import { runRepoCommand } from '../../publisher/cli/repo-commands.js';
 import { targetFilePath, repositoryPaths } from '../../publisher/layout.js';
 import { parseChannelIndex } from '../../updater/release/index.js';
 import { cleanupTemp, makeRepo, treeDigest, writeInstaller, type TestRepo } from './helpers.js';
+import { parseDoc } from '../helpers/metadata-doc.js';
 
 afterAll(cleanupTemp);
 
@@ -26,9 +27,9 @@ beforeEach(async () => {
 async function published() {
   const result = await verifyRepository({ repo: r.repo });
   expect(result.problems).toEqual([]);
-  const ts = JSON.parse(await readFile(join(r.repo, 'metadata', 'timestamp.json'), 'utf8')).signed;
-  const snap = JSON.parse(await readFile(join(r.repo, 'metadata', `${ts.meta['snapshot.json'].version}.snapshot.json`), 'utf8')).signed;
-  const targets = JSON.parse(await readFile(join(r.repo, 'metadata', `${snap.meta['targets.json'].version}.targets.json`), 'utf8')).signed.targets;
+  const ts = parseDoc(await readFile(join(r.repo, 'metadata', 'timestamp.json'), 'utf8')).signed;
+  const snap = parseDoc(await readFile(join(r.repo, 'metadata', `${ts.meta['snapshot.json'].version}.snapshot.json`), 'utf8')).signed;
+  const targets = parseDoc(await readFile(join(r.repo, 'metadata', `${snap.meta['targets.json'].version}.targets.json`), 'utf8')).signed.targets;
   const info = targets['channels/stable/linux-x64.json'];
   const index = parseChannelIndex(await readFile(targetFilePath(repositoryPaths(r.repo), 'channels/stable/linux-x64.json', info.hashes.sha256)));
   return { paths: Object.keys(targets).sort(), index };

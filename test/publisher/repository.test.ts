@@ -12,6 +12,7 @@ import { readKeyFile, signerFromPem } from '../../publisher/keystore.js';
 import { Metadata, MetaFile, Timestamp } from '../../updater/core/metadata.js';
 import { runRepoCommand } from '../../publisher/cli/repo-commands.js';
 import { cleanupTemp, makeRepo, treeDigest, writeInstaller, type TestRepo } from './helpers.js';
+import { parseDoc, type MetadataDoc } from '../helpers/metadata-doc.js';
 
 afterAll(cleanupTemp);
 
@@ -24,7 +25,7 @@ async function add(version: string): Promise<void> {
 }
 
 const metadata = (name: string): string => join(r.repo, 'metadata', name);
-const readJson = async (name: string) => JSON.parse(await readFile(metadata(name), 'utf8'));
+const readJson = async (name: string): Promise<MetadataDoc> => parseDoc(await readFile(metadata(name), 'utf8'));
 
 beforeEach(async () => {
   r = await makeRepo();
@@ -101,9 +102,9 @@ it('refuses a genuine old timestamp replayed over a newer one, with or without i
 it('a fresh checkout without the record loads and publishes, and records what it published', async () => {
   await rm(join(r.repo, 'electron-tuf.state.json'));
   await add('2.0.0');
-  const record = JSON.parse(await readFile(join(r.repo, 'electron-tuf.state.json'), 'utf8'));
+  const record = JSON.parse(await readFile(join(r.repo, 'electron-tuf.state.json'), 'utf8')) as { timestamp?: unknown; pending?: unknown };
   const ts = await readFile(metadata('timestamp.json'));
-  expect(record.timestamp).toEqual({ version: JSON.parse(ts.toString()).signed.version, sha256: createHash('sha256').update(ts).digest('hex') });
+  expect(record.timestamp).toEqual({ version: parseDoc(ts).signed.version, sha256: createHash('sha256').update(ts).digest('hex') });
   expect(record.pending).toBeUndefined();
   expect((await verifyRepository({ repo: r.repo })).problems).toEqual([]);
 });
@@ -122,7 +123,7 @@ it('refuses a timestamp signed with a rotated-out key (the reason for the rotati
   const oldSnapshotMeta = (await readJson('timestamp.json')).signed.meta['snapshot.json'];
   await rotateKeys({ repo: r.repo, keys: r.keys, env: {}, role: 'timestamp', generate: 1, removeKeys: [oldKey.keyid] });
   const ts = await readJson('timestamp.json');
-  expect(ts.signatures.map((s: { keyid: string }) => s.keyid)).not.toContain(oldKey.keyid);
+  expect(ts.signatures.map((s) => s.keyid)).not.toContain(oldKey.keyid);
 
   // The thief of the old key points a fresh-looking timestamp at an older, genuine snapshot.
   const forged = new Metadata(

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { serveRepository, type RepositoryServer } from '../../publisher/index.js';
 import { cleanupTemp, makeRepo, type TestRepo } from './helpers.js';
+import { parseDoc } from '../helpers/metadata-doc.js';
 
 let r: TestRepo;
 let server: RepositoryServer;
@@ -44,7 +45,7 @@ it('listens on 127.0.0.1 and serves metadata and targets', async () => {
   const root = await get('/metadata/1.root.json');
   expect(root.status).toBe(200);
   expect(root.headers['content-type']).toBe('application/json');
-  expect(JSON.parse(root.body).signed._type).toBe('root');
+  expect(parseDoc(root.body).signed._type).toBe('root');
   expect((await get('/metadata/timestamp.json')).headers['cache-control']).toBe('no-cache');
   expect((await get('/targets/docs/a%20b.txt')).body).toBe('0123456789');
 });

@@ -10,6 +10,7 @@ import { addRelease, addReleases, editRepository, hashAndCopy, validateReleaseIn
 import { repositoryPaths } from '../../publisher/layout.js';
 import type { Signer } from '../../updater/core/keys.js';
 import { cleanupTemp, makeRepo, treeDigest, writeInstaller, type TestRepo } from './helpers.js';
+import { parseDoc } from '../helpers/metadata-doc.js';
 
 afterAll(cleanupTemp);
 
@@ -23,7 +24,7 @@ beforeEach(async () => {
 });
 
 async function signed(file: string): Promise<{ version: number; meta?: Record<string, { version: number }> }> {
-  const doc = JSON.parse(await readFile(join(r.repo, 'metadata', file), 'utf8'));
+  const doc = parseDoc(await readFile(join(r.repo, 'metadata', file), 'utf8'));
   return doc.signed;
 }
 
@@ -76,7 +77,7 @@ it('changes nothing when an edit fails after others succeeded', async () => {
 });
 
 it('changes nothing when signing fails midway (a KMS that refuses)', async () => {
-  const root = JSON.parse(await readFile(join(r.repo, 'metadata', '1.root.json'), 'utf8')).signed;
+  const root = parseDoc(await readFile(join(r.repo, 'metadata', '1.root.json'), 'utf8')).signed;
   const keyid: string = root.roles.timestamp.keyids[0];
   const refusing: Signer = {
     keyid,

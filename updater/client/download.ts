@@ -13,7 +13,6 @@ import {
   LengthOrHashMismatchError,
   SlowRetrievalError,
   StorageError,
-  TufError,
   ValueError,
 } from '../core/errors.js';
 import { LengthAndHashVerifier, type Hashes } from '../core/hashes.js';
@@ -257,6 +256,7 @@ function promiseOf<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   try {
     return Promise.resolve(fn());
   } catch (err) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever fn threw, unchanged
     return Promise.reject(err);
   }
 }

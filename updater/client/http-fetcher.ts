@@ -363,9 +363,9 @@ class ResponseBody implements AsyncIterableIterator<Uint8Array> {
   }
 
   /** The consumer stopped early (break, or a thrown length error): drop the connection. */
-  async return(): Promise<IteratorResult<Uint8Array>> {
+  return(): Promise<IteratorResult<Uint8Array>> {
     this.finish();
-    return { done: true, value: undefined };
+    return Promise.resolve({ done: true, value: undefined });
   }
 
   /** Waits for data, the end or a failure; at most readTimeoutMs (one timer per body, re-armed). */

@@ -69,14 +69,16 @@ export class StagedMetadata implements MetadataIO {
     return bytes;
   }
 
-  async write(role: string, bytes: Uint8Array): Promise<void> {
+  write(role: string, bytes: Uint8Array): Promise<void> {
     this.writes.push({ role, bytes });
     this.overlay.set(role, bytes);
+    return Promise.resolve();
   }
 
-  async remove(role: string): Promise<void> {
+  remove(role: string): Promise<void> {
     this.writes.push({ role, bytes: undefined });
     this.overlay.set(role, undefined);
+    return Promise.resolve();
   }
 
   /**

@@ -87,7 +87,7 @@ export class FieldReader {
     const arr = this.array(field);
     if (!arr.every((s) => typeof s === 'string')) this.fail(field, 'an array of strings');
     if (unique && new Set(arr).size !== arr.length) this.fail(field, 'no duplicates');
-    return arr as string[];
+    return arr;
   }
 
   /** The fields no reader asked for, as they were. */

@@ -130,7 +130,7 @@ export function electronHost(): ElectronHost {
       app.on('before-quit', listener);
       return () => void app.removeListener('before-quit', listener);
     },
-    squirrelUpdater: () => electron().autoUpdater as unknown as SquirrelUpdater,
+    squirrelUpdater: () => electron().autoUpdater,
     isPackaged: () => electron().app.isPackaged,
     appPath: () => electron().app.getAppPath(),
     appName: () => electron().app.getName(),

@@ -123,7 +123,7 @@ function parseStaging(r: FieldReader): number | undefined {
   if (!r.has('stagingPercentage')) return undefined;
   const v = r.raw('stagingPercentage');
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) r.fail('stagingPercentage', 'a number from 0 to 100');
-  return v as number;
+  return v;
 }
 
 function parseRelease(value: unknown, where: string): ChannelRelease {

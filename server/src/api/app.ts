@@ -8,7 +8,15 @@
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import { ValueError } from 'electron-tuf/core';
 import type { BlobStore } from '../blobs.js';
 import type { Db } from '../db.js';
@@ -43,14 +51,14 @@ declare module 'fastify' {
   }
 }
 
-export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export async function buildApi(deps: ApiDeps): Promise<Api> {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     logger: deps.logger ?? false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
+  }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorateRequest('token', null);
 
   await app.register(swagger, {
@@ -91,14 +99,14 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   await app.register(
     async (api) => {
-      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-      await registerRepositoryRoutes(api as Api, deps);
-      await registerTokenRoutes(api as Api, deps);
-      await registerRootRoutes(api as Api, deps);
+      api.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+      await registerRepositoryRoutes(api, deps);
+      registerTokenRoutes(api, deps);
+      registerRootRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );
-  if (deps.serveRepositories) await registerStaticRoutes(app, deps);
+  if (deps.serveRepositories) registerStaticRoutes(app, deps);
   return app;
 }
 

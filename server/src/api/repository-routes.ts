@@ -22,6 +22,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
   });
 
   // Installer bytes, addressed by their SHA-256, streamed to disk within the size bound.
+  // eslint-disable-next-line @typescript-eslint/require-await -- Fastify waits for a plugin's promise (or its done callback)
   await api.register(async (scope) => {
     const uploads = scope as Api;
     uploads.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));

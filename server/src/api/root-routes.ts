@@ -14,7 +14,7 @@ import { RepoParams, RootSignature, RotateRoot } from './schemas.js';
 
 const MAX_STAGED_ROOT_BYTES = 1024 * 1024;
 
-export async function registerRootRoutes(api: Api, deps: ApiDeps): Promise<void> {
+export function registerRootRoutes(api: Api, deps: ApiDeps): void {
   const { db, repositories } = deps;
 
   api.post('/repositories/:repo/root/rotations', { schema: { params: RepoParams, body: RotateRoot, tags: ['root'] } }, async (request, reply) => {

@@ -11,7 +11,7 @@ import type { Api, ApiDeps } from './app.js';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-export async function registerStaticRoutes(app: Api, deps: ApiDeps): Promise<void> {
+export function registerStaticRoutes(app: Api, deps: ApiDeps): void {
   app.get('/repositories/*', { schema: { hide: true } }, async (request, reply) => {
     const raw = request.raw.url ?? '';
     const m = /^\/repositories\/([^/?#]+)(\/.*)$/.exec(raw);

@@ -7,7 +7,7 @@ import { CreateToken, TokenParams } from './schemas.js';
 
 const DAY_MS = 86_400_000;
 
-export async function registerTokenRoutes(api: Api, deps: ApiDeps): Promise<void> {
+export function registerTokenRoutes(api: Api, deps: ApiDeps): void {
   api.post('/tokens', { schema: { body: CreateToken, tags: ['tokens'] } }, async (request, reply) => {
     requireAdmin(await tokenOf(request, deps.db));
     const b = request.body;

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describeError } from '../../node-io/error-code.js';
 import { InstallError } from '../errors.js';
 import type { InstallerKind, Platform } from '../../release/index.js';
 import type { SquirrelUpdater } from '../electron-host.js';
@@ -76,7 +77,7 @@ export function handToSquirrel(squirrel: SquirrelUpdater, feedUrl: string, timeo
       squirrel.removeListener('update-downloaded', onDownloaded);
       squirrel.removeListener('error', onError);
       if (error === undefined) resolve();
-      else reject(error instanceof InstallError ? error : new InstallError(`Squirrel.Mac refused the update: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      else reject(error instanceof InstallError ? error : new InstallError(`Squirrel.Mac refused the update: ${describeError(error)}`, { cause: error }));
     };
     const onDownloaded = (): void => finish();
     const onError = (error: unknown): void => finish(error ?? new Error('unknown error'));
