@@ -14,7 +14,7 @@ import { publishChanges, type PublishContext } from './publish.js';
 import type { Repositories } from './repositories.js';
 
 /** Changes taken per round: bounded memory, and each round re-reads what is pending. */
-const BATCH = 64;
+const BATCH = 512;
 
 export class PublishWorker {
   constructor(

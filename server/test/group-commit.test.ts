@@ -87,6 +87,15 @@ async function targetPaths(repoDir: string): Promise<string[]> {
   return paths;
 }
 
+/** The published channel index of stable linux-x64, through top-level targets' entry for it. */
+async function channelIndex(repoDir: string): Promise<{ releases: Array<{ version: string }> }> {
+  const timestamp = JSON.parse(await readFile(join(repoDir, 'metadata', 'timestamp.json'), 'utf8')) as { signed: { meta: Record<string, { version: number }> } };
+  const snapshot = JSON.parse(await readFile(join(repoDir, 'metadata', `${timestamp.signed.meta['snapshot.json'].version}.snapshot.json`), 'utf8')) as { signed: { meta: Record<string, { version: number }> } };
+  const targets = JSON.parse(await readFile(join(repoDir, 'metadata', `${snapshot.signed.meta['targets.json'].version}.targets.json`), 'utf8')) as { signed: { targets: Record<string, { hashes: { sha256: string } }> } };
+  const entry = targets.signed.targets['channels/stable/linux-x64.json'];
+  return JSON.parse(await readFile(join(repoDir, 'targets', 'channels', 'stable', `${entry.hashes.sha256}.linux-x64.json`), 'utf8')) as { releases: Array<{ version: string }> };
+}
+
 describe('group commit', () => {
   it('publishes 20 pending adds as one new version of each affected role', async () => {
     const s = await service();
@@ -106,6 +115,8 @@ describe('group commit', () => {
     expect(Object.keys(grown).length).toBeGreaterThan(2);
     const paths = await targetPaths(s.repoDir);
     for (let i = 0; i < 20; i++) expect(paths).toContain(`1.${i}.0/App-1.${i}.0.zip`);
+    // Each add of the batch read the index the previous one staged: the index lists all 20.
+    expect((await channelIndex(s.repoDir)).releases.map((r) => r.version).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `1.${i}.0`).sort());
   }, 60_000);
 
   it('fails a refused change alone and publishes the rest of the batch once', async () => {
