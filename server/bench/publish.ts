@@ -45,7 +45,7 @@ const p50 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(x
 const load = (): string => `load ${loadavg()[0].toFixed(1)} on ${process.env.BENCH_CORES ?? '2'} cores`;
 
 interface Bench {
-  api: Process;
+  api: { url: string };
   token: string;
   data: string;
 }
