@@ -1,5 +1,6 @@
 /**
- * Service publish figures (not a test): distributed mode (one API, two workers, a scheduler) on
+ * Service publish figures (not a test): distributed mode (one API, two workers, a scheduler, each
+ * its own process of the built CLI) on
  * the local PostgreSQL and Redis, each run on its own database and key prefix.
  *
  *  1. idle: add-to-published latency of sequential adds (p50, max). Goal p50 < 1 s.
@@ -12,6 +13,7 @@
  * `runServiceBench` is the `service` section of `npm run bench` (test/bench/service.bench.ts);
  * alone: `npm run bench -- service` (BENCH_QUICK=1: 10 x 10 artifacts, 1,000 targets).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +22,6 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { addTargets } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, tempDir } from '../../test/publisher/helpers.js';
-import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
 import { addRelease, bootstrapBody, call, installerBytes, settled } from '../test/helpers.js';
 
@@ -33,6 +34,7 @@ export interface ServiceBenchOptions {
   record(name: string, value: number, unit: string, note?: string): void;
 }
 
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function admin(sql: string): Promise<void> {
@@ -76,19 +78,37 @@ async function sequential(b: Bench, repo: string, prefix: string, count: number)
 }
 
 /** `clients` concurrent clients, `each` adds apiece; ms until every one is published. */
-async function burst(b: Bench, repo: string, prefix: string, clients: number, each: number): Promise<{ ms: number; succeeded: number }> {
+async function burst(b: Bench, repo: string, prefix: string, clients: number, each: number): Promise<{ ms: number; acceptedMs: number; succeeded: number }> {
   const t = performance.now();
   const tasks = (await Promise.all(Array.from({ length: clients }, async (_, c) => {
     const mine: string[] = [];
     for (let i = 0; i < each; i++) mine.push(await add(b, repo, `${prefix}.${c}.${i}`));
     return mine;
   }))).flat();
+  const acceptedMs = performance.now() - t;
   // One poller (not one per task: thousands of pollers would measure the API's polling load).
-  while ((await call(b.api, 'GET', `/api/v1/repositories/${repo}/releases/pending`, { token: b.token })).body.pending.length > 0) await new Promise((r) => setTimeout(r, 50));
+  while ((await call(b.api, 'GET', `/api/v1/repositories/${repo}/releases/pending`, { token: b.token })).body.pending.length > 0) await new Promise((r) => setTimeout(r, 200));
   const ms = performance.now() - t;
   let succeeded = 0;
   for (const task of tasks) if ((await settled(b.api, b.token, task)).body.state === 'succeeded') succeeded++;
-  return { ms, succeeded };
+  return { ms, acceptedMs, succeeded };
+}
+
+/** Starts `electron-tuf-server <command>` as its own process (built CLI); resolves with its ready line. */
+function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, children: ChildProcess[]): Promise<string> {
+  const child = spawn(process.execPath, [CLI, command, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    // Keep reading (the API logs each request): a full pipe would stall the process.
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const ready = /electron-tuf server \w+ (listening on \S+|started)/.exec(out);
+      if (ready) resolve(ready[0]);
+    });
+    child.stderr!.on('data', () => undefined);
+    child.on('exit', (code) => reject(new Error(`electron-tuf-server ${command} exited (${code}): ${out}`)));
+  });
 }
 
 export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
@@ -96,14 +116,22 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
   const database = `etuf_bench_${suffix}`;
   const prefix = `etuf-bench-${suffix}`;
   await admin(`CREATE DATABASE ${database}`);
-  const procs: Process[] = [];
+  const children: ChildProcess[] = [];
   try {
     const token = newToken();
     const data = await tempDir('etuf-bench-');
-    const common = { databaseUrl: ADMIN_URL.replace(/\/[^/]*$/, `/${database}`), redisUrl: 'redis://127.0.0.1:6379', data, prefix, env: { ELECTRON_TUF_ADMIN_TOKEN: token }, logger: false as const };
-    const api = await startApiProcess({ ...common, port: 0 });
-    procs.push(api, await startWorkerProcess(common), await startWorkerProcess(common), await startSchedulerProcess(common));
-    const b: Bench = { api, token, data };
+    const env = {
+      ELECTRON_TUF_ADMIN_TOKEN: token,
+      ELECTRON_TUF_DATABASE_URL: ADMIN_URL.replace(/\/[^/]*$/, `/${database}`),
+      ELECTRON_TUF_REDIS_URL: 'redis://127.0.0.1:6379',
+      ELECTRON_TUF_REDIS_PREFIX: prefix,
+    };
+    // One API, two workers and a scheduler, each its own process (as deployed).
+    const first = await startProcess('api', ['--data', data, '--port', '0'], env, children);
+    const url = /listening on (http:\/\/\S+)/.exec(first)?.[1];
+    if (!url) throw new Error(`no URL in the api's output: ${first}`);
+    for (const command of ['worker', 'worker', 'scheduler']) await startProcess(command, ['--data', data], env, children);
+    const b: Bench = { api: { url }, token, data };
 
     await bootstrap(b, 'app', 16);
     const idle = await sequential(b, 'app', '0', o.idle);
@@ -111,7 +139,7 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
 
     const total = o.requests * o.artifacts;
     const r = await burst(b, 'app', '1', o.requests, o.artifacts);
-    o.record(`burst ${o.requests} clients x ${o.artifacts} adds, all published`, Math.round(r.ms), 'ms', `${r.succeeded}/${total} succeeded, ${(r.ms / total).toFixed(1)} ms per artifact; ${load()}`);
+    o.record(`burst ${o.requests} clients x ${o.artifacts} adds, all published`, Math.round(r.ms), 'ms', `${r.succeeded}/${total} succeeded, all accepted after ${Math.round(r.acceptedMs)} ms, ${(r.ms / total).toFixed(1)} ms per artifact; ${load()}`);
 
     for (const size of o.sizes) {
       const name = `scale-${size}`;
@@ -126,7 +154,7 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
       o.record(`${size} targets (256 bins): burst of ${n}, per add`, Number((burstAt.ms / n).toFixed(1)), 'ms', `${burstAt.succeeded}/${n} succeeded; ${load()}`);
     }
   } finally {
-    for (const p of procs.reverse()) await p.close().catch(() => undefined);
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => (c.once('exit', r), c.kill('SIGTERM'))) : undefined)));
     await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     const redis = new Redis('redis://127.0.0.1:6379');
     const keys = await redis.keys(`${prefix}:*`);

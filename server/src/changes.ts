@@ -78,10 +78,12 @@ export interface Task {
 
 export async function enqueueChange(db: Db, repository: string, kind: Change['kind'], payload: Change['payload']): Promise<string> {
   const taskId = randomUUID();
-  await db.transaction(async (tx) => {
-    await tx.query(`INSERT INTO tasks (id, repository, kind, state) VALUES ($1, $2, $3, 'pending')`, [taskId, repository, kind]);
-    await tx.query('INSERT INTO changes (repository, task_id, kind, payload) VALUES ($1, $2, $3, $4)', [repository, taskId, kind, JSON.stringify(payload)]);
-  });
+  // One statement (atomic on its own): one database round trip per accepted change, not four.
+  await db.query(
+    `WITH task AS (INSERT INTO tasks (id, repository, kind, state) VALUES ($1, $2, $3, 'pending') RETURNING id)
+     INSERT INTO changes (repository, task_id, kind, payload) SELECT $2, id, $3, $4 FROM task`,
+    [taskId, repository, kind, JSON.stringify(payload)],
+  );
   return taskId;
 }
 
