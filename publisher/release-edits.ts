@@ -56,11 +56,31 @@ export interface ReleaseEditResult {
   indexChanged: boolean;
 }
 
+type Index = Parameters<typeof stageIndex>[2];
+
+/**
+ * The channel indexes each transaction staged, by path and sha256: their bytes reach targets/
+ * only at commit, so a later edit of the same batch reads them here instead of rebuilding the
+ * index from every installer (which made a batch of n adds cost O(n x targets)).
+ */
+const stagedIndexes = new WeakMap<RepositoryEdit, Map<string, { sha256: string; index: Index }>>();
+
 /** Stages a channel index and hands its bytes to the transaction. */
-async function publishIndex(edit: RepositoryEdit, index: Parameters<typeof stageIndex>[2]): Promise<boolean> {
+async function publishIndex(edit: RepositoryEdit, index: Index): Promise<boolean> {
   const placed = await stageIndex(edit.targets, edit.state.paths, index);
   if (placed) edit.placeFile(placed.path, placed.file);
+  const path = indexPathOf(index);
+  const sha256 = (await edit.targets.getTopLevel(path))?.hashes.sha256;
+  let staged = stagedIndexes.get(edit);
+  if (!staged) stagedIndexes.set(edit, (staged = new Map<string, { sha256: string; index: Index }>()));
+  if (sha256) staged.set(path, { sha256, index });
   return placed !== undefined;
+}
+
+/** The index this transaction staged for `info`, if its target still names those bytes. */
+function stagedIndexOf(edit: RepositoryEdit, info: TargetFile): Index | undefined {
+  const staged = stagedIndexes.get(edit)?.get(info.path);
+  return staged && staged.sha256 === info.hashes.sha256 ? staged.index : undefined;
 }
 
 /** Adds a release's installers (hashed and copied beforehand, in `input.files` order) and updates its channel index. */
@@ -68,7 +88,7 @@ export async function applyRelease(edit: RepositoryEdit, input: ReleaseInput, st
   const edits = edit.targets;
   const { key, version } = input;
   const indexInfo = await edits.getTopLevel(indexPathOf(key));
-  let index = indexInfo && (await readPublishedIndex(edit.state.paths, indexInfo));
+  let index = indexInfo && (stagedIndexOf(edit, indexInfo) ?? (await readPublishedIndex(edit.state.paths, indexInfo)));
   if (indexInfo && !index) index = await rebuildIndex(edits, key); // damaged on disk: derive it again
   const previous = index?.releases.find((r) => r.version === version);
   const fields = releaseFields(input, previous, edit.now);

@@ -34,7 +34,7 @@ interface PendingAnswer {
 const POLL_MS = 250;
 const WAIT_LIMIT_MS = 30 * 60_000;
 
-class ServiceClient {
+export class ServiceClient {
   constructor(
     readonly base: string,
     private readonly token: string,
@@ -73,8 +73,11 @@ async function sha256Of(file: string): Promise<string> {
 }
 
 function clientOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): ServiceClient {
-  const server = values.server as string | undefined;
-  const token = (values.token as string | undefined) ?? env.ELECTRON_TUF_TOKEN;
+  return serviceClient(values.server as string | undefined, (values.token as string | undefined) ?? env.ELECTRON_TUF_TOKEN);
+}
+
+/** A client of the service at `server` (https://, or http:// to this machine) holding `token`. */
+export function serviceClient(server: string | undefined, token: string | undefined): ServiceClient {
   if (!server) throw new ValueError('--server URL is required');
   if (!token) throw new ValueError('--token is required (or set ELECTRON_TUF_TOKEN)');
   let url: URL;
@@ -89,8 +92,9 @@ function clientOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Serv
   return new ServiceClient(url.href.replace(/\/+$/, ''), token);
 }
 
-async function waitFor(client: ServiceClient, task: string, io: CliIO): Promise<{ state: string; error?: string }> {
-  io.stderr(`waiting for task ${task} to be published...`);
+/** Polls task `task` until it is settled (or WAIT_LIMIT_MS passed). */
+export async function waitForTask(client: ServiceClient, task: string, log: (line: string) => void): Promise<{ state: string; error?: string }> {
+  log(`waiting for task ${task} to be published...`);
   const deadline = Date.now() + WAIT_LIMIT_MS;
   for (;;) {
     const t = (await client.request('GET', `/tasks/${task}`)) as { state: string; error?: string };
@@ -98,6 +102,33 @@ async function waitFor(client: ServiceClient, task: string, io: CliIO): Promise<
     if (Date.now() > deadline) throw new ValueError(`task ${task} is still pending; check it later`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+export interface RemoteRelease {
+  version?: string;
+  platform?: string;
+  arch?: string;
+  channel?: string;
+  notes?: string;
+  staging?: number;
+}
+
+/**
+ * Uploads each installer (hashed first, then streamed; the service checks length and hash) and
+ * records the release on repository `repo`; returns its task id. The service validates the rest.
+ */
+export async function submitRelease(client: ServiceClient, repo: string, files: string[], release: RemoteRelease, log: (line: string) => void): Promise<string> {
+  if (files.length === 0) throw new ValueError('missing installer file(s)');
+  const repoPath = `/repositories/${encodeURIComponent(repo)}`;
+  const installers = [];
+  for (const file of files) {
+    const { size } = await stat(file);
+    const sha256 = await sha256Of(file);
+    log(`uploading ${basename(file)} (${size} bytes)...`);
+    await client.request('PUT', `${repoPath}/uploads/${sha256}`, { file, length: size });
+    installers.push({ name: basename(file), length: size, sha256 });
+  }
+  return ((await client.request('POST', `${repoPath}/releases`, { json: { ...release, installers } })) as { task: string }).task;
 }
 
 export async function runRemoteCommand(argv: string[], io: CliIO): Promise<number> {
@@ -142,18 +173,9 @@ export async function runRemoteCommand(argv: string[], io: CliIO): Promise<numbe
       return 0;
     } else if (name === 'add') {
       const files = positionals.slice(1).map((f) => resolve(io.cwd, f));
-      if (files.length === 0) throw new ValueError('missing installer file(s)');
-      const installers = [];
-      for (const file of files) {
-        const { size } = await stat(file);
-        const sha256 = await sha256Of(file);
-        io.stderr(`uploading ${basename(file)} (${size} bytes)...`);
-        await client.request('PUT', `${repoPath}/uploads/${sha256}`, { file, length: size });
-        installers.push({ name: basename(file), length: size, sha256 });
-      }
       const staging = values.staging === undefined ? undefined : Number(values.staging);
-      const body = { version: values.version, platform: values.platform, arch: values.arch, channel: values.channel, notes: values['notes-text'], staging, installers };
-      task = ((await client.request('POST', `${repoPath}/releases`, { json: body })) as { task: string }).task;
+      const release = { version: values.version, platform: values.platform, arch: values.arch, channel: values.channel, notes: values['notes-text'], staging };
+      task = await submitRelease(client, repo, files, release, (line) => io.stderr(line));
     } else if (name === 'remove') {
       if (!values.version) throw new ValueError('--version is required');
       const query = values.channel ? `?channel=${encodeURIComponent(values.channel)}` : '';
@@ -165,7 +187,7 @@ export async function runRemoteCommand(argv: string[], io: CliIO): Promise<numbe
       io.stdout(values.json ? JSON.stringify({ task, state: 'pending' }) : `task ${task}`);
       return 0;
     }
-    const done = await waitFor(client, task, io);
+    const done = await waitForTask(client, task, (line) => io.stderr(line));
     if (values.json) io.stdout(JSON.stringify({ task, ...done }));
     else io.stdout(done.state === 'succeeded' ? `published (task ${task})` : `failed: ${done.error ?? 'unknown error'} (task ${task})`);
     return done.state === 'succeeded' ? 0 : 1;

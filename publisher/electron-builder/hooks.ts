@@ -22,6 +22,7 @@ import {
 } from './builder-types.js';
 import { planEmbedding, writeEmbedded } from './embed.js';
 import { inferBuild } from './infer.js';
+import { publishThroughService, serviceTarget } from './remote.js';
 import { ENV, resolveHookSettings, SETTINGS_FIELD, type HookSettings } from './settings.js';
 import { groupInstallers, publishGroups, type ArtifactRecord } from './sign.js';
 
@@ -132,12 +133,20 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
       const settings = resolveHookSettings(env(), build.metadata, build.projectDir);
       const files = groups.flatMap((g) => g.files);
       what = `${files.length} installer(s) of ${groups[0].version}`;
+      const notes = result.configuration?.releaseInfo?.releaseNotes || undefined;
+      const service = serviceTarget(env(), build.metadata);
+      if (service) {
+        what += ` through ${service.client.base} (repository ${service.repository})`;
+        for (const p of await publishThroughService(groups, service, { settings, notes, log })) {
+          log(`electron-tuf: ${p.version} ${p.platform}-${p.arch} published through the service (task ${p.task})`);
+        }
+        return [];
+      }
       if (!hasRepository(settings)) {
         log(`electron-tuf: no repository configured (${ENV.repository} or ${SETTINGS_FIELD}.repository): ${what} not signed`);
         return [];
       }
       what += ` into ${settings.repository}`;
-      const notes = result.configuration?.releaseInfo?.releaseNotes || undefined;
       const results = await publishGroups(groups, { settings, keyOptions: { env: env(), signers: options.signers }, notes, now: now() });
       for (const r of results) {
         const changed = r.targets.map((t) => `${basename(t.path)} ${t.status}`).join(', ');

@@ -1,14 +1,32 @@
 /**
  * The ONE place where the service calls the publisher library: the same code as the CLI signs
- * and writes metadata, never a second implementation. Today each pending change is applied with
- * `addRelease` / `removeRelease` (one new version of the affected roles per change); when the
- * publisher's one-transaction `editRepository` lands, `publishChanges` hands it the whole batch
- * (group commit) and nothing else in the service changes.
+ * and writes metadata, never a second implementation. All pending adds, yanks and staging
+ * changes of a round are applied in ONE `editRepository` transaction (group commit: one new
+ * version of each affected role however many changes); a root change (rotate, sign) is its
+ * own transaction, in order between them.
+ *
+ * A change that is invalid on its own (a second installer of the same kind, a path published
+ * with other content, a staging change of an unknown release) fails its task alone: when an
+ * edit refuses, the transaction is abandoned (nothing written) and the batch is retried without
+ * that change. Validating against the loaded state first would duplicate the publisher's rules;
+ * the retry reuses them exactly, and costs one extra transaction per refused change.
  */
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValueError } from 'electron-tuf/core';
-import { addRelease, removeRelease, rotateKeys, signStaged, type KeyOptions } from 'electron-tuf/publisher';
+import {
+  discard,
+  editRepository,
+  hashAndCopy,
+  repositoryPaths,
+  rotateKeys,
+  signStaged,
+  validateReleaseInput,
+  type IncomingFile,
+  type KeyOptions,
+  type ReleaseInput,
+  type RepositoryEdit,
+} from 'electron-tuf/publisher';
 import type { BlobStore } from './blobs.js';
 import type { AddPayload, Change } from './changes.js';
 
@@ -25,45 +43,211 @@ export interface PublishContext {
 }
 
 export type ChangeOutcome = { ok: true; result: unknown } | { ok: false; error: string };
+export type Settled = Array<{ change: Change; outcome: ChangeOutcome }>;
 
-/** Applies the changes in order; an input error fails that change alone, anything else stops the batch. */
-export async function publishChanges(ctx: PublishContext, changes: Change[], settle: (c: Change, o: ChangeOutcome) => Promise<void>): Promise<void> {
+type EditChange = Extract<Change, { kind: 'add' | 'remove' | 'staging' }>;
+type RootChange = Extract<Change, { kind: 'rotate' | 'sign' }>;
+
+/**
+ * Publishes `changes` in order: each run of adds, yanks and staging changes as one transaction,
+ * each root change alone. `settle` gets every outcome of a transaction at once (one database
+ * round trip for the batch). An input error fails that change alone; anything else (a missing
+ * key, storage failing) stops the batch, leaving its changes pending.
+ */
+export async function publishChanges(ctx: PublishContext, changes: Change[], settle: (settled: Settled) => Promise<void>): Promise<void> {
+  let run: EditChange[] = [];
+  const flush = async (): Promise<void> => {
+    if (run.length > 0) await settle(await groupCommit(ctx, run));
+    run = [];
+  };
   for (const change of changes) {
-    let outcome: ChangeOutcome;
-    try {
-      outcome = { ok: true, result: await applyChange(ctx, change) };
-    } catch (e) {
-      if (!(e instanceof ValueError)) throw e;
-      outcome = { ok: false, error: e.message };
+    if (change.kind === 'rotate' || change.kind === 'sign') {
+      await flush();
+      await settle([{ change, outcome: await inputErrorsFail(() => applyRootChange(ctx, change)) }]);
+    } else {
+      run.push(change);
     }
-    await settle(change, outcome);
+  }
+  await flush();
+}
+
+async function inputErrorsFail(fn: () => Promise<unknown>): Promise<ChangeOutcome> {
+  try {
+    return { ok: true, result: await fn() };
+  } catch (e) {
+    if (!(e instanceof ValueError)) throw e;
+    return { ok: false, error: e.message };
   }
 }
 
-async function applyChange(ctx: PublishContext, change: Change): Promise<unknown> {
-  switch (change.kind) {
-    case 'add':
-      return addInstallers(ctx, change.payload);
-    case 'staging': {
-      const release = await ctx.releaseOf(change);
-      return addInstallers(ctx, { ...release, staging: change.payload.staging });
-    }
-    case 'remove':
-      return yank(ctx, change.payload.version, change.payload.channel);
-    case 'rotate':
-      return withFiles(ctx, change.payload.addKeys ?? [], async (addKeyFiles) => {
-        const { role, removeKeys, threshold, expiresDays } = change.payload;
-        const r = await rotateKeys({ repo: ctx.repoDir, role, addKeyFiles, removeKeys, threshold, expiresDays, ...ctx.keys });
-        return { role: r.role, keyids: r.keyids, threshold: r.threshold, staged: r.staged, published: r.published !== undefined };
-      });
-    case 'sign':
-      // 5.3.4: the staged root is published only when a threshold of the old root's keys and of
-      // its own have signed; signStaged checks each signature against the staged bytes first.
-      return withFiles(ctx, [change.payload.signature], async ([file]) => {
-        const r = await signStaged({ repo: ctx.repoDir, role: 'root', signatureFiles: [file], ...ctx.keys });
-        return { version: r.version, added: r.added, status: r.status, published: r.published?.rootVersion };
-      });
+/** A change's own input error, raised inside the transaction to abandon it. */
+class ChangeRefused extends Error {
+  constructor(
+    readonly change: EditChange,
+    readonly reason: ValueError,
+  ) {
+    super(reason.message, { cause: reason });
+    this.name = 'ChangeRefused';
   }
+}
+
+/** One transaction for the run; a refused change is settled failed and the rest retried without it. */
+async function groupCommit(ctx: PublishContext, changes: EditChange[]): Promise<Settled> {
+  const failed: Settled = [];
+  let remaining = changes;
+  while (remaining.length > 0) {
+    const prepared = await prepare(ctx, remaining);
+    try {
+      for (const p of prepared) if (p.error) failed.push({ change: p.change, outcome: { ok: false, error: p.error } });
+      const ready = prepared.filter((p) => !p.error);
+      if (ready.length === 0) break;
+      const { value, publish } = await editRepository({ repo: ctx.repoDir, ...ctx.keys }, (edit) => applyAll(edit, ready));
+      for (const s of value) Object.assign(s.outcome.ok ? (s.outcome.result as object) : {}, { published: publish?.timestampVersion });
+      return [...failed, ...value];
+    } catch (e) {
+      if (!(e instanceof ChangeRefused)) throw e;
+      failed.push({ change: e.change, outcome: { ok: false, error: e.reason.message } });
+      remaining = prepared.filter((p) => !p.error && p.change !== e.change).map((p) => p.change);
+    } finally {
+      await release(prepared);
+    }
+  }
+  return failed;
+}
+
+async function applyAll(edit: RepositoryEdit, prepared: Prepared[]): Promise<Settled> {
+  const settled: Settled = [];
+  for (const p of prepared) {
+    try {
+      settled.push({ change: p.change, outcome: { ok: true, result: await applyEdit(edit, p) } });
+    } catch (e) {
+      if (e instanceof ValueError) throw new ChangeRefused(p.change, e);
+      throw e;
+    }
+  }
+  return settled;
+}
+
+async function applyEdit(edit: RepositoryEdit, p: Prepared): Promise<unknown> {
+  const { change } = p;
+  if (change.kind === 'remove') return yank(edit, change.payload.version, change.payload.channel);
+  const r = await edit.addRelease(p.input!, p.staged);
+  return { targets: r.targets.map((t) => ({ path: t.path, status: t.status })), replaced: r.replaced, indexChanged: r.indexChanged };
+}
+
+/**
+ * A yank is idempotent: the API accepts it only for a release it published or has pending, so
+ * "no such release" here means an earlier run already removed it (a worker killed after
+ * publishing, before settling the task) and the task succeeds. applyRemoval throws that before
+ * editing anything, so the transaction goes on.
+ */
+async function yank(edit: RepositoryEdit, version: string, channel: string | undefined): Promise<unknown> {
+  try {
+    const r = await edit.removeRelease(version, channel);
+    return { removed: r.removed.map((t) => t.path), indexes: r.indexes };
+  } catch (e) {
+    if (e instanceof ValueError && e.message.startsWith(`no release ${version}`)) return { removed: [], alreadyRemoved: true };
+    throw e;
+  }
+}
+
+interface Prepared {
+  change: EditChange;
+  /** Why the change fails before the transaction (bad input, upload missing or changed). */
+  error?: string;
+  input?: ReleaseInput;
+  /** Private copies of the installers, hashed while copied, in `input.files` order. */
+  staged: IncomingFile[];
+  dir?: string;
+}
+
+/** Installers copied and hashed at once: their fsyncs overlap instead of queueing one by one. */
+const PREPARE_PARALLEL = 16;
+
+/** Outside the lock: copies and hashes every installer (the slow part), and checks each against its upload. */
+async function prepare(ctx: PublishContext, changes: EditChange[]): Promise<Prepared[]> {
+  const prepared: Prepared[] = changes.map((change) => ({ change, staged: [] }));
+  for (let i = 0; i < prepared.length; i += PREPARE_PARALLEL) {
+    const outcomes = await Promise.allSettled(prepared.slice(i, i + PREPARE_PARALLEL).map((p) => prepareOne(ctx, p)));
+    const failure = outcomes.find((o) => o.status === 'rejected');
+    if (failure) {
+      await release(prepared);
+      throw failure.reason;
+    }
+  }
+  return prepared;
+}
+
+/** Stages one change's installers; its own input errors become `p.error`. */
+async function prepareOne(ctx: PublishContext, p: Prepared): Promise<void> {
+  const { change } = p;
+  if (change.kind === 'remove') return;
+  try {
+    const release = change.kind === 'add' ? change.payload : { ...(await ctx.releaseOf(change)), staging: change.payload.staging };
+    await stageRelease(ctx, release, p);
+  } catch (e) {
+    if (!(e instanceof ValueError)) throw e;
+    p.error = e.message;
+  }
+}
+
+/**
+ * Never sign what was not checked: the copy made here is what gets published, and its length
+ * and SHA-256 (computed while copying) must be the ones the client declared and uploaded.
+ */
+async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepared): Promise<void> {
+  await mkdir(ctx.workDir, { recursive: true });
+  p.dir = await mkdtemp(join(ctx.workDir, 'add-'));
+  const files: string[] = [];
+  for (const i of release.installers) {
+    const file = join(p.dir, i.name);
+    await link(ctx.blobs.pathOf(ctx.repository, i.sha256), file).catch(() => {
+      throw new ValueError(`installer ${i.name}: no upload with SHA-256 ${i.sha256} (upload it first)`);
+    });
+    files.push(file);
+  }
+  p.input = validateReleaseInput({
+    files,
+    version: release.version,
+    channel: release.channel,
+    platform: release.platform,
+    arch: release.arch,
+    notes: release.notes,
+    stagingPercentage: release.staging,
+  });
+  const paths = repositoryPaths(ctx.repoDir);
+  for (const [n, i] of release.installers.entries()) {
+    const staged = await hashAndCopy(paths, files[n]);
+    p.staged.push(staged);
+    if (staged.length !== i.length || staged.hashes.sha256 !== i.sha256) {
+      throw new ValueError(`installer ${i.name}: the stored upload is not ${i.length} bytes with SHA-256 ${i.sha256} (it changed on disk; upload it again)`);
+    }
+  }
+}
+
+async function release(prepared: Prepared[]): Promise<void> {
+  for (const p of prepared) {
+    for (const f of p.staged) await discard(f);
+    p.staged = [];
+    if (p.dir) await rm(p.dir, { recursive: true, force: true });
+    p.dir = undefined;
+  }
+}
+
+async function applyRootChange(ctx: PublishContext, change: RootChange): Promise<unknown> {
+  if (change.kind === 'rotate') {
+    return withFiles(ctx, change.payload.addKeys ?? [], async (addKeyFiles) => {
+      const { role, removeKeys, threshold, expiresDays } = change.payload;
+      const r = await rotateKeys({ repo: ctx.repoDir, role, addKeyFiles, removeKeys, threshold, expiresDays, ...ctx.keys });
+      return { role: r.role, keyids: r.keyids, threshold: r.threshold, staged: r.staged, published: r.published !== undefined };
+    });
+  }
+  // 5.3.4: the staged root is published only when a threshold of the old root's keys and of
+  // its own have signed; signStaged checks each signature against the staged bytes first.
+  return withFiles(ctx, [change.payload.signature], async ([file]) => {
+    const r = await signStaged({ repo: ctx.repoDir, role: 'root', signatureFiles: [file], ...ctx.keys });
+    return { version: r.version, added: r.added, status: r.status, published: r.published?.rootVersion };
+  });
 }
 
 /** Writes `texts` to files in a scratch directory for the publisher's file-based inputs. */
@@ -79,56 +263,3 @@ async function withFiles<T>(ctx: PublishContext, texts: string[], fn: (files: st
   }
 }
 
-/**
- * A yank is idempotent: the API accepts it only for a release it published or has pending, so
- * "no such release" here means an earlier run already removed it (a worker killed after
- * publishing, before settling the task) and the task succeeds.
- */
-async function yank(ctx: PublishContext, version: string, channel: string | undefined): Promise<unknown> {
-  try {
-    const r = await removeRelease({ repo: ctx.repoDir, version, channel, ...ctx.keys });
-    return { removed: r.removed.map((t) => t.path), indexes: r.indexes };
-  } catch (e) {
-    if (e instanceof ValueError && e.message.startsWith(`no release ${version}`)) return { removed: [], alreadyRemoved: true };
-    throw e;
-  }
-}
-
-async function addInstallers(ctx: PublishContext, release: AddPayload): Promise<unknown> {
-  // Never sign what was not checked: hash the stored bytes again right before publishing.
-  for (const i of release.installers) {
-    if (!(await ctx.blobs.verify(ctx.repository, i.sha256, i.length))) {
-      throw new ValueError(`installer ${i.name}: no upload with ${i.length} bytes and SHA-256 ${i.sha256} (upload it first, or it changed on disk)`);
-    }
-  }
-  await mkdir(ctx.workDir, { recursive: true });
-  const dir = await mkdtemp(join(ctx.workDir, 'add-'));
-  try {
-    const files: string[] = [];
-    for (const i of release.installers) {
-      const file = join(dir, i.name);
-      await link(ctx.blobs.pathOf(ctx.repository, i.sha256), file);
-      files.push(file);
-    }
-    const r = await addRelease({
-      repo: ctx.repoDir,
-      files,
-      version: release.version,
-      channel: release.channel,
-      platform: release.platform,
-      arch: release.arch,
-      notes: release.notes,
-      stagingPercentage: release.staging,
-      ...ctx.keys,
-    });
-    for (const t of r.targets) {
-      const declared = release.installers.find((i) => t.path.endsWith(`/${i.name}`));
-      if (declared && (t.length !== declared.length || t.hashes.sha256 !== declared.sha256)) {
-        throw new Error(`published ${t.path} does not match its upload: a bug, or the upload changed while being published`);
-      }
-    }
-    return { changed: r.changed, targets: r.targets.map((t) => ({ path: t.path, status: t.status })), channelIndex: r.channelIndex };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}

@@ -7,14 +7,14 @@
 import { join } from 'node:path';
 import { ValueError } from 'electron-tuf/core';
 import type { BlobStore } from './blobs.js';
-import { pendingChanges, publishedAdd, settleChange } from './changes.js';
+import { pendingChanges, publishedAdd, settleChanges } from './changes.js';
 import type { Db } from './db.js';
 import { keyOptionsFor } from './keyrefs.js';
 import { publishChanges, type PublishContext } from './publish.js';
 import type { Repositories } from './repositories.js';
 
 /** Changes taken per round: bounded memory, and each round re-reads what is pending. */
-const BATCH = 64;
+const BATCH = 512;
 
 export class PublishWorker {
   constructor(
@@ -30,7 +30,7 @@ export class PublishWorker {
       const changes = await pendingChanges(this.db, repository, BATCH);
       if (changes.length === 0) return done;
       const ctx = await this.contextFor(repository);
-      await publishChanges(ctx, changes, (c, o) => settleChange(this.db, c, o));
+      await publishChanges(ctx, changes, (settled) => settleChanges(this.db, settled));
       done += changes.length;
     }
   }
