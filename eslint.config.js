@@ -33,7 +33,11 @@ export default defineConfig(
     // server/tsconfig.test.json, which the project service cannot find by name.
     files: ['server/src/**/*.ts', 'server/test/**/*.ts'],
     languageOptions: {
-      parserOptions: { projectService: false, project: ['./server/tsconfig.test.json'], tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: false,
+        project: ['./server/tsconfig.test.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
   },
   {

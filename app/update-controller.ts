@@ -45,7 +45,9 @@ export class TufUpdateController extends EventEmitter<{ state: [UpdateState] }> 
     this.listen('checking-for-update', () => this.set({ status: 'checking' }));
     this.listen('update-available', (info) => this.set({ status: 'available', ...releaseOf(info) }));
     this.listen('update-not-available', () => this.set({ status: 'not-available' }));
-    this.listen('download-progress', (progress) => this.set({ status: 'downloading', ...this.release(), progress: progressOf(progress) }));
+    this.listen('download-progress', (progress) =>
+      this.set({ status: 'downloading', ...this.release(), progress: progressOf(progress) }),
+    );
     this.listen('update-downloaded', (info) => this.set({ status: 'downloaded', ...releaseOf(info) }));
     // A cancelled download leaves the release on offer; the window shows "Download" again.
     this.listen('update-cancelled', (info) => this.set({ status: 'available', ...releaseOf(info) }));
@@ -68,7 +70,10 @@ export class TufUpdateController extends EventEmitter<{ state: [UpdateState] }> 
     if (started) {
       const version = result.updateInfo.version;
       // Its failure is an `error` event (already in the state); nobody else awaits it.
-      started.then(() => this.markDownloaded(version), () => undefined);
+      started.then(
+        () => this.markDownloaded(version),
+        () => undefined,
+      );
     }
   }
 
@@ -93,7 +98,10 @@ export class TufUpdateController extends EventEmitter<{ state: [UpdateState] }> 
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
   }
 
-  private listen<K extends keyof TufAppUpdaterEvents>(event: K, listener: (...args: TufAppUpdaterEvents[K]) => void): void {
+  private listen<K extends keyof TufAppUpdaterEvents>(
+    event: K,
+    listener: (...args: TufAppUpdaterEvents[K]) => void,
+  ): void {
     this.updater.on(event, listener);
     this.unsubscribers.push(() => void this.updater.off(event, listener));
   }
@@ -193,7 +201,8 @@ export interface PeriodicCheckOptions {
  */
 export function startPeriodicChecks(controller: TufUpdateController, options: PeriodicCheckOptions): () => void {
   const { intervalMs, onError = () => undefined } = options;
-  if (!(Number.isFinite(intervalMs) && intervalMs > 0)) throw new ValueError(`intervalMs must be a positive number, got ${intervalMs}`);
+  if (!(Number.isFinite(intervalMs) && intervalMs > 0))
+    throw new ValueError(`intervalMs must be a positive number, got ${intervalMs}`);
   const checkUnlessBusy = (): void => {
     if (!controller.updateInProgress) controller.check().catch(onError);
   };

@@ -35,12 +35,16 @@ export async function createAppInstall(options: AppInstallOptions): Promise<stri
   const dir = resolve(options.dir);
   const modules = join(dir, 'node_modules');
   await mkdir(modules, { recursive: true });
-  await writeFile(join(dir, 'package.json'), `${JSON.stringify({ name: 'electron-tuf-test-app', version: '1.0.0', private: true }, null, 2)}\n`);
+  await writeFile(
+    join(dir, 'package.json'),
+    `${JSON.stringify({ name: 'electron-tuf-test-app', version: '1.0.0', private: true }, null, 2)}\n`,
+  );
   await installPackage(join(modules, PACKAGE_NAME), options.entries);
   const source = join(PROJECT_ROOT, 'node_modules');
   for (const name of await readdir(source)) {
     if (name.startsWith('.') || name === PACKAGE_NAME) continue;
-    if (COPIED.includes(name)) await cp(join(source, name), join(modules, name), { recursive: true, verbatimSymlinks: true });
+    if (COPIED.includes(name))
+      await cp(join(source, name), join(modules, name), { recursive: true, verbatimSymlinks: true });
     else await symlink(join(source, name), join(modules, name));
   }
   return dir;
@@ -48,7 +52,9 @@ export async function createAppInstall(options: AppInstallOptions): Promise<stri
 
 /** package.json as published, and dist/ compiled from the sources of the chosen exports. */
 async function installPackage(target: string, entries: string[] | undefined): Promise<void> {
-  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    exports?: Record<string, unknown>;
+  };
   const exportsMap = manifest.exports ?? {};
   const chosen = entries ?? Object.keys(exportsMap);
   const sources = chosen.map((entry) => sourceOf(entry, exportsMap[entry])).filter((s): s is string => s !== undefined);

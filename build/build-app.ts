@@ -95,7 +95,10 @@ export async function buildDemoApp(options: BuildDemoAppOptions): Promise<DemoAp
     };
     const buildOptions: AppBuilderLib.PackagerOptions & AppBuilderLib.PublishOptions = {
       projectDir: stageDir,
-      targets: builder.Platform.LINUX.createTarget(targets, options.arch === 'arm64' ? builder.Arch.arm64 : builder.Arch.x64),
+      targets: builder.Platform.LINUX.createTarget(
+        targets,
+        options.arch === 'arm64' ? builder.Arch.arm64 : builder.Arch.x64,
+      ),
       config,
       publish: 'never',
     };
@@ -133,7 +136,9 @@ function checkTargets(targets: readonly string[]): OfflineTarget[] {
 }
 
 async function installedElectronVersion(): Promise<string> {
-  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version?: unknown };
+  const manifest = JSON.parse(
+    await readFile(join(PROJECT_ROOT, 'node_modules', 'electron', 'package.json'), 'utf8'),
+  ) as { version?: unknown };
   return validateVersion(String(manifest.version));
 }
 
@@ -145,15 +150,17 @@ async function installedElectronVersion(): Promise<string> {
  */
 async function useLocalSevenZip(): Promise<void> {
   if (process.env.ELECTRON_BUILDER_7ZIP_PATH) return;
-  const packaged = join(PROJECT_ROOT, 'node_modules', '7zip-bin', 'linux', process.arch === 'arm64' ? 'arm64' : 'x64', '7za');
+  const packaged = join(
+    PROJECT_ROOT,
+    'node_modules',
+    '7zip-bin',
+    'linux',
+    process.arch === 'arm64' ? 'arm64' : 'x64',
+    '7za',
+  );
   // The registry tarball ships 7za without its execute bit.
   await chmod(packaged, 0o755).catch(() => undefined);
-  const candidates = [
-    packaged,
-    '/usr/bin/7za',
-    '/usr/bin/7zz',
-    '/usr/bin/7z',
-  ];
+  const candidates = [packaged, '/usr/bin/7za', '/usr/bin/7zz', '/usr/bin/7z'];
   for (const candidate of candidates) {
     if (await isExecutable(candidate)) {
       process.env.ELECTRON_BUILDER_7ZIP_PATH = candidate;

@@ -23,12 +23,24 @@ import { performance } from 'node:perf_hooks';
 import { LengthOrHashMismatchError } from '../updater/core/errors.js';
 import { serveRepository, type RepositoryServer } from '../publisher/index.js';
 import type { Logger, TufAppUpdater } from '../updater/electron/index.js';
-import { buildByHand, buildWithElectronBuilder, DEMO_ARCH, type DemoBuild, type EmbeddedConfig } from './demo/app-builds.js';
+import {
+  buildByHand,
+  buildWithElectronBuilder,
+  DEMO_ARCH,
+  type DemoBuild,
+  type EmbeddedConfig,
+} from './demo/app-builds.js';
 import { CountingFetcher } from './demo/counting-fetcher.js';
 import { installedVersion, installTarGz, type InstalledApp } from './demo/installed-app.js';
 import { DemoOutput, formatBytes, formatDuration, shortHash } from './demo/output.js';
 import { createDemoRepository, publishRelease, tamperedCopy, type DemoRepository } from './demo/repository.js';
-import { cacheDirOf, createInstalledUpdater, updateInstalledApp, type InstalledUpdater, type UpdateOutcome } from './demo/update-run.js';
+import {
+  cacheDirOf,
+  createInstalledUpdater,
+  updateInstalledApp,
+  type InstalledUpdater,
+  type UpdateOutcome,
+} from './demo/update-run.js';
 import { exitCleanlyOnSignals } from './demo/interrupt.js';
 import { DemoWorkspace } from './demo/workspace.js';
 import { compileDemoApp } from './stage-app.js';
@@ -37,7 +49,10 @@ const OLD_VERSION = '1.0.0';
 const NEW_VERSION = '1.1.0';
 const RELEASE_NOTES: Record<string, string> = {
   [OLD_VERSION]: 'First release.',
-  [NEW_VERSION]: ['Faster start-up: the window opens before the first update check ends.', 'Release notes like these are signed with the installer.'].join('\n'),
+  [NEW_VERSION]: [
+    'Faster start-up: the window opens before the first update check ends.',
+    'Release notes like these are signed with the installer.',
+  ].join('\n'),
 };
 
 interface DemoOptions {
@@ -86,14 +101,23 @@ async function serve(ctx: Context, repo: string, what: string): Promise<Reposito
 async function buildReleases(ctx: Context, config: EmbeddedConfig): Promise<DemoBuild[]> {
   const versions = [OLD_VERSION, NEW_VERSION];
   if (!ctx.options.noElectronBuilder) {
-    ctx.out.step(`Build the demo app ${versions.join(' and ')} with electron-builder (offline, Linux tar.gz, stand-in Electron)`);
+    ctx.out.step(
+      `Build the demo app ${versions.join(' and ')} with electron-builder (offline, Linux tar.gz, stand-in Electron)`,
+    );
     try {
       const started = performance.now();
       // Once for both builds: the two versions differ only in package.json.
       const compiled = await compileDemoApp(ctx.workspace.path('compiled'));
-      ctx.out.ok('compiled app/main.ts and its imports (the app updater among them; transpile-only)', performance.now() - started);
+      ctx.out.ok(
+        'compiled app/main.ts and its imports (the app updater among them; transpile-only)',
+        performance.now() - started,
+      );
       // Both at once: much of a build is waiting on child processes and the disk.
-      const timed = await Promise.all(versions.map((version) => timeBuild(ctx, version, (out) => buildWithElectronBuilder(version, out, config, compiled))));
+      const timed = await Promise.all(
+        versions.map((version) =>
+          timeBuild(ctx, version, (out) => buildWithElectronBuilder(version, out, config, compiled)),
+        ),
+      );
       for (const build of timed) await reportBuild(ctx, build);
       return timed.map(({ result }) => result);
     } catch (error) {
@@ -101,21 +125,34 @@ async function buildReleases(ctx: Context, config: EmbeddedConfig): Promise<Demo
       ctx.out.note('falling back to small tar.gz archives made by the demo itself (same layout, stand-in Electron)');
     }
   } else {
-    ctx.out.step(`Make the demo app ${versions.join(' and ')} by hand (--no-electron-builder: same layout as electron-builder's Linux tar.gz, stand-in Electron)`);
+    ctx.out.step(
+      `Make the demo app ${versions.join(' and ')} by hand (--no-electron-builder: same layout as electron-builder's Linux tar.gz, stand-in Electron)`,
+    );
   }
   ctx.builtByHand = true;
   const builds: DemoBuild[] = [];
-  for (const version of versions) builds.push(await timedBuild(ctx, version, (out) => buildByHand(version, out, config), 'hand'));
+  for (const version of versions)
+    builds.push(await timedBuild(ctx, version, (out) => buildByHand(version, out, config), 'hand'));
   return builds;
 }
 
-async function timedBuild(ctx: Context, version: string, build: (outDir: string) => Promise<DemoBuild>, kind = ''): Promise<DemoBuild> {
+async function timedBuild(
+  ctx: Context,
+  version: string,
+  build: (outDir: string) => Promise<DemoBuild>,
+  kind = '',
+): Promise<DemoBuild> {
   const timed = await timeBuild(ctx, version, build, kind);
   await reportBuild(ctx, timed);
   return timed.result;
 }
 
-async function timeBuild(ctx: Context, version: string, build: (outDir: string) => Promise<DemoBuild>, kind = ''): Promise<{ result: DemoBuild; ms: number }> {
+async function timeBuild(
+  ctx: Context,
+  version: string,
+  build: (outDir: string) => Promise<DemoBuild>,
+  kind = '',
+): Promise<{ result: DemoBuild; ms: number }> {
   const started = performance.now();
   const result = await build(await ctx.workspace.dir(kind ? `build-${kind}-${version}` : `build-${version}`));
   return { result, ms: performance.now() - started };
@@ -130,9 +167,16 @@ async function publishReleases(ctx: Context, repository: DemoRepository, builds:
   ctx.out.step('Publish both releases');
   for (const build of builds) {
     const started = performance.now();
-    const result = await publishRelease(repository, { version: build.version, archive: build.archive, notes: RELEASE_NOTES[build.version] });
+    const result = await publishRelease(repository, {
+      version: build.version,
+      archive: build.archive,
+      notes: RELEASE_NOTES[build.version],
+    });
     const versions = result.publish?.files.map((file) => file.name).join(', ') ?? 'nothing new';
-    ctx.out.ok(`${build.version}: target ${result.targets[0].path} and channel index ${result.channelIndex.path}; signed ${versions}`, performance.now() - started);
+    ctx.out.ok(
+      `${build.version}: target ${result.targets[0].path} and channel index ${result.channelIndex.path}; signed ${versions}`,
+      performance.now() - started,
+    );
   }
 }
 
@@ -154,7 +198,9 @@ function showEvents(ctx: Context, updater: TufAppUpdater, expectRefusal: boolean
   const { out } = ctx;
   updater.on('checking-for-update', () => out.note('checking for updates'));
   updater.on('update-available', (info) => {
-    out.ok(`update available: ${info.version}, released ${info.releaseDate.slice(0, 10)}${expectRefusal ? ' (the metadata is still the genuine, signed one)' : ''}`);
+    out.ok(
+      `update available: ${info.version}, released ${info.releaseDate.slice(0, 10)}${expectRefusal ? ' (the metadata is still the genuine, signed one)' : ''}`,
+    );
     if (typeof info.releaseNotes === 'string' && info.releaseNotes) out.quote(info.releaseNotes);
   });
   updater.on('update-not-available', (info) => out.ok(`up to date (newest for this install: ${info.version})`));
@@ -162,11 +208,14 @@ function showEvents(ctx: Context, updater: TufAppUpdater, expectRefusal: boolean
   updater.on('update-downloaded', (event) => {
     out.endProgress();
     const file = event.files[0];
-    out.ok(`verified: ${file.size} bytes, sha256 ${shortHash(file.sha256)} and sha512 ${shortHash(Buffer.from(file.sha512, 'base64').toString('hex'))}, as signed in the targets metadata`);
+    out.ok(
+      `verified: ${file.size} bytes, sha256 ${shortHash(file.sha256)} and sha512 ${shortHash(Buffer.from(file.sha512, 'base64').toString('hex'))}, as signed in the targets metadata`,
+    );
   });
   updater.on('error', (error) => {
     out.endProgress();
-    if (expectRefusal && error instanceof LengthOrHashMismatchError) out.ok(`the updater refused the download: ${error.name}`);
+    if (expectRefusal && error instanceof LengthOrHashMismatchError)
+      out.ok(`the updater refused the download: ${error.name}`);
     else if (!expectRefusal) out.fail(`${error.name}: ${error.message}`);
   });
 }
@@ -179,13 +228,22 @@ async function updateToNew(ctx: Context, app: InstalledApp): Promise<boolean> {
   const installed = await createInstalledUpdater(app, { userDataPath, fetcher, logger: updaterLogger(ctx) });
   showEvents(ctx, installed.updater, false);
   const outcome = await updateInstalledApp(installed);
-  if (outcome.installed) ctx.out.ok('verified again and installed by the Linux tar.gz installer (extracted beside the install, then swapped in)');
+  if (outcome.installed)
+    ctx.out.ok(
+      'verified again and installed by the Linux tar.gz installer (extracted beside the install, then swapped in)',
+    );
   const relaunched = outcome.relaunch?.stdout.trim();
   if (relaunched !== undefined) ctx.out.ok(`relaunched ${outcome.relaunch!.executable}: it says "${relaunched}"`);
-  ctx.out.note(`${fetcher.requests} requests, ${formatBytes(fetcher.bytes)} in ${formatDuration(performance.now() - started)}`);
+  ctx.out.note(
+    `${fetcher.requests} requests, ${formatBytes(fetcher.bytes)} in ${formatDuration(performance.now() - started)}`,
+  );
   const nowInstalled = await installedVersion(app).catch(() => 'nothing');
-  const ok = outcome.installed && relaunched === NEW_VERSION && nowInstalled === NEW_VERSION && outcome.error === undefined;
-  if (!ok) ctx.out.fail(`expected ${NEW_VERSION} installed and relaunched; the install holds ${nowInstalled}${outcome.error ? ` (${outcome.error.name})` : ''}`);
+  const ok =
+    outcome.installed && relaunched === NEW_VERSION && nowInstalled === NEW_VERSION && outcome.error === undefined;
+  if (!ok)
+    ctx.out.fail(
+      `expected ${NEW_VERSION} installed and relaunched; the install holds ${nowInstalled}${outcome.error ? ` (${outcome.error.name})` : ''}`,
+    );
   return ok && (await restartNew(ctx, app, userDataPath));
 }
 
@@ -206,9 +264,16 @@ async function restartNew(ctx: Context, app: InstalledApp, userDataPath: string)
 
 async function tamper(ctx: Context, repository: DemoRepository, newBuild: DemoBuild): Promise<RepositoryServer> {
   ctx.out.step(`Tamper with one byte of the ${NEW_VERSION} installer, in a copy served by a second server`);
-  const tampering = await tamperedCopy(repository.repo, ctx.workspace.path('repo-tampered'), newBuild.version, newBuild.archive);
+  const tampering = await tamperedCopy(
+    repository.repo,
+    ctx.workspace.path('repo-tampered'),
+    newBuild.version,
+    newBuild.archive,
+  );
   const hex = (byte: number): string => `0x${byte.toString(16).padStart(2, '0')}`;
-  ctx.out.ok(`byte ${tampering.offset} of ${tampering.targetPath}: ${hex(tampering.before)} → ${hex(tampering.after)}; the metadata is untouched`);
+  ctx.out.ok(
+    `byte ${tampering.offset} of ${tampering.targetPath}: ${hex(tampering.before)} → ${hex(tampering.after)}; the metadata is untouched`,
+  );
   return serve(ctx, ctx.workspace.path('repo-tampered'), 'the tampered copy (a compromised mirror)');
 }
 
@@ -224,14 +289,28 @@ async function refuseTampered(ctx: Context, oldBuild: DemoBuild, mirror: Reposit
   return checkRefused(ctx, app, installed, outcome, userDataPath, started);
 }
 
-async function checkRefused(ctx: Context, app: InstalledApp, installed: InstalledUpdater, outcome: UpdateOutcome, userDataPath: string, started: number): Promise<boolean> {
+async function checkRefused(
+  ctx: Context,
+  app: InstalledApp,
+  installed: InstalledUpdater,
+  outcome: UpdateOutcome,
+  userDataPath: string,
+  started: number,
+): Promise<boolean> {
   const refused = outcome.error instanceof LengthOrHashMismatchError && !outcome.installed;
   const stillOld = (await installedVersion(app).catch(() => 'nothing')) === OLD_VERSION;
   const pending = await readdir(join(cacheDirOf(userDataPath), 'pending')).catch(() => []);
   const untouched = stillOld && installed.host.relaunches.length === 0 && installed.host.quitCount === 0;
-  if (untouched) ctx.out.ok(`${OLD_VERSION} intact: it still says "${OLD_VERSION}", no relaunch, no quit${pending.length === 0 ? ', no installer kept in the cache' : ''}`, performance.now() - started);
+  if (untouched)
+    ctx.out.ok(
+      `${OLD_VERSION} intact: it still says "${OLD_VERSION}", no relaunch, no quit${pending.length === 0 ? ', no installer kept in the cache' : ''}`,
+      performance.now() - started,
+    );
   else ctx.out.fail(`the install was changed: it says something else than ${OLD_VERSION}, or the app quit`);
-  if (!refused) ctx.out.fail(`expected a LengthOrHashMismatchError, got ${outcome.error ? outcome.error.name : outcome.installed ? 'an install' : 'nothing'}`);
+  if (!refused)
+    ctx.out.fail(
+      `expected a LengthOrHashMismatchError, got ${outcome.error ? outcome.error.name : outcome.installed ? 'an install' : 'nothing'}`,
+    );
   return refused && untouched && pending.length === 0;
 }
 
@@ -242,7 +321,10 @@ async function runDemo(ctx: Context): Promise<boolean> {
   ctx.out.step('Serve it on 127.0.0.1');
   const server = await serve(ctx, repository.repo, 'the repository');
   const trustedRoot = await readFile(repository.init.trustedRoot);
-  const builds = await buildReleases(ctx, { trustedRoot, settings: { metadataUrl: server.metadataUrl, targetsUrl: server.targetsUrl } });
+  const builds = await buildReleases(ctx, {
+    trustedRoot,
+    settings: { metadataUrl: server.metadataUrl, targetsUrl: server.targetsUrl },
+  });
   await publishReleases(ctx, repository, builds);
   const [oldBuild, newBuild] = builds;
   ctx.out.step(`Install ${OLD_VERSION}`);
@@ -277,7 +359,9 @@ async function main(args: string[]): Promise<number> {
     out.line();
     out.last(`✗ interrupted (${signal}): stopping everything, removing ${workspace.root}`);
   });
-  out.title(`electron-tuf demo: a signed update of an Electron app (${OLD_VERSION} → ${NEW_VERSION}, linux-${DEMO_ARCH}), then a tampered one`);
+  out.title(
+    `electron-tuf demo: a signed update of an Electron app (${OLD_VERSION} → ${NEW_VERSION}, linux-${DEMO_ARCH}), then a tampered one`,
+  );
   out.line(`Everything happens in ${workspace.root} and is removed at the end.`);
   const ctx: Context = { workspace, out, options };
   let ok = false;

@@ -88,12 +88,17 @@ export async function copyRuntimeDependencies(stageDir: string): Promise<string[
 }
 
 async function dependenciesOf(packageDir: string): Promise<Record<string, string>> {
-  const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
   return manifest.dependencies ?? {};
 }
 
 async function writeManifest(stageDir: string, version: string): Promise<void> {
-  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'app', 'package.json'), 'utf8')) as Record<string, unknown>;
+  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'app', 'package.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   manifest.version = version;
   await writeFile(join(stageDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }

@@ -121,7 +121,10 @@ export async function addReleases(options: TransactionOptions, releases: Release
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i];
       const staged = incoming.slice(next, (next += input.files.length));
-      const applied = await applyRelease(edit, input, staged, { force: releases[i].force, replace: releases[i].replace });
+      const applied = await applyRelease(edit, input, staged, {
+        force: releases[i].force,
+        replace: releases[i].replace,
+      });
       results.push({
         changed: false,
         version: input.version,
@@ -133,10 +136,19 @@ export async function addReleases(options: TransactionOptions, releases: Release
         timings: { hashAndCopyMs, publishMs: 0 },
       });
     }
-    const batch: PublishOutcome & { results: AddReleaseResult[] } = { changed: false, results, timings: { hashAndCopyMs, publishMs: 0 } };
+    const batch: PublishOutcome & { results: AddReleaseResult[] } = {
+      changed: false,
+      results,
+      timings: { hashAndCopyMs, publishMs: 0 },
+    };
     return batch;
   });
-  return outcome.results.map((result) => ({ ...result, changed: outcome.changed, publish: outcome.publish, timings: outcome.timings }));
+  return outcome.results.map((result) => ({
+    ...result,
+    changed: outcome.changed,
+    publish: outcome.publish,
+    timings: outcome.timings,
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +171,8 @@ const RESERVED_PREFIX = 'channels/';
 
 function validateEntry(entry: TargetEntry): void {
   validatePublishedTargetPath(entry.path);
-  if (entry.path.startsWith(RESERVED_PREFIX)) throw new ValueError(`${entry.path}: paths under ${RESERVED_PREFIX} are reserved for channel indexes`);
+  if (entry.path.startsWith(RESERVED_PREFIX))
+    throw new ValueError(`${entry.path}: paths under ${RESERVED_PREFIX} are reserved for channel indexes`);
   if (entry.custom !== undefined) {
     try {
       canonicalString(entry.custom);
@@ -168,8 +181,10 @@ function validateEntry(entry: TargetEntry): void {
     }
   }
   if (entry.file !== undefined) return;
-  if (!Number.isSafeInteger(entry.length) || (entry.length as number) < 0) throw new ValueError(`${entry.path}: length is required without a file`);
-  if (!entry.hashes || !/^[0-9a-f]{64}$/.test(entry.hashes.sha256 ?? '')) throw new ValueError(`${entry.path}: a sha256 hash is required without a file`);
+  if (!Number.isSafeInteger(entry.length) || (entry.length as number) < 0)
+    throw new ValueError(`${entry.path}: length is required without a file`);
+  if (!entry.hashes || !/^[0-9a-f]{64}$/.test(entry.hashes.sha256 ?? ''))
+    throw new ValueError(`${entry.path}: a sha256 hash is required without a file`);
 }
 
 /**
@@ -179,11 +194,16 @@ function validateEntry(entry: TargetEntry): void {
  */
 export async function addTargets(options: AddTargetsOptions): Promise<AddTargetsResult> {
   options.targets.forEach(validateEntry);
-  if (new Set(options.targets.map((t) => t.path)).size !== options.targets.length) throw new ValueError('a target path is given twice');
+  if (new Set(options.targets.map((t) => t.path)).size !== options.targets.length)
+    throw new ValueError('a target path is given twice');
   const withFiles = options.targets.filter((t) => t.file !== undefined);
-  return addInTransaction(options, withFiles.map((t) => t.file!), async (edit, incoming, hashAndCopyMs) => {
-    const staged = new Map(withFiles.map((t, i) => [t.path, incoming[i]]));
-    const counts = await applyTargets(edit, options.targets, staged, options.force);
-    return { changed: false, ...counts, timings: { hashAndCopyMs, publishMs: 0 } };
-  });
+  return addInTransaction(
+    options,
+    withFiles.map((t) => t.file!),
+    async (edit, incoming, hashAndCopyMs) => {
+      const staged = new Map(withFiles.map((t, i) => [t.path, incoming[i]]));
+      const counts = await applyTargets(edit, options.targets, staged, options.force);
+      return { changed: false, ...counts, timings: { hashAndCopyMs, publishMs: 0 } };
+    },
+  );
 }

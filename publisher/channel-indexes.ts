@@ -26,7 +26,10 @@ export function indexPathOf(key: IndexKey): string {
 /** The published index a target entry describes, or undefined when missing or damaged on disk. */
 export async function readPublishedIndex(paths: RepositoryPaths, info: TargetFile): Promise<ChannelIndex | undefined> {
   if (info.length > CHANNEL_INDEX_MAX_BYTES || !info.hashes.sha256) return undefined;
-  const bytes = await readFileBounded(targetFilePath(paths, info.path, info.hashes.sha256), CHANNEL_INDEX_MAX_BYTES).catch(() => undefined);
+  const bytes = await readFileBounded(
+    targetFilePath(paths, info.path, info.hashes.sha256),
+    CHANNEL_INDEX_MAX_BYTES,
+  ).catch(() => undefined);
   if (!bytes) return undefined;
   try {
     verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);
@@ -37,7 +40,9 @@ export async function readPublishedIndex(paths: RepositoryPaths, info: TargetFil
 }
 
 /** Every installer target (with a valid ReleaseCustom) as the edits leave them, grouped by index. */
-export async function collectInstallers(edits: TargetsEdits): Promise<Map<string, Array<{ role: string; path: string; custom: ReleaseCustom }>>> {
+export async function collectInstallers(
+  edits: TargetsEdits,
+): Promise<Map<string, Array<{ role: string; path: string; custom: ReleaseCustom }>>> {
   const byIndex = new Map<string, Array<{ role: string; path: string; custom: ReleaseCustom }>>();
   for await (const [role, md] of edits.allRoles()) {
     for (const [path, target] of md.signed.targets) {
@@ -62,7 +67,11 @@ export async function rebuildIndex(edits: TargetsEdits, key: IndexKey): Promise<
  * Records `index` as the target of its path in top-level targets and stages its bytes, unless
  * the published one is byte-identical. Returns what the caller must place before publishing.
  */
-export async function stageIndex(edits: TargetsEdits, paths: RepositoryPaths, index: ChannelIndex): Promise<{ path: string; file: IncomingFile } | undefined> {
+export async function stageIndex(
+  edits: TargetsEdits,
+  paths: RepositoryPaths,
+  index: ChannelIndex,
+): Promise<{ path: string; file: IncomingFile } | undefined> {
   const path = indexPathOf(index);
   const bytes = serializeChannelIndex(index);
   const current = await edits.getTopLevel(path);
@@ -75,6 +84,8 @@ export async function stageIndex(edits: TargetsEdits, paths: RepositoryPaths, in
     }
   }
   const file = await stageBytes(paths, bytes);
-  await edits.setTopLevel(new TargetFile(path, file.length, { sha256: file.hashes.sha256, sha512: file.hashes.sha512 }));
+  await edits.setTopLevel(
+    new TargetFile(path, file.length, { sha256: file.hashes.sha256, sha512: file.hashes.sha512 }),
+  );
   return { path, file };
 }

@@ -41,16 +41,22 @@ export function isManagedRole(role: string): role is ManagedRole {
 /** A lifetime in days: a positive number (fractions allowed, e.g. 0.5 for 12 h), at most ten years. */
 export function validateLifetime(role: string, days: unknown): number {
   if (typeof days !== 'number' || !Number.isFinite(days) || days <= 0 || days > MAX_LIFETIME_DAYS) {
-    throw new ValueError(`expiry of ${role}: expected a number of days from 0 to ${MAX_LIFETIME_DAYS}, got ${String(days)}`);
+    throw new ValueError(
+      `expiry of ${role}: expected a number of days from 0 to ${MAX_LIFETIME_DAYS}, got ${String(days)}`,
+    );
   }
   return days;
 }
 
-export function lifetimesWith(overrides: Partial<Record<string, number>> = {}, base: Lifetimes = DEFAULT_LIFETIMES): Lifetimes {
+export function lifetimesWith(
+  overrides: Partial<Record<string, number>> = {},
+  base: Lifetimes = DEFAULT_LIFETIMES,
+): Lifetimes {
   const out = { ...base };
   for (const [role, days] of Object.entries(overrides)) {
     if (days === undefined) continue;
-    if (!isManagedRole(role)) throw new ValueError(`unknown role ${JSON.stringify(role)} (expected one of ${MANAGED_ROLES.join(', ')})`);
+    if (!isManagedRole(role))
+      throw new ValueError(`unknown role ${JSON.stringify(role)} (expected one of ${MANAGED_ROLES.join(', ')})`);
     out[role] = validateLifetime(role, days);
   }
   return out;

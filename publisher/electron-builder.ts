@@ -17,7 +17,12 @@
 import { createElectronBuilderHooks } from './electron-builder/hooks.js';
 
 export { createElectronBuilderHooks, type ElectronBuilderHooks, type HookOptions } from './electron-builder/hooks.js';
-export { ENV as HOOK_ENV, SETTINGS_FIELD, resolveHookSettings, type HookSettings } from './electron-builder/settings.js';
+export {
+  ENV as HOOK_ENV,
+  SETTINGS_FIELD,
+  resolveHookSettings,
+  type HookSettings,
+} from './electron-builder/settings.js';
 export type { AfterPackContextLike, ArtifactEventLike, BuildResultLike } from './electron-builder/builder-types.js';
 
 const hooks = createElectronBuilderHooks();

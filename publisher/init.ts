@@ -56,7 +56,8 @@ export interface InitResult {
 const MAX_ROOT_KEYS = 32;
 
 function checkCount(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw new ValueError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new ValueError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   return value;
 }
 
@@ -71,15 +72,19 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   const now = nowOf(options);
   if (!options.keys) throw new ValueError('a keys directory is required');
   const keysDir = resolve(options.keys);
-  if (isInside(paths.root, keysDir)) throw new ValueError(`the keys directory ${keysDir} must not be inside the repository ${paths.root}`);
-  if (isInside(keysDir, paths.root)) throw new ValueError(`the repository ${paths.root} must not be inside the keys directory ${keysDir}`);
+  if (isInside(paths.root, keysDir))
+    throw new ValueError(`the keys directory ${keysDir} must not be inside the repository ${paths.root}`);
+  if (isInside(keysDir, paths.root))
+    throw new ValueError(`the repository ${paths.root} must not be inside the keys directory ${keysDir}`);
   const keyDir = await KeyDirectory.open(keysDir);
-  if (keyDir.list().length > 0) throw new ValueError(`${keysDir} already holds keys (keys.json); use a new, empty keys directory`);
+  if (keyDir.list().length > 0)
+    throw new ValueError(`${keysDir} already holds keys (keys.json); use a new, empty keys directory`);
   await mkdir(paths.root, { recursive: true });
 
   return withRepositoryLock(paths, async () => {
     const existing = await readdir(paths.metadata).catch(() => []);
-    if (existing.length > 0) throw new ValueError(`${paths.metadata} is not empty: ${paths.root} already holds a repository`);
+    if (existing.length > 0)
+      throw new ValueError(`${paths.metadata} is not empty: ${paths.root} already holds a repository`);
     const generated: KeyEntry[] = [];
     const generate = async (role: ManagedRole, count: number): Promise<KeyEntry[]> => {
       const made: KeyEntry[] = [];
@@ -104,12 +109,22 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
         { version: 1, expires: expiryAfter(now, lifetimes.root) },
         keyTable(Object.values(roleKeys).flat()),
         Object.fromEntries(
-          TOP_LEVEL_ROLES.map((r) => [r, new Role(roleKeys[r].map((e) => e.keyid), r === 'root' ? rootThreshold : 1)]),
+          TOP_LEVEL_ROLES.map((r) => [
+            r,
+            new Role(
+              roleKeys[r].map((e) => e.keyid),
+              r === 'root' ? rootThreshold : 1,
+            ),
+          ]),
         ) as Record<TopLevelRole, Role>,
         true,
       ),
     );
-    const rootBytes = await signAndSerialize(root, await signersOf('root', roleKeys.root, rootThreshold), '1.root.json');
+    const rootBytes = await signAndSerialize(
+      root,
+      await signersOf('root', roleKeys.root, rootThreshold),
+      '1.root.json',
+    );
     const targets = new Metadata(
       new Targets(
         { version: 1, expires: expiryAfter(now, lifetimes.targets) },
@@ -126,7 +141,10 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
       edit.publishRoot(1, rootBytes);
       edit.targets.put('targets', targets);
       for (const name of binNames(targets.signed)) {
-        edit.targets.put(name, new Metadata(new Targets({ version: 1, expires: expiryAfter(now, lifetimes.bins) }, new Map())));
+        edit.targets.put(
+          name,
+          new Metadata(new Targets({ version: 1, expires: expiryAfter(now, lifetimes.bins) }, new Map())),
+        );
       }
       edit.resignSnapshot();
     });
@@ -151,11 +169,29 @@ function keyTable(entries: KeyEntry[]): Record<string, PublicKey> {
 }
 
 /** A repository with root 1 and nothing else yet: version 0 of snapshot and timestamp, `targets` unsigned. */
-function emptyRepository(paths: RepositoryPaths, config: RepositoryConfig, root: Metadata<Root>, rootBytes: Uint8Array, targets: Metadata<Targets>, now: Date): RepositoryState {
+function emptyRepository(
+  paths: RepositoryPaths,
+  config: RepositoryConfig,
+  root: Metadata<Root>,
+  rootBytes: Uint8Array,
+  targets: Metadata<Targets>,
+  now: Date,
+): RepositoryState {
   const expires = expiryAfter(now, 1);
   const timestamp = new Metadata(new Timestamp({ version: 0, expires }, new MetaFile(0)));
   const snapshot = new Metadata(new Snapshot({ version: 0, expires }, new Map()));
   const none = { version: 0, sha256: '' };
   const digests = { root: { version: 1, sha256: sha256Hex(rootBytes) }, timestamp: none, snapshot: none };
-  return new RepositoryState(paths, config, new DiskStorage(paths), root, undefined, timestamp, snapshot, targets, new Set(), digests);
+  return new RepositoryState(
+    paths,
+    config,
+    new DiskStorage(paths),
+    root,
+    undefined,
+    timestamp,
+    snapshot,
+    targets,
+    new Set(),
+    digests,
+  );
 }

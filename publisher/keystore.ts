@@ -100,7 +100,8 @@ export class KeyDirectory {
       const pem = await readKeyFile(path);
       if (pem === undefined) continue;
       const signer = signerFromPem(pem, keys[entry.keyid], path);
-      if (signer.keyid !== entry.keyid) throw new ValueError(`${path} does not hold key ${shortKeyId(entry.keyid)} that ${MANIFEST_NAME} names`);
+      if (signer.keyid !== entry.keyid)
+        throw new ValueError(`${path} does not hold key ${shortKeyId(entry.keyid)} that ${MANIFEST_NAME} names`);
       signers.push(signer);
     }
     return signers;
@@ -174,7 +175,9 @@ export async function readKeyFile(path: string, checkMode = true): Promise<strin
     throw new StorageError(`cannot read key file ${path}: ${(error as Error).message}`);
   }
   if (checkMode && process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new StorageError(`key file ${path} is accessible by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`);
+    throw new StorageError(
+      `key file ${path} is accessible by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`,
+    );
   }
   const bytes = await readFileBounded(path, MAX_KEY_FILE_BYTES).catch((error: unknown) => {
     throw new StorageError(`cannot read key file ${path}: ${(error as Error).message}`);
@@ -213,7 +216,7 @@ export async function readPublicKeyFile(path: string): Promise<PublicKey> {
   } catch {
     throw new ValueError(`${path} is not a JSON public key (make one with \`electron-tuf repo keygen\`)`);
   }
-  if (typeof key === 'object' && key !== null && 'keyval' in key && typeof (key).keyval === 'object') {
+  if (typeof key === 'object' && key !== null && 'keyval' in key && typeof key.keyval === 'object') {
     const { keytype, scheme, keyval } = key as PublicKey;
     const publicKey: PublicKey = { keytype, scheme, keyval: { public: (keyval as { public: string }).public } };
     if (isSupportedKey(publicKey)) return publicKey;
@@ -276,7 +279,9 @@ export class KeyRing {
    * Signers meeting the threshold of every requested role; when some are short, one ValueError
    * names each of them with the directory or variable that would supply its keys.
    */
-  async forThresholds(requests: ReadonlyArray<{ role: ManagedRole; trusted: TrustedKeys }>): Promise<Map<ManagedRole, Signer[]>> {
+  async forThresholds(
+    requests: ReadonlyArray<{ role: ManagedRole; trusted: TrustedKeys }>,
+  ): Promise<Map<ManagedRole, Signer[]>> {
     const found = new Map<ManagedRole, Signer[]>();
     const missing: string[] = [];
     for (const { role, trusted } of requests) {
@@ -284,12 +289,15 @@ export class KeyRing {
       if (signers.length >= trusted.threshold) found.set(role, signers);
       else missing.push(this.shortfall(role, trusted, signers.length));
     }
-    if (missing.length > 0) throw new ValueError(`cannot sign ${requests.map((r) => r.role).join(', ')}: ${missing.join('; ')}`);
+    if (missing.length > 0)
+      throw new ValueError(`cannot sign ${requests.map((r) => r.role).join(', ')}: ${missing.join('; ')}`);
     return found;
   }
 
   private shortfall(role: ManagedRole, trusted: TrustedKeys, found: number): string {
-    const where = this.options.keysDir ? `keys directory ${this.options.keysDir} or variable ${roleKeyEnvVar(role)}` : `variable ${roleKeyEnvVar(role)} (or give a keys directory, --keys)`;
+    const where = this.options.keysDir
+      ? `keys directory ${this.options.keysDir} or variable ${roleKeyEnvVar(role)}`
+      : `variable ${roleKeyEnvVar(role)} (or give a keys directory, --keys)`;
     return `need ${trusted.threshold} ${role} key(s) of ${trusted.keyids.map(shortKeyId).join(', ')}, found ${found} in ${where}`;
   }
 
@@ -301,7 +309,9 @@ export class KeyRing {
     return pemBlocksFromEnv(value, name).map((pem) => {
       const signer = signerFromPem(pem, undefined, name);
       if (!trusted.keyids.includes(signer.keyid)) {
-        throw new ValueError(`${name} holds key ${shortKeyId(signer.keyid)}, which is not a ${role} key of this repository`);
+        throw new ValueError(
+          `${name} holds key ${shortKeyId(signer.keyid)}, which is not a ${role} key of this repository`,
+        );
       }
       return signerFromPem(pem, trusted.keys[signer.keyid], name);
     });
@@ -322,7 +332,6 @@ function pick(keys: Record<string, PublicKey>, keyids: readonly string[]): Recor
   return out;
 }
 
-
 export interface GeneratedKeyFile {
   keyid: string;
   publicKey: PublicKey;
@@ -340,7 +349,8 @@ export async function generateKeyFile(path: string, alg = 'ed25519'): Promise<Ge
   const privateKeyFile = resolve(path);
   const publicKeyFile = privateKeyFile.replace(/(\.key)?\.pem$/, '') + '.pub.json';
   const { publicKey, privateKeyPem, keyid } = generateKey(validateKeyAlgorithm(alg));
-  if (!(await writePrivateFile(privateKeyFile, privateKeyPem))) throw new ValueError(`${privateKeyFile} already exists`);
+  if (!(await writePrivateFile(privateKeyFile, privateKeyPem)))
+    throw new ValueError(`${privateKeyFile} already exists`);
   await writeFileAtomic(publicKeyFile, JSON.stringify(publicKey, null, 2) + '\n');
   return { keyid, publicKey, privateKeyFile, publicKeyFile };
 }

@@ -74,7 +74,8 @@ const FORBIDDEN_IN_SEGMENT = /[\u0000-\u001f\u007f\\:*?"<>|]/;
 export function validatePublishedTargetPath(path: string): string {
   const shown = JSON.stringify(path.length > 80 ? `${path.slice(0, 80)}...` : path);
   if (typeof path !== 'string' || path.length === 0) throw new ValueError('target path is empty');
-  if (Buffer.byteLength(path, 'utf8') > MAX_PUBLISHED_PATH_BYTES) throw new ValueError(`target path ${shown} is too long`);
+  if (Buffer.byteLength(path, 'utf8') > MAX_PUBLISHED_PATH_BYTES)
+    throw new ValueError(`target path ${shown} is too long`);
   const segments = path.split('/');
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..' || segment.startsWith('.')) {

@@ -34,16 +34,26 @@ export function nowOf(options: { now?: Date }): Date {
 /** The key ring for a command; a keys directory inside the repository is refused (it could be published). */
 export function keyRingFor(paths: RepositoryPaths, options: KeyOptions): KeyRing {
   if (options.keys && isInside(paths.root, options.keys)) {
-    throw new ValueError(`the keys directory ${resolve(options.keys)} is inside the repository ${paths.root}: keep keys out of it`);
+    throw new ValueError(
+      `the keys directory ${resolve(options.keys)} is inside the repository ${paths.root}: keep keys out of it`,
+    );
   }
-  return new KeyRing({ keysDir: options.keys && resolve(options.keys), env: options.env ?? process.env, signers: options.signers });
+  return new KeyRing({
+    keysDir: options.keys && resolve(options.keys),
+    env: options.env ?? process.env,
+    signers: options.signers,
+  });
 }
 
 /** Fails early (before hashing gigabytes or taking a lock) when `repo` is not a repository. */
 export async function openPaths(repo: string): Promise<RepositoryPaths> {
   const paths = repositoryPaths(repo);
   const rootFile = join(paths.metadata, metadataFileName('root', 1));
-  const ok = await stat(rootFile).then((s) => s.isFile(), () => false);
-  if (!ok) throw new ValueError(`${paths.root} is not a repository (no metadata/1.root.json); create one with repo init`);
+  const ok = await stat(rootFile).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  if (!ok)
+    throw new ValueError(`${paths.root} is not a repository (no metadata/1.root.json); create one with repo init`);
   return paths;
 }

@@ -45,7 +45,9 @@ export async function refreshRepository(options: RefreshOptions): Promise<Refres
     const { state } = edit;
     const result: RefreshResult = { changed: false, roles: [], warnings: [], problems: [] };
     const threshold = (role: ManagedRole): number =>
-      options.minRemainingDays !== undefined ? options.minRemainingDays * DAY_MS : (state.config.lifetimes[role] * DAY_MS) / 2;
+      options.minRemainingDays !== undefined
+        ? options.minRemainingDays * DAY_MS
+        : (state.config.lifetimes[role] * DAY_MS) / 2;
     const due = (role: ManagedRole, md: Metadata): boolean => md.signed.expiresAt - now.getTime() < threshold(role);
     const entry = (role: string, md: Metadata, action: RoleRefresh['action']): RoleRefresh => ({
       role,
@@ -56,13 +58,16 @@ export async function refreshRepository(options: RefreshOptions): Promise<Refres
     });
 
     if (due('root', state.root)) {
-      result.warnings.push(`root expires ${state.root.signed.expires}: publish a new root (repo rotate --role root) with the offline root keys`);
+      result.warnings.push(
+        `root expires ${state.root.signed.expires}: publish a new root (repo rotate --role root) with the offline root keys`,
+      );
     }
     result.roles.push(entry('root', state.root, 'unchanged'));
 
     const contentChanged = await collectDueContent(edit, due, result, entry);
     // A role still signed by the keys of the root before a rotation is re-signed with the new ones.
-    const snapshotDue = options.force || contentChanged || due('snapshot', state.snapshot) || state.staleKeyRoles.has('snapshot');
+    const snapshotDue =
+      options.force || contentChanged || due('snapshot', state.snapshot) || state.staleKeyRoles.has('snapshot');
     const timestampDue = snapshotDue || due('timestamp', state.timestamp) || state.staleKeyRoles.has('timestamp');
     result.roles.push(entry('snapshot', state.snapshot, snapshotDue ? 'resigned' : 'unchanged'));
     result.roles.push(entry('timestamp', state.timestamp, timestampDue ? 'resigned' : 'unchanged'));
@@ -122,7 +127,10 @@ async function collectDueContent(
   }
   if (earliest) {
     const action = dueBins.length === 0 ? 'unchanged' : ok ? 'resigned' : 'needs-key';
-    result.roles.push({ ...entry(`bins (earliest ${earliest[0]})`, earliest[1], action), count: state.binNames.length });
+    result.roles.push({
+      ...entry(`bins (earliest ${earliest[0]})`, earliest[1], action),
+      count: state.binNames.length,
+    });
   }
   return changed || ok;
 }

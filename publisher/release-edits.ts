@@ -84,7 +84,12 @@ function stagedIndexOf(edit: RepositoryEdit, info: TargetFile): Index | undefine
 }
 
 /** Adds a release's installers (hashed and copied beforehand, in `input.files` order) and updates its channel index. */
-export async function applyRelease(edit: RepositoryEdit, input: ReleaseInput, staged: IncomingFile[], options: ReleaseEditOptions = {}): Promise<ReleaseEditResult> {
+export async function applyRelease(
+  edit: RepositoryEdit,
+  input: ReleaseInput,
+  staged: IncomingFile[],
+  options: ReleaseEditOptions = {},
+): Promise<ReleaseEditResult> {
   const edits = edit.targets;
   const { key, version } = input;
   const indexInfo = await edits.getTopLevel(indexPathOf(key));
@@ -103,11 +108,19 @@ export async function applyRelease(edit: RepositoryEdit, input: ReleaseInput, st
     const existing = await edits.get(path);
     const status = classify(existing, target, key, options.force ?? false);
     if (status !== 'unchanged') await edits.set(target);
-    if (status === 'added' || (status === 'replaced' && !sameContent(existing!, target))) edit.placeFile(path, staged[i]);
+    if (status === 'added' || (status === 'replaced' && !sameContent(existing!, target)))
+      edit.placeFile(path, staged[i]);
     const previousCustom = existing && readCustom(existing);
-    if (previousCustom && indexKeyString(indexKeyOf(previousCustom)) !== indexKeyString(key)) staleIndexes.set(indexKeyString(indexKeyOf(previousCustom)), indexKeyOf(previousCustom));
+    if (previousCustom && indexKeyString(indexKeyOf(previousCustom)) !== indexKeyString(key))
+      staleIndexes.set(indexKeyString(indexKeyOf(previousCustom)), indexKeyOf(previousCustom));
     installers.set(path, kind);
-    result.targets.push({ path, length: staged[i].length, hashes: { ...staged[i].hashes }, role: edit.state.roleFor(path), status });
+    result.targets.push({
+      path,
+      length: staged[i].length,
+      hashes: { ...staged[i].hashes },
+      role: edit.state.roleFor(path),
+      status,
+    });
   }
   // The release's other installers (added earlier) take the same release-level fields.
   for (const other of previous?.installers ?? []) {
@@ -115,7 +128,11 @@ export async function applyRelease(edit: RepositoryEdit, input: ReleaseInput, st
     if (await alignInstaller(edits, other.target, key, version, fields)) installers.set(other.target, other.kind);
   }
 
-  const release: ChannelRelease = makeChannelRelease(version, fields, [...installers].map(([target, kind]) => ({ target, kind })));
+  const release: ChannelRelease = makeChannelRelease(
+    version,
+    fields,
+    [...installers].map(([target, kind]) => ({ target, kind })),
+  );
   result.indexChanged = await publishIndex(edit, upsertRelease(key, index, release));
   for (const stale of staleIndexes.values()) await publishIndex(edit, await rebuildIndex(edits, stale));
   return result;
@@ -125,7 +142,12 @@ export async function applyRelease(edit: RepositoryEdit, input: ReleaseInput, st
  * A release has one installer of each kind (the updater installs the first it finds): another
  * file of the same kind is refused, or with `replace` takes the old one's place.
  */
-async function replaceSameKind(edits: TargetsEdits, input: ReleaseInput, previous: ChannelRelease | undefined, replace: boolean): Promise<string[]> {
+async function replaceSameKind(
+  edits: TargetsEdits,
+  input: ReleaseInput,
+  previous: ChannelRelease | undefined,
+  replace: boolean,
+): Promise<string[]> {
   const replaced: string[] = [];
   const given = new Set(input.files.map((f) => f.path));
   for (const old of previous?.installers ?? []) {
@@ -147,7 +169,8 @@ async function replaceSameKind(edits: TargetsEdits, input: ReleaseInput, previou
 function releaseFields(input: ReleaseInput, previous: ChannelRelease | undefined, now: Date): ReleaseFields {
   const kept = previous ? fieldsOf(previous) : undefined;
   const notes = input.notes !== undefined ? input.notes || undefined : kept?.releaseNotes;
-  const staging = input.staging !== undefined ? (input.staging === 100 ? undefined : input.staging) : kept?.stagingPercentage;
+  const staging =
+    input.staging !== undefined ? (input.staging === 100 ? undefined : input.staging) : kept?.stagingPercentage;
   return { releaseDate: kept?.releaseDate ?? formatReleaseDate(now), releaseNotes: notes, stagingPercentage: staging };
 }
 
@@ -155,7 +178,10 @@ function classify(existing: TargetFile | undefined, target: TargetFile, key: Ind
   if (!existing) return 'added';
   if (sameTarget(existing, target)) return 'unchanged';
   const old = readCustom(existing);
-  const sameRelease = old !== undefined && indexKeyString(indexKeyOf(old)) === indexKeyString(key) && old.kind === readCustom(target)?.kind;
+  const sameRelease =
+    old !== undefined &&
+    indexKeyString(indexKeyOf(old)) === indexKeyString(key) &&
+    old.kind === readCustom(target)?.kind;
   if (sameContent(existing, target) && sameRelease) return 'updated'; // notes or staging changed
   if (force) return 'replaced';
   const what = sameContent(existing, target)
@@ -165,10 +191,17 @@ function classify(existing: TargetFile | undefined, target: TargetFile, key: Ind
 }
 
 /** Gives an installer of the release the release's fields; false if it is no longer a valid installer. */
-async function alignInstaller(edits: TargetsEdits, path: string, key: IndexKey, version: string, fields: ReleaseFields): Promise<boolean> {
+async function alignInstaller(
+  edits: TargetsEdits,
+  path: string,
+  key: IndexKey,
+  version: string,
+  fields: ReleaseFields,
+): Promise<boolean> {
   const target = await edits.get(path);
   const custom = target && readCustom(target);
-  if (!target || !custom || custom.version !== version || indexKeyString(indexKeyOf(custom)) !== indexKeyString(key)) return false;
+  if (!target || !custom || custom.version !== version || indexKeyString(indexKeyOf(custom)) !== indexKeyString(key))
+    return false;
   const wanted = makeCustom(key, version, custom.kind, fields);
   if (canonicalString(wanted) !== canonicalString(custom)) {
     await edits.set(new TargetFile(path, target.length, target.hashes, { ...target.unrecognized, custom: wanted }));
@@ -194,12 +227,16 @@ export async function applyRemoval(edit: RepositoryEdit, version: string, channe
       affected.set(indexKeyString(indexKeyOf(item.custom)), indexKeyOf(item.custom));
     }
   }
-  if (removed.length === 0) throw new ValueError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in this repository`);
+  if (removed.length === 0)
+    throw new ValueError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in this repository`);
   for (const r of removed) await edit.targets.delete(r.role, r.path);
   const gone = new Set(removed.map((r) => r.path));
   const indexes: RemovalResult['indexes'] = [];
   for (const [k, key] of affected) {
-    const index = indexFromInstallers(key, (installers.get(k) ?? []).filter((i) => !gone.has(i.path)));
+    const index = indexFromInstallers(
+      key,
+      (installers.get(k) ?? []).filter((i) => !gone.has(i.path)),
+    );
     await publishIndex(edit, index);
     indexes.push({ path: indexPathOf(key), newest: index.releases[0]?.version });
   }
@@ -207,7 +244,12 @@ export async function applyRemoval(edit: RepositoryEdit, version: string, channe
 }
 
 /** Sets the staged-rollout percentage of a published release (100 = everyone) in its installers and indexes. */
-export async function applyStaging(edit: RepositoryEdit, version: string, percentage: number, channel?: string): Promise<{ installers: number }> {
+export async function applyStaging(
+  edit: RepositoryEdit,
+  version: string,
+  percentage: number,
+  channel?: string,
+): Promise<{ installers: number }> {
   if (!(Number.isInteger(percentage) && percentage >= 0 && percentage <= 100)) {
     throw new ValueError(`staging percentage must be an integer from 0 to 100, got ${String(percentage)}`);
   }
@@ -221,13 +263,16 @@ export async function applyStaging(edit: RepositoryEdit, version: string, percen
       const fields = { ...fieldsOf(item.custom), stagingPercentage: percentage === 100 ? undefined : percentage };
       const custom: ReleaseCustom = makeCustom(indexKeyOf(item.custom), version, item.custom.kind, fields);
       if (canonicalString(custom) !== canonicalString(item.custom)) {
-        await edit.targets.set(new TargetFile(item.path, target.length, target.hashes, { ...target.unrecognized, custom }));
+        await edit.targets.set(
+          new TargetFile(item.path, target.length, target.hashes, { ...target.unrecognized, custom }),
+        );
       }
       affected.set(indexKeyString(indexKeyOf(item.custom)), indexKeyOf(item.custom));
       count++;
     }
   }
-  if (count === 0) throw new ValueError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in this repository`);
+  if (count === 0)
+    throw new ValueError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in this repository`);
   for (const key of affected.values()) await publishIndex(edit, await rebuildIndex(edit.targets, key));
   return { installers: count };
 }
@@ -254,19 +299,30 @@ export interface TargetsEditResult {
  * entries that have a file. Identical entries change nothing; a path already published
  * differently is refused unless `force`.
  */
-export async function applyTargets(edit: RepositoryEdit, entries: TargetEntry[], staged: Map<string, IncomingFile>, force = false): Promise<TargetsEditResult> {
+export async function applyTargets(
+  edit: RepositoryEdit,
+  entries: TargetEntry[],
+  staged: Map<string, IncomingFile>,
+  force = false,
+): Promise<TargetsEditResult> {
   await edit.state.preload(entries.map((t) => edit.state.roleFor(t.path)));
   const result: TargetsEditResult = { added: 0, replaced: 0, unchanged: 0 };
   for (const entry of entries) {
     const file = staged.get(entry.path);
     const hashes = file ? { ...file.hashes } : { ...entry.hashes! };
-    const target = new TargetFile(entry.path, file?.length ?? entry.length!, hashes, entry.custom === undefined ? {} : { custom: entry.custom });
+    const target = new TargetFile(
+      entry.path,
+      file?.length ?? entry.length!,
+      hashes,
+      entry.custom === undefined ? {} : { custom: entry.custom },
+    );
     const existing = await edit.targets.get(entry.path);
     if (existing && sameTarget(existing, target)) {
       result.unchanged++;
       continue;
     }
-    if (existing && !force) throw new ValueError(`${entry.path} is already published differently; pass force to replace it`);
+    if (existing && !force)
+      throw new ValueError(`${entry.path} is already published differently; pass force to replace it`);
     await edit.targets.set(target);
     result[existing ? 'replaced' : 'added']++;
   }

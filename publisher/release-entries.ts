@@ -75,7 +75,10 @@ export function readCustom(target: TargetFile): ReleaseCustom | undefined {
     typeof c.channel === 'string' &&
     typeof c.releaseDate === 'string' &&
     (c.releaseNotes === undefined || typeof c.releaseNotes === 'string') &&
-    (c.stagingPercentage === undefined || (Number.isInteger(c.stagingPercentage) && (c.stagingPercentage as number) >= 0 && (c.stagingPercentage as number) <= 100));
+    (c.stagingPercentage === undefined ||
+      (Number.isInteger(c.stagingPercentage) &&
+        (c.stagingPercentage as number) >= 0 &&
+        (c.stagingPercentage as number) <= 100));
   return ok ? (c as unknown as ReleaseCustom) : undefined;
 }
 
@@ -92,12 +95,21 @@ export function sameContent(a: TargetFile, b: TargetFile): boolean {
   return a.length === b.length && a.hashes.sha256 !== undefined && a.hashes.sha256 === b.hashes.sha256;
 }
 
-export function installerTarget(path: string, length: number, hashes: { sha256: string; sha512: string }, custom: ReleaseCustom): TargetFile {
+export function installerTarget(
+  path: string,
+  length: number,
+  hashes: { sha256: string; sha512: string },
+  custom: ReleaseCustom,
+): TargetFile {
   return new TargetFile(path, length, { sha256: hashes.sha256, sha512: hashes.sha512 }, { custom: { ...custom } });
 }
 
 /** A channel index entry with a fixed key order and installers sorted by path. */
-export function makeChannelRelease(version: string, fields: ReleaseFields, installers: Array<{ target: string; kind: InstallerKind }>): ChannelRelease {
+export function makeChannelRelease(
+  version: string,
+  fields: ReleaseFields,
+  installers: Array<{ target: string; kind: InstallerKind }>,
+): ChannelRelease {
   return {
     version,
     releaseDate: fields.releaseDate,
@@ -109,8 +121,16 @@ export function makeChannelRelease(version: string, fields: ReleaseFields, insta
 
 /** An index holding `releases`, newest first, at most CHANNEL_INDEX_MAX_RELEASES. */
 export function makeIndex(key: IndexKey, releases: ChannelRelease[]): ChannelIndex {
-  const sorted = [...releases].sort((a, b) => semver.rcompare(a.version, b.version)).slice(0, CHANNEL_INDEX_MAX_RELEASES);
-  return { format: CHANNEL_INDEX_FORMAT, channel: key.channel, platform: key.platform, arch: key.arch, releases: sorted };
+  const sorted = [...releases]
+    .sort((a, b) => semver.rcompare(a.version, b.version))
+    .slice(0, CHANNEL_INDEX_MAX_RELEASES);
+  return {
+    format: CHANNEL_INDEX_FORMAT,
+    channel: key.channel,
+    platform: key.platform,
+    arch: key.arch,
+    releases: sorted,
+  };
 }
 
 /** `index` with `release` inserted, replacing any entry of the same version. */
@@ -123,8 +143,14 @@ export function upsertRelease(key: IndexKey, index: ChannelIndex | undefined, re
  * Rebuilds an index from installer targets (after a yank, or when the current index cannot be
  * read): every version with an installer for `key`, newest first.
  */
-export function indexFromInstallers(key: IndexKey, installers: Iterable<{ path: string; custom: ReleaseCustom }>): ChannelIndex {
-  const byVersion = new Map<string, { fields: ReleaseFields; installers: Array<{ target: string; kind: InstallerKind }> }>();
+export function indexFromInstallers(
+  key: IndexKey,
+  installers: Iterable<{ path: string; custom: ReleaseCustom }>,
+): ChannelIndex {
+  const byVersion = new Map<
+    string,
+    { fields: ReleaseFields; installers: Array<{ target: string; kind: InstallerKind }> }
+  >();
   for (const { path, custom } of installers) {
     if (indexKeyString(indexKeyOf(custom)) !== indexKeyString(key)) continue;
     let entry = byVersion.get(custom.version);
@@ -141,5 +167,9 @@ export function indexFromInstallers(key: IndexKey, installers: Iterable<{ path: 
 }
 
 export function fieldsOf(source: ReleaseCustom | ChannelRelease): ReleaseFields {
-  return { releaseDate: source.releaseDate, releaseNotes: source.releaseNotes, stagingPercentage: source.stagingPercentage };
+  return {
+    releaseDate: source.releaseDate,
+    releaseNotes: source.releaseNotes,
+    stagingPercentage: source.stagingPercentage,
+  };
 }

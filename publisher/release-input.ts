@@ -71,7 +71,9 @@ export function checkFileName(name: string): void {
   const found = DECEPTIVE_CHARACTER.exec(name);
   if (found) {
     const code = `U+${found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-    throw new ValueError(`${JSON.stringify(name)}: file names must not contain control or bidirectional characters (found ${code}); rename the file`);
+    throw new ValueError(
+      `${JSON.stringify(name)}: file names must not contain control or bidirectional characters (found ${code}); rename the file`,
+    );
   }
 }
 
@@ -85,12 +87,18 @@ function checkFile(source: string, version: string, platform: Platform, warnings
   const name = basename(source);
   checkFileName(name);
   const kind = installerKindOf(name);
-  if (!kind) throw new ValueError(`${name} is not an installer (expected .tar.gz, .zip, .AppImage, .deb, .rpm, .exe or .dmg)`);
+  if (!kind)
+    throw new ValueError(`${name} is not an installer (expected .tar.gz, .zip, .AppImage, .deb, .rpm, .exe or .dmg)`);
   if (!KIND_PLATFORMS[kind].includes(platform)) {
-    throw new ValueError(`${name} is a ${kind} installer, which does not install on ${platform} (${kind} is for ${KIND_PLATFORMS[kind].join(', ')})`);
+    throw new ValueError(
+      `${name} is a ${kind} installer, which does not install on ${platform} (${kind} is for ${KIND_PLATFORMS[kind].join(', ')})`,
+    );
   }
   const named = versionsNamed(name);
-  if (named.length > 0 && !named.some((v) => v === version || version.startsWith(`${v}-`) || v.startsWith(`${version}-`))) {
+  if (
+    named.length > 0 &&
+    !named.some((v) => v === version || version.startsWith(`${v}-`) || v.startsWith(`${version}-`))
+  ) {
     warnings.push(`${name} names version ${named[0]}, but it is published as ${version}`);
   }
   return { source, path: validatePublishedTargetPath(installerTargetPath(version, name)), kind };
@@ -111,7 +119,10 @@ export function validateReleaseInput(options: ReleaseRequest): ReleaseInput {
     const file = checkFile(source, version, key.platform, warnings);
     if (paths.has(file.path)) throw new ValueError(`${basename(source)} is given twice`);
     const other = kinds.get(file.kind);
-    if (other) throw new ValueError(`${other} and ${basename(source)} are both ${file.kind} installers: a release has one installer of each kind`);
+    if (other)
+      throw new ValueError(
+        `${other} and ${basename(source)} are both ${file.kind} installers: a release has one installer of each kind`,
+      );
     paths.add(file.path);
     kinds.set(file.kind, basename(source));
     return file;

@@ -17,7 +17,14 @@
 import { createHash } from 'node:crypto';
 import { BadVersionNumberError, RepositoryError, ValueError } from '../updater/core/errors.js';
 import { verifyLengthAndHashes } from '../updater/core/hashes.js';
-import { Metadata, type MetaFile, type Root, type Snapshot, type Targets, type Timestamp } from '../updater/core/metadata.js';
+import {
+  Metadata,
+  type MetaFile,
+  type Root,
+  type Snapshot,
+  type Targets,
+  type Timestamp,
+} from '../updater/core/metadata.js';
 import { countSignatures, verifyDelegate } from '../updater/core/verify.js';
 import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { binNames, binForPath, succinctBins } from './bins.js';
@@ -105,7 +112,9 @@ export class RepositoryState {
     const snapMeta = timestamp.signed.snapshotMeta;
     if (trusted) checkNotRolledBack('timestamp.json', timestamp.signed.version, sha256(tsBytes), trusted.timestamp);
     if (trusted && snapMeta.version < trusted.snapshot.version) {
-      throw new BadVersionNumberError(`timestamp.json: snapshot version ${snapMeta.version} is below ${trusted.snapshot.version}, which this publisher published (5.4.4)`);
+      throw new BadVersionNumberError(
+        `timestamp.json: snapshot version ${snapMeta.version} is below ${trusted.snapshot.version}, which this publisher published (5.4.4)`,
+      );
     }
     const snap = await readLinked(storage, 'snapshot', snapMeta, SIZE_LIMITS.snapshot, 'snapshot');
     check('snapshot', snap.md, metadataFileName('snapshot', snapMeta.version), sha256(snap.bytes));
@@ -119,7 +128,19 @@ export class RepositoryState {
       timestamp: { version: timestamp.signed.version, sha256: sha256(tsBytes) },
       snapshot: { version: snap.md.signed.version, sha256: sha256(snap.bytes) },
     };
-    return new RepositoryState(paths, config, storage, roots.root, roots.previous, timestamp, snap.md, targets.md, stale, digests, replaceable);
+    return new RepositoryState(
+      paths,
+      config,
+      storage,
+      roots.root,
+      roots.previous,
+      timestamp,
+      snap.md,
+      targets.md,
+      stale,
+      digests,
+      replaceable,
+    );
   }
 
   /** Bin names (empty without hashed bins). */
@@ -205,7 +226,6 @@ export class RepositoryState {
   }
 }
 
-
 function meetsThreshold(delegator: Root, role: string, md: Metadata): boolean {
   const def = delegator.getRole(role);
   return def !== undefined && countSignatures(def, delegator.keys, md).signedBy.length >= def.threshold;
@@ -214,10 +234,14 @@ function meetsThreshold(delegator: Root, role: string, md: Metadata): boolean {
 /** 5.4.3 / 5.5.5 against this publisher's record: never below it, and the same content at its version. */
 function checkNotRolledBack(file: string, version: number, digest: string, record: FileRecord): void {
   if (version < record.version) {
-    throw new BadVersionNumberError(`${file}: version ${version} is below version ${record.version}, which this publisher published: a rollback`);
+    throw new BadVersionNumberError(
+      `${file}: version ${version} is below version ${record.version}, which this publisher published: a rollback`,
+    );
   }
   if (version === record.version && digest !== record.sha256) {
-    throw new RepositoryError(`${file}: version ${version} is not the file this publisher published under that version`);
+    throw new RepositoryError(
+      `${file}: version ${version} is not the file this publisher published under that version`,
+    );
   }
 }
 
@@ -225,7 +249,11 @@ function checkNotRolledBack(file: string, version: number, digest: string, recor
  * 5.5.5: a snapshot newer than the one this publisher last wrote must not take any targets role
  * below (or out of) what that one listed. The older snapshot is read back by its recorded hash.
  */
-async function checkSnapshotRollback(storage: RepositoryStorage, snap: Linked<Snapshot>, record: FileRecord): Promise<void> {
+async function checkSnapshotRollback(
+  storage: RepositoryStorage,
+  snap: Linked<Snapshot>,
+  record: FileRecord,
+): Promise<void> {
   const file = metadataFileName('snapshot', snap.md.signed.version);
   checkNotRolledBack(file, snap.md.signed.version, sha256(snap.bytes), record);
   if (snap.md.signed.version === record.version) return;
@@ -234,14 +262,18 @@ async function checkSnapshotRollback(storage: RepositoryStorage, snap: Linked<Sn
     throw fileError(oldFile, e);
   });
   if (!oldBytes || sha256(oldBytes) !== record.sha256) {
-    throw new RepositoryError(`${oldFile}, which this publisher published, is ${oldBytes ? 'not as published' : 'missing'}: cannot check ${file} for a rollback`);
+    throw new RepositoryError(
+      `${oldFile}, which this publisher published, is ${oldBytes ? 'not as published' : 'missing'}: cannot check ${file} for a rollback`,
+    );
   }
   const old = parse(oldBytes, 'snapshot', oldFile);
   for (const [name, meta] of old.signed.meta) {
     const now = snap.md.signed.meta.get(name);
     if (!now) throw new BadVersionNumberError(`${file} no longer lists ${name} (5.5.5)`);
     if (now.version < meta.version) {
-      throw new BadVersionNumberError(`${file} rolls ${name} back from version ${meta.version} to ${now.version} (5.5.5): refusing to build on it`);
+      throw new BadVersionNumberError(
+        `${file} rolls ${name} back from version ${meta.version} to ${now.version} (5.5.5): refusing to build on it`,
+      );
     }
   }
 }
@@ -262,7 +294,8 @@ async function loadRoots(storage: RepositoryStorage, recorded: FileRecord | unde
   const firstBytes = await storage.readMetadata(first, SIZE_LIMITS.root).catch((e: unknown) => {
     throw fileError(first, e);
   });
-  if (!firstBytes) throw new RepositoryError(`${storage.location}/1.root.json is missing: not a repository (run repo init)`);
+  if (!firstBytes)
+    throw new RepositoryError(`${storage.location}/1.root.json is missing: not a repository (run repo init)`);
   let set: TrustedMetadataSet;
   try {
     set = new TrustedMetadataSet(firstBytes);
@@ -273,7 +306,9 @@ async function loadRoots(storage: RepositoryStorage, recorded: FileRecord | unde
   let record: FileRecord = { version: 1, sha256: sha256(firstBytes) };
   const checkRecorded = (): void => {
     if (recorded && record.version === recorded.version && record.sha256 !== recorded.sha256) {
-      throw new RepositoryError(`${metadataFileName('root', record.version)} is not the root this publisher trusted at that version`);
+      throw new RepositoryError(
+        `${metadataFileName('root', record.version)} is not the root this publisher trusted at that version`,
+      );
     }
   };
   checkRecorded();
@@ -294,7 +329,9 @@ async function loadRoots(storage: RepositoryStorage, recorded: FileRecord | unde
     checkRecorded();
   }
   if (recorded && record.version < recorded.version) {
-    throw new BadVersionNumberError(`root version ${record.version} is below version ${recorded.version}, which this publisher trusted: ${metadataFileName('root', recorded.version)} is missing`);
+    throw new BadVersionNumberError(
+      `root version ${record.version} is below version ${recorded.version}, which this publisher trusted: ${metadataFileName('root', recorded.version)} is missing`,
+    );
   }
   return { root: set.root, previous, record };
 }

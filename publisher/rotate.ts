@@ -72,9 +72,11 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateResult> 
     throw new ValueError(`threshold must be a positive integer, got ${options.threshold}`);
   }
   const generateCount = options.generate ?? 0;
-  if (!Number.isInteger(generateCount) || generateCount < 0 || generateCount > 32) throw new ValueError('generate: 0 to 32 keys');
+  if (!Number.isInteger(generateCount) || generateCount < 0 || generateCount > 32)
+    throw new ValueError('generate: 0 to 32 keys');
   if (generateCount > 0 && !options.keys) throw new ValueError('generating keys needs a keys directory (--keys)');
-  if (options.expiresDays !== undefined && role !== 'root') throw new ValueError('--expires applies to --role root only');
+  if (options.expiresDays !== undefined && role !== 'root')
+    throw new ValueError('--expires applies to --role root only');
   const added = [...(options.addPublicKeys ?? [])];
   for (const file of options.addKeyFiles ?? []) added.push(await readPublicKeyFile(file));
 
@@ -111,21 +113,28 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateResult> 
 }
 
 /** The new key ids of a role after `change`, checked: known removals, a reachable threshold. */
-function applyChange(role: string, keyids: readonly string[], threshold: number, change: KeyChange): { keyids: string[]; threshold: number } {
+function applyChange(
+  role: string,
+  keyids: readonly string[],
+  threshold: number,
+  change: KeyChange,
+): { keyids: string[]; threshold: number } {
   const result = [...keyids];
   for (const key of change.add) {
     const id = computeKeyId(key);
     if (!result.includes(id)) result.push(id);
   }
   for (const prefix of change.remove) {
-    if (!/^[0-9a-f]{8,}$/.test(prefix)) throw new ValueError(`remove: ${JSON.stringify(prefix)} is not a key id (8 or more hex digits)`);
+    if (!/^[0-9a-f]{8,}$/.test(prefix))
+      throw new ValueError(`remove: ${JSON.stringify(prefix)} is not a key id (8 or more hex digits)`);
     const matches = result.filter((k) => k.startsWith(prefix));
     if (matches.length !== 1) throw new ValueError(`remove: ${prefix} matches ${matches.length} ${role} keys`);
     result.splice(result.indexOf(matches[0]), 1);
   }
   const newThreshold = change.threshold ?? Math.min(threshold, result.length);
   if (result.length === 0) throw new ValueError(`${role} would have no keys left`);
-  if (newThreshold > result.length) throw new ValueError(`${role} threshold ${newThreshold} is more than its ${result.length} key(s)`);
+  if (newThreshold > result.length)
+    throw new ValueError(`${role} threshold ${newThreshold} is more than its ${result.length} key(s)`);
   return { keyids: result, threshold: Math.max(1, newThreshold) };
 }
 
@@ -152,7 +161,13 @@ async function rotateTopLevel(
 
   const staged = await writeStagedRoot(state.paths, md);
   await signWithAvailableRootKeys(state.paths, state, staged, ring);
-  const result: RotateResult = { role, keyids: next.keyids, threshold: next.threshold, generated, staged: stagedStatus(current, staged) };
+  const result: RotateResult = {
+    role,
+    keyids: next.keyids,
+    threshold: next.threshold,
+    generated,
+    staged: stagedStatus(current, staged),
+  };
   if (result.staged!.ready) {
     result.published = await publishStagedRoot(edit, staged);
   }
@@ -164,7 +179,11 @@ function dropUnusedKeys(root: Root): void {
   for (const id of Object.keys(root.keys)) if (!used.has(id)) delete root.keys[id];
 }
 
-async function rotateBins(edit: RepositoryEdit, change: KeyChange, generated: RotateResult['generated']): Promise<RotateResult> {
+async function rotateBins(
+  edit: RepositoryEdit,
+  change: KeyChange,
+  generated: RotateResult['generated'],
+): Promise<RotateResult> {
   const { state, ring, now } = edit;
   state.assertRootValid(now);
   const targets = state.targets.editable();
@@ -186,4 +205,3 @@ async function rotateBins(edit: RepositoryEdit, change: KeyChange, generated: Ro
   for await (const [name, md] of state.allTargetsRoles()) if (name !== 'targets') edit.targets.put(name, md.editable());
   return { role: 'bins', keyids: next.keyids, threshold: next.threshold, generated }; // published: set once committed
 }
-

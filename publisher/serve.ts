@@ -48,12 +48,20 @@ export async function serveRepository(options: ServeOptions): Promise<Repository
       .finally(() => options.onRequest?.({ method: req.method ?? '', url: req.url ?? '', status: res.statusCode }));
   });
   await new Promise<void>((resolvePromise, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new ValueError(`cannot listen on ${HOST}:${port}: ${e.code ?? e.message}`)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new ValueError(`cannot listen on ${HOST}:${port}: ${e.code ?? e.message}`)),
+    );
     server.listen(port, HOST, () => resolvePromise());
   });
   const actual = (server.address() as AddressInfo).port;
   const url = `http://${HOST}:${actual}`;
-  return { url, metadataUrl: `${url}/metadata`, targetsUrl: `${url}/targets`, port: actual, close: () => closeServer(server) };
+  return {
+    url,
+    metadataUrl: `${url}/metadata`,
+    targetsUrl: `${url}/targets`,
+    port: actual,
+    close: () => closeServer(server),
+  };
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -72,7 +80,11 @@ function respond(res: ServerResponse, status: number, headers: Record<string, st
   res.end();
 }
 
-async function handle(roots: Record<(typeof SERVED)[number], string>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  roots: Record<(typeof SERVED)[number], string>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return respond(res, 405, { Allow: 'GET, HEAD' });
   const file = await resolveFile(roots, req.url ?? '');
   if (!file) return respond(res, 404);
@@ -101,7 +113,10 @@ async function handle(roots: Record<(typeof SERVED)[number], string>, req: Incom
 }
 
 /** The file a URL names inside metadata/ or targets/, or undefined for anything else. */
-export async function resolveFile(roots: Record<(typeof SERVED)[number], string>, rawUrl: string): Promise<string | undefined> {
+export async function resolveFile(
+  roots: Record<(typeof SERVED)[number], string>,
+  rawUrl: string,
+): Promise<string | undefined> {
   if (rawUrl.length > MAX_URL_LENGTH || !rawUrl.startsWith('/')) return undefined;
   const pathPart = rawUrl.split(/[?#]/, 1)[0];
   const encoded = pathPart.slice(1).split('/');

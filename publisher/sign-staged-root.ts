@@ -48,48 +48,60 @@ export interface SignResult {
 }
 
 export async function signStaged(options: SignOptions): Promise<SignResult> {
-  if (options.role !== 'root') throw new ValueError(`nothing of role ${JSON.stringify(options.role)} is ever staged; only root changes wait for signatures`);
+  if (options.role !== 'root')
+    throw new ValueError(
+      `nothing of role ${JSON.stringify(options.role)} is ever staged; only root changes wait for signatures`,
+    );
   const paths = await openPaths(options.repo);
   const pem = options.keyFile === undefined ? undefined : await readKeyFile(resolve(options.keyFile), false);
   if (options.keyFile !== undefined && pem === undefined) throw new ValueError(`no such file: ${options.keyFile}`);
-  if (options.out !== undefined && !pem) throw new ValueError('--out needs --key: it writes the signature made with that key');
+  if (options.out !== undefined && !pem)
+    throw new ValueError('--out needs --key: it writes the signature made with that key');
 
   const { value, publish } = await editRepository({ ...options, requireValidRoot: false }, async (edit) => {
-      const { state, ring } = edit;
-      const loaded = await loadStagedRoot(paths, state.root.signed);
-      if (!loaded || loaded.md.signed.version <= state.root.signed.version) {
-        throw new ValueError('no root change is staged (repo rotate stages one)');
+    const { state, ring } = edit;
+    const loaded = await loadStagedRoot(paths, state.root.signed);
+    if (!loaded || loaded.md.signed.version <= state.root.signed.version) {
+      throw new ValueError('no root change is staged (repo rotate stages one)');
+    }
+    const staged = loaded.md;
+    const added: string[] = [];
+    const result: Partial<SignResult> = { version: staged.signed.version, added };
+    if (pem !== undefined) {
+      const signer = signerFromPem(pem, undefined, options.keyFile!);
+      const key = staged.signed.keys[signer.keyid] ?? state.root.signed.keys[signer.keyid];
+      const isRootKey =
+        staged.signed.roles.root.keyids.includes(signer.keyid) ||
+        state.root.signed.roles.root.keyids.includes(signer.keyid);
+      if (!key || !isRootKey) {
+        throw new ValueError(
+          `${options.keyFile} holds key ${shortKeyId(signer.keyid)}, which is not a root key of version ${state.root.signed.version} or ${staged.signed.version}`,
+        );
       }
-      const staged = loaded.md;
-      const added: string[] = [];
-      const result: Partial<SignResult> = { version: staged.signed.version, added };
-      if (pem !== undefined) {
-        const signer = signerFromPem(pem, undefined, options.keyFile!);
-        const key = staged.signed.keys[signer.keyid] ?? state.root.signed.keys[signer.keyid];
-        const isRootKey = staged.signed.roles.root.keyids.includes(signer.keyid) || state.root.signed.roles.root.keyids.includes(signer.keyid);
-        if (!key || !isRootKey) {
-          throw new ValueError(`${options.keyFile} holds key ${shortKeyId(signer.keyid)}, which is not a root key of version ${state.root.signed.version} or ${staged.signed.version}`);
-        }
-        const sig = detachedFor(staged, signer.keyid, await signerFromPem(pem, key, options.keyFile!).sign(staged.signedBytes));
-        if (options.out !== undefined) {
-          result.out = resolve(options.out);
-          await writeFileAtomic(result.out, detachedBytes(sig));
-          return { ...result, status: stagedStatus(state.root.signed, staged) } as SignResult;
-        }
-        await storeDetached(paths, sig);
-        staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
-        added.push(sig.keyid);
+      const sig = detachedFor(
+        staged,
+        signer.keyid,
+        await signerFromPem(pem, key, options.keyFile!).sign(staged.signedBytes),
+      );
+      if (options.out !== undefined) {
+        result.out = resolve(options.out);
+        await writeFileAtomic(result.out, detachedBytes(sig));
+        return { ...result, status: stagedStatus(state.root.signed, staged) } as SignResult;
       }
-      for (const file of options.signatureFiles ?? []) {
-        const sig = await readDetachedSignature(resolve(file), staged, state.root.signed);
-        await storeDetached(paths, sig);
-        staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
-        added.push(sig.keyid);
-      }
-      added.push(...(await signWithAvailableRootKeys(paths, state, staged, ring)));
-      result.status = stagedStatus(state.root.signed, staged);
-      if (result.status.ready && options.publish !== false) result.published = await publishStagedRoot(edit, staged);
-      return result as SignResult;
+      await storeDetached(paths, sig);
+      staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+      added.push(sig.keyid);
+    }
+    for (const file of options.signatureFiles ?? []) {
+      const sig = await readDetachedSignature(resolve(file), staged, state.root.signed);
+      await storeDetached(paths, sig);
+      staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+      added.push(sig.keyid);
+    }
+    added.push(...(await signWithAvailableRootKeys(paths, state, staged, ring)));
+    result.status = stagedStatus(state.root.signed, staged);
+    if (result.status.ready && options.publish !== false) result.published = await publishStagedRoot(edit, staged);
+    return result as SignResult;
   });
   if (value.published) {
     await discardStaged(paths); // only now: until the new root is out, the collected signatures matter

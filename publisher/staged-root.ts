@@ -64,7 +64,8 @@ export function signedSha256(md: Metadata): string {
 
 /** A root key of the staged root or of the current one (a key being removed still signs for the old threshold). */
 function rootKeyOf(staged: Metadata<Root>, current: Root, keyid: string): PublicKey | undefined {
-  const own = (root: Root): PublicKey | undefined => (root.roles.root.keyids.includes(keyid) ? root.keys[keyid] : undefined);
+  const own = (root: Root): PublicKey | undefined =>
+    root.roles.root.keyids.includes(keyid) ? root.keys[keyid] : undefined;
   return own(staged.signed) ?? own(current);
 }
 
@@ -86,7 +87,8 @@ export async function loadStagedRoot(paths: RepositoryPaths, current: Root): Pro
     const path = join(signatures, name);
     try {
       const sig = parseDetached((await readFileBounded(path, MAX_DETACHED_BYTES)) ?? new Uint8Array(), path);
-      if (sig.signedSha256 !== digest || sig.version !== md.signed.version) throw new ValueError('made for another staged root');
+      if (sig.signedSha256 !== digest || sig.version !== md.signed.version)
+        throw new ValueError('made for another staged root');
       const key = rootKeyOf(md, current, sig.keyid);
       if (!key || !verifySignature(key, sig.sig, md.signedBytes)) throw new ValueError('does not verify');
       md.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
@@ -123,23 +125,37 @@ function parseDetached(bytes: Uint8Array, where: string): DetachedSignature {
 
 export function detachedBytes(sig: DetachedSignature): string {
   return (
-    JSON.stringify({ role: sig.role, version: sig.version, keyid: sig.keyid, sig: sig.sig, signed_sha256: sig.signedSha256 }, null, 2) + '\n'
+    JSON.stringify(
+      { role: sig.role, version: sig.version, keyid: sig.keyid, sig: sig.sig, signed_sha256: sig.signedSha256 },
+      null,
+      2,
+    ) + '\n'
   );
 }
 
 /** Reads a detached signature file and checks it belongs to `staged` and verifies. */
-export async function readDetachedSignature(path: string, staged: Metadata<Root>, current: Root): Promise<DetachedSignature> {
+export async function readDetachedSignature(
+  path: string,
+  staged: Metadata<Root>,
+  current: Root,
+): Promise<DetachedSignature> {
   const bytes = await readFileBounded(path, MAX_DETACHED_BYTES).catch((e: unknown) => {
     throw new ValueError(`cannot read ${path}: ${(e as Error).message}`);
   });
   if (!bytes) throw new ValueError(`no such file: ${path}`);
   const sig = parseDetached(bytes, path);
   if (sig.role !== 'root' || sig.version !== staged.signed.version || sig.signedSha256 !== signedSha256(staged)) {
-    throw new ValueError(`${path} is a signature for ${sig.role} version ${sig.version}, not for the staged root version ${staged.signed.version}`);
+    throw new ValueError(
+      `${path} is a signature for ${sig.role} version ${sig.version}, not for the staged root version ${staged.signed.version}`,
+    );
   }
   const key = rootKeyOf(staged, current, sig.keyid);
-  if (!key) throw new ValueError(`${path} is signed by key ${sig.keyid.slice(0, 8)}, which is not a root key of the current or the staged root`);
-  if (!verifySignature(key, sig.sig, staged.signedBytes)) throw new ValueError(`${path}: the signature does not verify`);
+  if (!key)
+    throw new ValueError(
+      `${path} is signed by key ${sig.keyid.slice(0, 8)}, which is not a root key of the current or the staged root`,
+    );
+  if (!verifySignature(key, sig.sig, staged.signedBytes))
+    throw new ValueError(`${path}: the signature does not verify`);
   return sig;
 }
 
@@ -161,7 +177,11 @@ export async function discardStaged(paths: RepositoryPaths): Promise<void> {
 }
 
 /** Signs the staged root with `signer` and stores the detached signature beside it. */
-export async function signStagedRoot(paths: RepositoryPaths, staged: Metadata<Root>, signer: Signer): Promise<DetachedSignature> {
+export async function signStagedRoot(
+  paths: RepositoryPaths,
+  staged: Metadata<Root>,
+  signer: Signer,
+): Promise<DetachedSignature> {
   const sig = detachedFor(staged, signer.keyid, await signer.sign(staged.signedBytes));
   await storeDetached(paths, sig);
   staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
@@ -175,7 +195,8 @@ export function detachedFor(staged: Metadata<Root>, keyid: string, sig: string):
 export async function storeDetached(paths: RepositoryPaths, sig: DetachedSignature): Promise<void> {
   const { signatures } = stagedPaths(paths, 'root');
   await mkdir(signatures, { recursive: true });
-  if (!/^[0-9a-f]{8,128}$/.test(sig.keyid)) throw new ValueError(`invalid key id ${JSON.stringify(sig.keyid.slice(0, 20))}`);
+  if (!/^[0-9a-f]{8,128}$/.test(sig.keyid))
+    throw new ValueError(`invalid key id ${JSON.stringify(sig.keyid.slice(0, 20))}`);
   await writeFileAtomic(join(signatures, `${sig.keyid}.json`), detachedBytes(sig));
 }
 
@@ -184,7 +205,9 @@ export function rotatedRoles(before: Root, after: Root): string[] {
   return TOP_LEVEL_ROLES.filter((r) => {
     const a = before.roles[r];
     const b = after.roles[r];
-    return a.threshold !== b.threshold || a.keyids.length !== b.keyids.length || a.keyids.some((k) => !b.keyids.includes(k));
+    return (
+      a.threshold !== b.threshold || a.keyids.length !== b.keyids.length || a.keyids.some((k) => !b.keyids.includes(k))
+    );
   });
 }
 
@@ -207,9 +230,18 @@ export function stagedStatus(current: Root, staged: Metadata<Root>): StagedStatu
 }
 
 /** Signs the staged root with every root key the ring holds (of the current or the new root). */
-export async function signWithAvailableRootKeys(paths: RepositoryPaths, state: RepositoryState, staged: Metadata<Root>, ring: KeyRing): Promise<string[]> {
+export async function signWithAvailableRootKeys(
+  paths: RepositoryPaths,
+  state: RepositoryState,
+  staged: Metadata<Root>,
+  ring: KeyRing,
+): Promise<string[]> {
   const current = state.trustedKeys('root');
-  const next = { keyids: staged.signed.roles.root.keyids, threshold: staged.signed.roles.root.threshold, keys: staged.signed.keys };
+  const next = {
+    keyids: staged.signed.roles.root.keyids,
+    threshold: staged.signed.roles.root.threshold,
+    keys: staged.signed.keys,
+  };
   const signed: string[] = [];
   for (const signer of [...(await ring.available('root', current)), ...(await ring.available('root', next))]) {
     if (staged.signatures.has(signer.keyid)) continue;
@@ -235,13 +267,18 @@ export async function publishStagedRoot(edit: RepositoryEdit, staged: Metadata<R
   const { state, ring, now } = edit;
   const current = state.root.signed;
   if (staged.signed.version !== current.version + 1) {
-    throw new ValueError(`the staged root is version ${staged.signed.version}, but the published root is ${current.version}: rotate again`);
+    throw new ValueError(
+      `the staged root is version ${staged.signed.version}, but the published root is ${current.version}: rotate again`,
+    );
   }
   const status = stagedStatus(current, staged);
   if (!status.ready) {
-    throw new ValueError(`the staged root needs more signatures: waiting for ${status.waitingFor.map(shortKeyId).join(', ')}`);
+    throw new ValueError(
+      `the staged root needs more signatures: waiting for ${status.waitingFor.map(shortKeyId).join(', ')}`,
+    );
   }
-  if (staged.signed.isExpired(now)) throw new ValueError(`the staged root expired at ${staged.signed.expires}: rotate again`);
+  if (staged.signed.isExpired(now))
+    throw new ValueError(`the staged root expired at ${staged.signed.expires}: rotate again`);
   const rotated = status.rotatedRoles.filter((r) => r !== 'root') as Array<'targets' | 'snapshot' | 'timestamp'>;
   const resigned: string[] = [];
   if (rotated.length > 0) {
@@ -253,14 +290,19 @@ export async function publishStagedRoot(edit: RepositoryEdit, staged: Metadata<R
   }
   const bytes = staged.toBytes();
   const check = Metadata.fromBytes(bytes, 'root'); // what clients will read must verify as counted
-  if (!stagedStatus(current, check).ready) throw new RepositoryError('the serialized root does not verify; nothing was published');
+  if (!stagedStatus(current, check).ready)
+    throw new RepositoryError('the serialized root does not verify; nothing was published');
   edit.publishRoot(staged.signed.version, bytes);
   return { rootVersion: staged.signed.version, resigned };
 }
 
 /** Signers by the keys the new root names: timestamp, snapshot and (when rotated) targets. */
 async function newKeySigners(ring: KeyRing, root: Root, withTargets: boolean): Promise<PublishSigners> {
-  const trusted = (role: 'targets' | 'snapshot' | 'timestamp') => ({ keyids: root.roles[role].keyids, threshold: root.roles[role].threshold, keys: root.keys });
+  const trusted = (role: 'targets' | 'snapshot' | 'timestamp') => ({
+    keyids: root.roles[role].keyids,
+    threshold: root.roles[role].threshold,
+    keys: root.keys,
+  });
   const purpose = (role: string) => `re-sign ${role} with its new keys, as the staged root requires`;
   const signers: PublishSigners = {
     timestamp: await ring.forThreshold('timestamp', trusted('timestamp'), purpose('timestamp')),

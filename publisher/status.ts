@@ -39,7 +39,12 @@ export async function repositoryStatus(options: StatusOptions): Promise<StatusRe
   const now = nowOf(options);
   const state = await RepositoryState.load(paths.root);
   const root = state.root.signed;
-  const line = (role: string, md: Metadata, def: { keyids: readonly string[]; threshold: number }, signedBy: string[]): RoleStatus => ({
+  const line = (
+    role: string,
+    md: Metadata,
+    def: { keyids: readonly string[]; threshold: number },
+    signedBy: string[],
+  ): RoleStatus => ({
     role,
     version: md.signed.version,
     expires: md.signed.expires,
@@ -48,8 +53,15 @@ export async function repositoryStatus(options: StatusOptions): Promise<StatusRe
     keyids: [...def.keyids],
     signedBy,
   });
-  const published: Record<string, Metadata> = { root: state.root, targets: state.targets, snapshot: state.snapshot, timestamp: state.timestamp };
-  const roles = TOP_LEVEL_ROLES.map((r) => line(r, published[r], root.roles[r], countSignatures(root.roles[r], root.keys, published[r]).signedBy));
+  const published: Record<string, Metadata> = {
+    root: state.root,
+    targets: state.targets,
+    snapshot: state.snapshot,
+    timestamp: state.timestamp,
+  };
+  const roles = TOP_LEVEL_ROLES.map((r) =>
+    line(r, published[r], root.roles[r], countSignatures(root.roles[r], root.keys, published[r]).signedBy),
+  );
 
   if (state.hasBins) {
     const def = state.targets.signed.delegations!.succinctRoles!;

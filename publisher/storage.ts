@@ -69,7 +69,10 @@ export class DiskStorage implements RepositoryStorage {
 
   async createVersioned(files: readonly Prepared[], replaceable: ReadonlySet<string> = new Set()): Promise<void> {
     const held = await this.held(files, replaceable);
-    await writeGroup(this.paths.metadata, files.filter((f) => !held.has(f)));
+    await writeGroup(
+      this.paths.metadata,
+      files.filter((f) => !held.has(f)),
+    );
   }
 
   async checkVersioned(files: readonly Prepared[], replaceable: ReadonlySet<string> = new Set()): Promise<void> {
@@ -103,7 +106,9 @@ export class DiskStorage implements RepositoryStorage {
     // Same size: compare the bytes (bounded by that size; a file growing meanwhile is an error).
     const existing = size === file.bytes.length ? await readFileBounded(path, size) : undefined;
     if (!existing || Buffer.compare(existing, file.bytes) !== 0) {
-      throw new RepositoryError(`${file.name} is already published with other content; refusing to publish a second file under its version`);
+      throw new RepositoryError(
+        `${file.name} is already published with other content; refusing to publish a second file under its version`,
+      );
     }
     return true;
   }
@@ -170,7 +175,11 @@ async function cleanMetadataTemps(paths: RepositoryPaths): Promise<void> {
  * Runs `fn` holding the repository's lock (`<repo>/.publish.lock`), after removing what killed
  * holders left behind (incoming copies, metadata temp files).
  */
-export async function withRepositoryLock<T>(paths: RepositoryPaths, fn: () => Promise<T>, settings: LockSettings = {}): Promise<T> {
+export async function withRepositoryLock<T>(
+  paths: RepositoryPaths,
+  fn: () => Promise<T>,
+  settings: LockSettings = {},
+): Promise<T> {
   return withLock(
     paths.lock,
     async () => {
@@ -187,6 +196,7 @@ async function removeIfPresent(path: string): Promise<void> {
   try {
     await unlink(path);
   } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw new StorageError(`cannot remove ${path}: ${(error as Error).message}`, { cause: error });
+    if (errorCode(error) !== 'ENOENT')
+      throw new StorageError(`cannot remove ${path}: ${(error as Error).message}`, { cause: error });
   }
 }

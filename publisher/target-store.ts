@@ -37,7 +37,9 @@ function incomingName(): string {
  * source that changes meanwhile cannot make the hashes disagree with the stored file. */
 export async function hashAndCopy(paths: RepositoryPaths, source: string): Promise<IncomingFile> {
   const info = await stat(source).catch((error: unknown) => {
-    throw new ValueError(errorCode(error) === 'ENOENT' ? `no such file: ${source}` : `cannot read ${source}: ${(error as Error).message}`);
+    throw new ValueError(
+      errorCode(error) === 'ENOENT' ? `no such file: ${source}` : `cannot read ${source}: ${(error as Error).message}`,
+    );
   });
   if (!info.isFile()) throw new ValueError(`${source} is not a regular file`);
   await mkdir(paths.incoming, { recursive: true });
@@ -120,7 +122,8 @@ async function moveInto(from: string, to: string): Promise<void> {
     await rename(from, to);
     return;
   } catch (error) {
-    if (errorCode(error) !== 'EXDEV') throw new StorageError(`cannot move a file into ${to}: ${(error as Error).message}`);
+    if (errorCode(error) !== 'EXDEV')
+      throw new StorageError(`cannot move a file into ${to}: ${(error as Error).message}`);
   }
   const temp = tempPathBeside(to);
   await copyFile(from, temp);
@@ -160,7 +163,10 @@ export async function cleanIncoming(paths: RepositoryPaths): Promise<number> {
   for (const name of names) {
     const path = join(paths.incoming, name);
     const pid = Number(/^(\d+)-[0-9a-f]{16}\.part$/.exec(name)?.[1]);
-    const old = await stat(path).then((s) => Date.now() - s.mtimeMs > ORPHAN_AGE_MS, () => false);
+    const old = await stat(path).then(
+      (s) => Date.now() - s.mtimeMs > ORPHAN_AGE_MS,
+      () => false,
+    );
     if ((Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) || old) {
       await unlink(path).catch(() => undefined);
       removed++;

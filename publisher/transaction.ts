@@ -162,9 +162,21 @@ export class RepositoryEdit {
   }
 
   /** @internal the transaction's view of the gathered edits. */
-  gathered(): { placements: Map<string, IncomingFile>; snapshot: boolean; timestamp: boolean; root?: Prepared & { version: number }; signers: PublishSigners } {
+  gathered(): {
+    placements: Map<string, IncomingFile>;
+    snapshot: boolean;
+    timestamp: boolean;
+    root?: Prepared & { version: number };
+    signers: PublishSigners;
+  } {
     const timestamp = this.timestampWanted || this.snapshotWanted || this.targets.changed.size > 0;
-    return { placements: this.placements, snapshot: this.snapshotWanted, timestamp, root: this.rootFile, signers: this.signerOverrides };
+    return {
+      placements: this.placements,
+      snapshot: this.snapshotWanted,
+      timestamp,
+      root: this.rootFile,
+      signers: this.signerOverrides,
+    };
   }
 }
 
@@ -172,7 +184,10 @@ export class RepositoryEdit {
  * Runs `edit` in one transaction on the repository `options.repo` and publishes what it changed.
  * Throws (changing nothing) when the repository does not verify, an edit throws, or a key is missing.
  */
-export async function editRepository<T>(options: TransactionOptions, edit: (edit: RepositoryEdit) => Promise<T>): Promise<TransactionResult<T>> {
+export async function editRepository<T>(
+  options: TransactionOptions,
+  edit: (edit: RepositoryEdit) => Promise<T>,
+): Promise<TransactionResult<T>> {
   const paths = await openPaths(options.repo);
   const ring = keyRingFor(paths, options);
   const now = nowOf(options);
@@ -192,14 +207,22 @@ export async function editRepository<T>(options: TransactionOptions, edit: (edit
 }
 
 /** Applies `fn` to `edit` and commits; for callers already holding the lock (repo init). */
-export async function runEdit<T>(edit: RepositoryEdit, stateFile: string, fn: (edit: RepositoryEdit) => T | Promise<T>): Promise<TransactionResult<T>> {
+export async function runEdit<T>(
+  edit: RepositoryEdit,
+  stateFile: string,
+  fn: (edit: RepositoryEdit) => T | Promise<T>,
+): Promise<TransactionResult<T>> {
   const value = await fn(edit);
   if (!edit.hasChanges) return { value };
   const report = await commit(edit, stateFile);
   return { value, publish: report };
 }
 
-async function resolveSigners(edit: RepositoryEdit, roles: Set<ManagedRole>, withSnapshot: boolean): Promise<PublishSigners> {
+async function resolveSigners(
+  edit: RepositoryEdit,
+  roles: Set<ManagedRole>,
+  withSnapshot: boolean,
+): Promise<PublishSigners> {
   const { state, ring } = edit;
   const signers: PublishSigners = { ...edit.gathered().signers };
   const needed: Array<keyof PublishSigners> = ['timestamp'];
@@ -219,7 +242,12 @@ async function commit(edit: RepositoryEdit, stateFile: string): Promise<PublishR
   const gathered = edit.gathered();
   const signed = gathered.timestamp ? await signNewVersions(edit) : undefined;
   const after = publishedAfter(state, gathered.root, signed);
-  const groups = [gathered.root ? [gathered.root] : [], signed?.delegated ?? [], signed?.targets ? [signed.targets] : [], signed?.snapshot ? [signed.snapshot] : []];
+  const groups = [
+    gathered.root ? [gathered.root] : [],
+    signed?.delegated ?? [],
+    signed?.targets ? [signed.targets] : [],
+    signed?.snapshot ? [signed.snapshot] : [],
+  ];
   // A versioned file stored with other bytes is refused before anything (the record included) is written.
   await state.storage.checkVersioned(groups.flat(), state.replaceable);
   if (signed) {
@@ -242,16 +270,29 @@ async function commit(edit: RepositoryEdit, stateFile: string): Promise<PublishR
   }
 
   await writeTrustedState(stateFile, after);
-  const report = { files, metadataBytes: files.reduce((sum, f) => sum + f.bytes, 0), timestampVersion: after.timestamp.version, snapshotVersion: after.snapshot.version };
+  const report = {
+    files,
+    metadataBytes: files.reduce((sum, f) => sum + f.bytes, 0),
+    timestampVersion: after.timestamp.version,
+    snapshotVersion: after.snapshot.version,
+  };
   return report;
 }
 
 /** What the repository is once this commit is done, for the trusted-state record. */
-function publishedAfter(state: RepositoryState, root: (Prepared & { version: number }) | undefined, signed: SignedVersions | undefined): PublishedState {
+function publishedAfter(
+  state: RepositoryState,
+  root: (Prepared & { version: number }) | undefined,
+  signed: SignedVersions | undefined,
+): PublishedState {
   return {
     root: root ? { version: root.version, sha256: sha256Hex(root.bytes) } : state.digests.root,
-    timestamp: signed ? { version: signed.timestampVersion, sha256: sha256Hex(signed.timestamp.bytes) } : state.digests.timestamp,
-    snapshot: signed?.snapshot ? { version: signed.snapshotMeta.version, sha256: sha256Hex(signed.snapshot.bytes) } : state.digests.snapshot,
+    timestamp: signed
+      ? { version: signed.timestampVersion, sha256: sha256Hex(signed.timestamp.bytes) }
+      : state.digests.timestamp,
+    snapshot: signed?.snapshot
+      ? { version: signed.snapshotMeta.version, sha256: sha256Hex(signed.snapshot.bytes) }
+      : state.digests.snapshot,
   };
 }
 
@@ -281,15 +322,26 @@ async function signNewVersions(edit: RepositoryEdit): Promise<SignedVersions> {
     snapshotMeta = snapshotMetaFor(md.signed.version, bytes);
   }
   const timestampVersion = state.timestamp.signed.version + 1;
-  const ts = new Metadata(new Timestamp({ version: timestampVersion, expires: expiryAfter(now, state.config.lifetimes.timestamp) }, snapshotMeta));
-  const timestamp: Prepared = { name: metadataFileName('timestamp'), bytes: await signAndSerialize(ts, signers.timestamp, 'timestamp.json') };
+  const ts = new Metadata(
+    new Timestamp(
+      { version: timestampVersion, expires: expiryAfter(now, state.config.lifetimes.timestamp) },
+      snapshotMeta,
+    ),
+  );
+  const timestamp: Prepared = {
+    name: metadataFileName('timestamp'),
+    bytes: await signAndSerialize(ts, signers.timestamp, 'timestamp.json'),
+  };
   return { delegated, targets, snapshot, snapshotMeta, timestamp, timestampVersion };
 }
 
 /** The next snapshot: the current one (none yet for a new repository) with the new entries (4.4). */
 function nextSnapshot(state: RepositoryState, meta: Map<string, MetaFile>, now: Date): Metadata<Snapshot> {
   const current = state.snapshot;
-  const md = current.signed.version === 0 ? new Metadata(new Snapshot({ version: 0, expires: current.signed.expires }, new Map())) : current.editable();
+  const md =
+    current.signed.version === 0
+      ? new Metadata(new Snapshot({ version: 0, expires: current.signed.expires }, new Map()))
+      : current.editable();
   for (const [name, m] of meta) md.signed.meta.set(name, m);
   md.signed.version = current.signed.version + 1;
   md.signed.expires = expiryAfter(now, state.config.lifetimes.snapshot);

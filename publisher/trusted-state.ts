@@ -50,7 +50,10 @@ export interface TrustedState extends PublishedState {
  * an interrupted publish whose timestamp is out counts as done; otherwise its files are leftovers
  * nobody was shown, which the next publish may replace.
  */
-export function settlePending(recorded: TrustedState | undefined, timestampSha256: string): { trusted?: PublishedState; replaceable: ReadonlySet<string> } {
+export function settlePending(
+  recorded: TrustedState | undefined,
+  timestampSha256: string,
+): { trusted?: PublishedState; replaceable: ReadonlySet<string> } {
   if (!recorded) return { replaceable: new Set() };
   const { pending, ...published } = recorded;
   if (!pending) return { trusted: published, replaceable: new Set() };
@@ -63,7 +66,10 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** The state file for a repository: the option, else the environment, else beside the settings. */
-export function stateFilePath(paths: RepositoryPaths, options: { stateFile?: string; env?: NodeJS.ProcessEnv } = {}): string {
+export function stateFilePath(
+  paths: RepositoryPaths,
+  options: { stateFile?: string; env?: NodeJS.ProcessEnv } = {},
+): string {
   const fromEnv = (options.env ?? process.env)[STATE_FILE_ENV];
   return options.stateFile ?? (fromEnv ? fromEnv : join(paths.root, 'electron-tuf.state.json'));
 }
@@ -89,11 +95,17 @@ export async function readTrustedState(file: string): Promise<TrustedState | und
     const state: TrustedState = readPublished(r);
     if (r.has('pending')) {
       const p = FieldReader.of(r.object('pending'), `${file}.pending`);
-      state.pending = { files: p.stringArray('files'), after: readPublished(FieldReader.of(p.object('after'), `${file}.pending.after`)) };
+      state.pending = {
+        files: p.stringArray('files'),
+        after: readPublished(FieldReader.of(p.object('after'), `${file}.pending.after`)),
+      };
     }
     return state;
   } catch (e) {
-    throw new StorageError(`${file}: ${(e as Error).message} (the publisher's record of what it last published; see docs/publishing.md)`, { cause: e });
+    throw new StorageError(
+      `${file}: ${(e as Error).message} (the publisher's record of what it last published; see docs/publishing.md)`,
+      { cause: e },
+    );
   }
 }
 

@@ -55,7 +55,15 @@ const MAX_ROLES = 100_000;
 export async function verifyRepository(options: VerifyOptions): Promise<VerifyResult> {
   const paths = repositoryPaths(options.repo);
   const at = options.at ?? new Date();
-  const result: VerifyResult = { ok: false, problems: [], warnings: [], horizons: [], rootVersion: 0, targetCount: 0, targetFilesChecked: 0 };
+  const result: VerifyResult = {
+    ok: false,
+    problems: [],
+    warnings: [],
+    horizons: [],
+    rootVersion: 0,
+    targetCount: 0,
+    targetFilesChecked: 0,
+  };
   const roles = await walkMetadata(paths, at, result);
   if (roles) {
     checkTargetsPlacement(roles, result);
@@ -67,7 +75,12 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
 }
 
 function horizon(role: string, md: Metadata, at: Date): RoleHorizon {
-  return { role, version: md.signed.version, expires: md.signed.expires, remainingMs: md.signed.expiresAt - at.getTime() };
+  return {
+    role,
+    version: md.signed.version,
+    expires: md.signed.expires,
+    remainingMs: md.signed.expiresAt - at.getTime(),
+  };
 }
 
 async function readMeta(paths: RepositoryPaths, name: string, limit: number): Promise<Uint8Array | undefined> {
@@ -75,7 +88,11 @@ async function readMeta(paths: RepositoryPaths, name: string, limit: number): Pr
 }
 
 /** Every targets role the client can reach, by name; undefined when the chain breaks. */
-async function walkMetadata(paths: RepositoryPaths, at: Date, result: VerifyResult): Promise<Map<string, Metadata<Targets>> | undefined> {
+async function walkMetadata(
+  paths: RepositoryPaths,
+  at: Date,
+  result: VerifyResult,
+): Promise<Map<string, Metadata<Targets>> | undefined> {
   const fail = (what: string, e: unknown): undefined => {
     result.problems.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
@@ -112,7 +129,11 @@ async function walkMetadata(paths: RepositoryPaths, at: Date, result: VerifyResu
   const snapVersion = set.timestamp!.signed.snapshotMeta.version;
   const snapName = metadataFileName('snapshot', snapVersion);
   try {
-    const bytes = await readMeta(paths, snapName, set.timestamp!.signed.snapshotMeta.length ?? DEFAULT_CONFIG.snapshotMaxLength);
+    const bytes = await readMeta(
+      paths,
+      snapName,
+      set.timestamp!.signed.snapshotMeta.length ?? DEFAULT_CONFIG.snapshotMaxLength,
+    );
     if (!bytes) return fail(snapName, 'missing');
     set.updateSnapshot(bytes);
     result.horizons.push(horizon('snapshot', set.snapshot!, at));
@@ -123,7 +144,12 @@ async function walkMetadata(paths: RepositoryPaths, at: Date, result: VerifyResu
 }
 
 /** 5.6 for targets and, breadth first, every role it (transitively) delegates to. */
-async function walkTargets(paths: RepositoryPaths, set: TrustedMetadataSet, at: Date, result: VerifyResult): Promise<Map<string, Metadata<Targets>>> {
+async function walkTargets(
+  paths: RepositoryPaths,
+  set: TrustedMetadataSet,
+  at: Date,
+  result: VerifyResult,
+): Promise<Map<string, Metadata<Targets>>> {
   const roles = new Map<string, Metadata<Targets>>();
   const queue: Array<{ role: string; delegator: string }> = [{ role: 'targets', delegator: 'root' }];
   const delegatedHorizons: RoleHorizon[] = [];
@@ -141,7 +167,9 @@ async function walkTargets(paths: RepositoryPaths, set: TrustedMetadataSet, at: 
       if (role === 'targets') result.horizons.push(horizon('targets', md, at));
       else delegatedHorizons.push(horizon(role, md, at));
       const delegations = md.signed.delegations;
-      const children = delegations?.roles?.map((r) => r.name) ?? (delegations?.succinctRoles ? [...delegations.succinctRoles.roleNames()] : []);
+      const children =
+        delegations?.roles?.map((r) => r.name) ??
+        (delegations?.succinctRoles ? [...delegations.succinctRoles.roleNames()] : []);
       for (const child of children) queue.push({ role: child, delegator: role });
     } catch (e) {
       result.problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
@@ -149,7 +177,11 @@ async function walkTargets(paths: RepositoryPaths, set: TrustedMetadataSet, at: 
   }
   if (delegatedHorizons.length > 0) {
     const earliest = delegatedHorizons.reduce((a, b) => (b.remainingMs < a.remainingMs ? b : a));
-    result.horizons.push({ ...earliest, role: `delegated (earliest: ${earliest.role})`, count: delegatedHorizons.length });
+    result.horizons.push({
+      ...earliest,
+      role: `delegated (earliest: ${earliest.role})`,
+      count: delegatedHorizons.length,
+    });
   }
   for (const name of set.snapshot!.signed.meta.keys()) {
     const role = name.replace(/\.json$/, '');
@@ -167,14 +199,20 @@ function checkTargetsPlacement(roles: Map<string, Metadata<Targets>>, result: Ve
     if (role === 'targets' || !succinct) continue;
     for (const path of md.signed.targets.keys()) {
       const expected = succinct.getRoleForTarget(path);
-      if (expected !== role) result.problems.push(`${path} is listed in ${role} but belongs in ${expected}: clients will not find it`);
-      if (top.signed.targets.has(path)) result.warnings.push(`${path} is listed in targets and in ${role}; clients use the one in targets`);
+      if (expected !== role)
+        result.problems.push(`${path} is listed in ${role} but belongs in ${expected}: clients will not find it`);
+      if (top.signed.targets.has(path))
+        result.warnings.push(`${path} is listed in targets and in ${role}; clients use the one in targets`);
     }
   }
 }
 
 /** Installer `custom` fields and channel indexes against the release contract (updater/release/). */
-async function checkReleases(paths: RepositoryPaths, roles: Map<string, Metadata<Targets>>, result: VerifyResult): Promise<void> {
+async function checkReleases(
+  paths: RepositoryPaths,
+  roles: Map<string, Metadata<Targets>>,
+  result: VerifyResult,
+): Promise<void> {
   const all = new Map<string, TargetFile>();
   for (const md of roles.values()) for (const [path, t] of md.signed.targets) if (!all.has(path)) all.set(path, t);
   for (const [path, target] of all) {
@@ -182,12 +220,18 @@ async function checkReleases(paths: RepositoryPaths, roles: Map<string, Metadata
     else if (target.custom !== undefined) {
       const custom = readCustom(target);
       if (!custom) result.problems.push(`${path}: custom is not a valid release description`);
-      else if (!path.startsWith(`${custom.version}/`)) result.problems.push(`${path}: custom.version ${custom.version} does not match its path`);
+      else if (!path.startsWith(`${custom.version}/`))
+        result.problems.push(`${path}: custom.version ${custom.version} does not match its path`);
     }
   }
 }
 
-async function checkChannelIndex(paths: RepositoryPaths, info: TargetFile, all: Map<string, TargetFile>, result: VerifyResult): Promise<void> {
+async function checkChannelIndex(
+  paths: RepositoryPaths,
+  info: TargetFile,
+  all: Map<string, TargetFile>,
+  result: VerifyResult,
+): Promise<void> {
   const problem = (m: string): void => void result.problems.push(`${info.path}: ${m}`);
   if (info.length > CHANNEL_INDEX_MAX_BYTES) return problem('larger than a channel index may be');
   const file = info.hashes.sha256 ? targetFilePath(paths, info.path, info.hashes.sha256) : undefined;
@@ -196,13 +240,21 @@ async function checkChannelIndex(paths: RepositoryPaths, info: TargetFile, all: 
   try {
     verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);
     const index = parseChannelIndex(bytes);
-    if (channelIndexPath(index.channel, index.platform, index.arch) !== info.path) problem(`describes ${index.channel} ${index.platform}-${index.arch}`);
+    if (channelIndexPath(index.channel, index.platform, index.arch) !== info.path)
+      problem(`describes ${index.channel} ${index.platform}-${index.arch}`);
     for (const release of index.releases) {
       for (const installer of release.installers) {
         const custom = all.get(installer.target) && readCustom(all.get(installer.target)!);
         if (!custom) problem(`${release.version} lists ${installer.target}, which is not a published installer`);
-        else if (custom.version !== release.version || custom.platform !== index.platform || custom.arch !== index.arch || custom.kind !== installer.kind) {
-          problem(`${release.version} lists ${installer.target}, whose signed custom says ${custom.version} ${custom.platform}-${custom.arch} ${custom.kind}`);
+        else if (
+          custom.version !== release.version ||
+          custom.platform !== index.platform ||
+          custom.arch !== index.arch ||
+          custom.kind !== installer.kind
+        ) {
+          problem(
+            `${release.version} lists ${installer.target}, whose signed custom says ${custom.version} ${custom.platform}-${custom.arch} ${custom.kind}`,
+          );
         } else if (custom.stagingPercentage !== release.stagingPercentage) {
           problem(`${release.version}: staging percentage differs between the index and ${installer.target}`);
         }
@@ -214,7 +266,11 @@ async function checkChannelIndex(paths: RepositoryPaths, info: TargetFile, all: 
 }
 
 /** Every target under every name a client may request: `<hash>.<name>` for each listed hash. */
-async function checkTargetFiles(paths: RepositoryPaths, roles: Map<string, Metadata<Targets>>, result: VerifyResult): Promise<void> {
+async function checkTargetFiles(
+  paths: RepositoryPaths,
+  roles: Map<string, Metadata<Targets>>,
+  result: VerifyResult,
+): Promise<void> {
   const jobs: TargetFile[] = [];
   const seen = new Set<string>();
   for (const md of roles.values()) {
@@ -247,7 +303,8 @@ async function checkTargetFile(paths: RepositoryPaths, target: TargetFile): Prom
       if (s.size !== target.length) return `${target.path}: ${file} is ${s.size} bytes, metadata says ${target.length}`;
       if (checkedInode === s.ino) continue; // a hard link to the file just checked
       const verifier = new LengthAndHashVerifier(target.length, target.hashes, file);
-      for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) verifier.update(chunk);
+      for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>)
+        verifier.update(chunk);
       verifier.verify();
       checkedInode = s.ino;
     }

@@ -51,7 +51,8 @@ interface AppManifest {
 /** app/package.json: electron-builder names the Linux executable after its `name`. */
 export async function demoAppManifest(): Promise<AppManifest> {
   const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'app', 'package.json'), 'utf8')) as AppManifest;
-  if (typeof manifest.name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(manifest.name)) throw new ValueError('app/package.json has no usable name');
+  if (typeof manifest.name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(manifest.name))
+    throw new ValueError('app/package.json has no usable name');
   return manifest;
 }
 
@@ -65,7 +66,12 @@ export async function embedConfig(resourcesDir: string, config: EmbeddedConfig):
  * (build/stage-app.ts; default: compiled for this build). Its log goes to a buffer, not the terminal; a failure carries the
  * log's last lines.
  */
-export async function buildWithElectronBuilder(version: string, outDir: string, config: EmbeddedConfig, compiledApp?: string): Promise<DemoBuild> {
+export async function buildWithElectronBuilder(
+  version: string,
+  outDir: string,
+  config: EmbeddedConfig,
+  compiledApp?: string,
+): Promise<DemoBuild> {
   const { name } = await demoAppManifest();
   const { artifacts } = await withQuietBuilderLog(() =>
     buildDemoApp({
@@ -135,7 +141,9 @@ async function withQuietBuilderLog<T>(build: () => Promise<T>): Promise<T> {
   } catch (error) {
     const tail = quiet.captured.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
     const message = error instanceof Error ? error.message : String(error);
-    throw new ValueError(`${message.split('\n')[0]}${tail ? `\nelectron-builder said:\n${tail}` : ''}`, { cause: error });
+    throw new ValueError(`${message.split('\n')[0]}${tail ? `\nelectron-builder said:\n${tail}` : ''}`, {
+      cause: error,
+    });
   } finally {
     if (--quiet.depth === 0 && quiet.original !== undefined) logger.stream = quiet.original;
   }

@@ -33,7 +33,8 @@ export async function installTarGz(archive: string, parentDir: string, executabl
   try {
     await extractTarGz(archive, staging);
     const entries = await readdir(staging, { withFileTypes: true });
-    if (entries.length !== 1 || !entries[0].isDirectory()) throw new ValueError(`${archive} does not hold one top folder`);
+    if (entries.length !== 1 || !entries[0].isDirectory())
+      throw new ValueError(`${archive} does not hold one top folder`);
     const installDir = join(parentDir, executableName);
     await rename(join(staging, entries[0].name), installDir);
     return { installDir, executable: join(installDir, executableName), resourcesPath: join(installDir, 'resources') };

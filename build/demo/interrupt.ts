@@ -37,7 +37,7 @@ export function exitCleanlyOnSignals(workspace: Interruptible, announce: (signal
 export function killDescendants(pid: number): number[] {
   const children = childrenByParent();
   const found: number[] = [];
-  for (let queue = [pid]; queue.length > 0; ) {
+  for (let queue = [pid]; queue.length > 0;) {
     const next = children.get(queue.shift()!) ?? [];
     found.push(...next);
     queue.push(...next);

@@ -27,7 +27,10 @@ export interface InstalledUpdater {
   version: string;
 }
 
-export async function createInstalledUpdater(app: InstalledApp, options: InstalledUpdaterOptions): Promise<InstalledUpdater> {
+export async function createInstalledUpdater(
+  app: InstalledApp,
+  options: InstalledUpdaterOptions,
+): Promise<InstalledUpdater> {
   const version = await installedVersion(app);
   const host = new DemoHost({
     version,

@@ -72,7 +72,8 @@ function rateConfig(values: Values): Partial<UpdaterConfig> {
 
 function numberOption(value: string, name: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new ValueError(`--${name} must be a number, got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new ValueError(`--${name} must be a number, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -101,7 +102,10 @@ async function refuseToReplace(target: string, bytes: Uint8Array): Promise<void>
   try {
     existing = await readFileBounded(target, DEFAULT_CONFIG.rootMaxLength);
   } catch (error) {
-    throw new ValueError(`${target} exists but cannot be read as a trusted root (${describeError(error)}); pass --force to replace it`, { cause: error });
+    throw new ValueError(
+      `${target} exists but cannot be read as a trusted root (${describeError(error)}); pass --force to replace it`,
+      { cause: error },
+    );
   }
   if (existing && Buffer.compare(existing, bytes) !== 0) {
     throw new ValueError(`${target} already holds a different trusted root; pass --force to replace it`);

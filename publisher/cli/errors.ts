@@ -17,7 +17,8 @@ export function failureJson(e: unknown): string {
 
 function failureMessage(e: unknown, verbose: boolean): string {
   // The class name is for programs (--json); a person reads the message.
-  if (e instanceof TufError) return `${e.message}${verbose && e.cause ? ` (cause: ${e.cause instanceof Error ? e.cause.message : JSON.stringify(e.cause)})` : ''}`;
+  if (e instanceof TufError)
+    return `${e.message}${verbose && e.cause ? ` (cause: ${e.cause instanceof Error ? e.cause.message : JSON.stringify(e.cause)})` : ''}`;
   const err = e as NodeJS.ErrnoException;
   if (err?.code === 'ENOENT' && err.path) return `no such file: ${err.path}`;
   if (err?.code === 'EACCES' && err.path) return `permission denied: ${err.path}`;

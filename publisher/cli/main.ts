@@ -55,7 +55,8 @@ async function runServer(argv: string[], io: CliIO): Promise<number> {
   try {
     mod = (await import(name)) as typeof mod;
   } catch (e) {
-    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(name)) throw e;
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(name))
+      throw e;
     io.stderr(`error: the repository service is a separate package: npm install ${name}`);
     return 1;
   }
@@ -66,7 +67,10 @@ async function runServer(argv: string[], io: CliIO): Promise<number> {
 async function packageVersion(): Promise<string> {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let up = 0; up < 4; up++, dir = dirname(dir)) {
-    const manifest = await readFile(join(dir, 'package.json'), 'utf8').then((text) => JSON.parse(text) as { name?: string; version?: string }, () => undefined);
+    const manifest = await readFile(join(dir, 'package.json'), 'utf8').then(
+      (text) => JSON.parse(text) as { name?: string; version?: string },
+      () => undefined,
+    );
     if (manifest?.name === 'electron-tuf' && typeof manifest.version === 'string') return manifest.version;
   }
   throw new Error('electron-tuf: package.json not found');

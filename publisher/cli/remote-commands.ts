@@ -26,7 +26,14 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** The service's answers `repo list` prints (server/src/api/schemas.ts); printed only, never trusted. */
 interface ReleasesAnswer {
-  releases: { version: string; channel: string; platform: string; arch: string; staging?: number; installers: string[] }[];
+  releases: {
+    version: string;
+    channel: string;
+    platform: string;
+    arch: string;
+    staging?: number;
+    installers: string[];
+  }[];
 }
 interface PendingAnswer {
   pending: { kind: string; payload: { version?: string }; task: string }[];
@@ -40,7 +47,8 @@ export class ServiceClient {
     private readonly token: string,
   ) {}
 
-  async request(method: string, path: string, body?: { json?: unknown; file?: string; length?: number }): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each caller reads its route's JSON answer by its own type
+  async request(method: string, path: string, body?: { json?: unknown; file?: string; length?: number }): Promise<any> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     let payload: RequestInit['body'];
     if (body?.json !== undefined) {
@@ -51,17 +59,27 @@ export class ServiceClient {
       headers['content-length'] = String(body.length);
       payload = Readable.toWeb(createReadStream(body.file));
     }
-    const init: RequestInit & { duplex?: 'half' } = { method, headers, body: payload, duplex: body?.file ? 'half' : undefined };
+    const init: RequestInit & { duplex?: 'half' } = {
+      method,
+      headers,
+      body: payload,
+      duplex: body?.file ? 'half' : undefined,
+    };
     const res = await fetch(`${this.base}/api/v1${path}`, init);
     const text = await res.text();
-    if (text.length > MAX_ANSWER_BYTES) throw new DownloadHTTPError(`the server's answer to ${method} ${path} is too long`, res.status);
+    if (text.length > MAX_ANSWER_BYTES)
+      throw new DownloadHTTPError(`the server's answer to ${method} ${path} is too long`, res.status);
     let parsed: { error?: unknown } | undefined;
     try {
       parsed = JSON.parse(text) as { error?: unknown };
     } catch {
       parsed = undefined;
     }
-    if (!res.ok) throw new DownloadHTTPError(`${method} ${path}: ${res.status} ${typeof parsed?.error === 'string' ? parsed.error : res.statusText}`, res.status);
+    if (!res.ok)
+      throw new DownloadHTTPError(
+        `${method} ${path}: ${res.status} ${typeof parsed?.error === 'string' ? parsed.error : res.statusText}`,
+        res.status,
+      );
     return parsed;
   }
 }
@@ -73,7 +91,10 @@ async function sha256Of(file: string): Promise<string> {
 }
 
 function clientOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): ServiceClient {
-  return serviceClient(values.server as string | undefined, (values.token as string | undefined) ?? env.ELECTRON_TUF_TOKEN);
+  return serviceClient(
+    values.server as string | undefined,
+    (values.token as string | undefined) ?? env.ELECTRON_TUF_TOKEN,
+  );
 }
 
 /** A client of the service at `server` (https://, or http:// to this machine) holding `token`. */
@@ -86,14 +107,23 @@ export function serviceClient(server: string | undefined, token: string | undefi
   } catch {
     throw new ValueError(`--server must be a URL, got ${JSON.stringify(server)}`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))) {
-    throw new ValueError('--server must be https:// (http:// only to this machine): the token travels with every request');
+  if (
+    url.protocol !== 'https:' &&
+    !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+  ) {
+    throw new ValueError(
+      '--server must be https:// (http:// only to this machine): the token travels with every request',
+    );
   }
   return new ServiceClient(url.href.replace(/\/+$/, ''), token);
 }
 
 /** Polls task `task` until it is settled (or WAIT_LIMIT_MS passed). */
-export async function waitForTask(client: ServiceClient, task: string, log: (line: string) => void): Promise<{ state: string; error?: string }> {
+export async function waitForTask(
+  client: ServiceClient,
+  task: string,
+  log: (line: string) => void,
+): Promise<{ state: string; error?: string }> {
   log(`waiting for task ${task} to be published...`);
   const deadline = Date.now() + WAIT_LIMIT_MS;
   for (;;) {
@@ -117,7 +147,13 @@ export interface RemoteRelease {
  * Uploads each installer (hashed first, then streamed; the service checks length and hash) and
  * records the release on repository `repo`; returns its task id. The service validates the rest.
  */
-export async function submitRelease(client: ServiceClient, repo: string, files: string[], release: RemoteRelease, log: (line: string) => void): Promise<string> {
+export async function submitRelease(
+  client: ServiceClient,
+  repo: string,
+  files: string[],
+  release: RemoteRelease,
+  log: (line: string) => void,
+): Promise<string> {
   if (files.length === 0) throw new ValueError('missing installer file(s)');
   const repoPath = `/repositories/${encodeURIComponent(repo)}`;
   const installers = [];
@@ -128,7 +164,9 @@ export async function submitRelease(client: ServiceClient, repo: string, files: 
     await client.request('PUT', `${repoPath}/uploads/${sha256}`, { file, length: size });
     installers.push({ name: basename(file), length: size, sha256 });
   }
-  return ((await client.request('POST', `${repoPath}/releases`, { json: { ...release, installers } })) as { task: string }).task;
+  return (
+    (await client.request('POST', `${repoPath}/releases`, { json: { ...release, installers } })) as { task: string }
+  ).task;
 }
 
 export async function runRemoteCommand(argv: string[], io: CliIO): Promise<number> {
@@ -164,22 +202,39 @@ export async function runRemoteCommand(argv: string[], io: CliIO): Promise<numbe
     const repoPath = `/repositories/${encodeURIComponent(repo)}`;
     let task: string;
     if (name === 'list') {
-      const [published, pending] = (await Promise.all([client.request('GET', `${repoPath}/releases`), client.request('GET', `${repoPath}/releases/pending`)])) as [ReleasesAnswer, PendingAnswer];
+      const [published, pending] = (await Promise.all([
+        client.request('GET', `${repoPath}/releases`),
+        client.request('GET', `${repoPath}/releases/pending`),
+      ])) as [ReleasesAnswer, PendingAnswer];
       if (values.json) io.stdout(JSON.stringify({ ...published, ...pending }, null, 2));
       else {
-        for (const r of published.releases) io.stdout(`${r.version}  ${r.channel}  ${r.platform}-${r.arch}${r.staging !== undefined ? `  staging ${r.staging}%` : ''}  ${r.installers.join(', ')}`);
+        for (const r of published.releases)
+          io.stdout(
+            `${r.version}  ${r.channel}  ${r.platform}-${r.arch}${r.staging !== undefined ? `  staging ${r.staging}%` : ''}  ${r.installers.join(', ')}`,
+          );
         for (const p of pending.pending) io.stdout(`pending ${p.kind} ${p.payload.version} (task ${p.task})`);
       }
       return 0;
     } else if (name === 'add') {
       const files = positionals.slice(1).map((f) => resolve(io.cwd, f));
       const staging = values.staging === undefined ? undefined : Number(values.staging);
-      const release = { version: values.version, platform: values.platform, arch: values.arch, channel: values.channel, notes: values['notes-text'], staging };
+      const release = {
+        version: values.version,
+        platform: values.platform,
+        arch: values.arch,
+        channel: values.channel,
+        notes: values['notes-text'],
+        staging,
+      };
       task = await submitRelease(client, repo, files, release, (line) => io.stderr(line));
     } else if (name === 'remove') {
       if (!values.version) throw new ValueError('--version is required');
       const query = values.channel ? `?channel=${encodeURIComponent(values.channel)}` : '';
-      task = ((await client.request('DELETE', `${repoPath}/releases/${encodeURIComponent(values.version)}${query}`)) as { task: string }).task;
+      task = (
+        (await client.request('DELETE', `${repoPath}/releases/${encodeURIComponent(values.version)}${query}`)) as {
+          task: string;
+        }
+      ).task;
     } else {
       throw new ValueError(`repo ${name ?? ''} is not available with --server (add, remove, list)`);
     }
@@ -189,7 +244,12 @@ export async function runRemoteCommand(argv: string[], io: CliIO): Promise<numbe
     }
     const done = await waitForTask(client, task, (line) => io.stderr(line));
     if (values.json) io.stdout(JSON.stringify({ task, ...done }));
-    else io.stdout(done.state === 'succeeded' ? `published (task ${task})` : `failed: ${done.error ?? 'unknown error'} (task ${task})`);
+    else
+      io.stdout(
+        done.state === 'succeeded'
+          ? `published (task ${task})`
+          : `failed: ${done.error ?? 'unknown error'} (task ${task})`,
+      );
     return done.state === 'succeeded' ? 0 : 1;
   } catch (e) {
     io.stderr(failureLine(e, verbose));

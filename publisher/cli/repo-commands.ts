@@ -73,9 +73,13 @@ function integer(values: Values, name: string): number | undefined {
 }
 
 function days(value: string, what: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new ValueError(`${what} must be a number of days, got ${JSON.stringify(value)}`);
+  if (!/^\d+(\.\d+)?$/.test(value))
+    throw new ValueError(`${what} must be a number of days, got ${JSON.stringify(value)}`);
   // Metadata that expires as it is signed would be refused by every client at once.
-  if (Number(value) <= 0) throw new ValueError(`${what} must be more than 0 days: metadata that expires when it is signed is refused by every client`);
+  if (Number(value) <= 0)
+    throw new ValueError(
+      `${what} must be more than 0 days: metadata that expires when it is signed is refused by every client`,
+    );
   return Number(value);
 }
 
@@ -153,7 +157,9 @@ const COMMANDS: Record<string, Command> = {
           ...table(result.keys.map((k) => [k.role, short(k.keyid), k.file])),
           `Keep OFFLINE (move to offline media, then delete here): ${result.offline.join(', ')}`,
           `Online keys, for the publishing machine or CI (files, or secrets ${[...new Set(result.keys.filter((k) => k.role !== 'root').map((k) => roleKeyEnvVar(k.role)))].join(', ')}).`,
-          `Expiry (days): ${Object.entries(result.lifetimes).map(([r, d]) => `${r} ${d}`).join(', ')}. ` +
+          `Expiry (days): ${Object.entries(result.lifetimes)
+            .map(([r, d]) => `${r} ${d}`)
+            .join(', ')}. ` +
             `Run \`electron-tuf repo refresh\` at least every ${Math.max(1, Math.floor(result.lifetimes.timestamp / 2))} day(s).`,
         ],
       };
@@ -194,7 +200,12 @@ const COMMANDS: Record<string, Command> = {
         ...keyOptions(values, io),
       });
       const where = `${result.version} (${result.channel}, ${result.platform}-${result.arch})`;
-      if (!result.changed) return { result, lines: [`Nothing to do: ${where} is already published exactly so.`], warnings: result.warnings };
+      if (!result.changed)
+        return {
+          result,
+          lines: [`Nothing to do: ${where} is already published exactly so.`],
+          warnings: result.warnings,
+        };
       return {
         result,
         warnings: result.warnings,
@@ -207,7 +218,9 @@ const COMMANDS: Record<string, Command> = {
           ]),
           ...publishLines(result.publish!),
         ],
-        verbose: [`hash and copy ${result.timings.hashAndCopyMs.toFixed(0)} ms, publish ${result.timings.publishMs.toFixed(0)} ms`],
+        verbose: [
+          `hash and copy ${result.timings.hashAndCopyMs.toFixed(0)} ms, publish ${result.timings.publishMs.toFixed(0)} ms`,
+        ],
       };
     },
   },
@@ -251,9 +264,18 @@ const COMMANDS: Record<string, Command> = {
       const rows = result.roles.map((r) => {
         const w = r.action === 'resigned' ? written[r.role] : undefined;
         const remaining = w ? Date.parse(w.expires) - now : r.remainingMs;
-        return [r.role, `v${w?.version ?? r.version}`, `expires ${w?.expires ?? r.expires}`, formatRemaining(remaining), r.action];
+        return [
+          r.role,
+          `v${w?.version ?? r.version}`,
+          `expires ${w?.expires ?? r.expires}`,
+          formatRemaining(remaining),
+          r.action,
+        ];
       });
-      const lines = [result.changed ? 'Re-signed:' : 'Nothing to re-sign; every role has enough validity left:', ...table(rows)];
+      const lines = [
+        result.changed ? 'Re-signed:' : 'Nothing to re-sign; every role has enough validity left:',
+        ...table(rows),
+      ];
       if (result.publish) lines.push(...publishLines(result.publish));
       return { result, lines, warnings: [...result.warnings, ...result.problems], failed: result.problems.length > 0 };
     },
@@ -290,14 +312,16 @@ const COMMANDS: Record<string, Command> = {
       const lines = [`${result.role}: ${result.threshold} of ${result.keyids.map(short).join(', ')}`];
       for (const g of result.generated) lines.push(`  new key ${short(g.keyid)} in ${g.file}`);
       if (result.staged && !result.published) lines.push(...stagedLines(result.staged));
-      if (result.published && 'rootVersion' in result.published) lines.push(rootPublishedLine(result.published.rootVersion));
+      if (result.published && 'rootVersion' in result.published)
+        lines.push(rootPublishedLine(result.published.rootVersion));
       if (result.published?.publish) lines.push(...publishLines(result.published.publish));
       return { result, lines };
     },
   },
 
   sign: {
-    usage: 'repo sign <repo> root [--key PRIVATE.pem [--out SIG.json]] [--signature SIG.json]... [--keys <keys-dir>] [--no-publish]',
+    usage:
+      'repo sign <repo> root [--key PRIVATE.pem [--out SIG.json]] [--signature SIG.json]... [--keys <keys-dir>] [--no-publish]',
     options: {
       ...KEYS,
       key: { type: 'string' },
@@ -317,8 +341,14 @@ const COMMANDS: Record<string, Command> = {
         ...keyOptions(values, io),
       });
       const lines: string[] = [];
-      if (result.out) lines.push(`Detached signature written to ${result.out}; send it to whoever publishes (repo sign --signature).`);
-      else if (result.added.length) lines.push(`Added signatures by ${result.added.map(short).join(', ')} to staged root version ${result.version}.`);
+      if (result.out)
+        lines.push(
+          `Detached signature written to ${result.out}; send it to whoever publishes (repo sign --signature).`,
+        );
+      else if (result.added.length)
+        lines.push(
+          `Added signatures by ${result.added.map(short).join(', ')} to staged root version ${result.version}.`,
+        );
       if (result.published) {
         lines.push(rootPublishedLine(result.published.rootVersion));
         if (result.published.publish) lines.push(...publishLines(result.published.publish));
@@ -347,7 +377,8 @@ const COMMANDS: Record<string, Command> = {
       ];
       if (result.staged.length === 0) lines.push('Nothing is waiting for signatures.');
       for (const s of result.staged) lines.push(...stagedLines(s));
-      for (const f of result.invalidSignatures) lines.push(`  ignored signature file (does not match the staged root): ${f}`);
+      for (const f of result.invalidSignatures)
+        lines.push(`  ignored signature file (does not match the staged root): ${f}`);
       return { result, lines };
     },
   },
@@ -357,16 +388,27 @@ const COMMANDS: Record<string, Command> = {
     options: { channel: { type: 'string' } },
     async run(positionals, values, io) {
       maxArgs(positionals, 1);
-      const result = await listReleases({ repo: path(io, positional(positionals, 0, 'repository directory')), channel: str(values, 'channel') });
+      const result = await listReleases({
+        repo: path(io, positional(positionals, 0, 'repository directory')),
+        channel: str(values, 'channel'),
+      });
       const lines: string[] = [];
       for (const index of result.indexes) {
         lines.push(`${index.channel} ${index.platform}-${index.arch} (${index.path}):`);
         if (index.releases.length === 0) lines.push('  no release');
         lines.push(
-          ...table(index.releases.map((r) => [r.version, r.releaseDate, r.stagingPercentage === undefined ? 'everyone' : `staged ${r.stagingPercentage} %`, r.files.join(', ')])),
+          ...table(
+            index.releases.map((r) => [
+              r.version,
+              r.releaseDate,
+              r.stagingPercentage === undefined ? 'everyone' : `staged ${r.stagingPercentage} %`,
+              r.files.join(', '),
+            ]),
+          ),
         );
       }
-      if (result.indexes.length === 0) lines.push(`No releases${values.channel ? ` in channel ${String(values.channel)}` : ''}.`);
+      if (result.indexes.length === 0)
+        lines.push(`No releases${values.channel ? ` in channel ${String(values.channel)}` : ''}.`);
       return { result, lines };
     },
   },
@@ -386,11 +428,20 @@ const COMMANDS: Record<string, Command> = {
       });
       const lines = [
         `Expiry horizons${at ? ` at ${at.toISOString()}` : ''}:`,
-        ...table(result.horizons.map((h) => [h.role + (h.count ? ` (${h.count} roles)` : ''), `v${h.version}`, `expires ${h.expires}`, formatRemaining(h.remainingMs)])),
+        ...table(
+          result.horizons.map((h) => [
+            h.role + (h.count ? ` (${h.count} roles)` : ''),
+            `v${h.version}`,
+            `expires ${h.expires}`,
+            formatRemaining(h.remainingMs),
+          ]),
+        ),
         `${result.targetCount} targets; ${result.targetFilesChecked} target files checked.`,
         ...result.warnings.map((w) => `warning: ${w}`),
         ...result.problems.map((p) => `problem: ${p}`),
-        result.ok ? 'OK: the repository verifies as a client would see it.' : `FAILED: ${result.problems.length} problem(s).`,
+        result.ok
+          ? 'OK: the repository verifies as a client would see it.'
+          : `FAILED: ${result.problems.length} problem(s).`,
       ];
       return { result, lines, failed: !result.ok };
     },
@@ -421,9 +472,17 @@ const COMMANDS: Record<string, Command> = {
     options: { 'key-type': { type: 'string' } },
     async run(positionals, values, io) {
       maxArgs(positionals, 1);
-      const result = await generateKeyFile(path(io, positional(positionals, 0, 'private key file')), str(values, 'key-type'));
+      const result = await generateKeyFile(
+        path(io, positional(positionals, 0, 'private key file')),
+        str(values, 'key-type'),
+      );
       return {
-        result: { keyid: result.keyid, privateKeyFile: result.privateKeyFile, publicKeyFile: result.publicKeyFile, publicKey: result.publicKey },
+        result: {
+          keyid: result.keyid,
+          privateKeyFile: result.privateKeyFile,
+          publicKeyFile: result.publicKeyFile,
+          publicKey: result.publicKey,
+        },
         lines: [
           `Key ${short(result.keyid)}: private key in ${result.privateKeyFile} (keep it safe), public key in ${result.publicKeyFile}`,
           'Give the public key file to whoever runs `repo rotate --add-key`.',
@@ -439,15 +498,26 @@ function rootPublishedLine(version: number): string {
 }
 
 function publishLines(report: { files: Array<{ name: string; bytes: number }>; metadataBytes: number }): string[] {
-  return [`Wrote ${report.files.length} metadata file(s), ${formatBytes(report.metadataBytes)}: ${report.files.map((f) => f.name).join(', ')}`];
+  return [
+    `Wrote ${report.files.length} metadata file(s), ${formatBytes(report.metadataBytes)}: ${report.files.map((f) => f.name).join(', ')}`,
+  ];
 }
 
-function stagedLines(s: { version: number; current: { signedBy: string[]; missing: string[]; threshold: number }; next: { signedBy: string[]; missing: string[]; threshold: number }; ready: boolean; waitingFor: string[]; rotatedRoles: string[] }): string[] {
+function stagedLines(s: {
+  version: number;
+  current: { signedBy: string[]; missing: string[]; threshold: number };
+  next: { signedBy: string[]; missing: string[]; threshold: number };
+  ready: boolean;
+  waitingFor: string[];
+  rotatedRoles: string[];
+}): string[] {
   return [
     `Staged root version ${s.version} (changes ${s.rotatedRoles.join(', ') || 'expiry only'}):`,
     `  current root keys: ${s.current.signedBy.length} of ${s.current.threshold} needed${s.current.missing.length ? `; not yet: ${s.current.missing.map(short).join(', ')}` : ''}`,
     `  new root keys:     ${s.next.signedBy.length} of ${s.next.threshold} needed${s.next.missing.length ? `; not yet: ${s.next.missing.map(short).join(', ')}` : ''}`,
-    s.ready ? '  ready to publish (repo sign <repo> root)' : `  waiting for a signature by one of: ${s.waitingFor.map(short).join(', ')} (repo sign <repo> root --key FILE)`,
+    s.ready
+      ? '  ready to publish (repo sign <repo> root)'
+      : `  waiting for a signature by one of: ${s.waitingFor.map(short).join(', ')} (repo sign <repo> root --key FILE)`,
   ];
 }
 
@@ -467,7 +537,8 @@ interface Outcome {
 export async function runRepoCommand(argv: string[], io: CliIO): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   // --server: the same commands against the repository service (loaded only then).
-  if (argv.some((a) => a === '--server' || a.startsWith('--server='))) return (await import('./remote-commands.js')).runRemoteCommand(argv, io);
+  if (argv.some((a) => a === '--server' || a.startsWith('--server=')))
+    return (await import('./remote-commands.js')).runRemoteCommand(argv, io);
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -476,7 +547,12 @@ export async function runRepoCommand(argv: string[], io: CliIO): Promise<number>
     }
     const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!command) throw new ValueError(`unknown command "repo ${name}" (see electron-tuf repo --help)`);
-    const { values, positionals } = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { ...COMMON, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
     if (values.help) {
       io.stdout(commandHelp(name, command.usage, Object.keys(command.options)));
       return 0;
@@ -494,4 +570,3 @@ export async function runRepoCommand(argv: string[], io: CliIO): Promise<number>
     return 1;
   }
 }
-

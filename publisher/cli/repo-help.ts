@@ -4,7 +4,8 @@
  * option a command accepts is described here.
  */
 
-const KEYS = '--keys DIR          keys directory (files + keys.json); default: none, keys come from ELECTRON_TUF_<ROLE>_KEY';
+const KEYS =
+  '--keys DIR          keys directory (files + keys.json); default: none, keys come from ELECTRON_TUF_<ROLE>_KEY';
 
 /** add, remove and list through the repository service instead of local keys (docs/server.md). */
 const SERVICE = {
@@ -26,19 +27,21 @@ export const OPTION_HELP: Record<string, Record<string, string>> = {
     'root-keys': '--root-keys N       number of root keys; default: 1',
     'root-threshold': '--root-threshold T  root keys needed to sign root; default: 1',
     'key-type': '--key-type T        ed25519, ecdsa-p256, ecdsa-p384 or rsa-pss; default: ed25519',
-    expires: '--expires ROLE=DAYS lifetime of a role, repeatable (more than 0 days); default: root=365 targets=365 snapshot=30 timestamp=7',
+    expires:
+      '--expires ROLE=DAYS lifetime of a role, repeatable (more than 0 days); default: root=365 targets=365 snapshot=30 timestamp=7',
     bins: '--bins N            spread targets over N hashed bins (TAP 15, a power of 2); default: 0, no bins',
   },
   add: {
     keys: KEYS,
     version: '--version V         semver version of the release (required)',
-    channel: '--channel C         release channel; default: the prerelease tag of --version (1.2.0-beta.1 -> beta), else stable',
+    channel:
+      '--channel C         release channel; default: the prerelease tag of --version (1.2.0-beta.1 -> beta), else stable',
     platform: '--platform P        linux, darwin or win32 (required)',
     arch: '--arch A            x64, arm64, ia32, armv7l or universal (required)',
     notes: '--notes FILE        release notes (UTF-8 text), signed with the release; default: none',
     staging: '--staging PCT       staged rollout: percentage of installs offered the release; default: 100',
     force: '--force             replace files already published under this version; default: off',
-    replace: '--replace           replace the release\'s installer of the same kind; default: off (refused)',
+    replace: "--replace           replace the release's installer of the same kind; default: off (refused)",
     ...SERVICE,
   },
   remove: {
@@ -58,9 +61,10 @@ export const OPTION_HELP: Record<string, Record<string, string>> = {
     'add-key': '--add-key FILE      add the public key in FILE (from repo keygen), repeatable; default: none',
     generate: '--generate N        generate N new keys into --keys; default: 0',
     'key-type': '--key-type T        type of generated keys, ed25519 or ecdsa-p256; default: ed25519',
-    'remove-key': '--remove-key KEYID  remove a key (id, or a unique prefix of 8+ hex digits), repeatable; default: none',
+    'remove-key':
+      '--remove-key KEYID  remove a key (id, or a unique prefix of 8+ hex digits), repeatable; default: none',
     threshold: '--threshold T       keys needed to sign the role; default: unchanged',
-    expires: '--expires DAYS      lifetime of the new root (--role root only); default: the repository\'s root lifetime',
+    expires: "--expires DAYS      lifetime of the new root (--role root only); default: the repository's root lifetime",
   },
   sign: {
     keys: KEYS,
@@ -72,7 +76,8 @@ export const OPTION_HELP: Record<string, Record<string, string>> = {
   status: {},
   verify: {
     at: '--at TIME           check expiry at this ISO 8601 time; default: now',
-    'skip-target-files': '--skip-target-files check metadata only, not the target files\' lengths and hashes; default: check them',
+    'skip-target-files':
+      "--skip-target-files check metadata only, not the target files' lengths and hashes; default: check them",
   },
   serve: {
     port: '--port N            port on 127.0.0.1; default: a free port',
@@ -92,5 +97,10 @@ export function commandHelp(name: string, usage: string, options: readonly strin
   // Options described but handled elsewhere (--server hands the command to the service client).
   const all = [...new Set([...options, ...Object.keys(described)])];
   const lines = all.map((option) => `  ${described[option] ?? `--${option}`}`);
-  return [`usage: electron-tuf ${usage}`, ...(lines.length ? ['options:', ...lines] : []), 'options of every command:', ...COMMON_HELP.map((l) => `  ${l}`)].join('\n');
+  return [
+    `usage: electron-tuf ${usage}`,
+    ...(lines.length ? ['options:', ...lines] : []),
+    'options of every command:',
+    ...COMMON_HELP.map((l) => `  ${l}`),
+  ].join('\n');
 }

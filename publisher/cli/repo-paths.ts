@@ -11,7 +11,8 @@ import { openPaths } from '../options.js';
 /** One clear line for a path that cannot become a repository (a file, say), before any work. */
 export async function newRepositoryPath(repo: string): Promise<string> {
   const found = await stat(repo).catch(() => undefined);
-  if (found && !found.isDirectory()) throw new ValueError(`${repo} is a file, not a directory: give a new or empty directory for the repository`);
+  if (found && !found.isDirectory())
+    throw new ValueError(`${repo} is a file, not a directory: give a new or empty directory for the repository`);
   return repo;
 }
 
@@ -37,7 +38,9 @@ export async function writtenRoles(repo: string): Promise<Record<string, Written
   out.timestamp = timestamp;
   const version = (timestamp.meta as Record<string, { version?: unknown }> | undefined)?.['snapshot.json']?.version;
   if (typeof version !== 'number') return out;
-  const snapshot = (await signedOf(join(repo, 'metadata', `${version}.snapshot.json`))) ?? (await signedOf(join(repo, 'metadata', 'snapshot.json')));
+  const snapshot =
+    (await signedOf(join(repo, 'metadata', `${version}.snapshot.json`))) ??
+    (await signedOf(join(repo, 'metadata', 'snapshot.json')));
   if (snapshot?.version === version) out.snapshot = snapshot;
   return out;
 }
@@ -45,7 +48,11 @@ export async function writtenRoles(repo: string): Promise<Record<string, Written
 async function signedOf(file: string): Promise<(Written & { meta?: unknown }) | undefined> {
   const bytes = await readFileBounded(file, 2_000_000);
   if (!bytes) return undefined;
-  const signed = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signed?: { version?: unknown; expires?: unknown; meta?: unknown } }).signed;
+  const signed = (
+    JSON.parse(Buffer.from(bytes).toString('utf8')) as {
+      signed?: { version?: unknown; expires?: unknown; meta?: unknown };
+    }
+  ).signed;
   if (typeof signed?.version !== 'number' || typeof signed.expires !== 'string') return undefined;
   return { version: signed.version, expires: signed.expires, meta: signed.meta };
 }

@@ -78,7 +78,8 @@ export function resourcesDirOf(context: AfterPackContextLike): string {
   const platform = context.electronPlatformName;
   if (platform === 'darwin' || platform === 'mas') {
     const name = context.packager.appInfo.productFilename;
-    if (typeof name !== 'string' || name === '' || /[/\\]/.test(name)) throw new ValueError(`unexpected productFilename ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name === '' || /[/\\]/.test(name))
+      throw new ValueError(`unexpected productFilename ${JSON.stringify(name)}`);
     return join(context.appOutDir, `${name}.app`, 'Contents', 'Resources');
   }
   if (platform === 'linux' || platform === 'win32') return join(context.appOutDir, 'resources');
@@ -88,7 +89,13 @@ export function resourcesDirOf(context: AfterPackContextLike): string {
 /** Checks that electron-builder handed the hook what this module expects of it. */
 export function checkPackContext(context: AfterPackContextLike): void {
   const info = context?.packager?.info;
-  if (typeof context?.appOutDir !== 'string' || typeof info?.onArtifactCreated !== 'function' || typeof info.projectDir !== 'string') {
-    throw new ValueError('afterPack was called without an electron-builder pack context (electron-builder 24 or later is required)');
+  if (
+    typeof context?.appOutDir !== 'string' ||
+    typeof info?.onArtifactCreated !== 'function' ||
+    typeof info.projectDir !== 'string'
+  ) {
+    throw new ValueError(
+      'afterPack was called without an electron-builder pack context (electron-builder 24 or later is required)',
+    );
   }
 }

@@ -40,15 +40,24 @@ export async function planEmbedding(settings: HookSettings, channel: string, now
  */
 export async function writeEmbedded(context: AfterPackContextLike, plan: EmbedPlan): Promise<string> {
   const resourcesDir = resourcesDirOf(context);
-  const isDir = await stat(resourcesDir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(resourcesDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new ValueError(`the packed app has no resources folder at ${resourcesDir}`);
   await writeEmbeddedFiles(resourcesDir, { rootBytes: plan.root?.bytes, settings: plan.settings });
   return resourcesDir;
 }
 
 /** Writes the trusted root and/or the settings under `<resourcesDir>/electron-tuf/`. */
-export async function writeEmbeddedFiles(resourcesDir: string, files: { rootBytes?: Uint8Array; settings?: EmbeddedSettings }): Promise<void> {
+export async function writeEmbeddedFiles(
+  resourcesDir: string,
+  files: { rootBytes?: Uint8Array; settings?: EmbeddedSettings },
+): Promise<void> {
   await mkdir(embeddedDir(resourcesDir), { recursive: true });
   if (files.rootBytes) await writeFileAtomic(embeddedRootPath(resourcesDir), files.rootBytes, { mode: 0o644 });
-  if (files.settings) await writeFileAtomic(embeddedSettingsPath(resourcesDir), serializeEmbeddedSettings(files.settings), { mode: 0o644 });
+  if (files.settings)
+    await writeFileAtomic(embeddedSettingsPath(resourcesDir), serializeEmbeddedSettings(files.settings), {
+      mode: 0o644,
+    });
 }

@@ -104,7 +104,9 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
       // A universal app reports its CPU's arch at run time: the settings tell it what it is.
       if (plan.settings && archOf(context.arch) === 'universal') plan.settings.arch = 'universal';
       if (!plan.root && !plan.settings) {
-        log(`electron-tuf: nothing to embed (no ${ENV.repository}, ${ENV.root} or ${ENV.url}, nor ${SETTINGS_FIELD} in package.json): a development build`);
+        log(
+          `electron-tuf: nothing to embed (no ${ENV.repository}, ${ENV.root} or ${ENV.url}, nor ${SETTINGS_FIELD} in package.json): a development build`,
+        );
         return;
       }
       const resourcesDir = await writeEmbedded(context, plan);
@@ -115,13 +117,18 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
   };
 
   const afterAllArtifactBuild = async (result: BuildResultLike): Promise<string[]> => {
-    const paths = Array.isArray(result?.artifactPaths) ? result.artifactPaths.filter((p): p is string => typeof p === 'string') : [];
+    const paths = Array.isArray(result?.artifactPaths)
+      ? result.artifactPaths.filter((p): p is string => typeof p === 'string')
+      : [];
     let what = 'the installers';
     try {
       // afterPack followed this build unless no installer of it was recorded: then the build result alone must tell.
       const packed = paths.some((file) => artifacts.has(file));
       const inferred = packed ? undefined : await inferBuild(result, options.projectDir);
-      if (inferred) log('electron-tuf: afterPack is not set: signing from the build result; this build embeds no trusted root or update settings in the app');
+      if (inferred)
+        log(
+          'electron-tuf: afterPack is not set: signing from the build result; this build embeds no trusted root or update settings in the app',
+        );
       const recordOf = (file: string) => (inferred ? inferred.recordOf(file) : artifacts.get(file));
       const { groups, skipped } = groupInstallers(paths, recordOf);
       for (const s of skipped) log(`electron-tuf: not signing ${basename(s.file)}: ${s.reason}`);
@@ -143,14 +150,23 @@ export function createElectronBuilderHooks(options: HookOptions = {}): ElectronB
         return [];
       }
       if (!hasRepository(settings)) {
-        log(`electron-tuf: no repository configured (${ENV.repository} or ${SETTINGS_FIELD}.repository): ${what} not signed`);
+        log(
+          `electron-tuf: no repository configured (${ENV.repository} or ${SETTINGS_FIELD}.repository): ${what} not signed`,
+        );
         return [];
       }
       what += ` into ${settings.repository}`;
-      const results = await publishGroups(groups, { settings, keyOptions: { env: env(), signers: options.signers }, notes, now: now() });
+      const results = await publishGroups(groups, {
+        settings,
+        keyOptions: { env: env(), signers: options.signers },
+        notes,
+        now: now(),
+      });
       for (const r of results) {
         const changed = r.targets.map((t) => `${basename(t.path)} ${t.status}`).join(', ');
-        log(`electron-tuf: ${r.version} ${r.platform}-${r.arch} on ${r.channel}: ${changed}${r.changed ? '' : ' (repository unchanged)'}`);
+        log(
+          `electron-tuf: ${r.version} ${r.platform}-${r.arch} on ${r.channel}: ${changed}${r.changed ? '' : ' (repository unchanged)'}`,
+        );
         for (const w of r.warnings) log(`electron-tuf: warning: ${w}`);
       }
       return [];
@@ -170,7 +186,11 @@ function hasRepository(settings: HookSettings): settings is HookSettings & { rep
 
 function describeEmbedding(plan: Awaited<ReturnType<typeof planEmbedding>>, resourcesDir: string): string {
   const parts: string[] = [];
-  parts.push(plan.root ? `root version ${plan.root.version}` : `no root (set ${ENV.repository} or ${ENV.root}; else the app must pass trustedRoot)`);
+  parts.push(
+    plan.root
+      ? `root version ${plan.root.version}`
+      : `no root (set ${ENV.repository} or ${ENV.root}; else the app must pass trustedRoot)`,
+  );
   parts.push(
     plan.settings
       ? `settings (${plan.settings.metadataUrl}, channel ${plan.settings.channel})`

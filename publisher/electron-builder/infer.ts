@@ -9,11 +9,18 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
 import { isPlainObject } from '../../updater/core/fields.js';
-import { installerKindOf, validatePlatform, validateVersion, type Arch, type Platform } from '../../updater/release/index.js';
+import {
+  installerKindOf,
+  validatePlatform,
+  validateVersion,
+  type Arch,
+  type Platform,
+} from '../../updater/release/index.js';
 import type { BuildResultLike } from './builder-types.js';
 import type { ArtifactRecord } from './sign.js';
 
-const FIX = 'set "afterPack": "electron-tuf/electron-builder" too, so the hooks learn each installer\'s platform and arch';
+const FIX =
+  'set "afterPack": "electron-tuf/electron-builder" too, so the hooks learn each installer\'s platform and arch';
 const MANIFEST_MAX_BYTES = 1024 * 1024;
 
 /** Arch spellings in installer names (electron-builder's, Debian's, RPM's). */
@@ -48,20 +55,28 @@ export async function inferBuild(result: BuildResultLike, projectDir: string = p
   const packager = packagerOfTargets(result);
   const dir = packager?.projectDir ?? projectDir;
   const manifest = packager ? packager.metadata : await readManifest(dir);
-  const declared = packager?.version ?? result.configuration?.extraMetadata?.version ?? (isPlainObject(manifest) ? manifest.version : undefined);
+  const declared =
+    packager?.version ??
+    result.configuration?.extraMetadata?.version ??
+    (isPlainObject(manifest) ? manifest.version : undefined);
   if (typeof declared !== 'string') throw new ValueError(`no version in ${join(dir, 'package.json')}: ${FIX}`);
   const version = validateVersion(declared);
-  const targetNames = [...(result.platformToTargets?.values().next().value?.keys() ?? [])].map((name) => String(name).toLowerCase());
+  const targetNames = [...(result.platformToTargets?.values().next().value?.keys() ?? [])].map((name) =>
+    String(name).toLowerCase(),
+  );
   const recordOf = (file: string): ArtifactRecord | undefined => {
     const name = basename(file);
     const kind = installerKindOf(name);
     if (!kind) return undefined;
-    if (!name.includes(version)) throw new ValueError(`${name} does not carry the version ${version} of package.json in its name: ${FIX}`);
+    if (!name.includes(version))
+      throw new ValueError(`${name} does not carry the version ${version} of package.json in its name: ${FIX}`);
     const arch = archOfName(name, version);
     let targetName = kind;
     if (kind === 'nsis') {
       if (!targetNames.includes('nsis') || targetNames.some((t) => OTHER_EXE_TARGETS.includes(t))) {
-        throw new ValueError(`${name}: the build's Windows targets (${targetNames.join(', ') || 'unknown'}) do not say which one made it: ${FIX}`);
+        throw new ValueError(
+          `${name}: the build's Windows targets (${targetNames.join(', ') || 'unknown'}) do not say which one made it: ${FIX}`,
+        );
       }
       targetName = 'nsis';
     }
@@ -71,12 +86,19 @@ export async function inferBuild(result: BuildResultLike, projectDir: string = p
 }
 
 /** What a target's `packager` (app-builder-lib's PlatformPackager) says, when it has one. */
-function packagerOfTargets(result: BuildResultLike): { version: string; projectDir: string; metadata: unknown } | undefined {
+function packagerOfTargets(
+  result: BuildResultLike,
+): { version: string; projectDir: string; metadata: unknown } | undefined {
   for (const target of result.platformToTargets?.values().next().value?.values() ?? []) {
-    const packager = (target as { packager?: { appInfo?: { version?: unknown }; info?: { projectDir?: unknown; metadata?: unknown } } } | null)?.packager;
+    const packager = (
+      target as {
+        packager?: { appInfo?: { version?: unknown }; info?: { projectDir?: unknown; metadata?: unknown } };
+      } | null
+    )?.packager;
     const version = packager?.appInfo?.version;
     const projectDir = packager?.info?.projectDir;
-    if (typeof version === 'string' && typeof projectDir === 'string') return { version, projectDir, metadata: packager?.info?.metadata };
+    if (typeof version === 'string' && typeof projectDir === 'string')
+      return { version, projectDir, metadata: packager?.info?.metadata };
   }
   return undefined;
 }
@@ -84,14 +106,20 @@ function packagerOfTargets(result: BuildResultLike): { version: string; projectD
 function onlyPlatform(result: BuildResultLike): Platform {
   const platforms = [...(result.platformToTargets?.keys() ?? [])].map((p) => String(p?.nodeName));
   if (platforms.length !== 1) {
-    const what = platforms.length === 0 ? 'does not say which platform it built' : `built for several platforms (${platforms.join(', ')})`;
+    const what =
+      platforms.length === 0
+        ? 'does not say which platform it built'
+        : `built for several platforms (${platforms.join(', ')})`;
     throw new ValueError(`this build ${what}: ${FIX}`);
   }
   return validatePlatform(platforms[0]);
 }
 
 function archOfName(name: string, version: string): Arch {
-  const tokens = name.replace(version, ' ').toLowerCase().split(/[-. ]+/);
+  const tokens = name
+    .replace(version, ' ')
+    .toLowerCase()
+    .split(/[-. ]+/);
   const archs = new Set(tokens.filter((t) => Object.hasOwn(ARCH_TOKENS, t)).map((t) => ARCH_TOKENS[t]));
   if (archs.size === 1) return [...archs][0];
   const found = archs.size === 0 ? 'does not name its arch' : `names several archs (${[...archs].join(', ')})`;

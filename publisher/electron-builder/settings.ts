@@ -87,12 +87,15 @@ export function resolveHookSettings(env: NodeJS.ProcessEnv, manifest: unknown, p
 }
 
 function fieldOf(manifest: unknown): Partial<Record<Key, unknown>> {
-  const value = isPlainObject(manifest) && Object.hasOwn(manifest, SETTINGS_FIELD) ? manifest[SETTINGS_FIELD] : undefined;
+  const value =
+    isPlainObject(manifest) && Object.hasOwn(manifest, SETTINGS_FIELD) ? manifest[SETTINGS_FIELD] : undefined;
   if (value === undefined) return {};
   if (!isPlainObject(value)) throw new ValueError(`${SETTINGS_FIELD} in package.json must be an object`);
   const unknown = Object.keys(value).filter((k) => !Object.hasOwn(ENV, k));
   if (unknown.length > 0) {
-    throw new ValueError(`${SETTINGS_FIELD} in package.json has unknown setting(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${Object.keys(ENV).join(', ')}`);
+    throw new ValueError(
+      `${SETTINGS_FIELD} in package.json has unknown setting(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known: ${Object.keys(ENV).join(', ')}`,
+    );
   }
   return value;
 }
@@ -110,7 +113,9 @@ function updaterUrls(
   const metadataUrl = metadata ? httpUrl(metadata.value, metadata.from) : root && `${root}/metadata`;
   const targetsUrl = targets ? httpUrl(targets.value, targets.from) : root && `${root}/targets`;
   if (!metadataUrl !== !targetsUrl) {
-    throw new ValueError(`set both ${ENV.metadataUrl} and ${ENV.targetsUrl} (or ${ENV.url} for both): the app needs both URLs`);
+    throw new ValueError(
+      `set both ${ENV.metadataUrl} and ${ENV.targetsUrl} (or ${ENV.url} for both): the app needs both URLs`,
+    );
   }
   return metadataUrl ? { metadataUrl, targetsUrl } : {};
 }
@@ -123,12 +128,14 @@ function httpUrl(value: string, from: string): string {
     throw new ValueError(`${from} is not an absolute URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValueError(`${from} must be an http(s) URL`);
-  if (url.search || url.hash) throw new ValueError(`${from} must not have a query or fragment (file names are appended to it)`);
+  if (url.search || url.hash)
+    throw new ValueError(`${from} must not have a query or fragment (file names are appended to it)`);
   return value;
 }
 
 function percentage(value: string, from: string): number {
-  if (!/^\d{1,3}$/.test(value) || Number(value) > 100) throw new ValueError(`${from} must be an integer from 0 to 100, got ${JSON.stringify(value.slice(0, 20))}`);
+  if (!/^\d{1,3}$/.test(value) || Number(value) > 100)
+    throw new ValueError(`${from} must be an integer from 0 to 100, got ${JSON.stringify(value.slice(0, 20))}`);
   return Number(value);
 }
 

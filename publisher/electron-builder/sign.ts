@@ -41,7 +41,10 @@ export interface SortedArtifacts {
  * manifests) are ignored; a Windows .exe counts only from the nsis target, since the updater
  * runs every .exe as an NSIS installer (portable and Squirrel builds are skipped).
  */
-export function groupInstallers(artifactPaths: readonly string[], recordOf: (file: string) => ArtifactRecord | undefined): SortedArtifacts {
+export function groupInstallers(
+  artifactPaths: readonly string[],
+  recordOf: (file: string) => ArtifactRecord | undefined,
+): SortedArtifacts {
   const byRelease = new Map<string, ReleaseGroup>();
   const skipped: SortedArtifacts['skipped'] = [];
   for (const file of artifactPaths) {

@@ -42,7 +42,9 @@ export async function newestRepositoryRoot(repository: string, now: Date): Promi
   }
   if (!newest) throw new ValueError(`${repository} is not a repository (no metadata/1.root.json)`);
   if (newest.md.signed.isExpired(now)) {
-    throw new ValueError(`root version ${newest.version} of ${repository} expired at ${newest.md.signed.expires}: publish a new root (repo rotate --role root) before releasing`);
+    throw new ValueError(
+      `root version ${newest.version} of ${repository} expired at ${newest.md.signed.expires}: publish a new root (repo rotate --role root) before releasing`,
+    );
   }
   return { bytes: newest.bytes, version: newest.version, path: newest.path };
 }
@@ -55,9 +57,14 @@ export async function explicitRoot(path: string, repository: string | undefined)
   checked(path, () => verifyDelegate(md.signed, 'root', md));
   const version = md.signed.version;
   if (repository !== undefined) {
-    const published = await readFileBounded(join(repositoryPaths(repository).metadata, metadataFileName('root', version)), EMBEDDED_ROOT_MAX_BYTES);
+    const published = await readFileBounded(
+      join(repositoryPaths(repository).metadata, metadataFileName('root', version)),
+      EMBEDDED_ROOT_MAX_BYTES,
+    );
     if (!published || !Buffer.from(published).equals(bytes)) {
-      throw new ValueError(`${path} is not root version ${version} of the repository ${repository}: the app would not trust it`);
+      throw new ValueError(
+        `${path} is not root version ${version} of the repository ${repository}: the app would not trust it`,
+      );
     }
   }
   return { bytes, version, path };

@@ -54,13 +54,19 @@ interface Bench {
 
 async function bootstrap(b: Bench, name: string, bins: number): Promise<{ keys: string }> {
   const repo = await makeRepo({ bins });
-  const r = await call(b.api, 'POST', '/api/v1/repositories', { token: b.token, json: await bootstrapBody(name, repo) });
+  const r = await call(b.api, 'POST', '/api/v1/repositories', {
+    token: b.token,
+    json: await bootstrapBody(name, repo),
+  });
   if (r.status !== 201) throw new Error(`bootstrap ${name}: ${r.status} ${JSON.stringify(r.body)}`);
   return repo;
 }
 
 async function add(b: Bench, repo: string, version: string): Promise<string> {
-  const a = await addRelease(b.api, b.token, repo, { version, files: { [`App-${version}.zip`]: installerBytes(`${repo}-${version}`, 1024) } });
+  const a = await addRelease(b.api, b.token, repo, {
+    version,
+    files: { [`App-${version}.zip`]: installerBytes(`${repo}-${version}`, 1024) },
+  });
   if (a.status !== 202) throw new Error(`add ${version}: ${a.status} ${JSON.stringify(a.body)}`);
   return a.body.task;
 }
@@ -78,16 +84,30 @@ async function sequential(b: Bench, repo: string, prefix: string, count: number)
 }
 
 /** `clients` concurrent clients, `each` adds apiece; ms until every one is published. */
-async function burst(b: Bench, repo: string, prefix: string, clients: number, each: number): Promise<{ ms: number; acceptedMs: number; succeeded: number }> {
+async function burst(
+  b: Bench,
+  repo: string,
+  prefix: string,
+  clients: number,
+  each: number,
+): Promise<{ ms: number; acceptedMs: number; succeeded: number }> {
   const t = performance.now();
-  const tasks = (await Promise.all(Array.from({ length: clients }, async (_, c) => {
-    const mine: string[] = [];
-    for (let i = 0; i < each; i++) mine.push(await add(b, repo, `${prefix}.${c}.${i}`));
-    return mine;
-  }))).flat();
+  const tasks = (
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        const mine: string[] = [];
+        for (let i = 0; i < each; i++) mine.push(await add(b, repo, `${prefix}.${c}.${i}`));
+        return mine;
+      }),
+    )
+  ).flat();
   const acceptedMs = performance.now() - t;
   // One poller (not one per task: thousands of pollers would measure the API's polling load).
-  while ((await call(b.api, 'GET', `/api/v1/repositories/${repo}/releases/pending`, { token: b.token })).body.pending.length > 0) await new Promise((r) => setTimeout(r, 200));
+  while (
+    (await call(b.api, 'GET', `/api/v1/repositories/${repo}/releases/pending`, { token: b.token })).body.pending
+      .length > 0
+  )
+    await new Promise((r) => setTimeout(r, 200));
   const ms = performance.now() - t;
   let succeeded = 0;
   for (const task of tasks) if ((await settled(b.api, b.token, task)).body.state === 'succeeded') succeeded++;
@@ -95,8 +115,16 @@ async function burst(b: Bench, repo: string, prefix: string, clients: number, ea
 }
 
 /** Starts `electron-tuf-server <command>` as its own process (built CLI); resolves with its ready line. */
-function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, children: ChildProcess[]): Promise<string> {
-  const child = spawn(process.execPath, [CLI, command, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function startProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  children: ChildProcess[],
+): Promise<string> {
+  const child = spawn(process.execPath, [CLI, command, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -130,28 +158,48 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
     const first = await startProcess('api', ['--data', data, '--port', '0'], env, children);
     const url = /listening on (http:\/\/\S+)/.exec(first)?.[1];
     if (!url) throw new Error(`no URL in the api's output: ${first}`);
-    for (const command of ['worker', 'worker', 'scheduler']) await startProcess(command, ['--data', data], env, children);
+    for (const command of ['worker', 'worker', 'scheduler'])
+      await startProcess(command, ['--data', data], env, children);
     const b: Bench = { api: { url }, token, data };
 
     await bootstrap(b, 'app', 16);
     const idle = await sequential(b, 'app', '0', o.idle);
-    o.record('idle add-to-published p50', Math.round(p50(idle)), 'ms', `${o.idle} sequential adds, max ${Math.round(Math.max(...idle))} ms; ${load()}`);
+    o.record(
+      'idle add-to-published p50',
+      Math.round(p50(idle)),
+      'ms',
+      `${o.idle} sequential adds, max ${Math.round(Math.max(...idle))} ms; ${load()}`,
+    );
 
     const total = o.requests * o.artifacts;
     const r = await burst(b, 'app', '1', o.requests, o.artifacts);
-    o.record(`burst ${o.requests} clients x ${o.artifacts} adds, all published`, Math.round(r.ms), 'ms', `${r.succeeded}/${total} succeeded, all accepted after ${Math.round(r.acceptedMs)} ms, ${(r.ms / total).toFixed(1)} ms per artifact; ${load()}`);
+    o.record(
+      `burst ${o.requests} clients x ${o.artifacts} adds, all published`,
+      Math.round(r.ms),
+      'ms',
+      `${r.succeeded}/${total} succeeded, all accepted after ${Math.round(r.acceptedMs)} ms, ${(r.ms / total).toFixed(1)} ms per artifact; ${load()}`,
+    );
 
     for (const size of o.sizes) {
       const name = `scale-${size}`;
       const repo = await bootstrap(b, name, 256);
       // Filled through the publisher library under its repository lock (the service's own files).
-      const targets = Array.from({ length: size }, (_, i) => ({ path: `filler/${i}.bin`, length: 1, hashes: { sha256: randomBytes(32).toString('hex') } }));
+      const targets = Array.from({ length: size }, (_, i) => ({
+        path: `filler/${i}.bin`,
+        length: 1,
+        hashes: { sha256: randomBytes(32).toString('hex') },
+      }));
       await addTargets({ repo: join(data, 'repositories', name), keys: repo.keys, targets });
       const seq = await sequential(b, name, '0', Math.max(5, Math.floor(o.idle / 2)));
       o.record(`${size} targets (256 bins): add-to-published p50`, Math.round(p50(seq)), 'ms', load());
       const n = Math.min(200, total);
       const burstAt = await burst(b, name, '1', Math.min(20, n), Math.ceil(n / Math.min(20, n)));
-      o.record(`${size} targets (256 bins): burst of ${n}, per add`, Number((burstAt.ms / n).toFixed(1)), 'ms', `${burstAt.succeeded}/${n} succeeded; ${load()}`);
+      o.record(
+        `${size} targets (256 bins): burst of ${n}, per add`,
+        Number((burstAt.ms / n).toFixed(1)),
+        'ms',
+        `${burstAt.succeeded}/${n} succeeded; ${load()}`,
+      );
     }
   } finally {
     const running = children.filter((c) => c.exitCode === null && c.signalCode === null);

@@ -38,14 +38,16 @@ export class BlobStore {
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         received += chunk.length;
-        if (received > length) return done(new BadRequestError(`the upload is longer than its declared length ${length}`));
+        if (received > length)
+          return done(new BadRequestError(`the upload is longer than its declared length ${length}`));
         hash.update(chunk);
         done(null, chunk);
       },
     });
     try {
       await pipeline(body, meter, createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
-      if (received !== length) throw new BadRequestError(`the upload has ${received} bytes, not its declared length ${length}`);
+      if (received !== length)
+        throw new BadRequestError(`the upload has ${received} bytes, not its declared length ${length}`);
       const actual = hash.digest('hex');
       if (actual !== sha256) throw new BadRequestError(`the upload's SHA-256 is ${actual}, not ${sha256}`);
       await rename(temp, target);

@@ -76,7 +76,12 @@ export interface Task {
   updatedAt: string;
 }
 
-export async function enqueueChange(db: Db, repository: string, kind: Change['kind'], payload: Change['payload']): Promise<string> {
+export async function enqueueChange(
+  db: Db,
+  repository: string,
+  kind: Change['kind'],
+  payload: Change['payload'],
+): Promise<string> {
   const taskId = randomUUID();
   // One statement (atomic on its own): one database round trip per accepted change, not four.
   await db.query(
@@ -101,17 +106,25 @@ export async function pendingChanges(db: Queryable, repository: string, limit: n
     `SELECT id, repository, task_id, kind, payload FROM changes WHERE repository = $1 AND state = 'pending' ORDER BY id LIMIT $2`,
     [repository, limit],
   );
-  return rows.map((r) => ({ id: String(r.id), repository: r.repository, taskId: r.task_id, kind: r.kind, payload: r.payload }) as Change);
+  return rows.map(
+    (r) =>
+      ({ id: String(r.id), repository: r.repository, taskId: r.task_id, kind: r.kind, payload: r.payload }) as Change,
+  );
 }
 
 /** Repositories with pending work (a restarted worker resumes them). */
 export async function repositoriesWithPending(db: Queryable): Promise<string[]> {
-  const rows = await db.query<{ repository: string }>(`SELECT DISTINCT repository FROM changes WHERE state = 'pending'`);
+  const rows = await db.query<{ repository: string }>(
+    `SELECT DISTINCT repository FROM changes WHERE state = 'pending'`,
+  );
   return rows.map((r) => r.repository);
 }
 
 /** Settles the tasks of a publish round in one database transaction (one round trip per statement, not per change). */
-export async function settleChanges(db: Db, settled: Array<{ change: Change; outcome: { ok: true; result: unknown } | { ok: false; error: string } }>): Promise<void> {
+export async function settleChanges(
+  db: Db,
+  settled: Array<{ change: Change; outcome: { ok: true; result: unknown } | { ok: false; error: string } }>,
+): Promise<void> {
   if (settled.length === 0) return;
   const ok = settled.map((s) => s.outcome.ok);
   await db.transaction(async (tx) => {
@@ -134,7 +147,11 @@ export async function settleChanges(db: Db, settled: Array<{ change: Change; out
 }
 
 /** The newest published add of a release (its installers are re-signed by a staging change). */
-export async function publishedAdd(db: Queryable, repository: string, key: Omit<StagingPayload, 'staging'>): Promise<AddPayload | undefined> {
+export async function publishedAdd(
+  db: Queryable,
+  repository: string,
+  key: Omit<StagingPayload, 'staging'>,
+): Promise<AddPayload | undefined> {
   const rows = await db.query<{ payload: AddPayload }>(
     `SELECT payload FROM changes WHERE repository = $1 AND kind = 'add' AND state = 'published'
        AND payload->>'version' = $2 AND payload->>'platform' = $3 AND payload->>'arch' = $4 AND payload->>'channel' = $5
@@ -144,12 +161,20 @@ export async function publishedAdd(db: Queryable, repository: string, key: Omit<
   return rows[0]?.payload;
 }
 
-export async function pendingOf(db: Queryable, repository: string): Promise<Array<{ task: string; kind: string; payload: unknown; created: string }>> {
+export async function pendingOf(
+  db: Queryable,
+  repository: string,
+): Promise<Array<{ task: string; kind: string; payload: unknown; created: string }>> {
   const rows = await db.query<{ task_id: string; kind: string; payload: unknown; created_at: Date | string }>(
     `SELECT task_id, kind, payload, created_at FROM changes WHERE repository = $1 AND state = 'pending' ORDER BY id`,
     [repository],
   );
-  return rows.map((r) => ({ task: r.task_id, kind: r.kind, payload: r.payload, created: new Date(r.created_at).toISOString() }));
+  return rows.map((r) => ({
+    task: r.task_id,
+    kind: r.kind,
+    payload: r.payload,
+    created: new Date(r.created_at).toISOString(),
+  }));
 }
 
 export async function getTask(db: Queryable, id: string): Promise<Task> {
@@ -184,26 +209,44 @@ export async function publishedReleases(db: Queryable, repository: string): Prom
     [repository],
   );
   const releases = new Map<string, PublishedRelease>();
-  const keyOf = (p: { version: unknown; channel: unknown; platform: unknown; arch: unknown }): string => JSON.stringify([p.version, p.channel, p.platform, p.arch]);
+  const keyOf = (p: { version: unknown; channel: unknown; platform: unknown; arch: unknown }): string =>
+    JSON.stringify([p.version, p.channel, p.platform, p.arch]);
   for (const { kind, payload } of rows) {
     if (kind === 'add') {
       const p = payload as unknown as AddPayload;
-      releases.set(keyOf(p), { version: p.version, channel: p.channel, platform: p.platform, arch: p.arch, staging: p.staging, installers: p.installers.map((i) => i.name) });
+      releases.set(keyOf(p), {
+        version: p.version,
+        channel: p.channel,
+        platform: p.platform,
+        arch: p.arch,
+        staging: p.staging,
+        installers: p.installers.map((i) => i.name),
+      });
     } else if (kind === 'staging') {
       const r = releases.get(keyOf(payload as unknown as StagingPayload));
       if (r) r.staging = (payload as unknown as StagingPayload).staging;
     } else if (kind === 'remove') {
       const p = payload as unknown as RemovePayload;
-      for (const [k, r] of releases) if (r.version === p.version && (p.channel === undefined || r.channel === p.channel)) releases.delete(k);
+      for (const [k, r] of releases)
+        if (r.version === p.version && (p.channel === undefined || r.channel === p.channel)) releases.delete(k);
     }
   }
   return [...releases.values()];
 }
 
 /** A release the service published (and nobody yanked yet) or has pending: what a yank may name. */
-export async function knownRelease(db: Queryable, repository: string, version: string, channel?: string): Promise<boolean> {
-  const matches = (r: { version: string; channel: string }): boolean => r.version === version && (channel === undefined || r.channel === channel);
+export async function knownRelease(
+  db: Queryable,
+  repository: string,
+  version: string,
+  channel?: string,
+): Promise<boolean> {
+  const matches = (r: { version: string; channel: string }): boolean =>
+    r.version === version && (channel === undefined || r.channel === channel);
   if ((await publishedReleases(db, repository)).some(matches)) return true;
-  const pending = await db.query<{ payload: AddPayload }>(`SELECT payload FROM changes WHERE repository = $1 AND state = 'pending' AND kind = 'add'`, [repository]);
+  const pending = await db.query<{ payload: AddPayload }>(
+    `SELECT payload FROM changes WHERE repository = $1 AND state = 'pending' AND kind = 'add'`,
+    [repository],
+  );
   return pending.some((p) => matches(p.payload));
 }

@@ -65,16 +65,25 @@ export async function runServerCommand(argv: string[], io: ServerIO): Promise<nu
   let server: Process;
   if (command === 'start') {
     const s = await startEmbedded({ data: values.data, port, host: values.host });
-    io.stdout(`electron-tuf server listening on ${s.url} (API ${s.url}/api/v1, repositories ${s.url}/repositories/<name>/)`);
+    io.stdout(
+      `electron-tuf server listening on ${s.url} (API ${s.url}/api/v1, repositories ${s.url}/repositories/<name>/)`,
+    );
     server = s;
   } else {
     const databaseUrl = values['database-url'] ?? process.env.ELECTRON_TUF_DATABASE_URL;
     const redisUrl = values['redis-url'] ?? process.env.ELECTRON_TUF_REDIS_URL;
     if (!databaseUrl || !redisUrl) {
-      io.stderr('error: the distributed mode needs --database-url and --redis-url (or ELECTRON_TUF_DATABASE_URL and ELECTRON_TUF_REDIS_URL)');
+      io.stderr(
+        'error: the distributed mode needs --database-url and --redis-url (or ELECTRON_TUF_DATABASE_URL and ELECTRON_TUF_REDIS_URL)',
+      );
       return 1;
     }
-    const common = { data: values.data, databaseUrl, redisUrl, prefix: process.env.ELECTRON_TUF_REDIS_PREFIX || undefined };
+    const common = {
+      data: values.data,
+      databaseUrl,
+      redisUrl,
+      prefix: process.env.ELECTRON_TUF_REDIS_PREFIX || undefined,
+    };
     const count = (v: string | undefined, name: string, fallback: number): number => {
       const n = v === undefined ? fallback : Number(v);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
@@ -88,7 +97,10 @@ export async function runServerCommand(argv: string[], io: ServerIO): Promise<nu
       server = await startWorkerProcess({ ...common, concurrency: count(values.concurrency, 'concurrency', 2) });
       io.stdout('electron-tuf server worker started');
     } else {
-      server = await startSchedulerProcess({ ...common, intervalMs: count(values['interval-minutes'], 'interval-minutes', 60) * 60_000 });
+      server = await startSchedulerProcess({
+        ...common,
+        intervalMs: count(values['interval-minutes'], 'interval-minutes', 60) * 60_000,
+      });
       io.stdout('electron-tuf server scheduler started');
     }
   }
@@ -108,5 +120,8 @@ async function isEntryPoint(): Promise<boolean> {
 }
 
 if (await isEntryPoint()) {
-  process.exitCode = await runServerCommand(process.argv.slice(2), { stdout: (l) => console.log(l), stderr: (l) => console.error(l) });
+  process.exitCode = await runServerCommand(process.argv.slice(2), {
+    stdout: (l) => console.log(l),
+    stderr: (l) => console.error(l),
+  });
 }

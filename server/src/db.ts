@@ -40,7 +40,10 @@ export async function openPostgres(connectionString: string): Promise<Db> {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn({ query: async <R extends Row>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+        const result = await fn({
+          query: async <R extends Row>(sql: string, params: unknown[] = []) =>
+            (await client.query(sql, params)).rows as R[],
+        });
         await client.query('COMMIT');
         return result;
       } catch (e) {
@@ -87,9 +90,16 @@ export async function openPglite(dir?: string): Promise<Db> {
     return run;
   };
   return {
-    query: <T extends Row>(sql: string, params: unknown[] = []) => serial(async () => (await db.query<T>(sql, params)).rows),
+    query: <T extends Row>(sql: string, params: unknown[] = []) =>
+      serial(async () => (await db.query<T>(sql, params)).rows),
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
-      serial(() => db.transaction(async (tx) => fn({ query: async <R extends Row>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows }))),
+      serial(() =>
+        db.transaction(async (tx) =>
+          fn({
+            query: async <R extends Row>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows,
+          }),
+        ),
+      ),
     withLock: <T>(key: string, fn: () => Promise<T>) => locks.run(key, fn),
     exec: (sql: string) => serial(async () => void (await db.exec(sql))),
     close: () => db.close(),

@@ -50,10 +50,18 @@ export function redisConnection(url: string): ConnectionOptions {
   if (u.protocol !== 'redis:') throw new Error(`expected a redis:// URL, got ${u.protocol}`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   // maxRetriesPerRequest null: BullMQ workers block on Redis and must not give up on a slow reply.
-  return { host: u.hostname, port: Number(u.port || 6379), db, password: u.password || undefined, maxRetriesPerRequest: null };
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    db,
+    password: u.password || undefined,
+    maxRetriesPerRequest: null,
+  };
 }
 
-async function openState(o: DistributedOptions): Promise<{ db: Db; repositories: Repositories; blobs: BlobStore; data: string }> {
+async function openState(
+  o: DistributedOptions,
+): Promise<{ db: Db; repositories: Repositories; blobs: BlobStore; data: string }> {
   const data = resolve(o.data);
   const db = await openPostgres(o.databaseUrl);
   try {
@@ -65,9 +73,16 @@ async function openState(o: DistributedOptions): Promise<{ db: Db; repositories:
   return { db, data, repositories: new Repositories(db, data), blobs: new BlobStore(join(data, 'uploads')) };
 }
 
-const JOB_OPTIONS = { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
+const JOB_OPTIONS = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: 1000,
+  removeOnFail: 5000,
+} as const;
 
-export async function startApiProcess(o: DistributedOptions & { port?: number; host?: string; maxUploadBytes?: number; serveRepositories?: boolean }): Promise<Process & { url: string; app: Api; db: Db }> {
+export async function startApiProcess(
+  o: DistributedOptions & { port?: number; host?: string; maxUploadBytes?: number; serveRepositories?: boolean },
+): Promise<Process & { url: string; app: Api; db: Db }> {
   const { db, repositories, blobs } = await openState(o);
   await ensureAdminToken(db, undefined, (o.env ?? process.env).ELECTRON_TUF_ADMIN_TOKEN);
   const queue = new Queue(PUBLISH_QUEUE, { connection: redisConnection(o.redisUrl), prefix: o.prefix ?? 'etuf' });
@@ -93,7 +108,9 @@ export async function startApiProcess(o: DistributedOptions & { port?: number; h
   };
 }
 
-export async function startWorkerProcess(o: DistributedOptions & { concurrency?: number; onRefresh?: (jobId: string) => void }): Promise<Process> {
+export async function startWorkerProcess(
+  o: DistributedOptions & { concurrency?: number; onRefresh?: (jobId: string) => void },
+): Promise<Process> {
   const { db, repositories, blobs } = await openState(o);
   const env = o.env ?? process.env;
   const publisher = new PublishWorker(db, repositories, blobs, env);
@@ -124,7 +141,9 @@ export async function startWorkerProcess(o: DistributedOptions & { concurrency?:
   };
 }
 
-export async function startSchedulerProcess(o: DistributedOptions & { intervalMs?: number; onError?: (e: unknown) => void }): Promise<Process> {
+export async function startSchedulerProcess(
+  o: DistributedOptions & { intervalMs?: number; onError?: (e: unknown) => void },
+): Promise<Process> {
   const { db } = await openState(o);
   const connection = redisConnection(o.redisUrl);
   const prefix = o.prefix ?? 'etuf';
@@ -132,13 +151,24 @@ export async function startSchedulerProcess(o: DistributedOptions & { intervalMs
   const publishQueue = new Queue(PUBLISH_QUEUE, { connection, prefix });
   const every = o.intervalMs ?? 3_600_000;
   // Upserting one scheduler id: any number of scheduler processes register the same schedule.
-  await refreshQueue.upsertJobScheduler(REFRESH_SCHEDULER, { every }, { name: 'refresh', opts: { removeOnComplete: 1000, removeOnFail: 1000 } });
+  await refreshQueue.upsertJobScheduler(
+    REFRESH_SCHEDULER,
+    { every },
+    { name: 'refresh', opts: { removeOnComplete: 1000, removeOnFail: 1000 } },
+  );
   // A trigger lost with a crashed API process (change committed, job not added) is re-enqueued here.
-  const sweep = setInterval(() => {
-    void repositoriesWithPending(db)
-      .then((repos) => Promise.all(repos.map((repository) => publishQueue.add('publish', { repository }, JOB_OPTIONS))))
-      .catch(o.onError ?? ((e: unknown) => console.error('electron-tuf scheduler: could not re-enqueue pending work', e)));
-  }, Math.min(every, 60_000));
+  const sweep = setInterval(
+    () => {
+      void repositoriesWithPending(db)
+        .then((repos) =>
+          Promise.all(repos.map((repository) => publishQueue.add('publish', { repository }, JOB_OPTIONS))),
+        )
+        .catch(
+          o.onError ?? ((e: unknown) => console.error('electron-tuf scheduler: could not re-enqueue pending work', e)),
+        );
+    },
+    Math.min(every, 60_000),
+  );
   sweep.unref();
   return {
     async close() {

@@ -50,7 +50,11 @@ export interface RunningServer {
 export const DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
 const HOUR_MS = 3_600_000;
 
-export async function ensureAdminToken(db: Db, dataDir: string | undefined, token: string | undefined): Promise<string | undefined> {
+export async function ensureAdminToken(
+  db: Db,
+  dataDir: string | undefined,
+  token: string | undefined,
+): Promise<string | undefined> {
   if (token) {
     await createToken(db, { scope: 'admin', token, id: 'env-admin', label: 'ELECTRON_TUF_ADMIN_TOKEN' });
     return undefined;
@@ -82,15 +86,23 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
       serveRepositories: true,
       logger,
     });
-    const trigger = new LocalTrigger(new PublishWorker(db, repositories, blobs, env), (repo, e) => app.log.error({ err: e, repository: repo }, 'publish failed; will retry'));
+    const trigger = new LocalTrigger(new PublishWorker(db, repositories, blobs, env), (repo, e) =>
+      app.log.error({ err: e, repository: repo }, 'publish failed; will retry'),
+    );
     for (const repo of await repositoriesWithPending(db)) trigger.trigger(repo);
     const scheduler = new IntervalScheduler(
-      () => refreshAll(repositories, env, (repo, r) => (r instanceof Error ? app.log.error({ err: r, repository: repo }, 'refresh failed') : r.changed && app.log.info({ repository: repo }, 'refreshed'))),
+      () =>
+        refreshAll(repositories, env, (repo, r) =>
+          r instanceof Error
+            ? app.log.error({ err: r, repository: repo }, 'refresh failed')
+            : r.changed && app.log.info({ repository: repo }, 'refreshed'),
+        ),
       options.refreshIntervalMs ?? HOUR_MS,
     );
     scheduler.start();
     const url = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
-    if (adminTokenFile) app.log.info({ file: adminTokenFile }, 'created the first admin token: it is in this file (mode 0600)');
+    if (adminTokenFile)
+      app.log.info({ file: adminTokenFile }, 'created the first admin token: it is in this file (mode 0600)');
     return {
       url,
       app,

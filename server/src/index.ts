@@ -4,6 +4,21 @@ export { buildApi, loggerOptions, type ApiDeps } from './api/app.js';
 export { openPglite, openPostgres, type Db, type Queryable } from './db.js';
 export { migrate, SCHEMA_VERSION } from './schema.js';
 export { createToken, tokenDigest, type Scope, type TokenInfo } from './tokens.js';
-export { ServiceError, AuthenticationError, ForbiddenError, NotFoundError, ConflictError, BadRequestError } from './errors.js';
+export {
+  ServiceError,
+  AuthenticationError,
+  ForbiddenError,
+  NotFoundError,
+  ConflictError,
+  BadRequestError,
+} from './errors.js';
 export { runServerCommand } from './cli.js';
-export { startApiProcess, startWorkerProcess, startSchedulerProcess, PUBLISH_QUEUE, REFRESH_QUEUE, type DistributedOptions, type Process } from './distributed.js';
+export {
+  startApiProcess,
+  startWorkerProcess,
+  startSchedulerProcess,
+  PUBLISH_QUEUE,
+  REFRESH_QUEUE,
+  type DistributedOptions,
+  type Process,
+} from './distributed.js';

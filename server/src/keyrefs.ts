@@ -40,8 +40,10 @@ export function validateKeyReference(ref: KeyReference, dataDir: string): KeyRef
   if (ref.env !== undefined) {
     out.env = {};
     for (const [role, name] of Object.entries(ref.env)) {
-      if (!(ONLINE_ROLES as readonly string[]).includes(role)) throw new ValueError(`keys.env: unknown role ${JSON.stringify(role)}`);
-      if (typeof name !== 'string' || !ENV_NAME.test(name)) throw new ValueError(`keys.env.${role}: expected an environment variable name`);
+      if (!(ONLINE_ROLES as readonly string[]).includes(role))
+        throw new ValueError(`keys.env: unknown role ${JSON.stringify(role)}`);
+      if (typeof name !== 'string' || !ENV_NAME.test(name))
+        throw new ValueError(`keys.env.${role}: expected an environment variable name`);
       out.env[role as OnlineRole] = name;
     }
   }
@@ -49,12 +51,17 @@ export function validateKeyReference(ref: KeyReference, dataDir: string): KeyRef
     if (!isAbsolute(ref.module)) throw new ValueError('keys.module must be an absolute path');
     out.module = resolve(ref.module);
   }
-  if (!out.dir && !out.env && !out.module) throw new ValueError('keys: give a keys directory (dir), environment variables (env) or a signer module (module)');
+  if (!out.dir && !out.env && !out.module)
+    throw new ValueError('keys: give a keys directory (dir), environment variables (env) or a signer module (module)');
   return out;
 }
 
 /** The publisher's KeyOptions for a repository's reference. */
-export async function keyOptionsFor(repository: string, ref: KeyReference, env: NodeJS.ProcessEnv = process.env): Promise<KeyOptions> {
+export async function keyOptionsFor(
+  repository: string,
+  ref: KeyReference,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<KeyOptions> {
   const options: KeyOptions = { keys: ref.dir, env: {} };
   for (const role of ONLINE_ROLES) {
     const name = ref.env?.[role];

@@ -54,7 +54,11 @@ type RootChange = Extract<Change, { kind: 'rotate' | 'sign' }>;
  * round trip for the batch). An input error fails that change alone; anything else (a missing
  * key, storage failing) stops the batch, leaving its changes pending.
  */
-export async function publishChanges(ctx: PublishContext, changes: Change[], settle: (settled: Settled) => Promise<void>): Promise<void> {
+export async function publishChanges(
+  ctx: PublishContext,
+  changes: Change[],
+  settle: (settled: Settled) => Promise<void>,
+): Promise<void> {
   let run: EditChange[] = [];
   const flush = async (): Promise<void> => {
     if (run.length > 0) await settle(await groupCommit(ctx, run));
@@ -101,8 +105,11 @@ async function groupCommit(ctx: PublishContext, changes: EditChange[]): Promise<
       for (const p of prepared) if (p.error) failed.push({ change: p.change, outcome: { ok: false, error: p.error } });
       const ready = prepared.filter((p) => !p.error);
       if (ready.length === 0) break;
-      const { value, publish } = await editRepository({ repo: ctx.repoDir, ...ctx.keys }, (edit) => applyAll(edit, ready));
-      for (const s of value) Object.assign(s.outcome.ok ? (s.outcome.result as object) : {}, { published: publish?.timestampVersion });
+      const { value, publish } = await editRepository({ repo: ctx.repoDir, ...ctx.keys }, (edit) =>
+        applyAll(edit, ready),
+      );
+      for (const s of value)
+        Object.assign(s.outcome.ok ? (s.outcome.result as object) : {}, { published: publish?.timestampVersion });
       return [...failed, ...value];
     } catch (e) {
       if (!(e instanceof ChangeRefused)) throw e;
@@ -132,7 +139,11 @@ async function applyEdit(edit: RepositoryEdit, p: Prepared): Promise<unknown> {
   const { change } = p;
   if (change.kind === 'remove') return yank(edit, change.payload.version, change.payload.channel);
   const r = await edit.addRelease(p.input!, p.staged);
-  return { targets: r.targets.map((t) => ({ path: t.path, status: t.status })), replaced: r.replaced, indexChanged: r.indexChanged };
+  return {
+    targets: r.targets.map((t) => ({ path: t.path, status: t.status })),
+    replaced: r.replaced,
+    indexChanged: r.indexChanged,
+  };
 }
 
 /**
@@ -146,7 +157,8 @@ async function yank(edit: RepositoryEdit, version: string, channel: string | und
     const r = await edit.removeRelease(version, channel);
     return { removed: r.removed.map((t) => t.path), indexes: r.indexes };
   } catch (e) {
-    if (e instanceof ValueError && e.message.startsWith(`no release ${version}`)) return { removed: [], alreadyRemoved: true };
+    if (e instanceof ValueError && e.message.startsWith(`no release ${version}`))
+      return { removed: [], alreadyRemoved: true };
     throw e;
   }
 }
@@ -183,7 +195,8 @@ async function prepareOne(ctx: PublishContext, p: Prepared): Promise<void> {
   const { change } = p;
   if (change.kind === 'remove') return;
   try {
-    const release = change.kind === 'add' ? change.payload : { ...(await ctx.releaseOf(change)), staging: change.payload.staging };
+    const release =
+      change.kind === 'add' ? change.payload : { ...(await ctx.releaseOf(change)), staging: change.payload.staging };
     await stageRelease(ctx, release, p);
   } catch (e) {
     if (!(e instanceof ValueError)) throw e;
@@ -220,7 +233,9 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
     const staged = await hashAndCopy(paths, files[n]);
     p.staged.push(staged);
     if (staged.length !== i.length || staged.hashes.sha256 !== i.sha256) {
-      throw new ValueError(`installer ${i.name}: the stored upload is not ${i.length} bytes with SHA-256 ${i.sha256} (it changed on disk; upload it again)`);
+      throw new ValueError(
+        `installer ${i.name}: the stored upload is not ${i.length} bytes with SHA-256 ${i.sha256} (it changed on disk; upload it again)`,
+      );
     }
   }
 }
@@ -238,8 +253,22 @@ async function applyRootChange(ctx: PublishContext, change: RootChange): Promise
   if (change.kind === 'rotate') {
     return withFiles(ctx, change.payload.addKeys ?? [], async (addKeyFiles) => {
       const { role, removeKeys, threshold, expiresDays } = change.payload;
-      const r = await rotateKeys({ repo: ctx.repoDir, role, addKeyFiles, removeKeys, threshold, expiresDays, ...ctx.keys });
-      return { role: r.role, keyids: r.keyids, threshold: r.threshold, staged: r.staged, published: r.published !== undefined };
+      const r = await rotateKeys({
+        repo: ctx.repoDir,
+        role,
+        addKeyFiles,
+        removeKeys,
+        threshold,
+        expiresDays,
+        ...ctx.keys,
+      });
+      return {
+        role: r.role,
+        keyids: r.keyids,
+        threshold: r.threshold,
+        staged: r.staged,
+        published: r.published !== undefined,
+      };
     });
   }
   // 5.3.4: the staged root is published only when a threshold of the old root's keys and of
@@ -262,4 +291,3 @@ async function withFiles<T>(ctx: PublishContext, texts: string[], fn: (files: st
     await rm(dir, { recursive: true, force: true });
   }
 }
-

@@ -39,12 +39,16 @@ export class Repositories {
   ) {}
 
   dirOf(name: string): string {
-    if (!new RegExp(REPOSITORY_NAME).test(name)) throw new ValueError(`invalid repository name ${JSON.stringify(name)}`);
+    if (!new RegExp(REPOSITORY_NAME).test(name))
+      throw new ValueError(`invalid repository name ${JSON.stringify(name)}`);
     return join(this.dataDir, 'repositories', name);
   }
 
   async get(name: string, db: Queryable = this.db): Promise<RepositoryRecord> {
-    const rows = await db.query<{ name: string; keys: KeyReference }>('SELECT name, keys FROM repositories WHERE name = $1', [name]);
+    const rows = await db.query<{ name: string; keys: KeyReference }>(
+      'SELECT name, keys FROM repositories WHERE name = $1',
+      [name],
+    );
     if (!rows[0]) throw new NotFoundError(`no repository ${name}`);
     return rows[0];
   }
@@ -57,9 +61,12 @@ export class Repositories {
     const dir = this.dirOf(input.name);
     const keys = validateKeyReference(input.keys, this.dataDir);
     const names = Object.keys(input.metadata);
-    if (!names.includes('1.root.json') || !names.includes('timestamp.json')) throw new ValueError('metadata must hold 1.root.json and timestamp.json (the output of repo init)');
-    if (names.length > MAX_BOOTSTRAP_FILES) throw new ValueError(`metadata holds more than ${MAX_BOOTSTRAP_FILES} files`);
-    for (const n of names) if (!METADATA_NAME.test(n)) throw new ValueError(`${JSON.stringify(n)} is not a metadata file name`);
+    if (!names.includes('1.root.json') || !names.includes('timestamp.json'))
+      throw new ValueError('metadata must hold 1.root.json and timestamp.json (the output of repo init)');
+    if (names.length > MAX_BOOTSTRAP_FILES)
+      throw new ValueError(`metadata holds more than ${MAX_BOOTSTRAP_FILES} files`);
+    for (const n of names)
+      if (!METADATA_NAME.test(n)) throw new ValueError(`${JSON.stringify(n)} is not a metadata file name`);
 
     await mkdir(join(this.dataDir, 'repositories'), { recursive: true });
     const scratch = await mkdtemp(join(this.dataDir, 'repositories', `.bootstrap-${input.name}-`));
@@ -72,7 +79,10 @@ export class Repositories {
       if (!check.ok) throw new ValueError(`the uploaded repository does not verify: ${check.problems.join('; ')}`);
       // Reserve the name first: two concurrent bootstraps of one name, one wins.
       await this.db.transaction(async (tx) => {
-        const existing = await tx.query('INSERT INTO repositories (name, keys) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name', [input.name, JSON.stringify(keys)]);
+        const existing = await tx.query(
+          'INSERT INTO repositories (name, keys) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name',
+          [input.name, JSON.stringify(keys)],
+        );
         if (existing.length === 0) throw new ConflictError(`repository ${input.name} exists already`);
         await rename(scratch, dir).catch((e: unknown) => {
           throw new ConflictError(`${dir} exists already: ${(e as Error).message}`);

@@ -16,7 +16,10 @@ export async function refreshAll(
   for (const name of await repositories.list()) {
     try {
       const record = await repositories.get(name);
-      const result = await refreshRepository({ repo: repositories.dirOf(name), ...(await keyOptionsFor(name, record.keys, env)) });
+      const result = await refreshRepository({
+        repo: repositories.dirOf(name),
+        ...(await keyOptionsFor(name, record.keys, env)),
+      });
       onResult(name, result);
     } catch (e) {
       onResult(name, e instanceof Error ? e : new Error(String(e)));

@@ -68,12 +68,21 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export async function migrate(db: Db): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await tx.query('CREATE TABLE IF NOT EXISTS etuf_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    await tx.query(
+      'CREATE TABLE IF NOT EXISTS etuf_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
     const [row] = await tx.query<{ v: number | null }>('SELECT max(version) AS v FROM etuf_migrations');
     const current = row?.v ?? 0;
-    if (current > MIGRATIONS.length) throw new Error(`the database schema (version ${current}) is newer than this server (${MIGRATIONS.length}): upgrade the server`);
+    if (current > MIGRATIONS.length)
+      throw new Error(
+        `the database schema (version ${current}) is newer than this server (${MIGRATIONS.length}): upgrade the server`,
+      );
     for (let v = current + 1; v <= MIGRATIONS.length; v++) {
-      for (const statement of MIGRATIONS[v - 1].split(';').map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+      for (const statement of MIGRATIONS[v - 1]
+        .split(';')
+        .map((s) => s.trim())
+        .filter(Boolean))
+        await tx.query(statement);
       await tx.query('INSERT INTO etuf_migrations (version) VALUES ($1)', [v]);
     }
   });

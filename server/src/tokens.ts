@@ -69,12 +69,21 @@ export interface CreateTokenInput {
 
 export async function createToken(db: Queryable, input: CreateTokenInput): Promise<{ token: string; info: TokenInfo }> {
   const token = input.token ?? newToken();
-  if (!TOKEN_PATTERN.test(token)) throw new AuthenticationError('a token must be etuf_ followed by 43 base64url characters');
+  if (!TOKEN_PATTERN.test(token))
+    throw new AuthenticationError('a token must be etuf_ followed by 43 base64url characters');
   const id = input.id ?? randomBytes(6).toString('hex');
   const [row] = await db.query<TokenRow & Record<string, unknown>>(
     `INSERT INTO tokens (id, digest, scope, repository, channel, label, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest, revoked_at = NULL RETURNING *`,
-    [id, tokenDigest(token), input.scope, input.repository ?? null, input.channel ?? null, input.label ?? '', input.expiresAt ?? null],
+    [
+      id,
+      tokenDigest(token),
+      input.scope,
+      input.repository ?? null,
+      input.channel ?? null,
+      input.label ?? '',
+      input.expiresAt ?? null,
+    ],
   );
   return { token, info: infoOf(row) };
 }
@@ -83,13 +92,16 @@ export async function createToken(db: Queryable, input: CreateTokenInput): Promi
 export async function authenticate(db: Queryable, header: string | undefined, now = new Date()): Promise<TokenInfo> {
   if (!header) throw new AuthenticationError('missing token: send Authorization: Bearer <token>');
   const m = /^Bearer ([^\s]{1,200})$/.exec(header);
-  if (!m || !TOKEN_PATTERN.test(m[1])) throw new AuthenticationError('malformed Authorization header: expected Bearer etuf_...');
+  if (!m || !TOKEN_PATTERN.test(m[1]))
+    throw new AuthenticationError('malformed Authorization header: expected Bearer etuf_...');
   const digest = tokenDigest(m[1]);
   const [row] = await db.query<TokenRow & Record<string, unknown>>('SELECT * FROM tokens WHERE digest = $1', [digest]);
   // The lookup is by digest; compare anyway in constant time so no code path depends on a prefix match.
-  if (!row || !timingSafeEqual(Buffer.from(row.digest, 'hex'), Buffer.from(digest, 'hex'))) throw new AuthenticationError('unknown token');
+  if (!row || !timingSafeEqual(Buffer.from(row.digest, 'hex'), Buffer.from(digest, 'hex')))
+    throw new AuthenticationError('unknown token');
   if (row.revoked_at !== null) throw new AuthenticationError('this token has been revoked');
-  if (row.expires_at !== null && new Date(row.expires_at).getTime() <= now.getTime()) throw new AuthenticationError('this token has expired');
+  if (row.expires_at !== null && new Date(row.expires_at).getTime() <= now.getTime())
+    throw new AuthenticationError('this token has expired');
   return infoOf(row);
 }
 
@@ -100,7 +112,8 @@ export function requireAdmin(token: TokenInfo): void {
 /** Publishing to `repository` (and, for a channel-bound token, to `channel`). */
 export function requirePublish(token: TokenInfo, repository: string, channel?: string): void {
   if (token.scope === 'admin') return;
-  if (token.repository !== repository) throw new ForbiddenError(`this token may not publish to repository ${repository}`);
+  if (token.repository !== repository)
+    throw new ForbiddenError(`this token may not publish to repository ${repository}`);
   if (token.channel !== null && channel !== undefined && token.channel !== channel) {
     throw new ForbiddenError(`this token may publish to channel ${token.channel} only, not ${channel}`);
   }
@@ -108,7 +121,8 @@ export function requirePublish(token: TokenInfo, repository: string, channel?: s
 
 /** A channel-bound token must name its channel: it may not act on every channel at once. */
 export function requireChannelFor(token: TokenInfo, channel: string | undefined): void {
-  if (token.channel !== null && channel === undefined) throw new ForbiddenError(`this token may act on channel ${token.channel} only: give the channel`);
+  if (token.channel !== null && channel === undefined)
+    throw new ForbiddenError(`this token may act on channel ${token.channel} only: give the channel`);
 }
 
 export async function listTokens(db: Queryable): Promise<TokenInfo[]> {
@@ -117,11 +131,16 @@ export async function listTokens(db: Queryable): Promise<TokenInfo[]> {
 }
 
 export async function revokeToken(db: Queryable, id: string): Promise<boolean> {
-  const rows = await db.query('UPDATE tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id]);
+  const rows = await db.query(
+    'UPDATE tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id',
+    [id],
+  );
   return rows.length > 0;
 }
 
 export async function hasActiveAdmin(db: Queryable): Promise<boolean> {
-  const rows = await db.query(`SELECT 1 FROM tokens WHERE scope = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`);
+  const rows = await db.query(
+    `SELECT 1 FROM tokens WHERE scope = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+  );
   return rows.length > 0;
 }

@@ -45,7 +45,10 @@ export class PublishWorker {
       workDir: join(this.repositories.dataDir, 'work'),
       releaseOf: async (change) => {
         const release = await publishedAdd(this.db, repository, change.payload);
-        if (!release) throw new ValueError(`no published release ${change.payload.version} for ${change.payload.platform}-${change.payload.arch} in channel ${change.payload.channel}`);
+        if (!release)
+          throw new ValueError(
+            `no published release ${change.payload.version} for ${change.payload.platform}-${change.payload.arch} in channel ${change.payload.channel}`,
+          );
         return release;
       },
     };

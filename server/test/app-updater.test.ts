@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeHost, TufAppUpdater } from '../../updater/electron/index.js';
 import { cleanupTemp, makeRepo, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
-import { addRelease, bootstrapBody, call, installerBytes, settled, startTestServer, type TestServer } from './helpers.js';
+import {
+  addRelease,
+  bootstrapBody,
+  call,
+  installerBytes,
+  settled,
+  startTestServer,
+  type TestServer,
+} from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
@@ -14,7 +22,14 @@ let repo: TestRepo;
 beforeAll(async () => {
   server = await startTestServer();
   repo = await makeRepo();
-  expect((await call(server, 'POST', '/api/v1/repositories', { token: server.adminToken, json: await bootstrapBody('app', repo) })).status).toBe(201);
+  expect(
+    (
+      await call(server, 'POST', '/api/v1/repositories', {
+        token: server.adminToken,
+        json: await bootstrapBody('app', repo),
+      })
+    ).status,
+  ).toBe(201);
 }, 120_000);
 
 afterAll(async () => {
@@ -40,7 +55,11 @@ async function offered(): Promise<string | undefined> {
 }
 
 async function publish(version: string, staging?: number): Promise<void> {
-  const a = await addRelease(server, server.adminToken, 'app', { version, staging, files: { [`App-${version}.tar.gz`]: installerBytes(version) } });
+  const a = await addRelease(server, server.adminToken, 'app', {
+    version,
+    staging,
+    files: { [`App-${version}.tar.gz`]: installerBytes(version) },
+  });
   expect((await settled(server, server.adminToken, a.body.task)).body.state).toBe('succeeded');
 }
 
@@ -56,7 +75,12 @@ describe('app updater against the service', () => {
     await publish('2.0.0', 0);
     expect(await offered()).toBe('1.1.0'); // 2.0.0 is staged to nobody yet
 
-    await settle(await call(server, 'PATCH', '/api/v1/repositories/app/releases/2.0.0', { token: server.adminToken, json: { platform: 'linux', arch: 'x64', channel: 'stable', staging: 100 } }));
+    await settle(
+      await call(server, 'PATCH', '/api/v1/repositories/app/releases/2.0.0', {
+        token: server.adminToken,
+        json: { platform: 'linux', arch: 'x64', channel: 'stable', staging: 100 },
+      }),
+    );
     expect(await offered()).toBe('2.0.0');
 
     await settle(await call(server, 'DELETE', '/api/v1/repositories/app/releases/2.0.0', { token: server.adminToken }));

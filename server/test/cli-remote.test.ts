@@ -22,8 +22,20 @@ beforeAll(async () => {
   server = await startTestServer();
   repo = await makeRepo();
   work = await tempDir('etuf-cli-remote-');
-  expect((await call(server, 'POST', '/api/v1/repositories', { token: server.adminToken, json: await bootstrapBody('app', repo) })).status).toBe(201);
-  token = (await call(server, 'POST', '/api/v1/tokens', { token: server.adminToken, json: { scope: 'publish', repository: 'app' } })).body.token;
+  expect(
+    (
+      await call(server, 'POST', '/api/v1/repositories', {
+        token: server.adminToken,
+        json: await bootstrapBody('app', repo),
+      })
+    ).status,
+  ).toBe(201);
+  token = (
+    await call(server, 'POST', '/api/v1/tokens', {
+      token: server.adminToken,
+      json: { scope: 'publish', repository: 'app' },
+    })
+  ).body.token;
 }, 120_000);
 
 afterAll(async () => {
@@ -38,13 +50,50 @@ describe('repo commands with --server', () => {
     await writeFile(join(work, 'App-1.0.0.zip'), v1);
     await writeFile(join(work, 'App-2.0.0.zip'), v2);
     const first = io();
-    const code = await main(['repo', 'add', 'app', 'App-1.0.0.zip', '--server', server.url, '--token', token, '--version', '1.0.0', '--platform', 'linux', '--arch', 'x64'], first);
+    const code = await main(
+      [
+        'repo',
+        'add',
+        'app',
+        'App-1.0.0.zip',
+        '--server',
+        server.url,
+        '--token',
+        token,
+        '--version',
+        '1.0.0',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+      ],
+      first,
+    );
     expect(first.err.join('\n')).toMatch(/uploading App-1.0.0.zip/);
     expect([code, first.out.at(-1)]).toEqual([0, expect.stringMatching(/^published/)]);
 
     // The token from the environment; --no-wait answers with the task id at once.
     const second = io({ ELECTRON_TUF_TOKEN: token });
-    expect(await main(['repo', 'add', 'app', 'App-2.0.0.zip', '--server', server.url, '--version', '2.0.0', '--platform', 'linux', '--arch', 'x64', '--no-wait'], second)).toBe(0);
+    expect(
+      await main(
+        [
+          'repo',
+          'add',
+          'app',
+          'App-2.0.0.zip',
+          '--server',
+          server.url,
+          '--version',
+          '2.0.0',
+          '--platform',
+          'linux',
+          '--arch',
+          'x64',
+          '--no-wait',
+        ],
+        second,
+      ),
+    ).toBe(0);
     const task = /^task (\S+)$/.exec(second.out[0])![1];
     expect((await settled(server, token, task)).body.state).toBe('succeeded');
 
@@ -52,14 +101,19 @@ describe('repo commands with --server', () => {
     expect(await main(['repo', 'list', 'app', '--server', server.url, '--token', token], listed)).toBe(0);
     expect(listed.out.map((l) => l.split(/\s+/)[0])).toEqual(['1.0.0', '2.0.0']);
 
-    const tree = { metadataUrl: `${server.url}/repositories/app/metadata/`, targetsUrl: `${server.url}/repositories/app/targets/` };
+    const tree = {
+      metadataUrl: `${server.url}/repositories/app/metadata/`,
+      targetsUrl: `${server.url}/repositories/app/targets/`,
+    };
     for (const client of [ourClient, tufJsClient]) {
       const view = await client(tree, repo.trustedRoot, ['2.0.0/App-2.0.0.zip']);
       expect(sha256(view.files.get('2.0.0/App-2.0.0.zip')!)).toBe(sha256(v2));
     }
 
     const removed = io();
-    expect(await main(['repo', 'remove', 'app', '--version', '2.0.0', '--server', server.url, '--token', token], removed)).toBe(0);
+    expect(
+      await main(['repo', 'remove', 'app', '--version', '2.0.0', '--server', server.url, '--token', token], removed),
+    ).toBe(0);
     const after = await ourClient(tree, repo.trustedRoot, ['2.0.0/App-2.0.0.zip']);
     expect(after.files.get('2.0.0/App-2.0.0.zip')).toBeUndefined();
   });
@@ -67,7 +121,27 @@ describe('repo commands with --server', () => {
   it('fails with one line for a refused token, and refuses plain http to another host', async () => {
     await writeFile(join(work, 'App-3.0.0.zip'), installerBytes('cli-3'));
     const bad = io();
-    expect(await main(['repo', 'add', 'app', 'App-3.0.0.zip', '--server', server.url, '--token', 'etuf_' + 'B'.repeat(43), '--version', '3.0.0', '--platform', 'linux', '--arch', 'x64'], bad)).toBe(1);
+    expect(
+      await main(
+        [
+          'repo',
+          'add',
+          'app',
+          'App-3.0.0.zip',
+          '--server',
+          server.url,
+          '--token',
+          'etuf_' + 'B'.repeat(43),
+          '--version',
+          '3.0.0',
+          '--platform',
+          'linux',
+          '--arch',
+          'x64',
+        ],
+        bad,
+      ),
+    ).toBe(1);
     expect(bad.err.at(-1)).toMatch(/401 unknown token/);
     const insecure = io();
     expect(await main(['repo', 'list', 'app', '--server', 'http://example.com', '--token', token], insecure)).toBe(1);

@@ -43,7 +43,14 @@ describe('kill -9 and restart', () => {
     const adminToken = newToken();
     const repo = await makeRepo();
     let server = await startChild(data, adminToken);
-    expect((await call(server, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) })).status).toBe(201);
+    expect(
+      (
+        await call(server, 'POST', '/api/v1/repositories', {
+          token: adminToken,
+          json: await bootstrapBody('app', repo),
+        })
+      ).status,
+    ).toBe(201);
 
     const versions = Array.from({ length: 8 }, (_, i) => `3.${i}.0`);
     const files = versions.map((v) => installerBytes(`crash-${v}`));
@@ -64,7 +71,14 @@ describe('kill -9 and restart', () => {
     const check = await verifyRepository({ repo: join(data, 'repositories', 'app') });
     expect(check.problems).toEqual([]);
     const paths = versions.map((v) => `${v}/App-${v}.zip`);
-    const view = await ourClient({ metadataUrl: `${server.url}/repositories/app/metadata/`, targetsUrl: `${server.url}/repositories/app/targets/` }, repo.trustedRoot, paths);
+    const view = await ourClient(
+      {
+        metadataUrl: `${server.url}/repositories/app/metadata/`,
+        targetsUrl: `${server.url}/repositories/app/targets/`,
+      },
+      repo.trustedRoot,
+      paths,
+    );
     expect(paths.map((p, i) => sha256(view.files.get(p)!) === sha256(files[i]))).toEqual(paths.map(() => true));
   }, 120_000);
 });

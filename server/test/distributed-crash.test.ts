@@ -36,10 +36,14 @@ async function admin(sql: string): Promise<void> {
 }
 
 function startWorker(data: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--data', data, '--database-url', databaseUrl, '--redis-url', REDIS_URL], {
-    env: { ...process.env, ELECTRON_TUF_REDIS_PREFIX: prefix },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'worker', '--data', data, '--database-url', databaseUrl, '--redis-url', REDIS_URL],
+    {
+      env: { ...process.env, ELECTRON_TUF_REDIS_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('worker started') && resolve(child));
@@ -63,13 +67,23 @@ describe('distributed mode, kill -9', () => {
     await admin(`CREATE DATABASE ${database}`);
     const data = await tempDir('etuf-dist-crash-');
     const adminToken = newToken();
-    const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix, env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken }, logger: false as const };
+    const common = {
+      databaseUrl,
+      redisUrl: REDIS_URL,
+      data,
+      prefix,
+      env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken },
+      logger: false as const,
+    };
     const api = await startApiProcess({ ...common, port: 0, serveRepositories: true });
     processes.push(api);
     // A short interval: the scheduler's sweep re-enqueues the work of the killed worker's jobs.
     processes.push(await startSchedulerProcess({ ...common, intervalMs: 1000 }));
     const repo = await makeRepo({ bins: 4 });
-    expect((await call(api, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) })).status).toBe(201);
+    expect(
+      (await call(api, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) }))
+        .status,
+    ).toBe(201);
 
     const first = await startWorker(data);
     const versions = Array.from({ length: 8 }, (_, i) => `4.${i}.0`);
@@ -89,7 +103,11 @@ describe('distributed mode, kill -9', () => {
     expect(states).toEqual(versions.map(() => 'succeeded'));
     expect((await verifyRepository({ repo: join(data, 'repositories', 'app') })).problems).toEqual([]);
     const paths = versions.map((v) => `${v}/App-${v}.zip`);
-    const view = await ourClient({ metadataUrl: `${api.url}/repositories/app/metadata/`, targetsUrl: `${api.url}/repositories/app/targets/` }, repo.trustedRoot, paths);
+    const view = await ourClient(
+      { metadataUrl: `${api.url}/repositories/app/metadata/`, targetsUrl: `${api.url}/repositories/app/targets/` },
+      repo.trustedRoot,
+      paths,
+    );
     expect(paths.map((p, i) => sha256(view.files.get(p)!) === sha256(files[i]))).toEqual(paths.map(() => true));
   }, 120_000);
 });

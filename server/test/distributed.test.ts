@@ -37,7 +37,14 @@ async function admin(sql: string): Promise<void> {
 beforeAll(async () => {
   await admin(`CREATE DATABASE ${database}`);
   data = await tempDir('etuf-dist-');
-  const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix, env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken }, logger: false as const };
+  const common = {
+    databaseUrl,
+    redisUrl: REDIS_URL,
+    data,
+    prefix,
+    env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken },
+    logger: false as const,
+  };
   api = await startApiProcess({ ...common, port: 0, serveRepositories: true });
   processes.push(api);
   processes.push(await startWorkerProcess(common), await startWorkerProcess(common));
@@ -46,7 +53,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error("close failed", e));
+  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
   await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   const redis = new Redis(REDIS_URL);
   const keys = await redis.keys(`${prefix}:*`);
@@ -57,17 +64,28 @@ afterAll(async () => {
 
 describe('distributed mode', () => {
   it('publishes 16 concurrent adds of different versions, each acknowledged release in the metadata', async () => {
-    expect((await call(api, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) })).status).toBe(201);
-    const ci = (await call(api, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'publish', repository: 'app' } })).body.token;
+    expect(
+      (await call(api, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) }))
+        .status,
+    ).toBe(201);
+    const ci = (
+      await call(api, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'publish', repository: 'app' } })
+    ).body.token;
     const versions = Array.from({ length: 16 }, (_, i) => `1.${i}.0`);
     const files = versions.map((v) => installerBytes(`dist-${v}`, 4096 + versions.indexOf(v)));
-    const answers = await Promise.all(versions.map((v, i) => addRelease(api, ci, 'app', { version: v, files: { [`App-${v}.zip`]: files[i] } })));
+    const answers = await Promise.all(
+      versions.map((v, i) => addRelease(api, ci, 'app', { version: v, files: { [`App-${v}.zip`]: files[i] } })),
+    );
     expect(answers.map((a) => a.status)).toEqual(versions.map(() => 202));
     const tasks = await Promise.all(answers.map((a) => settled(api, ci, a.body.task)));
     expect(tasks.map((t) => t.body.state)).toEqual(versions.map(() => 'succeeded'));
 
     const paths = versions.map((v) => `${v}/App-${v}.zip`);
-    const view = await ourClient({ metadataUrl: `${api.url}/repositories/app/metadata/`, targetsUrl: `${api.url}/repositories/app/targets/` }, repo.trustedRoot, paths);
+    const view = await ourClient(
+      { metadataUrl: `${api.url}/repositories/app/metadata/`, targetsUrl: `${api.url}/repositories/app/targets/` },
+      repo.trustedRoot,
+      paths,
+    );
     expect(paths.map((p, i) => sha256(view.files.get(p)!) === sha256(files[i]))).toEqual(paths.map(() => true));
   });
 });
@@ -79,8 +97,12 @@ describe('scheduler', () => {
     const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix: sched, env: {}, logger: false as const };
     const started: Process[] = [];
     try {
-      for (let i = 0; i < 3; i++) started.push(await startWorkerProcess({ ...common, onRefresh: (id) => runs.push(id) }));
-      started.push(await startSchedulerProcess({ ...common, intervalMs: 300 }), await startSchedulerProcess({ ...common, intervalMs: 300 }));
+      for (let i = 0; i < 3; i++)
+        started.push(await startWorkerProcess({ ...common, onRefresh: (id) => runs.push(id) }));
+      started.push(
+        await startSchedulerProcess({ ...common, intervalMs: 300 }),
+        await startSchedulerProcess({ ...common, intervalMs: 300 }),
+      );
       while (runs.length < 6) await new Promise((r) => setTimeout(r, 100));
     } finally {
       for (const p of started) await p.close();

@@ -8,7 +8,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createElectronBuilderHooks } from '../../publisher/electron-builder.js';
-import { cleanupTemp, makeRepo, ourClient, tempDir, writeInstaller, type TestRepo } from '../../test/publisher/helpers.js';
+import {
+  cleanupTemp,
+  makeRepo,
+  ourClient,
+  tempDir,
+  writeInstaller,
+  type TestRepo,
+} from '../../test/publisher/helpers.js';
 import { bootstrapBody, call, sha256, startTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
@@ -19,8 +26,18 @@ let token: string;
 beforeAll(async () => {
   server = await startTestServer();
   repo = await makeRepo({ bins: 4 });
-  expect((await call(server, 'POST', '/api/v1/repositories', { token: server.adminToken, json: await bootstrapBody('demo', repo) })).status).toBe(201);
-  const t = await call(server, 'POST', '/api/v1/tokens', { token: server.adminToken, json: { scope: 'publish', repository: 'demo' } });
+  expect(
+    (
+      await call(server, 'POST', '/api/v1/repositories', {
+        token: server.adminToken,
+        json: await bootstrapBody('demo', repo),
+      })
+    ).status,
+  ).toBe(201);
+  const t = await call(server, 'POST', '/api/v1/tokens', {
+    token: server.adminToken,
+    json: { scope: 'publish', repository: 'demo' },
+  });
   token = t.body.token;
   out = await tempDir('etuf-eb-remote-');
   // No afterPack: the build result alone says what was built; the repository's name is package.json's.
@@ -32,7 +49,8 @@ afterAll(async () => {
   await cleanupTemp();
 });
 
-const targets = (platform: string, ...names: string[]) => new Map([[{ nodeName: platform }, new Map(names.map((n) => [n, {}]))]]);
+const targets = (platform: string, ...names: string[]) =>
+  new Map([[{ nodeName: platform }, new Map(names.map((n) => [n, {}]))]]);
 
 describe('electron-builder hook through the service', () => {
   it('uploads and publishes the build with a token, no key', async () => {
@@ -42,27 +60,53 @@ describe('electron-builder hook through the service', () => {
     const hooks = createElectronBuilderHooks({ env, log: (line) => logs.push(line), projectDir: out });
     const mac = await writeInstaller(out, 'Demo-2.0.0-universal-mac.zip');
     const dmg = await writeInstaller(out, 'Demo-2.0.0-universal.dmg');
-    expect(await hooks.afterAllArtifactBuild({ artifactPaths: [mac, dmg], platformToTargets: targets('darwin', 'zip', 'dmg') })).toEqual([]);
-    expect(logs.some((l) => /^electron-tuf: 2\.0\.0 darwin-universal published through the service \(task /.test(l))).toBe(true);
+    expect(
+      await hooks.afterAllArtifactBuild({
+        artifactPaths: [mac, dmg],
+        platformToTargets: targets('darwin', 'zip', 'dmg'),
+      }),
+    ).toEqual([]);
+    expect(
+      logs.some((l) => /^electron-tuf: 2\.0\.0 darwin-universal published through the service \(task /.test(l)),
+    ).toBe(true);
 
     const paths = ['2.0.0/Demo-2.0.0-universal-mac.zip', '2.0.0/Demo-2.0.0-universal.dmg'];
-    const view = await ourClient({ metadataUrl: `${server.url}/repositories/demo/metadata/`, targetsUrl: `${server.url}/repositories/demo/targets/` }, repo.trustedRoot, paths);
+    const view = await ourClient(
+      {
+        metadataUrl: `${server.url}/repositories/demo/metadata/`,
+        targetsUrl: `${server.url}/repositories/demo/targets/`,
+      },
+      repo.trustedRoot,
+      paths,
+    );
     expect(sha256(view.files.get(paths[0])!)).toBe(sha256(await readFile(mac)));
     expect(sha256(view.files.get(paths[1])!)).toBe(sha256(await readFile(dmg)));
   }, 60_000);
 
   it('fails with one line naming the release the service refused', async () => {
-    const hooks = createElectronBuilderHooks({ env: { ELECTRON_TUF_SERVER: server.url, ELECTRON_TUF_TOKEN: token }, log: () => undefined, projectDir: out });
+    const hooks = createElectronBuilderHooks({
+      env: { ELECTRON_TUF_SERVER: server.url, ELECTRON_TUF_TOKEN: token },
+      log: () => undefined,
+      projectDir: out,
+    });
     // A second zip for 2.0.0 darwin-universal under another name: one installer of each kind.
     const other = await writeInstaller(out, 'Demo-2.0.0-universal-mac-other.zip', 4096, 'other');
-    await expect(hooks.afterAllArtifactBuild({ artifactPaths: [other], platformToTargets: targets('darwin', 'zip') })).rejects.toThrow(
+    await expect(
+      hooks.afterAllArtifactBuild({ artifactPaths: [other], platformToTargets: targets('darwin', 'zip') }),
+    ).rejects.toThrow(
       /signing 1 installer\(s\) of 2\.0\.0 through http:\/\/127\.0\.0\.1:\d+ \(repository demo\) failed: the service did not publish 2\.0\.0 darwin-universal \(task [^)]+\): .*already has a zip installer/,
     );
   }, 60_000);
 
   it('refuses a server without a token before uploading anything', async () => {
-    const hooks = createElectronBuilderHooks({ env: { ELECTRON_TUF_SERVER: server.url }, log: () => undefined, projectDir: out });
+    const hooks = createElectronBuilderHooks({
+      env: { ELECTRON_TUF_SERVER: server.url },
+      log: () => undefined,
+      projectDir: out,
+    });
     const file = await writeInstaller(out, 'Demo-2.0.0-universal-mac-x.zip');
-    await expect(hooks.afterAllArtifactBuild({ artifactPaths: [file], platformToTargets: targets('darwin', 'zip') })).rejects.toThrow(/ELECTRON_TUF_SERVER is set but ELECTRON_TUF_TOKEN is not/);
+    await expect(
+      hooks.afterAllArtifactBuild({ artifactPaths: [file], platformToTargets: targets('darwin', 'zip') }),
+    ).rejects.toThrow(/ELECTRON_TUF_SERVER is set but ELECTRON_TUF_TOKEN is not/);
   });
 });

@@ -4,17 +4,31 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, makeRepo, ourClient, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
-import { addRelease, bootstrapBody, call, installerBytes, settled, sha256, startTestServer, type TestServer } from './helpers.js';
+import {
+  addRelease,
+  bootstrapBody,
+  call,
+  installerBytes,
+  settled,
+  sha256,
+  startTestServer,
+  type TestServer,
+} from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
-const tree = (): { metadataUrl: string; targetsUrl: string } => ({ metadataUrl: `${server.url}/repositories/app/metadata/`, targetsUrl: `${server.url}/repositories/app/targets/` });
+const tree = (): { metadataUrl: string; targetsUrl: string } => ({
+  metadataUrl: `${server.url}/repositories/app/metadata/`,
+  targetsUrl: `${server.url}/repositories/app/targets/`,
+});
 
 /** The signed channel index, as our client downloads it. */
 async function channelIndex(): Promise<{ releases: Array<{ version: string; stagingPercentage?: number }> }> {
   const path = 'channels/stable/linux-x64.json';
   const view = await ourClient(tree(), repo.trustedRoot, [path]);
-  return JSON.parse(view.files.get(path)!.toString('utf8')) as { releases: Array<{ version: string; stagingPercentage?: number }> };
+  return JSON.parse(view.files.get(path)!.toString('utf8')) as {
+    releases: Array<{ version: string; stagingPercentage?: number }>;
+  };
 }
 
 beforeAll(async () => {
@@ -29,11 +43,17 @@ afterAll(async () => {
 
 describe('embedded server', () => {
   it('bootstraps a repository from repo init output and publishes two releases that both clients download', async () => {
-    const boot = await call(server, 'POST', '/api/v1/repositories', { token: server.adminToken, json: await bootstrapBody('app', repo) });
+    const boot = await call(server, 'POST', '/api/v1/repositories', {
+      token: server.adminToken,
+      json: await bootstrapBody('app', repo),
+    });
     expect(boot.status).toBe(201);
     expect(boot.body).toMatchObject({ name: 'app', rootVersion: 1 });
 
-    const token = await call(server, 'POST', '/api/v1/tokens', { token: server.adminToken, json: { scope: 'publish', repository: 'app', label: 'ci' } });
+    const token = await call(server, 'POST', '/api/v1/tokens', {
+      token: server.adminToken,
+      json: { scope: 'publish', repository: 'app', label: 'ci' },
+    });
     expect(token.status).toBe(201);
     const ci = token.body.token;
 
@@ -57,7 +77,9 @@ describe('embedded server', () => {
     expect((await channelIndex()).releases.map((r) => r.version)).toEqual(['1.1.0', '1.0.0']);
 
     // Every write was audited, with the token's id and never the token.
-    const audit = await server.db.query<{ token_id: string | null; action: string; status: number }>('SELECT token_id, action, status FROM audit_log ORDER BY id');
+    const audit = await server.db.query<{ token_id: string | null; action: string; status: number }>(
+      'SELECT token_id, action, status FROM audit_log ORDER BY id',
+    );
     expect(audit.map((a) => `${a.action} ${a.status}`)).toContain('POST /api/v1/repositories/:repo/releases 202');
     expect(audit.every((a) => a.token_id !== null)).toBe(true);
     expect(JSON.stringify(audit)).not.toContain(ci);
@@ -72,7 +94,10 @@ describe('embedded server', () => {
     expect(after.files.get('1.0.0/App-1.0.0.tar.gz')).toBeDefined();
     expect((await channelIndex()).releases.map((r) => r.version)).toEqual(['1.0.0']);
 
-    const stage = await call(server, 'PATCH', '/api/v1/repositories/app/releases/1.0.0', { token: server.adminToken, json: { platform: 'linux', arch: 'x64', channel: 'stable', staging: 10 } });
+    const stage = await call(server, 'PATCH', '/api/v1/repositories/app/releases/1.0.0', {
+      token: server.adminToken,
+      json: { platform: 'linux', arch: 'x64', channel: 'stable', staging: 10 },
+    });
     expect(stage.status).toBe(202);
     const done = await settled(server, server.adminToken, stage.body.task);
     expect(done.body.state).toBe('succeeded');

@@ -43,10 +43,21 @@ async function service(): Promise<Service> {
 }
 
 /** Uploads the installer and records an add (its task pending); nothing publishes until `drain`. */
-async function pendingAdd(s: Service, version: string, name = `App-${version}.zip`, bytes = installerBytes(`group-${version}`, 1024)): Promise<string> {
+async function pendingAdd(
+  s: Service,
+  version: string,
+  name = `App-${version}.zip`,
+  bytes = installerBytes(`group-${version}`, 1024),
+): Promise<string> {
   const digest = sha256(bytes);
   await s.blobs.put('app', digest, bytes.length, Readable.from([bytes]));
-  const payload: AddPayload = { version, platform: 'linux', arch: 'x64', channel: 'stable', installers: [{ name, length: bytes.length, sha256: digest }] };
+  const payload: AddPayload = {
+    version,
+    platform: 'linux',
+    arch: 'x64',
+    channel: 'stable',
+    installers: [{ name, length: bytes.length, sha256: digest }],
+  };
   return enqueueChange(s.db, 'app', 'add', payload);
 }
 
@@ -61,7 +72,9 @@ async function versions(repoDir: string): Promise<Map<string, number[]>> {
 }
 
 async function timestampVersion(repoDir: string): Promise<number> {
-  return (JSON.parse(await readFile(join(repoDir, 'metadata', 'timestamp.json'), 'utf8')) as { signed: { version: number } }).signed.version;
+  return (
+    JSON.parse(await readFile(join(repoDir, 'metadata', 'timestamp.json'), 'utf8')) as { signed: { version: number } }
+  ).signed.version;
 }
 
 /** The roles that got new versioned files, with how many each. */
@@ -90,11 +103,22 @@ async function targetPaths(repoDir: string): Promise<string[]> {
 
 /** The published channel index of stable linux-x64, through top-level targets' entry for it. */
 async function channelIndex(repoDir: string): Promise<{ releases: Array<{ version: string }> }> {
-  const timestamp = JSON.parse(await readFile(join(repoDir, 'metadata', 'timestamp.json'), 'utf8')) as { signed: { meta: Record<string, { version: number }> } };
-  const snapshot = JSON.parse(await readFile(join(repoDir, 'metadata', `${timestamp.signed.meta['snapshot.json'].version}.snapshot.json`), 'utf8')) as { signed: { meta: Record<string, { version: number }> } };
-  const targets = JSON.parse(await readFile(join(repoDir, 'metadata', `${snapshot.signed.meta['targets.json'].version}.targets.json`), 'utf8')) as { signed: { targets: Record<string, { hashes: { sha256: string } }> } };
+  const timestamp = JSON.parse(await readFile(join(repoDir, 'metadata', 'timestamp.json'), 'utf8')) as {
+    signed: { meta: Record<string, { version: number }> };
+  };
+  const snapshot = JSON.parse(
+    await readFile(
+      join(repoDir, 'metadata', `${timestamp.signed.meta['snapshot.json'].version}.snapshot.json`),
+      'utf8',
+    ),
+  ) as { signed: { meta: Record<string, { version: number }> } };
+  const targets = JSON.parse(
+    await readFile(join(repoDir, 'metadata', `${snapshot.signed.meta['targets.json'].version}.targets.json`), 'utf8'),
+  ) as { signed: { targets: Record<string, { hashes: { sha256: string } }> } };
   const entry = targets.signed.targets['channels/stable/linux-x64.json'];
-  return JSON.parse(await readFile(join(repoDir, 'targets', 'channels', 'stable', `${entry.hashes.sha256}.linux-x64.json`), 'utf8')) as { releases: Array<{ version: string }> };
+  return JSON.parse(
+    await readFile(join(repoDir, 'targets', 'channels', 'stable', `${entry.hashes.sha256}.linux-x64.json`), 'utf8'),
+  ) as { releases: Array<{ version: string }> };
 }
 
 describe('group commit', () => {
@@ -107,7 +131,9 @@ describe('group commit', () => {
 
     expect(await s.worker.drain('app')).toBe(20);
 
-    expect((await Promise.all(tasks.map((t) => getTask(s.db, t)))).map((t) => t.state)).toEqual(tasks.map(() => 'succeeded'));
+    expect((await Promise.all(tasks.map((t) => getTask(s.db, t)))).map((t) => t.state)).toEqual(
+      tasks.map(() => 'succeeded'),
+    );
     expect(await timestampVersion(s.repoDir)).toBe(timestamp + 1);
     const grown = newVersions(before, await versions(s.repoDir));
     expect(grown.snapshot).toBe(1);
@@ -117,7 +143,9 @@ describe('group commit', () => {
     const paths = await targetPaths(s.repoDir);
     for (let i = 0; i < 20; i++) expect(paths).toContain(`1.${i}.0/App-1.${i}.0.zip`);
     // Each add of the batch read the index the previous one staged: the index lists all 20.
-    expect((await channelIndex(s.repoDir)).releases.map((r) => r.version).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `1.${i}.0`).sort());
+    expect((await channelIndex(s.repoDir)).releases.map((r) => r.version).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `1.${i}.0`).sort(),
+    );
   }, 60_000);
 
   it('fails a refused change alone and publishes the rest of the batch once', async () => {
@@ -130,13 +158,25 @@ describe('group commit', () => {
     // A second zip installer for 2.0.0: the publisher refuses it (one installer of each kind).
     const sameKind = await pendingAdd(s, '2.0.0', 'App-2.0.0-other.zip', installerBytes('other', 1024));
     // An installer never uploaded.
-    const missing = await enqueueChange(s.db, 'app', 'add', { version: '2.2.0', platform: 'linux', arch: 'x64', channel: 'stable', installers: [{ name: 'App-2.2.0.zip', length: 10, sha256: 'a'.repeat(64) }] });
+    const missing = await enqueueChange(s.db, 'app', 'add', {
+      version: '2.2.0',
+      platform: 'linux',
+      arch: 'x64',
+      channel: 'stable',
+      installers: [{ name: 'App-2.2.0.zip', length: 10, sha256: 'a'.repeat(64) }],
+    });
     // An upload whose stored bytes changed on disk after it was accepted (same length).
     const tamperedBytes = installerBytes('tampered', 1024);
     const tampered = await pendingAdd(s, '2.3.0', 'App-2.3.0.zip', tamperedBytes);
     await writeFile(s.blobs.pathOf('app', sha256(tamperedBytes)), installerBytes('evil', 1024));
     // A staging change of a release never published.
-    const staging = await enqueueChange(s.db, 'app', 'staging', { version: '9.9.9', platform: 'linux', arch: 'x64', channel: 'stable', staging: 10 });
+    const staging = await enqueueChange(s.db, 'app', 'staging', {
+      version: '9.9.9',
+      platform: 'linux',
+      arch: 'x64',
+      channel: 'stable',
+      staging: 10,
+    });
     const good2 = await pendingAdd(s, '2.4.0');
     const yank = await enqueueChange(s.db, 'app', 'remove', { version: '2.0.0' });
     const before = await versions(s.repoDir);
@@ -147,15 +187,33 @@ describe('group commit', () => {
     expect((await task(good1)).state).toBe('succeeded');
     expect((await task(good2)).state).toBe('succeeded');
     expect((await task(yank)).state).toBe('succeeded');
-    expect(await task(sameKind)).toMatchObject({ state: 'failed', error: expect.stringMatching(/already has a zip installer/) as unknown });
-    expect(await task(missing)).toMatchObject({ state: 'failed', error: expect.stringMatching(/App-2\.2\.0\.zip: no upload/) as unknown });
-    expect(await task(tampered)).toMatchObject({ state: 'failed', error: expect.stringMatching(/App-2\.3\.0\.zip: the stored upload is not 1024 bytes/) as unknown });
-    expect(await task(staging)).toMatchObject({ state: 'failed', error: expect.stringMatching(/no published release 9\.9\.9/) as unknown });
+    expect(await task(sameKind)).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/already has a zip installer/) as unknown,
+    });
+    expect(await task(missing)).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/App-2\.2\.0\.zip: no upload/) as unknown,
+    });
+    expect(await task(tampered)).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/App-2\.3\.0\.zip: the stored upload is not 1024 bytes/) as unknown,
+    });
+    expect(await task(staging)).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/no published release 9\.9\.9/) as unknown,
+    });
 
     expect(await timestampVersion(s.repoDir)).toBe(timestamp + 1);
     expect(newVersions(before, await versions(s.repoDir)).snapshot).toBe(1);
     const paths = await targetPaths(s.repoDir);
     expect(paths).toEqual(expect.arrayContaining(['2.1.0/App-2.1.0.zip', '2.4.0/App-2.4.0.zip']));
-    for (const gone of ['2.0.0/App-2.0.0.zip', '2.0.0/App-2.0.0-other.zip', '2.2.0/App-2.2.0.zip', '2.3.0/App-2.3.0.zip']) expect(paths).not.toContain(gone);
+    for (const gone of [
+      '2.0.0/App-2.0.0.zip',
+      '2.0.0/App-2.0.0-other.zip',
+      '2.2.0/App-2.2.0.zip',
+      '2.3.0/App-2.3.0.zip',
+    ])
+      expect(paths).not.toContain(gone);
   }, 60_000);
 });

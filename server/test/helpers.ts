@@ -11,9 +11,21 @@ export interface TestServer extends RunningServer {
   adminToken: string;
 }
 
-export async function startTestServer(data?: string, adminToken = newToken(), maxUploadBytes?: number): Promise<TestServer> {
+export async function startTestServer(
+  data?: string,
+  adminToken = newToken(),
+  maxUploadBytes?: number,
+): Promise<TestServer> {
   const dir = data ?? (await tempDir('etuf-server-'));
-  const server = await startEmbedded({ data: dir, port: 0, logger: false, adminToken, env: {}, refreshIntervalMs: 3_600_000, maxUploadBytes });
+  const server = await startEmbedded({
+    data: dir,
+    port: 0,
+    logger: false,
+    adminToken,
+    env: {},
+    refreshIntervalMs: 3_600_000,
+    maxUploadBytes,
+  });
   return Object.assign(server, { data: dir, adminToken });
 }
 
@@ -40,7 +52,12 @@ export interface Answer {
   body: ApiBody;
 }
 
-export async function call(server: { url: string }, method: string, path: string, options: { token?: string; json?: unknown; raw?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Answer> {
+export async function call(
+  server: { url: string },
+  method: string,
+  path: string,
+  options: { token?: string; json?: unknown; raw?: Buffer | string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | Buffer | undefined;
@@ -63,10 +80,19 @@ export async function call(server: { url: string }, method: string, path: string
 }
 
 /** What `repo init` left, as the bootstrap request carries it. */
-export async function bootstrapBody(name: string, repo: TestRepo): Promise<{ name: string; metadata: Record<string, string>; settings: string; keys: { dir: string } }> {
+export async function bootstrapBody(
+  name: string,
+  repo: TestRepo,
+): Promise<{ name: string; metadata: Record<string, string>; settings: string; keys: { dir: string } }> {
   const metadata: Record<string, string> = {};
-  for (const file of await readdir(join(repo.repo, 'metadata'))) metadata[file] = await readFile(join(repo.repo, 'metadata', file), 'utf8');
-  return { name, metadata, settings: await readFile(join(repo.repo, 'electron-tuf.json'), 'utf8'), keys: { dir: repo.keys } };
+  for (const file of await readdir(join(repo.repo, 'metadata')))
+    metadata[file] = await readFile(join(repo.repo, 'metadata', file), 'utf8');
+  return {
+    name,
+    metadata,
+    settings: await readFile(join(repo.repo, 'electron-tuf.json'), 'utf8'),
+    keys: { dir: repo.keys },
+  };
 }
 
 export function sha256(bytes: Buffer): string {
@@ -74,7 +100,19 @@ export function sha256(bytes: Buffer): string {
 }
 
 /** Uploads the bytes and publishes them as one release; returns the task id (202). */
-export async function addRelease(server: { url: string }, token: string, repo: string, release: { version: string; platform?: string; arch?: string; channel?: string; staging?: number; files: Record<string, Buffer> }): Promise<Answer> {
+export async function addRelease(
+  server: { url: string },
+  token: string,
+  repo: string,
+  release: {
+    version: string;
+    platform?: string;
+    arch?: string;
+    channel?: string;
+    staging?: number;
+    files: Record<string, Buffer>;
+  },
+): Promise<Answer> {
   const installers = [];
   for (const [name, bytes] of Object.entries(release.files)) {
     const digest = sha256(bytes);
@@ -84,7 +122,14 @@ export async function addRelease(server: { url: string }, token: string, repo: s
   }
   return call(server, 'POST', `/api/v1/repositories/${repo}/releases`, {
     token,
-    json: { version: release.version, platform: release.platform ?? 'linux', arch: release.arch ?? 'x64', channel: release.channel, staging: release.staging, installers },
+    json: {
+      version: release.version,
+      platform: release.platform ?? 'linux',
+      arch: release.arch ?? 'x64',
+      channel: release.channel,
+      staging: release.staging,
+      installers,
+    },
   });
 }
 

@@ -23,13 +23,24 @@ describe('logs', () => {
       },
     });
     const adminToken = newToken();
-    server = await startEmbedded({ data: await tempDir('etuf-logs-'), port: 0, adminToken, env: {}, logger: { ...(loggerOptions('trace') as object), stream } });
-    const made = await call(server, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'admin', label: 'second' } });
+    server = await startEmbedded({
+      data: await tempDir('etuf-logs-'),
+      port: 0,
+      adminToken,
+      env: {},
+      logger: { ...(loggerOptions('trace') as object), stream },
+    });
+    const made = await call(server, 'POST', '/api/v1/tokens', {
+      token: adminToken,
+      json: { scope: 'admin', label: 'second' },
+    });
     expect(made.status).toBe(201);
     const unknown = newToken();
     expect((await call(server, 'GET', '/api/v1/repositories', { token: unknown })).status).toBe(401);
     expect((await call(server, 'GET', '/api/v1/repositories', { token: made.body.token })).status).toBe(200);
-    expect((await call(server, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'nope' } })).status).toBe(400);
+    expect((await call(server, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'nope' } })).status).toBe(
+      400,
+    );
     expect(lines.length).toBeGreaterThan(4);
     for (const line of lines) {
       expect(() => JSON.parse(line) as unknown).not.toThrow();

@@ -7,7 +7,14 @@ import { cp, mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStaged } from 'electron-tuf/publisher';
-import { cleanupTemp, makeRepo, ourClient, publishedDigest, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import {
+  cleanupTemp,
+  makeRepo,
+  ourClient,
+  publishedDigest,
+  tempDir,
+  type TestRepo,
+} from '../../test/publisher/helpers.js';
 import { bootstrapBody, call, settled, startTestServer, type ApiBody, type TestServer } from './helpers.js';
 
 let server: TestServer;
@@ -20,11 +27,16 @@ beforeAll(async () => {
   // The service gets the online keys only: the root key files stay with their holders.
   const serviceKeys = join(await tempDir('etuf-service-keys-'), 'keys');
   await cp(repo.keys, serviceKeys, { recursive: true });
-  rootKeyFiles = (await readdir(repo.keys)).filter((f) => /^root-\d+\.key\.pem$/.test(f)).sort().map((f) => join(repo.keys, f));
+  rootKeyFiles = (await readdir(repo.keys))
+    .filter((f) => /^root-\d+\.key\.pem$/.test(f))
+    .sort()
+    .map((f) => join(repo.keys, f));
   expect(rootKeyFiles).toHaveLength(3);
   for (const f of await readdir(serviceKeys)) if (f.startsWith('root-')) await rm(join(serviceKeys, f));
   const body = { ...(await bootstrapBody('app', repo)), keys: { dir: serviceKeys } };
-  expect((await call(server, 'POST', '/api/v1/repositories', { token: server.adminToken, json: body })).status).toBe(201);
+  expect((await call(server, 'POST', '/api/v1/repositories', { token: server.adminToken, json: body })).status).toBe(
+    201,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -51,9 +63,15 @@ async function run(path: string, json: unknown): Promise<ApiBody> {
 
 describe('distributed root signing', () => {
   it('publishes a staged root once 2 of 3 offline holders have signed', async () => {
-    const tree = { metadataUrl: `${server.url}/repositories/app/metadata/`, targetsUrl: `${server.url}/repositories/app/targets/` };
+    const tree = {
+      metadataUrl: `${server.url}/repositories/app/metadata/`,
+      targetsUrl: `${server.url}/repositories/app/targets/`,
+    };
     const rotated = await run('/api/v1/repositories/app/root/rotations', { role: 'root', expiresDays: 400 });
-    expect(rotated).toMatchObject({ state: 'succeeded', result: { published: false, staged: { version: 2, ready: false } } });
+    expect(rotated).toMatchObject({
+      state: 'succeeded',
+      result: { published: false, staged: { version: 2, ready: false } },
+    });
 
     const staged = await call(server, 'GET', '/api/v1/repositories/app/root/staged', { token: server.adminToken });
     expect(staged.status).toBe(200);
@@ -62,14 +80,20 @@ describe('distributed root signing', () => {
     // A signature that does not verify fails its task and changes nothing.
     const bad = JSON.parse(await holderSignature(staged.body.staged, rootKeyFiles[0])) as { sig: string };
     bad.sig = bad.sig.replace(/^./, (c: string) => (c === '0' ? '1' : '0'));
-    expect(await run('/api/v1/repositories/app/root/signatures', { signature: JSON.stringify(bad) })).toMatchObject({ state: 'failed' });
+    expect(await run('/api/v1/repositories/app/root/signatures', { signature: JSON.stringify(bad) })).toMatchObject({
+      state: 'failed',
+    });
 
-    const first = await run('/api/v1/repositories/app/root/signatures', { signature: await holderSignature(staged.body.staged, rootKeyFiles[0]) });
+    const first = await run('/api/v1/repositories/app/root/signatures', {
+      signature: await holderSignature(staged.body.staged, rootKeyFiles[0]),
+    });
     expect(first).toMatchObject({ state: 'succeeded', result: { status: { ready: false } } });
     expect(await publishedDigest(join(server.data, 'repositories', 'app'))).toEqual(before);
     expect((await ourClient(tree, repo.trustedRoot, [])).rootVersion).toBe(1);
 
-    const second = await run('/api/v1/repositories/app/root/signatures', { signature: await holderSignature(staged.body.staged, rootKeyFiles[2]) });
+    const second = await run('/api/v1/repositories/app/root/signatures', {
+      signature: await holderSignature(staged.body.staged, rootKeyFiles[2]),
+    });
     expect(second).toMatchObject({ state: 'succeeded', result: { published: 2 } });
     expect((await ourClient(tree, repo.trustedRoot, [])).rootVersion).toBe(2);
   }, 60_000);

@@ -32,12 +32,16 @@ async function exercise(db: Db): Promise<void> {
   const { info } = await createToken(db, { scope: 'publish', repository: 'r', channel: 'beta' });
   expect(info).toMatchObject({ scope: 'publish', repository: 'r', channel: 'beta', revokedAt: null });
   // The schema refuses what the API would never write: an admin token bound to a repository.
-  await expect(db.query(`INSERT INTO tokens (id, digest, scope, repository) VALUES ('x', 'd', 'admin', 'r')`)).rejects.toThrow(/check constraint/);
+  await expect(
+    db.query(`INSERT INTO tokens (id, digest, scope, repository) VALUES ('x', 'd', 'admin', 'r')`),
+  ).rejects.toThrow(/check constraint/);
   // A rolled-back transaction leaves nothing.
-  await expect(db.transaction(async (tx) => {
-    await tx.query(`INSERT INTO repositories (name, keys) VALUES ('gone', '{}')`);
-    throw new Error('abort');
-  })).rejects.toThrow('abort');
+  await expect(
+    db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO repositories (name, keys) VALUES ('gone', '{}')`);
+      throw new Error('abort');
+    }),
+  ).rejects.toThrow('abort');
   expect(await db.query(`SELECT name FROM repositories ORDER BY name`)).toEqual([{ name: 'r' }]);
 }
 

@@ -1,12 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  INVOKE_CHANNELS,
-  STATE_CHANNEL,
-  type UpdateController,
-  type UpdateState,
-} from '../../app/ipc-contract.js';
+import { INVOKE_CHANNELS, STATE_CHANNEL, type UpdateController, type UpdateState } from '../../app/ipc-contract.js';
 import { registerUpdateIpc, senderIsPage, type InvokeEventLike, type StateReceiver } from '../../app/ipc-main.js';
 import { ValueError } from '../../updater/core/errors.js';
 
@@ -61,9 +56,12 @@ function setUp(receivers: StateReceiver[] = []) {
 describe('registerUpdateIpc', () => {
   it('registers exactly the four invoke channels', () => {
     const { ipcMain } = setUp();
-    expect([...ipcMain.handlers.keys()].sort()).toEqual(
-      ['updates:check', 'updates:download', 'updates:get-state', 'updates:install'],
-    );
+    expect([...ipcMain.handlers.keys()].sort()).toEqual([
+      'updates:check',
+      'updates:download',
+      'updates:get-state',
+      'updates:install',
+    ]);
     expect(Object.values(INVOKE_CHANNELS).sort()).toEqual([...ipcMain.handlers.keys()].sort());
   });
 
@@ -72,7 +70,9 @@ describe('registerUpdateIpc', () => {
     await ipcMain.invoke(INVOKE_CHANNELS.check);
     await ipcMain.invoke(INVOKE_CHANNELS.download);
     await ipcMain.invoke(INVOKE_CHANNELS.install);
-    expect([controller.check, controller.download, controller.install].map((m) => m.mock.calls.length)).toEqual([1, 1, 1]);
+    expect([controller.check, controller.download, controller.install].map((m) => m.mock.calls.length)).toEqual([
+      1, 1, 1,
+    ]);
   });
 
   it('answers getState with the contract fields only', async () => {

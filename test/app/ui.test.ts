@@ -129,7 +129,12 @@ describe('demo app window', () => {
     const buttons = async () => [await visible('#download'), await visible('#install')];
     await emit({ ...BASE, ...RELEASE, status: 'available' });
     expect(await buttons()).toEqual([true, false]);
-    await emit({ ...BASE, ...RELEASE, status: 'downloading', progress: { percent: 5, transferred: 5, total: 100, bytesPerSecond: 1 } });
+    await emit({
+      ...BASE,
+      ...RELEASE,
+      status: 'downloading',
+      progress: { percent: 5, transferred: 5, total: 100, bytesPerSecond: 1 },
+    });
     expect(await buttons()).toEqual([false, false]);
     expect(await page.isDisabled('#check')).toBe(true);
     await emit({ ...BASE, ...RELEASE, status: 'downloaded' });

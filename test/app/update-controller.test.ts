@@ -7,7 +7,12 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UpdateState } from '../../app/ipc-contract.js';
 import { startPeriodicChecks, TufUpdateController, userMessage, type AppUpdater } from '../../app/update-controller.js';
-import { CancelledError, ExpiredMetadataError, LengthOrHashMismatchError, ValueError } from '../../updater/core/errors.js';
+import {
+  CancelledError,
+  ExpiredMetadataError,
+  LengthOrHashMismatchError,
+  ValueError,
+} from '../../updater/core/errors.js';
 import { InstallError } from '../../updater/electron/errors.js';
 import type { TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo } from '../../updater/electron/index.js';
 
@@ -71,8 +76,18 @@ describe('TufUpdateController: events to states', () => {
     expect(states).toEqual([
       { currentVersion: '1.0.0', status: 'checking' },
       { currentVersion: '1.0.0', status: 'available', ...RELEASE },
-      { currentVersion: '1.0.0', status: 'downloading', ...RELEASE, progress: { percent: 40, transferred: 400, total: 1000, bytesPerSecond: 2000 } },
-      { currentVersion: '1.0.0', status: 'downloading', ...RELEASE, progress: { percent: 100, transferred: 1000, total: 1000, bytesPerSecond: 2000 } },
+      {
+        currentVersion: '1.0.0',
+        status: 'downloading',
+        ...RELEASE,
+        progress: { percent: 40, transferred: 400, total: 1000, bytesPerSecond: 2000 },
+      },
+      {
+        currentVersion: '1.0.0',
+        status: 'downloading',
+        ...RELEASE,
+        progress: { percent: 100, transferred: 1000, total: 1000, bytesPerSecond: 2000 },
+      },
       { currentVersion: '1.0.0', status: 'downloaded', ...RELEASE },
     ]);
   });
@@ -100,9 +115,17 @@ describe('TufUpdateController: events to states', () => {
   it('turns an error into a user message named after what was under way', () => {
     const { updater, controller } = setup();
     updater.emit('checking-for-update');
-    updater.emit('error', new ExpiredMetadataError('timestamp.json expired at http://10.0.0.1/metadata'), 'Cannot check for updates: …');
+    updater.emit(
+      'error',
+      new ExpiredMetadataError('timestamp.json expired at http://10.0.0.1/metadata'),
+      'Cannot check for updates: …',
+    );
     const state = controller.getState();
-    expect(state).toEqual({ currentVersion: '1.0.0', status: 'error', error: expect.stringMatching(/^Could not check for updates: .*expired.*\(ExpiredMetadataError\)\.$/) as unknown });
+    expect(state).toEqual({
+      currentVersion: '1.0.0',
+      status: 'error',
+      error: expect.stringMatching(/^Could not check for updates: .*expired.*\(ExpiredMetadataError\)\.$/) as unknown,
+    });
     expect(state.error).not.toContain('10.0.0.1');
 
     updater.emit('update-available', INFO);
@@ -112,7 +135,9 @@ describe('TufUpdateController: events to states', () => {
   });
 
   it('does not name errors that are not electron-tuf’s', () => {
-    expect(userMessage('checking', new TypeError('x is undefined'))).toBe('Could not check for updates: something unexpected went wrong.');
+    expect(userMessage('checking', new TypeError('x is undefined'))).toBe(
+      'Could not check for updates: something unexpected went wrong.',
+    );
   });
 
   it('stops following the updater once disposed', () => {
@@ -201,7 +226,8 @@ describe('TufUpdateController: actions', () => {
     expect(controller.getState()).toEqual({
       currentVersion: '1.0.0',
       status: 'error',
-      error: 'Could not install the update: the new version could not be put in place (InstallError). This version keeps running.',
+      error:
+        'Could not install the update: the new version could not be put in place (InstallError). This version keeps running.',
     });
   });
 

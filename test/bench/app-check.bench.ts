@@ -19,7 +19,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { addRelease, addTargets, initRepository, serveRepository, type RepositoryServer, type TargetEntry } from '../../publisher/index.js';
+import {
+  addRelease,
+  addTargets,
+  initRepository,
+  serveRepository,
+  type RepositoryServer,
+  type TargetEntry,
+} from '../../publisher/index.js';
 import type { BenchContext } from './run.js';
 import { CHILDREN_DIR, killChildren, median, round, runChild } from './lib/measure.js';
 
@@ -75,7 +82,12 @@ export async function run({ record, quick }: BenchContext): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-async function noChangeCheck(dir: string, sizes: Sizes, record: BenchContext['record'], servers: RepositoryServer[]): Promise<void> {
+async function noChangeCheck(
+  dir: string,
+  sizes: Sizes,
+  record: BenchContext['record'],
+  servers: RepositoryServer[],
+): Promise<void> {
   const repo = await createRepo(join(dir, 'plain'), {}, servers);
   await publish(repo, '1.0.0', join(dir, 'plain'));
   const userDataPath = join(dir, 'plain', 'userdata');
@@ -91,22 +103,50 @@ async function noChangeCheck(dir: string, sizes: Sizes, record: BenchContext['re
   const all = [...cold, ...warm];
   if (all.some((c) => c.available !== false)) throw new Error('a no-change check found an update');
   const files = describeFetches(cold[0].fetches, repo.server);
-  const onlyProbeAndTimestamp = all.every((c) => sameNames(c.fetches, repo.server, ['metadata/2.root.json', 'metadata/timestamp.json']));
+  const onlyProbeAndTimestamp = all.every((c) =>
+    sameNames(c.fetches, repo.server, ['metadata/2.root.json', 'metadata/timestamp.json']),
+  );
   const cpuCold = median(cold.map((c) => c.cpuMs));
   record('no-change check at start: requests', median(all.map((c) => c.fetches.length)), 'requests', files);
   record('no-change check at start: bytes received', median(all.map((c) => totalBytes(c.fetches))), 'B');
-  record('no-change check at start: only root probe + timestamp', onlyProbeAndTimestamp ? 'yes' : 'no', '', `${all.length} checks`);
-  record('no-change check at start: CPU, fresh process (median)', round(cpuCold), 'ms', `${cold.length} processes; goal < ${CPU_GOAL_MS} ms`);
+  record(
+    'no-change check at start: only root probe + timestamp',
+    onlyProbeAndTimestamp ? 'yes' : 'no',
+    '',
+    `${all.length} checks`,
+  );
+  record(
+    'no-change check at start: CPU, fresh process (median)',
+    round(cpuCold),
+    'ms',
+    `${cold.length} processes; goal < ${CPU_GOAL_MS} ms`,
+  );
   record('no-change check at start: CPU, fresh process (max)', round(Math.max(...cold.map((c) => c.cpuMs))), 'ms');
   record('no-change check at start: wall, fresh process (median)', round(median(cold.map((c) => c.wallMs))), 'ms');
-  record('no-change check, warm process: CPU (median)', round(median(warm.map((c) => c.cpuMs))), 'ms', `${warm.length} checks`);
+  record(
+    'no-change check, warm process: CPU (median)',
+    round(median(warm.map((c) => c.cpuMs))),
+    'ms',
+    `${warm.length} checks`,
+  );
   record('no-change check at start: CPU goal met', cpuCold < CPU_GOAL_MS ? 'yes' : 'no', '');
   const floor: Check[] = [];
-  for (let i = 0; i < sizes.processes; i++) floor.push(...(await check(repo, userDataPath, '1.0.0', 1, { httpFloor: true })));
-  record('for scale: first plain node:http GET in a fresh process: CPU', round(median(floor.map((c) => c.cpuMs))), 'ms', 'Node loading its HTTP client; part of any cold check');
+  for (let i = 0; i < sizes.processes; i++)
+    floor.push(...(await check(repo, userDataPath, '1.0.0', 1, { httpFloor: true })));
+  record(
+    'for scale: first plain node:http GET in a fresh process: CPU',
+    round(median(floor.map((c) => c.cpuMs))),
+    'ms',
+    'Node loading its HTTP client; part of any cold check',
+  );
 }
 
-async function newReleaseInBins(dir: string, sizes: Sizes, record: BenchContext['record'], servers: RepositoryServer[]): Promise<void> {
+async function newReleaseInBins(
+  dir: string,
+  sizes: Sizes,
+  record: BenchContext['record'],
+  servers: RepositoryServer[],
+): Promise<void> {
   const base = join(dir, 'bins');
   const repo = await createRepo(base, { bins: 256 }, servers);
   const started = performance.now();
@@ -129,13 +169,43 @@ async function newReleaseInBins(dir: string, sizes: Sizes, record: BenchContext[
   const targetsMetadata = await newestTargetsMetadataBytes(join(repo.repo, 'metadata'));
 
   const label = `${sizes.binTargets.toLocaleString('en')} targets in 256 bins`;
-  record(`new release, ${label}: repository set-up`, round(setupMs / 1000, 1), 's', 'publisher addTargets + addRelease');
-  record(`new release, ${label}: all targets metadata`, targetsMetadata, 'B', 'targets.json + every bin, newest versions');
-  record(`new release, ${label}: requests`, median(runs.map((c) => c.fetches.length)), 'requests', describeFetches(runs[0].fetches, repo.server));
-  record(`new release, ${label}: bytes received`, median(runs.map((c) => totalBytes(c.fetches))), 'B', `${round((100 * totalBytes(runs[0].fetches)) / targetsMetadata, 2)} % of the targets metadata`);
-  record(`new release, ${label}: CPU, fresh process (median)`, round(median(runs.map((c) => c.cpuMs))), 'ms', `${runs.length} processes`);
+  record(
+    `new release, ${label}: repository set-up`,
+    round(setupMs / 1000, 1),
+    's',
+    'publisher addTargets + addRelease',
+  );
+  record(
+    `new release, ${label}: all targets metadata`,
+    targetsMetadata,
+    'B',
+    'targets.json + every bin, newest versions',
+  );
+  record(
+    `new release, ${label}: requests`,
+    median(runs.map((c) => c.fetches.length)),
+    'requests',
+    describeFetches(runs[0].fetches, repo.server),
+  );
+  record(
+    `new release, ${label}: bytes received`,
+    median(runs.map((c) => totalBytes(c.fetches))),
+    'B',
+    `${round((100 * totalBytes(runs[0].fetches)) / targetsMetadata, 2)} % of the targets metadata`,
+  );
+  record(
+    `new release, ${label}: CPU, fresh process (median)`,
+    round(median(runs.map((c) => c.cpuMs))),
+    'ms',
+    `${runs.length} processes`,
+  );
   record(`new release, ${label}: wall (median)`, round(median(runs.map((c) => c.wallMs))), 'ms');
-  record(`first check of a fresh install, ${label}: requests`, fresh.fetches.length, 'requests', describeFetches(fresh.fetches, repo.server));
+  record(
+    `first check of a fresh install, ${label}: requests`,
+    fresh.fetches.length,
+    'requests',
+    describeFetches(fresh.fetches, repo.server),
+  );
   record(`first check of a fresh install, ${label}: bytes received`, totalBytes(fresh.fetches), 'B');
 }
 
@@ -155,7 +225,15 @@ async function createRepo(base: string, options: { bins?: number }, servers: Rep
 async function publish(repo: Repo, version: string, base: string): Promise<void> {
   const file = join(base, `electron-tuf-demo-${version}-linux-x64.tar.gz`);
   await writeFile(file, randomBytes(INSTALLER_BYTES));
-  await addRelease({ repo: repo.repo, keys: repo.keys, files: [file], version, platform: 'linux', arch: 'x64', notes: `Release ${version}.` });
+  await addRelease({
+    repo: repo.repo,
+    keys: repo.keys,
+    files: [file],
+    version,
+    platform: 'linux',
+    arch: 'x64',
+    notes: `Release ${version}.`,
+  });
 }
 
 /** Listed targets with made-up hashes: a refresh or lookup reads only their metadata. */
@@ -168,7 +246,13 @@ function fillerTargets(count: number): TargetEntry[] {
 }
 
 /** Runs one app process doing `iterations` checks on `userDataPath` (shared with earlier runs). */
-async function check(repo: Repo, userDataPath: string, version: string, iterations: number, extra: { httpFloor?: boolean } = {}): Promise<Check[]> {
+async function check(
+  repo: Repo,
+  userDataPath: string,
+  version: string,
+  iterations: number,
+  extra: { httpFloor?: boolean } = {},
+): Promise<Check[]> {
   const options = {
     metadataUrl: repo.server.metadataUrl,
     targetsUrl: repo.server.targetsUrl,

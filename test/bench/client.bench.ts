@@ -153,7 +153,9 @@ export async function run({ record, quick }: BenchContext): Promise<void> {
       files: [
         { path: `releases/app-${smallMib}m.bin`, size: smallMib * MIB },
         { path: `releases/app-${largeMib}m.bin`, size: largeMib * MIB },
-        ...(sizes.downloadMib.includes(sizes.coldDownloadMib) ? [] : [{ path: `releases/app-${sizes.coldDownloadMib}m.bin`, size: sizes.coldDownloadMib * MIB }]),
+        ...(sizes.downloadMib.includes(sizes.coldDownloadMib)
+          ? []
+          : [{ path: `releases/app-${sizes.coldDownloadMib}m.bin`, size: sizes.coldDownloadMib * MIB }]),
       ],
     });
     await noChangeRefresh(ws, small, sizes, record);
@@ -177,16 +179,31 @@ async function noChangeRefresh(ws: Workspace, repo: BenchRepo, sizes: Sizes, rec
   const medians = {} as { [c in Client]: number };
   for (const client of CLIENTS) {
     const { metadataDir } = await ws.freshClientDirs(repo);
-    const args = [client, metadataDir, ws.metadataUrl(repo), `${ws.server.origin}/__stats`, String(sizes.refreshIterations)];
-    const outcome = await runChild<{ times: number[]; requests: number; bytes: number }>(join(CHILDREN_DIR, 'refresh.mjs'), args, {
-      timeoutMs: 300_000,
-      nodeArgs: ws.nodeArgs(client),
-    });
+    const args = [
+      client,
+      metadataDir,
+      ws.metadataUrl(repo),
+      `${ws.server.origin}/__stats`,
+      String(sizes.refreshIterations),
+    ];
+    const outcome = await runChild<{ times: number[]; requests: number; bytes: number }>(
+      join(CHILDREN_DIR, 'refresh.mjs'),
+      args,
+      {
+        timeoutMs: 300_000,
+        nodeArgs: ws.nodeArgs(client),
+      },
+    );
     if (!outcome.finished) throw new Error(`no-change refresh of ${client} did not finish`);
     const { times, requests, bytes } = outcome.result;
     medians[client] = median(times);
     record(`no-change refresh: requests, ${LABEL[client]}`, requests, 'req', `${round(bytes, 0)} bytes`);
-    record(`no-change refresh: time, ${LABEL[client]}`, round(medians[client]), 'ms', `min ${round(Math.min(...times))}`);
+    record(
+      `no-change refresh: time, ${LABEL[client]}`,
+      round(medians[client]),
+      'ms',
+      `min ${round(Math.min(...times))}`,
+    );
   }
   record('no-change refresh: time ours / tuf-js', round(medians.ours / medians.tufjs, 3), 'x', 'goal <= 0.5');
 }
@@ -217,13 +234,32 @@ async function downloads(ws: Workspace, repo: BenchRepo, sizes: Sizes, record: R
     }
     const throughput = (c: Client | 'undici'): number => mib / (median(ms[c]) / 1000);
     for (const client of ['undici', ...CLIENTS] as const) {
-      record(`download ${mib} MiB: throughput, ${LABEL[client]}`, round(throughput(client), 1), 'MiB/s', `median ${round(median(ms[client]), 0)} ms`);
+      record(
+        `download ${mib} MiB: throughput, ${LABEL[client]}`,
+        round(throughput(client), 1),
+        'MiB/s',
+        `median ${round(median(ms[client]), 0)} ms`,
+      );
     }
-    record(`download ${mib} MiB: throughput ours / undici`, round(throughput('ours') / throughput('undici'), 3), 'x', 'goal >= 0.9');
+    record(
+      `download ${mib} MiB: throughput ours / undici`,
+      round(throughput('ours') / throughput('undici'), 3),
+      'x',
+      'goal >= 0.9',
+    );
     // Ours fsyncs before the atomic rename (a crash never leaves a torn file); the floor does not.
     const withFsync = mib / ((median(ms.undici) + median(undiciFsyncMs)) / 1000);
-    record(`download ${mib} MiB: throughput ours / (undici + fsync)`, round(throughput('ours') / withFsync, 3), 'x', `fsync ${round(median(undiciFsyncMs), 0)} ms`);
-    record(`download ${mib} MiB: throughput tuf-js / undici`, round(throughput('tufjs') / throughput('undici'), 3), 'x');
+    record(
+      `download ${mib} MiB: throughput ours / (undici + fsync)`,
+      round(throughput('ours') / withFsync, 3),
+      'x',
+      `fsync ${round(median(undiciFsyncMs), 0)} ms`,
+    );
+    record(
+      `download ${mib} MiB: throughput tuf-js / undici`,
+      round(throughput('tufjs') / throughput('undici'), 3),
+      'x',
+    );
     for (const client of ['undici', ...CLIENTS] as const) {
       const note = `max of ${rss[client].length} runs, median ${round(median(rss[client]), 1)}${client === 'ours' ? '; goal < 100' : ''}`;
       record(`download ${mib} MiB: peak RSS, ${LABEL[client]}`, round(Math.max(...rss[client]), 1), 'MiB', note);
@@ -241,10 +277,17 @@ async function hashedTargetUrl(ws: Workspace, repo: BenchRepo, targetPath: strin
   return `${ws.targetsUrl(repo)}${dir}/${name}`;
 }
 
-async function undiciDownload(url: string, destPath: string): Promise<{ downloadMs: number; fsyncMs: number; maxRssKib: number }> {
-  const outcome = await runChild<{ downloadMs: number; fsyncMs: number; maxRssKib: number }>(join(CHILDREN_DIR, 'undici-download.mjs'), [url, destPath], {
-    timeoutMs: 300_000,
-  });
+async function undiciDownload(
+  url: string,
+  destPath: string,
+): Promise<{ downloadMs: number; fsyncMs: number; maxRssKib: number }> {
+  const outcome = await runChild<{ downloadMs: number; fsyncMs: number; maxRssKib: number }>(
+    join(CHILDREN_DIR, 'undici-download.mjs'),
+    [url, destPath],
+    {
+      timeoutMs: 300_000,
+    },
+  );
   if (!outcome.finished) throw new Error('undici download did not finish');
   return outcome.result;
 }
@@ -267,7 +310,10 @@ async function fetchTarget(
     targetPath,
     download,
   };
-  const outcome = await runChild<FetchTargetResult>(FETCH_TARGET, [JSON.stringify(job)], { timeoutMs, nodeArgs: ws.nodeArgs(client) });
+  const outcome = await runChild<FetchTargetResult>(FETCH_TARGET, [JSON.stringify(job)], {
+    timeoutMs,
+    nodeArgs: ws.nodeArgs(client),
+  });
   if (!outcome.finished) return undefined;
   if (!outcome.result.found) throw new Error(`${client} did not find ${targetPath}`);
   return { ...outcome.result, wallMs: outcome.wallMs };
@@ -311,12 +357,22 @@ async function bigRepositories(ws: Workspace, sizes: Sizes, record: RecordFn): P
       }
       const label = `${what}: ${LABEL[client]}`;
       if (!finished) {
-        record(`${label}, time`, 'not finished', '', `killed after ${sizes.tufjsBoundMs / 1000} s; fetched ${round(bytes / MIB, 1)} MiB by then`);
+        record(
+          `${label}, time`,
+          'not finished',
+          '',
+          `killed after ${sizes.tufjsBoundMs / 1000} s; fetched ${round(bytes / MIB, 1)} MiB by then`,
+        );
         continue;
       }
       times[client] = median(inProcess);
       record(`${label}, fetched`, round(bytes / MIB, 2), 'MiB', `${requests} requests`);
-      record(`${label}, refresh + lookup`, round(median(inProcess), 0), 'ms', `whole process ${round(median(wall), 0)} ms`);
+      record(
+        `${label}, refresh + lookup`,
+        round(median(inProcess), 0),
+        'ms',
+        `whole process ${round(median(wall), 0)} ms`,
+      );
       record(`${label}, peak RSS`, round(Math.max(...rss), 1), 'MiB');
     }
     if (times.ours !== undefined && times.tufjs !== undefined) {
@@ -324,9 +380,18 @@ async function bigRepositories(ws: Workspace, sizes: Sizes, record: RecordFn): P
     }
     if (layout === 'single' && times.ours !== undefined) {
       const ratio = times.ours / scalingMs;
-      record(`${what}: ours, time vs ${sizes.scalingTargets.toLocaleString('en')} targets`, round(ratio, 2), 'x', `linear = ${n / sizes.scalingTargets}`);
+      record(
+        `${what}: ours, time vs ${sizes.scalingTargets.toLocaleString('en')} targets`,
+        round(ratio, 2),
+        'x',
+        `linear = ${n / sizes.scalingTargets}`,
+      );
       if (!ws.profileDir && n === FULL.bigTargets) {
-        record(`${what}: ours / python-tuf (recorded ${PYTHON_TUF.oneFile100kSeconds} s)`, round(times.ours / 1000 / PYTHON_TUF.oneFile100kSeconds, 3), 'x');
+        record(
+          `${what}: ours / python-tuf (recorded ${PYTHON_TUF.oneFile100kSeconds} s)`,
+          round(times.ours / 1000 / PYTHON_TUF.oneFile100kSeconds, 3),
+          'x',
+        );
       }
     }
     await rm(repo.dir, { recursive: true, force: true });
@@ -368,7 +433,12 @@ async function coldRuns(ws: Workspace, repo: BenchRepo, sizes: Sizes, record: Re
   const ours = median(wall.get('ours')!);
   record(`${what}: ours / tuf-js`, round(ours / median(wall.get('tuf-js')!), 3), 'x', 'goal <= 0.5');
   if (sizes.coldDownloadMib === FULL.coldDownloadMib) {
-    record(`${what}: ours / python-tuf (recorded ${PYTHON_TUF.coldSeconds} s)`, round(ours / 1000 / PYTHON_TUF.coldSeconds, 3), 'x', 'goal < 1');
+    record(
+      `${what}: ours / python-tuf (recorded ${PYTHON_TUF.coldSeconds} s)`,
+      round(ours / 1000 / PYTHON_TUF.coldSeconds, 3),
+      'x',
+      'goal < 1',
+    );
   }
 }
 
@@ -383,7 +453,15 @@ async function coldFetchTarget(ws: Workspace, client: Client, repo: BenchRepo, t
 /** Our CLI, `electron-tuf client download`, when it has been built. */
 async function coldCli(ws: Workspace, repo: BenchRepo, targetPath: string): Promise<number> {
   const dirs = await ws.freshClientDirs(repo);
-  const args = ['client', 'download', targetPath, '--metadata-dir', dirs.metadataDir, '--metadata-url', ws.metadataUrl(repo)];
+  const args = [
+    'client',
+    'download',
+    targetPath,
+    '--metadata-dir',
+    dirs.metadataDir,
+    '--metadata-url',
+    ws.metadataUrl(repo),
+  ];
   args.push('--target-base-url', ws.targetsUrl(repo), '--target-dir', dirs.targetDir);
   // The CLI prints prose, not a JSON line: success is exit 0.
   const outcome = await runChild<undefined>(CLI_MAIN, args, { timeoutMs: 300_000, json: false });

@@ -22,7 +22,14 @@ function syntheticTargets(count) {
       path: `0.${Math.floor(i / 100)}.${i % 100}/app-${i}.tar.gz`,
       length: 50 * MiB + i,
       hashes: { sha256, sha512: sha256 + sha256 },
-      custom: { version: `0.${Math.floor(i / 100)}.${i % 100}`, platform: 'linux', arch: 'x64', kind: 'tar.gz', channel: 'stable', releaseDate: '2025-01-01T00:00:00Z' },
+      custom: {
+        version: `0.${Math.floor(i / 100)}.${i % 100}`,
+        platform: 'linux',
+        arch: 'x64',
+        kind: 'tar.gz',
+        channel: 'stable',
+        releaseDate: '2025-01-01T00:00:00Z',
+      },
     });
   }
   return out;
@@ -31,7 +38,8 @@ function syntheticTargets(count) {
 async function writeInstaller(path, bytes) {
   const handle = await open(path, 'w');
   const block = randomBytes(4 * MiB);
-  for (let written = 0; written < bytes; written += block.length) await handle.write(block, 0, Math.min(block.length, bytes - written));
+  for (let written = 0; written < bytes; written += block.length)
+    await handle.write(block, 0, Math.min(block.length, bytes - written));
   await handle.close();
 }
 
@@ -46,7 +54,15 @@ async function scenario(dir, { targets, bins, installerBytes }) {
   const installer = join(dir, 'app-9.0.0.tar.gz');
   await writeInstaller(installer, installerBytes);
   const started = performance.now();
-  const result = await addRelease({ repo, keys, env: {}, files: [installer], version: '9.0.0', platform: 'linux', arch: 'x64' });
+  const result = await addRelease({
+    repo,
+    keys,
+    env: {},
+    files: [installer],
+    version: '9.0.0',
+    platform: 'linux',
+    arch: 'x64',
+  });
   const wallMs = performance.now() - started;
   const binFile = result.publish.files.find((f) => f.name.includes('.bins-'));
   return { importMs, wallMs, result, binBytes: binFile?.bytes ?? 0 };
@@ -62,18 +78,36 @@ export async function run({ record, quick = process.env.BENCH_QUICK === '1' }) {
     const { result } = big;
     const label = `${installerBytes / MiB} MiB into ${targets.toLocaleString('en')} targets / ${bins} bins`;
     record(`add ${label}: wall time`, big.wallMs, 'ms');
-    record('  hashing: sha256+sha512+copy, one streaming pass', result.timings.hashAndCopyMs, 'ms', `${(installerBytes / MiB / (result.timings.hashAndCopyMs / 1000)).toFixed(0)} MiB/s`);
+    record(
+      '  hashing: sha256+sha512+copy, one streaming pass',
+      result.timings.hashAndCopyMs,
+      'ms',
+      `${(installerBytes / MiB / (result.timings.hashAndCopyMs / 1000)).toFixed(0)} MiB/s`,
+    );
     record('  the rest (goal < 1000 ms)', big.wallMs - result.timings.hashAndCopyMs, 'ms');
     record('    of which under the repository lock', result.timings.publishMs, 'ms');
-    record('  metadata files rewritten', result.publish.files.length, 'files', result.publish.files.map((f) => f.name).join(' '));
+    record(
+      '  metadata files rewritten',
+      result.publish.files.length,
+      'files',
+      result.publish.files.map((f) => f.name).join(' '),
+    );
     record('  metadata bytes rewritten', result.publish.metadataBytes, 'bytes');
     record('    of which the one bin', big.binBytes, 'bytes', `${Math.round(targets / bins)} targets per bin`);
     record(`  (setup) import of ${targets.toLocaleString('en')} targets into ${bins} bins`, big.importMs, 'ms');
 
     const small = await scenario(dir, { targets: targets / 10, bins, installerBytes: MiB });
-    record(`same add into ${(targets / 10).toLocaleString('en')} targets / ${bins} bins: metadata bytes rewritten`, small.result.publish.metadataBytes, 'bytes');
+    record(
+      `same add into ${(targets / 10).toLocaleString('en')} targets / ${bins} bins: metadata bytes rewritten`,
+      small.result.publish.metadataBytes,
+      'bytes',
+    );
     record('    of which the one bin', small.binBytes, 'bytes');
-    record('  the rest (bytes not in the bin): 10x targets vs 1x', `${big.result.publish.metadataBytes - big.binBytes} vs ${small.result.publish.metadataBytes - small.binBytes}`, 'bytes');
+    record(
+      '  the rest (bytes not in the bin): 10x targets vs 1x',
+      `${big.result.publish.metadataBytes - big.binBytes} vs ${small.result.publish.metadataBytes - small.binBytes}`,
+      'bytes',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

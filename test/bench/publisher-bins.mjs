@@ -21,7 +21,11 @@ function syntheticTargets(count) {
   const out = [];
   for (let i = 0; i < count; i++) {
     const sha256 = createHash('sha256').update(String(i)).digest('hex');
-    out.push({ path: `0.${Math.floor(i / 100)}.${i % 100}/app-${i}.tar.gz`, length: 1_000_000 + i, hashes: { sha256, sha512: sha256 + sha256 } });
+    out.push({
+      path: `0.${Math.floor(i / 100)}.${i % 100}/app-${i}.tar.gz`,
+      length: 1_000_000 + i,
+      hashes: { sha256, sha512: sha256 + sha256 },
+    });
   }
   return out;
 }
@@ -49,7 +53,9 @@ async function child(dir, bins, targets) {
 
 function runChild(dir, bins, targets) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [here, '--child', dir, String(bins), String(targets)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [here, '--child', dir, String(bins), String(targets)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     proc.stdout.on('data', (c) => (out += c));
     proc.on('error', reject);
@@ -93,7 +99,12 @@ export async function run({ record, quick = process.env.BENCH_QUICK === '1' }) {
     record('  peak RSS', Math.round(figures.maxRssKiB / 1024), 'MiB');
     record('  metadata files on disk', figures.metadataFiles, 'files');
     record('  snapshot size (client limit 2,000,000)', figures.snapshotBytes, 'bytes');
-    record('client cold refresh + lookup of one target', await clientLookup(join(dir, 'repo'), '0.7.7/app-707.tar.gz'), 'ms', 'our Updater over HTTP on loopback');
+    record(
+      'client cold refresh + lookup of one target',
+      await clientLookup(join(dir, 'repo'), '0.7.7/app-707.tar.gz'),
+      'ms',
+      'our Updater over HTTP on loopback',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

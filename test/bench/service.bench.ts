@@ -7,5 +7,9 @@ import { runServiceBench } from '../../server/bench/publish.js';
 import type { BenchContext } from './run.js';
 
 export async function run({ record, quick }: BenchContext): Promise<void> {
-  await runServiceBench(quick ? { requests: 10, artifacts: 10, idle: 5, sizes: [1_000], record } : { requests: 50, artifacts: 50, idle: 20, sizes: [1_000, 100_000], record });
+  await runServiceBench(
+    quick
+      ? { requests: 10, artifacts: 10, idle: 5, sizes: [1_000], record }
+      : { requests: 50, artifacts: 50, idle: 20, sizes: [1_000, 100_000], record },
+  );
 }

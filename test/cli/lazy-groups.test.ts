@@ -14,7 +14,10 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'publisher', 'cli', 'main.js');
 
 /** Runs the CLI with a loader hook that throws on any dist/publisher module outside `allowed`. */
-async function runWithOnly(allowed: string[], args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runWithOnly(
+  allowed: string[],
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const hook = `
     const allowed = ${JSON.stringify(allowed)};
     export async function resolve(specifier, context, next) {
@@ -25,7 +28,11 @@ async function runWithOnly(allowed: string[], args: string[]): Promise<{ code: n
     }`;
   const register = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`;
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, MAIN, ...args], { cwd: ROOT });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(register)}`, MAIN, ...args],
+      { cwd: ROOT },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -43,7 +50,14 @@ describe('electron-tuf loads one command group', () => {
     // A real client run through the Updater, failing on the empty metadata directory.
     const dir = await mkdtemp(join(tmpdir(), 'etuf-cli-lazy-'));
     try {
-      const failing = await runWithOnly(CLIENT_GROUP, ['client', 'refresh', '--metadata-dir', join(dir, 'metadata'), '--metadata-url', 'http://127.0.0.1:9/']);
+      const failing = await runWithOnly(CLIENT_GROUP, [
+        'client',
+        'refresh',
+        '--metadata-dir',
+        join(dir, 'metadata'),
+        '--metadata-url',
+        'http://127.0.0.1:9/',
+      ]);
       expect(failing.code).toBe(1);
       expect(failing.stderr).toContain('no trusted root');
       expect(failing.stderr).not.toContain('loaded publisher/');

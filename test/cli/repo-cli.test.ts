@@ -20,7 +20,8 @@ afterAll(cleanupTemp);
 function cli(cwd: string, env: NodeJS.ProcessEnv = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const run = (...args: string[]) => main(args, { stdout: (l) => out.push(...l.split('\n')), stderr: (l) => err.push(l), env, cwd });
+  const run = (...args: string[]) =>
+    main(args, { stdout: (l) => out.push(...l.split('\n')), stderr: (l) => err.push(l), env, cwd });
   return { run, out, err };
 }
 
@@ -59,12 +60,45 @@ describe('errors', () => {
   it('are one line without a class name, or JSON with --json, and change nothing', async () => {
     const before = await treeDigest(join(dir, 'repo'));
     const plain = cli(dir);
-    expect(await plain.run('repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--version', 'v1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys')).toBe(1);
+    expect(
+      await plain.run(
+        'repo',
+        'add',
+        'repo',
+        'app-1.0.0.tar.gz',
+        '--version',
+        'v1',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+      ),
+    ).toBe(1);
     expect(plain.err).toEqual([expect.stringMatching(/^error: invalid version "v1"/)]);
     const json = cli(dir);
-    expect(await json.run('repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--version', 'v1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys', '--json')).toBe(1);
+    expect(
+      await json.run(
+        'repo',
+        'add',
+        'repo',
+        'app-1.0.0.tar.gz',
+        '--version',
+        'v1',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+        '--json',
+      ),
+    ).toBe(1);
     expect(json.err).toHaveLength(1);
-    expect(JSON.parse(json.err[0]) as unknown).toEqual({ error: { name: 'ValueError', message: expect.stringMatching(/^invalid version "v1"/) as unknown } });
+    expect(JSON.parse(json.err[0]) as unknown).toEqual({
+      error: { name: 'ValueError', message: expect.stringMatching(/^invalid version "v1"/) as unknown },
+    });
     expect(await treeDigest(join(dir, 'repo'))).toEqual(before);
   });
 
@@ -93,13 +127,19 @@ describe('errors', () => {
     expect(await none.run('repo', 'refresh', 'repo', '--force')).toBe(1);
     // Every missing role in one message, each with the variable that supplies it.
     expect(none.err).toHaveLength(1);
-    expect(none.err[0]).toMatch(/^error: cannot sign timestamp, snapshot: need 1 timestamp key\(s\) of [0-9a-f]{8}, found 0 in variable ELECTRON_TUF_TIMESTAMP_KEY \(or give a keys directory, --keys\); need 1 snapshot key\(s\) of [0-9a-f]{8}, found 0 in variable ELECTRON_TUF_SNAPSHOT_KEY/);
+    expect(none.err[0]).toMatch(
+      /^error: cannot sign timestamp, snapshot: need 1 timestamp key\(s\) of [0-9a-f]{8}, found 0 in variable ELECTRON_TUF_TIMESTAMP_KEY \(or give a keys directory, --keys\); need 1 snapshot key\(s\) of [0-9a-f]{8}, found 0 in variable ELECTRON_TUF_SNAPSHOT_KEY/,
+    );
   });
 
   it('say why an expiry of 0 days is refused', async () => {
     const { run, err } = cli(dir);
     expect(await run('repo', 'init', 'repo0', '--keys', 'keys0', '--expires', 'timestamp=0')).toBe(1);
-    expect(err).toEqual([expect.stringMatching(/^error: --expires timestamp must be more than 0 days: metadata that expires when it is signed/)]);
+    expect(err).toEqual([
+      expect.stringMatching(
+        /^error: --expires timestamp must be more than 0 days: metadata that expires when it is signed/,
+      ),
+    ]);
   });
 });
 
@@ -107,9 +147,15 @@ describe('output', () => {
   it('refresh reports the versions it wrote', async () => {
     const { run, out } = cli(dir);
     expect(await run('repo', 'refresh', 'repo', '--force', '--keys', 'keys')).toBe(0);
-    const timestamp = JSON.parse(await readFile(join(dir, 'repo', 'metadata', 'timestamp.json'), 'utf8')) as { signed: { version: number; meta: Record<string, { version: number }> } };
-    expect(out.find((l) => l.trim().startsWith('timestamp'))).toMatch(new RegExp(`^\\s*timestamp\\s+v${timestamp.signed.version}\\s.*resigned`));
-    expect(out.find((l) => l.trim().startsWith('snapshot'))).toMatch(new RegExp(`^\\s*snapshot\\s+v${timestamp.signed.meta['snapshot.json'].version}\\s.*resigned`));
+    const timestamp = JSON.parse(await readFile(join(dir, 'repo', 'metadata', 'timestamp.json'), 'utf8')) as {
+      signed: { version: number; meta: Record<string, { version: number }> };
+    };
+    expect(out.find((l) => l.trim().startsWith('timestamp'))).toMatch(
+      new RegExp(`^\\s*timestamp\\s+v${timestamp.signed.version}\\s.*resigned`),
+    );
+    expect(out.find((l) => l.trim().startsWith('snapshot'))).toMatch(
+      new RegExp(`^\\s*snapshot\\s+v${timestamp.signed.meta['snapshot.json'].version}\\s.*resigned`),
+    );
     expect(out.at(-1)).toContain(`${timestamp.signed.meta['snapshot.json'].version}.snapshot.json`);
   });
 
@@ -122,7 +168,21 @@ describe('output', () => {
 
   it('repo list shows the releases per channel, platform and arch with version, staging and files', async () => {
     const add = (file: string, version: string, platform: string, arch: string, ...more: string[]) =>
-      cli(dir).run('repo', 'add', 'repo', file, '--version', version, '--platform', platform, '--arch', arch, '--keys', 'keys', ...more);
+      cli(dir).run(
+        'repo',
+        'add',
+        'repo',
+        file,
+        '--version',
+        version,
+        '--platform',
+        platform,
+        '--arch',
+        arch,
+        '--keys',
+        'keys',
+        ...more,
+      );
     expect(await add('app-1.0.0.tar.gz', '1.0.0', 'linux', 'x64')).toBe(0);
     expect(await add('app-1.1.0-beta.1.tar.gz', '1.1.0-beta.1', 'linux', 'x64', '--staging', '10')).toBe(0);
     expect(await add('app-1.0.0.zip', '1.0.0', 'darwin', 'arm64')).toBe(0);
@@ -137,7 +197,9 @@ describe('output', () => {
     expect(out[3]).toMatch(/^ {2}1\.0\.0 +\S+ +everyone +1\.0\.0\/app-1\.0\.0\.zip$/);
     const json = cli(dir);
     expect(await json.run('repo', 'list', 'repo', '--channel', 'stable', '--json')).toBe(0);
-    const result = JSON.parse(json.out.join('\n')) as { indexes: Array<{ channel: string; platform: string; releases: Array<{ version: string; files: string[] }> }> };
+    const result = JSON.parse(json.out.join('\n')) as {
+      indexes: Array<{ channel: string; platform: string; releases: Array<{ version: string; files: string[] }> }>;
+    };
     expect(result.indexes.map((i) => [i.channel, i.platform, i.releases.map((r) => r.version)])).toEqual([
       ['stable', 'darwin', ['1.0.0']],
       ['stable', 'linux', ['1.0.0']],
@@ -147,7 +209,9 @@ describe('output', () => {
 
 describe('the built command', () => {
   it('exits quietly when its reader stops early (| head -1: EPIPE)', async () => {
-    const child = spawn(process.execPath, [BUILT_CLI, 'repo', 'list', join(dir, 'repo'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BUILT_CLI, 'repo', 'list', join(dir, 'repo'), '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.destroy(); // the reader is gone before the first write
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

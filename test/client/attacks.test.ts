@@ -194,14 +194,18 @@ describe('endless data and slow retrieval', () => {
   });
 
   it('gives up on a timestamp that stalls', async () => {
-    sim.intercept((url, req) => (url.endsWith('/timestamp.json') ? stallingResponse(new Uint8Array(10), req.signal) : undefined));
+    sim.intercept((url, req) =>
+      url.endsWith('/timestamp.json') ? stallingResponse(new Uint8Array(10), req.signal) : undefined,
+    );
     await expectRefused(SlowRetrievalError);
   });
 
   it('gives up on a target that stalls mid-body', async () => {
     const up = client.updater();
     const info = (await up.getTargetInfo('app.tar.gz'))!;
-    sim.intercept((url, req) => (url.includes('/targets/') ? stallingResponse(new Uint8Array(3), req.signal) : undefined));
+    sim.intercept((url, req) =>
+      url.includes('/targets/') ? stallingResponse(new Uint8Array(3), req.signal) : undefined,
+    );
     await expect(up.downloadTarget(info)).rejects.toThrow(SlowRetrievalError);
   });
 });
@@ -215,7 +219,7 @@ describe('arbitrary and wrong software', () => {
     await expect(access(`${client.targetDir}/app.tar.gz`)).rejects.toThrow();
   });
 
-  it('refuses targets metadata signed by another role\'s key', async () => {
+  it("refuses targets metadata signed by another role's key", async () => {
     sim.updateTargets();
     sim.updateSnapshot();
     const wrong = sim.signers.get('snapshot')!;
@@ -269,7 +273,7 @@ describe('root rotation', () => {
     expect(sim.count('/4.root.json')).toBeGreaterThan(0);
   });
 
-  it('refuses a new root not signed by the previous root\'s threshold', async () => {
+  it("refuses a new root not signed by the previous root's threshold", async () => {
     sim.rotateKeys('root', [newSigner()]);
     await sim.publishRoot(); // signed by the new key only
     await expectRefused(UnsignedMetadataError);

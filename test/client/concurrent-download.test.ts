@@ -68,7 +68,15 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
 }
 
 function runChild(): Promise<{ code: number | null; result: { path?: string; sha256?: string; error?: string } }> {
-  const args = [CHILD, CLIENT_MODULE, join(dir, 'metadata'), `${origin}/metadata`, join(dir, 'targets'), `${origin}/targets`, 'app.bin'];
+  const args = [
+    CHILD,
+    CLIENT_MODULE,
+    join(dir, 'metadata'),
+    `${origin}/metadata`,
+    join(dir, 'targets'),
+    `${origin}/targets`,
+    'app.bin',
+  ];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { timeout: 120_000 }, (error, stdout, stderr) => {
       let result: { path?: string; sha256?: string; error?: string };
@@ -95,7 +103,11 @@ beforeAll(async () => {
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   dir = await mkdtemp(join(tmpdir(), 'etuf-concurrent-'));
   // The shared metadata directory, initialised once as `client init` + a first refresh would.
-  await new Updater({ metadataDir: join(dir, 'metadata'), metadataBaseUrl: `${origin}/metadata`, bootstrapRoot: sim.initialRoot }).refresh();
+  await new Updater({
+    metadataDir: join(dir, 'metadata'),
+    metadataBaseUrl: `${origin}/metadata`,
+    bootstrapRoot: sim.initialRoot,
+  }).refresh();
 });
 afterAll(async () => {
   server?.closeAllConnections();
@@ -104,33 +116,54 @@ afterAll(async () => {
 });
 
 describe('concurrent downloads of one target', () => {
-  it('in one process, a second call waits for the first and shares its verified file', { timeout: 60_000 }, async () => {
-    await rm(join(dir, 'targets'), { recursive: true, force: true });
-    const updater = (): Updater =>
-      new Updater({ metadataDir: join(dir, 'metadata'), metadataBaseUrl: `${origin}/metadata`, targetDir: join(dir, 'targets'), targetBaseUrl: `${origin}/targets` });
-    const [a, b] = [updater(), updater()];
-    const infos = await Promise.all([a.getTargetInfo('app.bin'), b.getTargetInfo('app.bin')]);
-    const before = targetRequests;
-    const paths = await Promise.all([a.downloadTarget(infos[0]!), b.downloadTarget(infos[1]!)]);
-    const dest = join(dir, 'targets', 'app.bin');
-    expect(paths).toEqual([dest, dest]);
-    expect(targetRequests - before).toBe(1);
-    expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(expectedSha256);
-  });
-
-  it(`${PROCESSES} processes, server ignoring Range: all succeed with the verified file, ${ROUNDS} rounds`, { timeout: 300_000 }, async () => {
-    const dest = join(dir, 'targets', 'app.bin');
-    for (let round = 0; round < ROUNDS; round++) {
+  it(
+    'in one process, a second call waits for the first and shares its verified file',
+    { timeout: 60_000 },
+    async () => {
       await rm(join(dir, 'targets'), { recursive: true, force: true });
+      const updater = (): Updater =>
+        new Updater({
+          metadataDir: join(dir, 'metadata'),
+          metadataBaseUrl: `${origin}/metadata`,
+          targetDir: join(dir, 'targets'),
+          targetBaseUrl: `${origin}/targets`,
+        });
+      const [a, b] = [updater(), updater()];
+      const infos = await Promise.all([a.getTargetInfo('app.bin'), b.getTargetInfo('app.bin')]);
       const before = targetRequests;
-      const runs = await Promise.all(Array.from({ length: PROCESSES }, () => runChild()));
-      for (const { code, result } of runs) {
-        expect(result, `round ${round}`).toEqual({ path: dest, sha256: expectedSha256 });
-        expect(code).toBe(0);
+      const paths = await Promise.all([a.downloadTarget(infos[0]!), b.downloadTarget(infos[1]!)]);
+      const dest = join(dir, 'targets', 'app.bin');
+      expect(paths).toEqual([dest, dest]);
+      expect(targetRequests - before).toBe(1);
+      expect(
+        createHash('sha256')
+          .update(await readFile(dest))
+          .digest('hex'),
+      ).toBe(expectedSha256);
+    },
+  );
+
+  it(
+    `${PROCESSES} processes, server ignoring Range: all succeed with the verified file, ${ROUNDS} rounds`,
+    { timeout: 300_000 },
+    async () => {
+      const dest = join(dir, 'targets', 'app.bin');
+      for (let round = 0; round < ROUNDS; round++) {
+        await rm(join(dir, 'targets'), { recursive: true, force: true });
+        const before = targetRequests;
+        const runs = await Promise.all(Array.from({ length: PROCESSES }, () => runChild()));
+        for (const { code, result } of runs) {
+          expect(result, `round ${round}`).toEqual({ path: dest, sha256: expectedSha256 });
+          expect(code).toBe(0);
+        }
+        expect(
+          createHash('sha256')
+            .update(await readFile(dest))
+            .digest('hex'),
+        ).toBe(expectedSha256);
+        expect(await readdir(join(dir, 'targets'))).toEqual(['app.bin']); // no .part or .lock left behind
+        expect(targetRequests - before).toBe(1); // the others waited for the lock and took the verified file
       }
-      expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(expectedSha256);
-      expect(await readdir(join(dir, 'targets'))).toEqual(['app.bin']); // no .part or .lock left behind
-      expect(targetRequests - before).toBe(1); // the others waited for the lock and took the verified file
-    }
-  });
+    },
+  );
 });

@@ -44,7 +44,10 @@ function freshChunksFetcher(mark: (body: AsyncIterable<Uint8Array>) => void): Fe
 /** Calls of Buffer.from that copy a whole chunk (a Uint8Array argument of chunk size). */
 function countChunkCopies(): () => number {
   const from = vi.spyOn(Buffer, 'from');
-  return () => from.mock.calls.filter(([arg]) => arg instanceof Uint8Array && (arg.length === CHUNK || arg.length === BODY.length % CHUNK)).length;
+  return () =>
+    from.mock.calls.filter(
+      ([arg]) => arg instanceof Uint8Array && (arg.length === CHUNK || arg.length === BODY.length % CHUNK),
+    ).length;
 }
 
 async function download(fetcher: Fetcher): Promise<string> {
@@ -114,7 +117,12 @@ describe('one request', () => {
         };
       },
     };
-    const failure = downloadFile(fetcher, 'https://x/target.bin', join(dir, 't.bin'), { length: BODY.length, hashes: HASHES, readTimeoutMs: 150, retries: 0 });
+    const failure = downloadFile(fetcher, 'https://x/target.bin', join(dir, 't.bin'), {
+      length: BODY.length,
+      hashes: HASHES,
+      readTimeoutMs: 150,
+      retries: 0,
+    });
     await expect(failure).rejects.toBeInstanceOf(SlowRetrievalError);
     expect(setTimeoutSpy.mock.calls.filter(([, ms]) => ms === 150)).toHaveLength(1);
   });
@@ -136,14 +144,18 @@ describe('one request', () => {
     });
     await downloadBytes(fetcher('ends'), 'https://x/a', 100);
     await expect(downloadBytes(fetcher('fails'), 'https://x/a', 100)).rejects.toBeInstanceOf(DownloadError);
-    await expect(downloadBytes(fetcher('too long'), 'https://x/a', 100)).rejects.toBeInstanceOf(DownloadLengthMismatchError);
+    await expect(downloadBytes(fetcher('too long'), 'https://x/a', 100)).rejects.toBeInstanceOf(
+      DownloadLengthMismatchError,
+    );
     const hanging: Fetcher = {
       fetch: (_url, request) => {
         signals.push(request!.signal!);
         return new Promise(() => {});
       },
     };
-    await expect(downloadBytes(hanging, 'https://x/a', 100, { readTimeoutMs: 50 })).rejects.toBeInstanceOf(SlowRetrievalError);
+    await expect(downloadBytes(hanging, 'https://x/a', 100, { readTimeoutMs: 50 })).rejects.toBeInstanceOf(
+      SlowRetrievalError,
+    );
     expect(signals.map((s) => s.aborted)).toEqual([false, false, true, true]);
   });
 });

@@ -56,7 +56,10 @@ function http(): HttpFetcher {
 }
 
 /** A fetcher an app might write badly: whatever `body` yields, after `delayMs` for the head. */
-function fakeFetcher(body: () => AsyncIterable<unknown>, extra: Partial<FetchResponse> = {}): Fetcher & { requests: FetchRequest[] } {
+function fakeFetcher(
+  body: () => AsyncIterable<unknown>,
+  extra: Partial<FetchResponse> = {},
+): Fetcher & { requests: FetchRequest[] } {
   const requests: FetchRequest[] = [];
   return {
     requests,
@@ -81,7 +84,9 @@ describe('downloadBytes', () => {
   test('endless data is cut at maxLength and the connection dropped at once', async () => {
     const { handler, stats } = endless(16 * 1024);
     const origin = await server({ '/timestamp.json': handler });
-    await expect(downloadBytes(http(), origin.url('/timestamp.json'), 100_000)).rejects.toBeInstanceOf(DownloadLengthMismatchError);
+    await expect(downloadBytes(http(), origin.url('/timestamp.json'), 100_000)).rejects.toBeInstanceOf(
+      DownloadLengthMismatchError,
+    );
     await stats.closed;
     const sentAtError = stats.bytesSent;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -91,7 +96,9 @@ describe('downloadBytes', () => {
   test('a stall is SlowRetrievalError from our own timer, whatever the fetcher allows', async () => {
     const origin = await server({ '/snapshot.json': stallMidBody(BODY, 1000) });
     // Were the timer not ours, the body would arrive after the 1 s stall and the download succeed.
-    await expect(downloadBytes(http(), origin.url('/snapshot.json'), BODY.length, { readTimeoutMs: 200 })).rejects.toBeInstanceOf(SlowRetrievalError);
+    await expect(
+      downloadBytes(http(), origin.url('/snapshot.json'), BODY.length, { readTimeoutMs: 200 }),
+    ).rejects.toBeInstanceOf(SlowRetrievalError);
   });
 
   test('an app fetcher that yields endlessly without ever waiting is cut too', async () => {
@@ -107,7 +114,9 @@ describe('downloadBytes', () => {
         finalized = true;
       }
     });
-    await expect(downloadBytes(fetcher, 'https://x/targets.json', 10_500)).rejects.toBeInstanceOf(DownloadLengthMismatchError);
+    await expect(downloadBytes(fetcher, 'https://x/targets.json', 10_500)).rejects.toBeInstanceOf(
+      DownloadLengthMismatchError,
+    );
     expect(yielded).toBe(11);
     await new Promise((resolve) => setImmediate(resolve));
     expect(finalized).toBe(true);
@@ -116,12 +125,16 @@ describe('downloadBytes', () => {
 
   test('an app fetcher that never answers, or never yields, is a SlowRetrievalError', async () => {
     const hangingHead: Fetcher = { fetch: () => new Promise(() => {}) };
-    await expect(downloadBytes(hangingHead, 'https://x/a', 10, { readTimeoutMs: 100 })).rejects.toBeInstanceOf(SlowRetrievalError);
+    await expect(downloadBytes(hangingHead, 'https://x/a', 10, { readTimeoutMs: 100 })).rejects.toBeInstanceOf(
+      SlowRetrievalError,
+    );
     const hangingBody = fakeFetcher(async function* () {
       yield new Uint8Array(1);
       await new Promise(() => {});
     });
-    await expect(downloadBytes(hangingBody, 'https://x/a', 10, { readTimeoutMs: 100 })).rejects.toBeInstanceOf(SlowRetrievalError);
+    await expect(downloadBytes(hangingBody, 'https://x/a', 10, { readTimeoutMs: 100 })).rejects.toBeInstanceOf(
+      SlowRetrievalError,
+    );
   });
 
   test('the fetcher is told to stop: its signal is aborted when we give up', async () => {
@@ -129,7 +142,12 @@ describe('downloadBytes', () => {
     const fetcher: Fetcher = {
       fetch: async (_url, request) => {
         seenSignal = request?.signal;
-        return { start: 0, body: (async function* () { for (;;) yield new Uint8Array(100); })() };
+        return {
+          start: 0,
+          body: (async function* () {
+            for (;;) yield new Uint8Array(100);
+          })(),
+        };
       },
     };
     await expect(downloadBytes(fetcher, 'https://x/a', 1000)).rejects.toBeInstanceOf(DownloadLengthMismatchError);
@@ -149,19 +167,25 @@ describe('downloadBytes', () => {
       },
     };
     await expect(downloadBytes(throwingSync, 'https://x/a', 100)).rejects.toBeInstanceOf(DownloadError);
-    const notIterable = fakeFetcher(() => ({ [Symbol.asyncIterator]: () => ({ next: () => 42 }) }) as unknown as AsyncIterable<unknown>);
+    const notIterable = fakeFetcher(
+      () => ({ [Symbol.asyncIterator]: () => ({ next: () => 42 }) }) as unknown as AsyncIterable<unknown>,
+    );
     await expect(downloadBytes(notIterable, 'https://x/a', 100)).rejects.toThrow(/not an async iterator/);
     const offset = fakeFetcher(async function* () {}, { start: 50 });
     await expect(downloadBytes(offset, 'https://x/a', 100)).rejects.toThrow(/answered from 50/);
     const announcedTooLong = fakeFetcher(async function* () {}, { totalLength: 101 });
-    await expect(downloadBytes(announcedTooLong, 'https://x/a', 100)).rejects.toBeInstanceOf(DownloadLengthMismatchError);
+    await expect(downloadBytes(announcedTooLong, 'https://x/a', 100)).rejects.toBeInstanceOf(
+      DownloadLengthMismatchError,
+    );
   });
 
   test('cancellation', async () => {
     const origin = await server({ '/drip': drip(BODY, { chunkSize: 1000, intervalMs: 10 }) });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    await expect(downloadBytes(http(), origin.url('/drip'), BODY.length, { signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
+    await expect(
+      downloadBytes(http(), origin.url('/drip'), BODY.length, { signal: controller.signal }),
+    ).rejects.toBeInstanceOf(CancelledError);
   });
 });
 
@@ -178,7 +202,11 @@ describe('downloadFile', () => {
     const tampered = Buffer.from(BODY);
     tampered[1000] ^= 1;
     const origin = await server({ '/t': serveBytes(tampered) });
-    const failure = downloadFile(http(), origin.url('/t'), dest(), { length: BODY.length, hashes: HASHES, resume: true });
+    const failure = downloadFile(http(), origin.url('/t'), dest(), {
+      length: BODY.length,
+      hashes: HASHES,
+      resume: true,
+    });
     await expect(failure).rejects.toBeInstanceOf(LengthOrHashMismatchError);
     await expect(failure).rejects.toThrow(/sha256 mismatch/);
     expect(existsSync(dest())).toBe(false);
@@ -188,7 +216,11 @@ describe('downloadFile', () => {
   test('more data than the trusted length: DownloadLengthMismatchError, nothing left on disk', async () => {
     const { handler, stats } = endless();
     const origin = await server({ '/t': handler });
-    const failure = downloadFile(http(), origin.url('/t'), dest(), { length: BODY.length, hashes: HASHES, resume: true });
+    const failure = downloadFile(http(), origin.url('/t'), dest(), {
+      length: BODY.length,
+      hashes: HASHES,
+      resume: true,
+    });
     await expect(failure).rejects.toBeInstanceOf(DownloadLengthMismatchError);
     await stats.closed;
     expect(existsSync(dest())).toBe(false);
@@ -198,7 +230,9 @@ describe('downloadFile', () => {
   test('a body that ends short is a length mismatch', async () => {
     const short = BODY.subarray(0, BODY.length - 1);
     const origin = await server({ '/t': serveBytes(short) });
-    await expect(downloadFile(http(), origin.url('/t'), dest(), { length: BODY.length, hashes: HASHES })).rejects.toThrow(/expected length/);
+    await expect(
+      downloadFile(http(), origin.url('/t'), dest(), { length: BODY.length, hashes: HASHES }),
+    ).rejects.toThrow(/expected length/);
     expect(existsSync(partOf(dest()))).toBe(false);
   });
 
@@ -215,7 +249,12 @@ describe('downloadFile', () => {
 
   test('retries are bounded: a stalling server ends in SlowRetrievalError', async () => {
     const origin = await server({ '/t': stallMidBody(BODY, 1000) });
-    const failure = downloadFile(http(), origin.url('/t'), dest(), { length: BODY.length, hashes: HASHES, retries: 2, readTimeoutMs: 150 });
+    const failure = downloadFile(http(), origin.url('/t'), dest(), {
+      length: BODY.length,
+      hashes: HASHES,
+      retries: 2,
+      readTimeoutMs: 150,
+    });
     await expect(failure).rejects.toBeInstanceOf(SlowRetrievalError);
     expect(origin.requests).toHaveLength(3);
     expect(existsSync(partOf(dest()))).toBe(false); // resume not asked for: no leftovers
@@ -224,7 +263,9 @@ describe('downloadFile', () => {
   test('an interrupted download resumes later from its .part (existing bytes hashed first)', async () => {
     const origin = await server({ '/t': interruptMidBody(BODY, { afterBytes: 400_000, how: 'close' }) });
     const options = { length: BODY.length, hashes: HASHES, resume: true };
-    await expect(downloadFile(http(), origin.url('/t'), dest(), { ...options, retries: 0 })).rejects.toBeInstanceOf(DownloadError);
+    await expect(downloadFile(http(), origin.url('/t'), dest(), { ...options, retries: 0 })).rejects.toBeInstanceOf(
+      DownloadError,
+    );
     const kept = readFileSync(partOf(dest()));
     expect(kept.length).toBe(400_000);
     expect(kept.equals(BODY.subarray(0, kept.length))).toBe(true);
@@ -241,7 +282,12 @@ describe('downloadFile', () => {
     writeFileSync(partOf(dest()), BODY.subarray(0, 500_000));
     const origin = await server({ '/t': serveBytes(BODY, { honourRange: false }) });
     const events: DownloadProgress[] = [];
-    await downloadFile(http(), origin.url('/t'), dest(), { length: BODY.length, hashes: HASHES, resume: true, onProgress: (p) => events.push(p) });
+    await downloadFile(http(), origin.url('/t'), dest(), {
+      length: BODY.length,
+      hashes: HASHES,
+      resume: true,
+      onProgress: (p) => events.push(p),
+    });
     expect(origin.requests[0].headers.range).toBe('bytes=500000-');
     expect(sha256(readFileSync(dest()))).toBe(HASHES.sha256);
     expect(events.map((e) => e.transferred)).toEqual([...events.map((e) => e.transferred)].sort((a, b) => a - b));
@@ -254,7 +300,9 @@ describe('downloadFile', () => {
     writeFileSync(partOf(dest()), corrupted);
     const origin = await server({ '/t': serveBytes(BODY) });
     const options = { length: BODY.length, hashes: HASHES, resume: true };
-    await expect(downloadFile(http(), origin.url('/t'), dest(), options)).rejects.toBeInstanceOf(LengthOrHashMismatchError);
+    await expect(downloadFile(http(), origin.url('/t'), dest(), options)).rejects.toBeInstanceOf(
+      LengthOrHashMismatchError,
+    );
     expect(existsSync(partOf(dest()))).toBe(false);
 
     writeFileSync(partOf(dest()), BODY);
@@ -288,7 +336,10 @@ describe('downloadFile', () => {
 
   test('disk trouble is a StorageError', async () => {
     const origin = await server({ '/t': serveBytes(BODY) });
-    const failure = downloadFile(http(), origin.url('/t'), join(dir, 'missing-dir', 'x'), { length: BODY.length, hashes: HASHES });
+    const failure = downloadFile(http(), origin.url('/t'), join(dir, 'missing-dir', 'x'), {
+      length: BODY.length,
+      hashes: HASHES,
+    });
     await expect(failure).rejects.toBeInstanceOf(StorageError);
   });
 
@@ -348,7 +399,11 @@ describe('downloadFile', () => {
     }
     // Resuming against it: it answers 200 to the Range request, so the file starts over.
     writeFileSync(partOf(dest()), payload.subarray(0, 1_000_000));
-    await downloadFile(fetcher, `${python.origin}/installer.bin`, dest(), { length: payload.length, hashes, resume: true });
+    await downloadFile(fetcher, `${python.origin}/installer.bin`, dest(), {
+      length: payload.length,
+      hashes,
+      resume: true,
+    });
     expect(sha256(readFileSync(dest()))).toBe(hashes.sha256);
   }, 120_000);
 });

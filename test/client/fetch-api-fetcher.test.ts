@@ -11,7 +11,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, DownloadError, DownloadHTTPError, SlowRetrievalError } from '../../updater/core/errors.js';
 import { downloadFile } from '../../updater/client/download.js';
 import { FetchApiFetcher } from '../../updater/client/fetch-api-fetcher.js';
-import { interruptMidBody, neverRespond, serveBytes, stallMidBody, startPythonHttpServer, startServer, type TestServer } from '../helpers/servers.js';
+import {
+  interruptMidBody,
+  neverRespond,
+  serveBytes,
+  stallMidBody,
+  startPythonHttpServer,
+  startServer,
+  type TestServer,
+} from '../helpers/servers.js';
 
 const body = randomBytes(300_000);
 const sha256 = createHash('sha256').update(body).digest('hex');
@@ -26,7 +34,11 @@ async function drain(iterable: AsyncIterable<Uint8Array>): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ '/file': serveBytes(body), '/silent': neverRespond(), '/stall': stallMidBody(body, 1000) });
+  server = await startServer({
+    '/file': serveBytes(body),
+    '/silent': neverRespond(),
+    '/stall': stallMidBody(body, 1000),
+  });
   dir = await mkdtemp(join(tmpdir(), 'etuf-fetchapi-'));
 });
 afterAll(async () => {
@@ -54,7 +66,10 @@ describe('FetchApiFetcher', () => {
   });
 
   it('turns a non-success status into DownloadHTTPError with the status', async () => {
-    await expect(fetcher.fetch(server.url('/missing'))).rejects.toMatchObject({ name: 'DownloadHTTPError', status: 404 });
+    await expect(fetcher.fetch(server.url('/missing'))).rejects.toMatchObject({
+      name: 'DownloadHTTPError',
+      status: 404,
+    });
     await expect(fetcher.fetch(server.url('/missing'))).rejects.toBeInstanceOf(DownloadHTTPError);
   });
 
@@ -82,14 +97,26 @@ describe('FetchApiFetcher', () => {
     expect((await readFile(dest)).equals(body)).toBe(true);
 
     await expect(
-      downloadFile(fetcher, server.url('/stall'), join(dir, 'b.bin'), { length: body.length, hashes: { sha256 }, readTimeoutMs: 200, retries: 0 }),
+      downloadFile(fetcher, server.url('/stall'), join(dir, 'b.bin'), {
+        length: body.length,
+        hashes: { sha256 },
+        readTimeoutMs: 200,
+        retries: 0,
+      }),
     ).rejects.toThrow(SlowRetrievalError);
 
     server.route('/flaky', interruptMidBody(body, { afterBytes: 100_000, times: 1 }));
     const resumed = join(dir, 'c.bin');
-    await downloadFile(fetcher, server.url('/flaky'), resumed, { length: body.length, hashes: { sha256 }, resume: true });
+    await downloadFile(fetcher, server.url('/flaky'), resumed, {
+      length: body.length,
+      hashes: { sha256 },
+      resume: true,
+    });
     expect((await readFile(resumed)).equals(body)).toBe(true);
-    expect(server.requests.filter((r) => r.url === '/flaky').map((r) => r.headers.range)).toEqual([undefined, expect.stringMatching(/^bytes=\d+-$/)]);
+    expect(server.requests.filter((r) => r.url === '/flaky').map((r) => r.headers.range)).toEqual([
+      undefined,
+      expect.stringMatching(/^bytes=\d+-$/),
+    ]);
   });
 
   it('survives python3 -m http.server closing connections under backpressure', async () => {

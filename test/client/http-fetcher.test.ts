@@ -11,7 +11,14 @@ import {
 } from '../../updater/core/errors.js';
 import type { FetchResponse } from '../../updater/client/fetcher.js';
 import { HttpFetcher, type HttpFetcherOptions } from '../../updater/client/http-fetcher.js';
-import { bypassesProxy, openTunnel, parseProxyUrl, proxyAuthorization, proxyConfigFromEnv, proxyFor } from '../../updater/client/proxy.js';
+import {
+  bypassesProxy,
+  openTunnel,
+  parseProxyUrl,
+  proxyAuthorization,
+  proxyConfigFromEnv,
+  proxyFor,
+} from '../../updater/client/proxy.js';
 import {
   drip,
   endless,
@@ -36,7 +43,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function server(routes: Parameters<typeof startServer>[0], options?: Parameters<typeof startServer>[1]): Promise<TestServer> {
+async function server(
+  routes: Parameters<typeof startServer>[0],
+  options?: Parameters<typeof startServer>[1],
+): Promise<TestServer> {
   const started = await startServer(routes, options);
   cleanups.push(() => started.close());
   return started;
@@ -50,7 +60,13 @@ async function proxy(options?: Parameters<typeof startProxy>[0]): Promise<TestPr
 
 /** Fast timeouts, no proxy from the environment, quick retries. */
 function fetcher(options: HttpFetcherOptions = {}): HttpFetcher {
-  const created = new HttpFetcher({ proxy: {}, readTimeoutMs: 300, connectTimeoutMs: 300, retryDelayMs: 10, ...options });
+  const created = new HttpFetcher({
+    proxy: {},
+    readTimeoutMs: 300,
+    connectTimeoutMs: 300,
+    retryDelayMs: 10,
+    ...options,
+  });
   cleanups.push(() => created.close());
   return created;
 }
@@ -87,11 +103,19 @@ describe('proxy selection', () => {
       ['http://bar.org/x', 'foo.com bar.org', true],
       ['http://bar.org/x', '', false],
     ];
-    for (const [url, noProxy, expected] of cases) expect([url, noProxy, bypassesProxy(target(url), noProxy)]).toEqual([url, noProxy, expected]);
+    for (const [url, noProxy, expected] of cases)
+      expect([url, noProxy, bypassesProxy(target(url), noProxy)]).toEqual([url, noProxy, expected]);
   });
 
   test('environment: lower-case wins over upper-case, empty means unset', () => {
-    expect(proxyConfigFromEnv({ http_proxy: 'http://low:1', HTTP_PROXY: 'http://up:2', HTTPS_PROXY: 'http://up:3', no_proxy: ' ' })).toEqual({
+    expect(
+      proxyConfigFromEnv({
+        http_proxy: 'http://low:1',
+        HTTP_PROXY: 'http://up:2',
+        HTTPS_PROXY: 'http://up:3',
+        no_proxy: ' ',
+      }),
+    ).toEqual({
       httpProxy: 'http://low:1',
       httpsProxy: 'http://up:3',
       noProxy: undefined,
@@ -108,7 +132,9 @@ describe('proxy selection', () => {
 
   test('only http:// proxies; credentials become Basic auth', () => {
     expect(() => parseProxyUrl('socks5://p:1080')).toThrow(ValueError);
-    expect(proxyAuthorization(parseProxyUrl('http://us%40er:p%3Ass@p:1'))).toBe(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
+    expect(proxyAuthorization(parseProxyUrl('http://us%40er:p%3Ass@p:1'))).toBe(
+      `Basic ${Buffer.from('us@er:p:ss').toString('base64')}`,
+    );
     expect(proxyAuthorization(parseProxyUrl('http://p:1'))).toBeUndefined();
   });
 });
@@ -126,7 +152,8 @@ describe('HttpFetcher', () => {
   test('keep-alive connections are reused safely across fetches', async () => {
     const origin = await server({ '/file': serveBytes(BODY) });
     const client = fetcher();
-    for (let i = 0; i < 3; i++) expect((await readAll(await client.fetch(origin.url('/file')))).length).toBe(BODY.length);
+    for (let i = 0; i < 3; i++)
+      expect((await readAll(await client.fetch(origin.url('/file')))).length).toBe(BODY.length);
   });
 
   test('offset sends a Range request and the 206 says where the body starts', async () => {
@@ -148,9 +175,14 @@ describe('HttpFetcher', () => {
   test('416 and a 206 from the wrong offset are errors', async () => {
     const origin = await server({
       '/file': serveBytes(BODY),
-      '/wrong-range': raw('HTTP/1.1 206 Partial Content\r\ncontent-range: bytes 5-9/10\r\ncontent-length: 5\r\n\r\nhello'),
+      '/wrong-range': raw(
+        'HTTP/1.1 206 Partial Content\r\ncontent-range: bytes 5-9/10\r\ncontent-length: 5\r\n\r\nhello',
+      ),
     });
-    await expect(fetcher().fetch(origin.url('/file'), { offset: BODY.length })).rejects.toMatchObject({ name: 'DownloadHTTPError', status: 416 });
+    await expect(fetcher().fetch(origin.url('/file'), { offset: BODY.length })).rejects.toMatchObject({
+      name: 'DownloadHTTPError',
+      status: 416,
+    });
     const wrong = fetcher().fetch(origin.url('/wrong-range'), { offset: 3 });
     await expect(wrong).rejects.toThrow(/asked for bytes from 3/);
     await expect(wrong).rejects.toBeInstanceOf(DownloadError);
@@ -165,16 +197,24 @@ describe('HttpFetcher', () => {
 
   test('a Content-Length above maxLength fails before the body is read', async () => {
     const origin = await server({ '/file': serveBytes(BODY) });
-    await expect(fetcher().fetch(origin.url('/file'), { maxLength: BODY.length - 1 })).rejects.toBeInstanceOf(DownloadLengthMismatchError);
+    await expect(fetcher().fetch(origin.url('/file'), { maxLength: BODY.length - 1 })).rejects.toBeInstanceOf(
+      DownloadLengthMismatchError,
+    );
     await expect(fetcher().fetch(origin.url('/file'), { maxLength: BODY.length })).resolves.toMatchObject({ start: 0 });
   });
 
   test('5xx before the body is retried, a bounded number of times', async () => {
-    const origin = await server({ '/flaky': failThen(503, 2, serveBytes(BODY)), '/down': failThen(500, 100, serveBytes(BODY)) });
+    const origin = await server({
+      '/flaky': failThen(503, 2, serveBytes(BODY)),
+      '/down': failThen(500, 100, serveBytes(BODY)),
+    });
     expect((await readAll(await fetcher({ retries: 2 }).fetch(origin.url('/flaky')))).length).toBe(BODY.length);
     expect(origin.requests.filter((r) => r.url === '/flaky')).toHaveLength(3);
 
-    await expect(fetcher({ retries: 1 }).fetch(origin.url('/down'))).rejects.toMatchObject({ name: 'DownloadHTTPError', status: 500 });
+    await expect(fetcher({ retries: 1 }).fetch(origin.url('/down'))).rejects.toMatchObject({
+      name: 'DownloadHTTPError',
+      status: 500,
+    });
     expect(origin.requests.filter((r) => r.url === '/down')).toHaveLength(2);
   });
 
@@ -201,7 +241,9 @@ describe('HttpFetcher', () => {
       '/close': interruptMidBody(BODY, { afterBytes: 50_000, how: 'close' }),
       '/short': raw('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this'),
     });
-    await expect(readAll(await fetcher().fetch(origin.url('/close')))).rejects.toThrow(/closed before the end|mid-body/);
+    await expect(readAll(await fetcher().fetch(origin.url('/close')))).rejects.toThrow(
+      /closed before the end|mid-body/,
+    );
     await expect(readAll(await fetcher().fetch(origin.url('/short')))).rejects.toBeInstanceOf(DownloadError);
   });
 
@@ -233,7 +275,9 @@ describe('HttpFetcher', () => {
 
   test('no response head within readTimeoutMs is SlowRetrievalError', async () => {
     const origin = await server({ '/silent': neverRespond() });
-    await expect(fetcher({ readTimeoutMs: 150, retries: 0 }).fetch(origin.url('/silent'))).rejects.toBeInstanceOf(SlowRetrievalError);
+    await expect(fetcher({ readTimeoutMs: 150, retries: 0 }).fetch(origin.url('/silent'))).rejects.toBeInstanceOf(
+      SlowRetrievalError,
+    );
   });
 
   test('backpressure: a paused consumer stops the server, the body is never buffered whole', async () => {
@@ -264,7 +308,9 @@ describe('HttpFetcher', () => {
   });
 
   test('more bytes than Content-Length: the body stops at Content-Length, no crash', async () => {
-    const origin = await server({ '/overlong': raw(`HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello, and then a lot more${'x'.repeat(100_000)}`) });
+    const origin = await server({
+      '/overlong': raw(`HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello, and then a lot more${'x'.repeat(100_000)}`),
+    });
     expect((await readAll(await fetcher().fetch(origin.url('/overlong')))).toString()).toBe('hello');
   });
 
@@ -276,7 +322,9 @@ describe('HttpFetcher', () => {
   describe('cancellation', () => {
     test('an already aborted signal rejects at once', async () => {
       const origin = await server({ '/file': serveBytes(BODY) });
-      await expect(fetcher().fetch(origin.url('/file'), { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(CancelledError);
+      await expect(fetcher().fetch(origin.url('/file'), { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
+        CancelledError,
+      );
       expect(origin.requests).toHaveLength(0);
     });
 
@@ -284,7 +332,9 @@ describe('HttpFetcher', () => {
       const origin = await server({ '/silent': neverRespond() });
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 50);
-      await expect(fetcher({ readTimeoutMs: 5000 }).fetch(origin.url('/silent'), { signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
+      await expect(
+        fetcher({ readTimeoutMs: 5000 }).fetch(origin.url('/silent'), { signal: controller.signal }),
+      ).rejects.toBeInstanceOf(CancelledError);
     });
 
     test('abort mid-body destroys the socket', async () => {
@@ -309,7 +359,9 @@ describe('HttpFetcher', () => {
 
     test('custom headers and the user agent are sent', async () => {
       const origin = await server({ '/file': serveBytes(BODY) });
-      await readAll(await fetcher({ headers: { 'X-Client': 'kept' }, userAgent: 'my-app/1.2' }).fetch(origin.url('/file')));
+      await readAll(
+        await fetcher({ headers: { 'X-Client': 'kept' }, userAgent: 'my-app/1.2' }).fetch(origin.url('/file')),
+      );
       expect(origin.requests[0].headers).toMatchObject({ 'x-client': 'kept', 'user-agent': 'my-app/1.2' });
     });
 
@@ -360,7 +412,10 @@ describe('HttpFetcher', () => {
     test('https to http redirects and non-http schemes are refused', async () => {
       const identity = selfSignedCertificate();
       const plain = await server({ '/file': serveBytes(BODY) });
-      const secure = await server({ '/down': redirect(`${plain.origin}/file`), '/file-scheme': redirect('file:///etc/passwd') }, { tls: identity });
+      const secure = await server(
+        { '/down': redirect(`${plain.origin}/file`), '/file-scheme': redirect('file:///etc/passwd') },
+        { tls: identity },
+      );
       const client = fetcher({ ca: identity.cert });
       await expect(client.fetch(secure.url('/down'))).rejects.toThrow(/from https to http/);
       await expect(client.fetch(secure.url('/file-scheme'))).rejects.toThrow(/refusing redirect to file:/);
@@ -386,7 +441,9 @@ describe('HttpFetcher', () => {
       delete process.env.no_proxy;
       const client = new HttpFetcher({ readTimeoutMs: 2000 });
       cleanups.push(() => client.close());
-      expect((await readAll(await client.fetch(origin.url('/file?v=1'), { offset: 7 }))).equals(BODY.subarray(7))).toBe(true);
+      expect((await readAll(await client.fetch(origin.url('/file?v=1'), { offset: 7 }))).equals(BODY.subarray(7))).toBe(
+        true,
+      );
       expect(forwarder.requests.map((r) => r.url)).toEqual([`${origin.origin}/file?v=1`]);
       expect(forwarder.requests[0].headers.host).toBe(`127.0.0.1:${origin.port}`);
       expect(origin.requests[0].headers.range).toBe('bytes=7-');
@@ -409,8 +466,12 @@ describe('HttpFetcher', () => {
       const auth = `Basic ${Buffer.from('alice:pa ss').toString('base64')}`;
       const forwarder = await proxy({ requireAuth: auth });
       const withAuth = `http://alice:pa%20ss@127.0.0.1:${forwarder.port}`;
-      expect((await readAll(await fetcher({ proxy: { httpProxy: withAuth } }).fetch(origin.url('/file')))).length).toBe(BODY.length);
-      await expect(fetcher({ proxy: { httpProxy: forwarder.url } }).fetch(origin.url('/file'))).rejects.toMatchObject({ status: 407 });
+      expect((await readAll(await fetcher({ proxy: { httpProxy: withAuth } }).fetch(origin.url('/file')))).length).toBe(
+        BODY.length,
+      );
+      await expect(fetcher({ proxy: { httpProxy: forwarder.url } }).fetch(origin.url('/file'))).rejects.toMatchObject({
+        status: 407,
+      });
       expect(origin.requests).toHaveLength(1);
       expect(origin.requests[0].headers['proxy-authorization']).toBeUndefined();
     });
@@ -440,7 +501,9 @@ describe('HttpFetcher', () => {
 
     test('a refused CONNECT is a DownloadHTTPError; a silent proxy is a connect timeout', async () => {
       const refusing = await proxy({ requireAuth: 'Basic nope' });
-      await expect(fetcher({ proxy: { httpsProxy: refusing.url } }).fetch('https://localhost:9/file')).rejects.toMatchObject({ status: 407 });
+      await expect(
+        fetcher({ proxy: { httpsProxy: refusing.url } }).fetch('https://localhost:9/file'),
+      ).rejects.toMatchObject({ status: 407 });
       const silent = await proxy({ stallConnect: true });
       const client = fetcher({ proxy: { httpsProxy: silent.url }, connectTimeoutMs: 150 });
       await expect(client.fetch('https://localhost:9/file')).rejects.toBeInstanceOf(SlowRetrievalError);
@@ -451,12 +514,17 @@ describe('HttpFetcher', () => {
       await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
       cleanups.push(() => new Promise((resolve) => echo.close(resolve)));
       const tunneller = await proxy();
-      const socket = await openTunnel(new URL(tunneller.url), '127.0.0.1', (echo.address() as AddressInfo).port, { timeoutMs: 1000 });
+      const socket = await openTunnel(new URL(tunneller.url), '127.0.0.1', (echo.address() as AddressInfo).port, {
+        timeoutMs: 1000,
+      });
       cleanups.push(() => socket.destroy());
       const echoed = new Promise<string>((resolve) => socket.once('data', (data) => resolve(data.toString())));
       socket.write('ping through the tunnel');
       expect(await echoed).toBe('ping through the tunnel');
-      expect(tunneller.connects[0]).toMatchObject({ method: 'CONNECT', url: `127.0.0.1:${(echo.address() as AddressInfo).port}` });
+      expect(tunneller.connects[0]).toMatchObject({
+        method: 'CONNECT',
+        url: `127.0.0.1:${(echo.address() as AddressInfo).port}`,
+      });
     });
   });
 });

@@ -156,7 +156,15 @@ describe('MetadataStore', () => {
     await Promise.all([job('a'), job('b')]);
     // Whichever went first, the other only entered after it left.
     expect([order.slice(0, 2), order.slice(2)].map((pair) => pair.map((e) => e.split(' ')[0]))).toEqual(
-      order[0] === 'a in' ? [['a', 'a'], ['b', 'b']] : [['b', 'b'], ['a', 'a']],
+      order[0] === 'a in'
+        ? [
+            ['a', 'a'],
+            ['b', 'b'],
+          ]
+        : [
+            ['b', 'b'],
+            ['a', 'a'],
+          ],
     );
     const release = await store.lock();
     const lockFiles = readdirSync(dir);
@@ -170,7 +178,27 @@ describe('MetadataStore', () => {
     const roleName = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 60 }),
       fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 30 }),
-      fc.array(fc.constantFrom('..', '.', '/', '\\', '%', '%2e', '%2F', 'C:', '\0', 'con', 'aux.', 'root', ' ', '~', '\uD800'), { maxLength: 12 })
+      fc
+        .array(
+          fc.constantFrom(
+            '..',
+            '.',
+            '/',
+            '\\',
+            '%',
+            '%2e',
+            '%2F',
+            'C:',
+            '\0',
+            'con',
+            'aux.',
+            'root',
+            ' ',
+            '~',
+            '\uD800',
+          ),
+          { maxLength: 12 },
+        )
         .map((parts) => parts.join('')),
     );
     const written = new Map<string, string>();

@@ -32,7 +32,9 @@ interface RealWorldRepo {
   extra_files_in_metadata_dir: string[];
 }
 
-const expectedAll = JSON.parse(readFileSync(join(REAL_WORLD, 'expected.json'), 'utf8')) as { repos: Record<string, RealWorldRepo> };
+const expectedAll = JSON.parse(readFileSync(join(REAL_WORLD, 'expected.json'), 'utf8')) as {
+  repos: Record<string, RealWorldRepo>;
+};
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** `2025-02-09 12:02:08+00:00` (the faketime file) as a Date. */
@@ -44,7 +46,12 @@ function parseFaketime(text: string): Date {
 
 async function withClient(
   name: string,
-  fn: (client: { updater: (config?: Partial<UpdaterConfig>) => Updater; fetcher: DirFetcher; metadataDir: string; served: (p: string) => Buffer }) => Promise<void>,
+  fn: (client: {
+    updater: (config?: Partial<UpdaterConfig>) => Updater;
+    fetcher: DirFetcher;
+    metadataDir: string;
+    served: (p: string) => Buffer;
+  }) => Promise<void>,
 ): Promise<void> {
   const repoDir = join(REAL_WORLD, name);
   const dir = await mkdtemp(join(tmpdir(), `etuf-real-world-${name}-`));
@@ -86,7 +93,9 @@ for (const [name, expected] of Object.entries(expectedAll.repos)) {
         new Date(expected.reference_time).toISOString(),
       );
       expect(readFileSync(join(repoDir, 'targetpath'), 'utf8').trim()).toBe(expected.targetpath);
-      expect(Metadata.fromBytes(readFileSync(join(repoDir, 'initial_root.json')), 'root').signed.version).toBe(expected.initial_root_version);
+      expect(Metadata.fromBytes(readFileSync(join(repoDir, 'initial_root.json')), 'root').signed.version).toBe(
+        expected.initial_root_version,
+      );
     });
 
     it(`refreshes at ${expected.reference_time} to ${JSON.stringify(expected.expected_trusted_versions)}`, () =>
@@ -103,7 +112,9 @@ for (const [name, expected] of Object.entries(expectedAll.repos)) {
         }).toEqual(v);
         // Only metadata was asked for, and no root older than the bootstrap one (never parsed).
         expect(fetcher.requests.every((u) => u.startsWith(`${BASE_URL}/metadata/`) && u.endsWith('.json'))).toBe(true);
-        const rootVersionsFetched = fetcher.requests.flatMap((u) => /\/(\d+)\.root\.json$/.exec(u)?.[1] ?? []).map(Number);
+        const rootVersionsFetched = fetcher.requests
+          .flatMap((u) => /\/(\d+)\.root\.json$/.exec(u)?.[1] ?? [])
+          .map(Number);
         expect(rootVersionsFetched.every((n) => n > expected.initial_root_version)).toBe(true);
         // The stored files are the served ones.
         const stored = (file: string): Promise<Buffer> => readFile(join(metadataDir, file));
@@ -121,7 +132,9 @@ for (const [name, expected] of Object.entries(expectedAll.repos)) {
         expect(info).toBeDefined();
         expect(info!.length).toBe(expected.target.length);
         expect(info!.hashes.sha256).toBe(expected.target.sha256);
-        expect(up.trustedMetadata!.getTargets(expected.target.role)!.signed.targets.has(expected.target.path)).toBe(true);
+        expect(up.trustedMetadata!.getTargets(expected.target.role)!.signed.targets.has(expected.target.path)).toBe(
+          true,
+        );
         const path = await up.downloadTarget(info!);
         const bytes = await readFile(path);
         expect(sha256(bytes)).toBe(expected.target.sha256);
@@ -133,7 +146,9 @@ for (const [name, expected] of Object.entries(expectedAll.repos)) {
         const timestamp = Metadata.fromBytes(served('metadata/timestamp.json'), 'timestamp');
         const up = updater({ referenceTime: new Date(timestamp.signed.expiresAt) });
         await expect(up.refresh()).rejects.toBeInstanceOf(ExpiredMetadataError);
-        expect(await readdir(metadataDir).then((names) => names.filter((n) => !n.startsWith('.')))).toEqual(['root.json']);
+        expect(await readdir(metadataDir).then((names) => names.filter((n) => !n.startsWith('.')))).toEqual([
+          'root.json',
+        ]);
       }));
 
     it('does not fetch the non-metadata files of the metadata directory', () =>
@@ -149,7 +164,10 @@ for (const [name, expected] of Object.entries(expectedAll.repos)) {
 
 describe('sigstore empty signatures', () => {
   const root12 = readFileSync(join(REAL_WORLD, 'sigstore-root-signing', 'metadata', '12.root.json'));
-  const doc = JSON.parse(root12.toString('utf8')) as { signed: unknown; signatures: Array<{ keyid: string; sig: string }> };
+  const doc = JSON.parse(root12.toString('utf8')) as {
+    signed: unknown;
+    signatures: Array<{ keyid: string; sig: string }>;
+  };
   const emptyKeyids = doc.signatures.filter((s) => s.sig === '').map((s) => s.keyid);
   const validKeyids = doc.signatures.filter((s) => s.sig !== '').map((s) => s.keyid);
 

@@ -72,9 +72,15 @@ describe('acceptLocal', () => {
   it('reports a local file refused by verification as unusable', async () => {
     await store.write('timestamp', Buffer.from('{}'));
     const unusable: Error[] = [];
-    const accepted = await acceptLocal(store_io(store), 'timestamp', 100, () => {
-      throw new ExpiredMetadataError('timestamp is expired');
-    }, (e) => unusable.push(e));
+    const accepted = await acceptLocal(
+      store_io(store),
+      'timestamp',
+      100,
+      () => {
+        throw new ExpiredMetadataError('timestamp is expired');
+      },
+      (e) => unusable.push(e),
+    );
     expect(accepted).toBe(false);
     expect(unusable[0]).toBeInstanceOf(RepositoryError);
   });
@@ -82,21 +88,41 @@ describe('acceptLocal', () => {
   it('reports an oversized local file as unusable (the repository copy replaces it)', async () => {
     await store.write('timestamp', new Uint8Array(200));
     const unusable: Error[] = [];
-    expect(await acceptLocal(store_io(store), 'timestamp', 100, () => undefined, (e) => unusable.push(e))).toBe(false);
+    expect(
+      await acceptLocal(
+        store_io(store),
+        'timestamp',
+        100,
+        () => undefined,
+        (e) => unusable.push(e),
+      ),
+    ).toBe(false);
     expect(unusable[0]).toBeInstanceOf(StorageError);
   });
 
   it('lets an OrderError (a bug, not a bad file) propagate', async () => {
     await store.write('snapshot', Buffer.from('{}'));
-    const run = acceptLocal(store_io(store), 'snapshot', 100, () => {
-      throw new OrderError('cannot update snapshot before timestamp');
-    }, () => undefined);
+    const run = acceptLocal(
+      store_io(store),
+      'snapshot',
+      100,
+      () => {
+        throw new OrderError('cannot update snapshot before timestamp');
+      },
+      () => undefined,
+    );
     await expect(run).rejects.toThrow(OrderError);
   });
 
   it('lets a failing disk (a system error, here ELOOP) propagate with its cause', async () => {
     await symlink('timestamp.json', join(client.metadataDir, 'timestamp.json'));
-    const error = await acceptLocal(store_io(store), 'timestamp', 100, () => undefined, () => undefined).catch((e: unknown) => e);
+    const error = await acceptLocal(
+      store_io(store),
+      'timestamp',
+      100,
+      () => undefined,
+      () => undefined,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).cause).toMatchObject({ code: 'ELOOP' });
   });
@@ -114,7 +140,10 @@ describe('Updater.refresh with the staged plan', () => {
     await symlink('snapshot.json', join(client.metadataDir, 'snapshot.json')); // a loop: ELOOP on open
     const before = await readdir(client.metadataDir);
     const rootBefore = await readFile(join(client.metadataDir, 'root.json'));
-    const error = await client.updater().refresh().catch((e: unknown) => e);
+    const error = await client
+      .updater()
+      .refresh()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).cause).toMatchObject({ code: 'ELOOP' });
     expect(await readdir(client.metadataDir)).toEqual(before);

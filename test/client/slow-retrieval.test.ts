@@ -62,13 +62,20 @@ async function servePaced(sim: RepositorySimulator): Promise<PacedRepo> {
   return repo;
 }
 
-async function answer(sim: RepositorySimulator, repo: PacedRepo, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function answer(
+  sim: RepositorySimulator,
+  repo: PacedRepo,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   res.on('error', () => {});
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   repo.requests.push({ path, range: req.headers.range });
   let body: Buffer;
   try {
-    const url = path.startsWith('/metadata/') ? METADATA_URL + path.slice('/metadata'.length) : TARGETS_URL + path.slice('/targets'.length);
+    const url = path.startsWith('/metadata/')
+      ? METADATA_URL + path.slice('/metadata'.length)
+      : TARGETS_URL + path.slice('/targets'.length);
     const response = await sim.fetch(url);
     const chunks: Uint8Array[] = [];
     for await (const chunk of response.body) chunks.push(chunk);
@@ -177,15 +184,23 @@ describe.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('a drip-fed timestamp ends in SlowRetrievalError; nothing stored changes', { timeout: TEST_TIMEOUT_MS }, async () => {
-    sim.updateTimestamp();
-    await expectRefreshRefused(/\/timestamp\.json/);
-  });
+  it(
+    'a drip-fed timestamp ends in SlowRetrievalError; nothing stored changes',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      sim.updateTimestamp();
+      await expectRefreshRefused(/\/timestamp\.json/);
+    },
+  );
 
-  it('a drip-fed snapshot ends in SlowRetrievalError; only the new timestamp was stored', { timeout: TEST_TIMEOUT_MS }, async () => {
-    sim.updateSnapshot();
-    await expectRefreshRefused(/\/\d+\.snapshot\.json/, ['timestamp.json']);
-  });
+  it(
+    'a drip-fed snapshot ends in SlowRetrievalError; only the new timestamp was stored',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      sim.updateSnapshot();
+      await expectRefreshRefused(/\/\d+\.snapshot\.json/, ['timestamp.json']);
+    },
+  );
 
   it('a drip-fed targets role ends in SlowRetrievalError', { timeout: TEST_TIMEOUT_MS }, async () => {
     sim.updateTargets();
@@ -193,30 +208,38 @@ describe.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
     await expectRefreshRefused(/\/\d+\.targets\.json/, ['timestamp.json', 'snapshot.json']);
   });
 
-  it('a drip-fed delegated role ends in SlowRetrievalError and is not stored', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const before = await disk();
-    const up = updater();
-    await up.refresh();
-    await expectSlowRetrieval(/\/\d+\.releases\.json/, () => up.getTargetInfo('rel/x.bin'));
-    expect(await disk()).toEqual(before);
-    expect(await updater().getTargetInfo('rel/x.bin')).toBeDefined(); // served normally, it is found
-  });
+  it(
+    'a drip-fed delegated role ends in SlowRetrievalError and is not stored',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const before = await disk();
+      const up = updater();
+      await up.refresh();
+      await expectSlowRetrieval(/\/\d+\.releases\.json/, () => up.getTargetInfo('rel/x.bin'));
+      expect(await disk()).toEqual(before);
+      expect(await updater().getTargetInfo('rel/x.bin')).toBeDefined(); // served normally, it is found
+    },
+  );
 
-  it('a drip-fed target fails after the bounded retries, keeps its .part, and resumes later', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const up = updater();
-    const info = (await up.getTargetInfo('app.bin'))!;
-    const dest = join(dir, 'targets', 'app.bin');
-    await expectSlowRetrieval(/\/targets\/.*app\.bin/, () => up.downloadTarget(info));
-    expect(repo.requests.filter((r) => r.path.endsWith('app.bin'))).toHaveLength(4); // first try + 3 retries
-    await expect(stat(dest)).rejects.toThrow();
-    const part = await stat(`${dest}.part`);
-    expect(part.size).toBeLessThan(TARGET_SIZE);
+  it(
+    'a drip-fed target fails after the bounded retries, keeps its .part, and resumes later',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const up = updater();
+      const info = (await up.getTargetInfo('app.bin'))!;
+      const dest = join(dir, 'targets', 'app.bin');
+      await expectSlowRetrieval(/\/targets\/.*app\.bin/, () => up.downloadTarget(info));
+      expect(repo.requests.filter((r) => r.path.endsWith('app.bin'))).toHaveLength(4); // first try + 3 retries
+      await expect(stat(dest)).rejects.toThrow();
+      const part = await stat(`${dest}.part`);
+      expect(part.size).toBeLessThan(TARGET_SIZE);
 
-    expect(await up.downloadTarget(info)).toBe(dest);
-    expect((await readFile(dest)).equals(target)).toBe(true);
-    const last = repo.requests.at(-1)!;
-    expect(last.range).toBe(part.size > 0 ? `bytes=${part.size}-` : undefined);
-  });
+      expect(await up.downloadTarget(info)).toBe(dest);
+      expect((await readFile(dest)).equals(target)).toBe(true);
+      const last = repo.requests.at(-1)!;
+      expect(last.range).toBe(part.size > 0 ? `bytes=${part.size}-` : undefined);
+    },
+  );
 
   it('a resumed download that is drip-fed fails without losing what it had', { timeout: TEST_TIMEOUT_MS }, async () => {
     const up = updater();
@@ -236,20 +259,24 @@ describe.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
     expect((await readFile(dest)).equals(target)).toBe(true);
   });
 
-  it('a slow but honest server, twice the floor, completes metadata and target downloads', { timeout: TEST_TIMEOUT_MS }, async () => {
-    sim.updateTargets();
-    sim.updateSnapshot();
-    repo.pace = () => HONEST;
-    // A longer window than the drip tests need: on a loaded machine, a pause of the event loop
-    // (shared by this server and the client) counts against the server; here up to half a window.
-    const up = updater(2 * WINDOW_MS);
-    await up.refresh();
-    const info = (await up.getTargetInfo('app.bin'))!;
-    const file = await up.downloadTarget(info);
-    expect((await readFile(file)).equals(target)).toBe(true);
-    // One request for the target: it never tripped the floor and was never retried.
-    expect(repo.requests.filter((r) => r.path.endsWith('app.bin'))).toHaveLength(1);
-  });
+  it(
+    'a slow but honest server, twice the floor, completes metadata and target downloads',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      sim.updateTargets();
+      sim.updateSnapshot();
+      repo.pace = () => HONEST;
+      // A longer window than the drip tests need: on a loaded machine, a pause of the event loop
+      // (shared by this server and the client) counts against the server; here up to half a window.
+      const up = updater(2 * WINDOW_MS);
+      await up.refresh();
+      const info = (await up.getTargetInfo('app.bin'))!;
+      const file = await up.downloadTarget(info);
+      expect((await readFile(file)).equals(target)).toBe(true);
+      // One request for the target: it never tripped the floor and was never retried.
+      expect(repo.requests.filter((r) => r.path.endsWith('app.bin'))).toHaveLength(1);
+    },
+  );
 });
 
 describe('slow retrieval settings', () => {
@@ -263,32 +290,41 @@ describe('slow retrieval settings', () => {
 });
 
 describe('electron-tuf client on a drip-fed mirror', () => {
-  it('refresh exits 1 with one line naming SlowRetrievalError; bad settings are one line too', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const sim = await RepositorySimulator.create();
-    const repo = await servePaced(sim);
-    const dir = await mkdtemp(join(tmpdir(), 'etuf-slow-cli-'));
-    try {
-      const out: string[] = [];
-      const err: string[] = [];
-      const io: CliIO = { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: dir };
-      await writeFile(join(dir, 'root.json'), sim.initialRoot);
-      expect(await runClientCommand(['init', 'root.json', '--metadata-dir', 'md'], io)).toBe(0);
-      const refresh = ['refresh', '--metadata-dir', 'md', '--metadata-url', `${repo.origin}/metadata`];
-      const settings = ['--min-bytes-per-second', String(MIN_BYTES_PER_SECOND), '--rate-window-ms', String(WINDOW_MS)];
-      repo.pace = (path) => (path.endsWith('/timestamp.json') ? DRIP : undefined);
-      expect(await runClientCommand([...refresh, ...settings], io)).toBe(1);
-      expect(err).toHaveLength(1);
-      expect(err[0]).toMatch(/^error: http:\/\/127\.0\.0\.1:\d+\/metadata\/timestamp\.json: too slow: .* bytes\/s\)/);
-      expect(err[0]).not.toContain('\n');
+  it(
+    'refresh exits 1 with one line naming SlowRetrievalError; bad settings are one line too',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const sim = await RepositorySimulator.create();
+      const repo = await servePaced(sim);
+      const dir = await mkdtemp(join(tmpdir(), 'etuf-slow-cli-'));
+      try {
+        const out: string[] = [];
+        const err: string[] = [];
+        const io: CliIO = { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: dir };
+        await writeFile(join(dir, 'root.json'), sim.initialRoot);
+        expect(await runClientCommand(['init', 'root.json', '--metadata-dir', 'md'], io)).toBe(0);
+        const refresh = ['refresh', '--metadata-dir', 'md', '--metadata-url', `${repo.origin}/metadata`];
+        const settings = [
+          '--min-bytes-per-second',
+          String(MIN_BYTES_PER_SECOND),
+          '--rate-window-ms',
+          String(WINDOW_MS),
+        ];
+        repo.pace = (path) => (path.endsWith('/timestamp.json') ? DRIP : undefined);
+        expect(await runClientCommand([...refresh, ...settings], io)).toBe(1);
+        expect(err).toHaveLength(1);
+        expect(err[0]).toMatch(/^error: http:\/\/127\.0\.0\.1:\d+\/metadata\/timestamp\.json: too slow: .* bytes\/s\)/);
+        expect(err[0]).not.toContain('\n');
 
-      expect(await runClientCommand([...refresh, '--min-bytes-per-second', 'fast'], io)).toBe(1);
-      expect(err[1]).toBe('error: --min-bytes-per-second must be a number, got "fast"');
-      expect(await runClientCommand([...refresh, '--rate-window-ms', '0'], io)).toBe(1);
-      expect(err[2]).toMatch(/^error: rateWindowMs must be an integer/);
-      expect(err).toHaveLength(3);
-    } finally {
-      await repo.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+        expect(await runClientCommand([...refresh, '--min-bytes-per-second', 'fast'], io)).toBe(1);
+        expect(err[1]).toBe('error: --min-bytes-per-second must be a number, got "fast"');
+        expect(await runClientCommand([...refresh, '--rate-window-ms', '0'], io)).toBe(1);
+        expect(err[2]).toMatch(/^error: rateWindowMs must be an integer/);
+        expect(err).toHaveLength(3);
+      } finally {
+        await repo.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -21,9 +21,31 @@ const hostileString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 40 }),
   fc
-    .array(fc.constantFrom('..', '.', '/', '\\', '%2e', '%2E%2e', '%2f', '%', 'C:', '\0', 'con', 'NUL.', ' ', 'a', 'é', '\u{1F600}', '\uD800', '~'), {
-      maxLength: 20,
-    })
+    .array(
+      fc.constantFrom(
+        '..',
+        '.',
+        '/',
+        '\\',
+        '%2e',
+        '%2E%2e',
+        '%2f',
+        '%',
+        'C:',
+        '\0',
+        'con',
+        'NUL.',
+        ' ',
+        'a',
+        'é',
+        '\u{1F600}',
+        '\uD800',
+        '~',
+      ),
+      {
+        maxLength: 20,
+      },
+    )
     .map((parts) => parts.join('')),
   fc.string({ unit: 'grapheme', minLength: 100, maxLength: 1500 }),
 );
@@ -185,8 +207,12 @@ describe('targetUrl', () => {
   const hash = 'ab'.repeat(32);
 
   it('joins base and path with or without a trailing slash', () => {
-    expect(targetUrl('https://cdn.example/targets', 'releases/1.0/app.tar.gz')).toBe('https://cdn.example/targets/releases/1.0/app.tar.gz');
-    expect(targetUrl('https://cdn.example/targets/', 'releases/1.0/app.tar.gz')).toBe('https://cdn.example/targets/releases/1.0/app.tar.gz');
+    expect(targetUrl('https://cdn.example/targets', 'releases/1.0/app.tar.gz')).toBe(
+      'https://cdn.example/targets/releases/1.0/app.tar.gz',
+    );
+    expect(targetUrl('https://cdn.example/targets/', 'releases/1.0/app.tar.gz')).toBe(
+      'https://cdn.example/targets/releases/1.0/app.tar.gz',
+    );
   });
 
   it('prefixes the basename with the hash for consistent snapshots (5.7.3)', () => {
@@ -197,7 +223,9 @@ describe('targetUrl', () => {
   });
 
   it('encodes each segment, so nothing in a name changes the URL structure', () => {
-    expect(targetUrl('https://x.example/t', 'My App/a b#c?d=e&f.zip')).toBe('https://x.example/t/My%20App/a%20b%23c%3Fd%3De%26f.zip');
+    expect(targetUrl('https://x.example/t', 'My App/a b#c?d=e&f.zip')).toBe(
+      'https://x.example/t/My%20App/a%20b%23c%3Fd%3De%26f.zip',
+    );
     expect(targetUrl('https://x.example/t', '%2e%2e/x')).toBe('https://x.example/t/%252e%252e/x');
     expect(targetUrl('https://x.example/t', '..\\..\\x')).toBe('https://x.example/t/..%5C..%5Cx');
     expect(targetUrl('https://x.example/t', '日本/ü.txt')).toBe('https://x.example/t/%E6%97%A5%E6%9C%AC/%C3%BC.txt');

@@ -9,7 +9,11 @@ import { checkedRateOptions, describeShortfall, TransferRateFloor } from '../../
 const OPTIONS = { minBytesPerSecond: 1000, rateWindowMs: 8000 };
 
 /** Feeds `bytesPerTick` each tick (1 s apart) from t = 0; returns the tick at which it fell short. */
-function firstShortfall(floor: TransferRateFloor, bytesPerTick: (second: number) => number, seconds: number): number | undefined {
+function firstShortfall(
+  floor: TransferRateFloor,
+  bytesPerTick: (second: number) => number,
+  seconds: number,
+): number | undefined {
   for (let second = 1; second <= seconds; second++) {
     floor.add(bytesPerTick(second));
     if (floor.check(second * 1000)) return second;
@@ -63,7 +67,13 @@ describe('checkedRateOptions', () => {
   });
 
   it('refuses a floor or window that is not positive', () => {
-    for (const bad of [{ minBytesPerSecond: 0 }, { minBytesPerSecond: -5 }, { minBytesPerSecond: Infinity }, { rateWindowMs: 0 }, { rateWindowMs: 1.5 }]) {
+    for (const bad of [
+      { minBytesPerSecond: 0 },
+      { minBytesPerSecond: -5 },
+      { minBytesPerSecond: Infinity },
+      { rateWindowMs: 0 },
+      { rateWindowMs: 1.5 },
+    ]) {
       expect(() => checkedRateOptions(bad)).toThrow(ValueError);
     }
   });

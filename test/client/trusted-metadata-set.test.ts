@@ -26,7 +26,9 @@ import { parseDoc } from '../helpers/metadata-doc.js';
 let sim: RepositorySimulator;
 
 /** Signed bytes of every role as the repository serves them now. */
-async function bytesOf(): Promise<Record<'root' | 'timestamp' | 'snapshot' | 'targets' | 'role1' | 'role2', Uint8Array>> {
+async function bytesOf(): Promise<
+  Record<'root' | 'timestamp' | 'snapshot' | 'targets' | 'role1' | 'role2', Uint8Array>
+> {
   return {
     root: sim.signedRoots.at(-1)!,
     timestamp: await sim.metadataBytes('timestamp'),
@@ -133,7 +135,7 @@ describe('TrustedMetadataSet: timestamp (5.4)', () => {
     set = new TrustedMetadataSet(sim.initialRoot);
   });
 
-  it('refuses a timestamp not signed by root\'s timestamp keys, or of another type', async () => {
+  it("refuses a timestamp not signed by root's timestamp keys, or of another type", async () => {
     expectRefused(set, () => set.updateTimestamp(Buffer.from('')), DeserializationError);
     const b = await bytesOf();
     expectRefused(set, () => set.updateTimestamp(b.snapshot), DeserializationError);
@@ -181,7 +183,7 @@ describe('TrustedMetadataSet: snapshot (5.5)', () => {
     set.updateTimestamp((await bytesOf()).timestamp);
   });
 
-  it('refuses a snapshot that does not match the timestamp\'s length and hashes, or is not signed', async () => {
+  it("refuses a snapshot that does not match the timestamp's length and hashes, or is not signed", async () => {
     const b = await bytesOf();
     const tampered = Buffer.from(b.snapshot);
     tampered[tampered.length - 2] ^= 1;
@@ -251,7 +253,7 @@ describe('TrustedMetadataSet: targets and delegated targets (5.6)', () => {
     return s;
   }
 
-  it('refuses targets not matching the snapshot\'s hashes, not signed, of another version, or expired', async () => {
+  it("refuses targets not matching the snapshot's hashes, not signed, of another version, or expired", async () => {
     const tampered = Buffer.from(b.targets);
     tampered[tampered.length - 2] ^= 1;
     expectRefused(set, () => set.updateTargets(tampered), LengthOrHashMismatchError); // 5.6.2
@@ -295,22 +297,96 @@ interface RootVersion {
 }
 
 const ROTATIONS: Array<[string, RootVersion[]]> = [
-  ['1-of-1 key rotation', [{ keys: [0], threshold: 1, sigs: [0] }, { keys: [1], threshold: 1, sigs: [1, 0] }, { keys: [1], threshold: 1, sigs: [1] }]],
-  ['1-of-1 key rotation, unused signatures', [{ keys: [0], threshold: 1, sigs: [0] }, { keys: [1], threshold: 1, sigs: [2, 1, 0, 3] }]],
-  ['1-of-1 key rotation, old key does not sign', [{ keys: [0], threshold: 1, sigs: [0] }, { keys: [1], threshold: 1, sigs: [1], error: UnsignedMetadataError }]],
-  ['1-of-1 key rotation, new key does not sign', [{ keys: [0], threshold: 1, sigs: [0] }, { keys: [1], threshold: 1, sigs: [0], error: UnsignedMetadataError }]],
-  ['3-of-5, each version signed by another combination', [
-    { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 1, 2] },
-    { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [2, 3, 4] },
-    { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 2, 4] },
-  ]],
-  ['3-of-5, one signature short', [{ keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 1, 2] }, { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [3, 4], error: UnsignedMetadataError }]],
-  ['3-of-5, two keys replaced', [{ keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 1, 2] }, { keys: [0, 1, 2, 5, 6], threshold: 3, sigs: [0, 1, 2] }, { keys: [0, 1, 2, 5, 6], threshold: 3, sigs: [2, 5, 6] }]],
-  ['3-of-5, the replaced keys cannot sign the next version', [{ keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 1, 2] }, { keys: [0, 1, 2, 5, 6], threshold: 3, sigs: [0, 1, 2] }, { keys: [0, 1, 2, 5, 6], threshold: 3, sigs: [3, 4, 5, 6], error: UnsignedMetadataError }]],
-  ['threshold raised, then lowered with all keys rotated', [{ keys: [0], threshold: 1, sigs: [0] }, { keys: [0, 1, 2], threshold: 2, sigs: [0, 1] }, { keys: [3], threshold: 1, sigs: [3, 0, 1] }]],
-  ['threshold raised, new version under-signed', [{ keys: [0], threshold: 1, sigs: [0] }, { keys: [0, 1, 2], threshold: 2, sigs: [0], error: UnsignedMetadataError }]],
-  ['threshold lowered needs the old threshold', [{ keys: [0, 1, 2], threshold: 2, sigs: [0, 1] }, { keys: [0, 1, 2], threshold: 1, sigs: [0], error: UnsignedMetadataError }]],
-  ['old keys sign, but the one before cannot skip a version', [{ keys: [0], threshold: 1, sigs: [0] }, { keys: [1], threshold: 1, sigs: [0, 1] }, { keys: [2], threshold: 1, sigs: [0, 2], error: UnsignedMetadataError }]],
+  [
+    '1-of-1 key rotation',
+    [
+      { keys: [0], threshold: 1, sigs: [0] },
+      { keys: [1], threshold: 1, sigs: [1, 0] },
+      { keys: [1], threshold: 1, sigs: [1] },
+    ],
+  ],
+  [
+    '1-of-1 key rotation, unused signatures',
+    [
+      { keys: [0], threshold: 1, sigs: [0] },
+      { keys: [1], threshold: 1, sigs: [2, 1, 0, 3] },
+    ],
+  ],
+  [
+    '1-of-1 key rotation, old key does not sign',
+    [
+      { keys: [0], threshold: 1, sigs: [0] },
+      { keys: [1], threshold: 1, sigs: [1], error: UnsignedMetadataError },
+    ],
+  ],
+  [
+    '1-of-1 key rotation, new key does not sign',
+    [
+      { keys: [0], threshold: 1, sigs: [0] },
+      { keys: [1], threshold: 1, sigs: [0], error: UnsignedMetadataError },
+    ],
+  ],
+  [
+    '3-of-5, each version signed by another combination',
+    [
+      { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 1, 2] },
+      { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [2, 3, 4] },
+      { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 2, 4] },
+    ],
+  ],
+  [
+    '3-of-5, one signature short',
+    [
+      { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 1, 2] },
+      { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [3, 4], error: UnsignedMetadataError },
+    ],
+  ],
+  [
+    '3-of-5, two keys replaced',
+    [
+      { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 1, 2] },
+      { keys: [0, 1, 2, 5, 6], threshold: 3, sigs: [0, 1, 2] },
+      { keys: [0, 1, 2, 5, 6], threshold: 3, sigs: [2, 5, 6] },
+    ],
+  ],
+  [
+    '3-of-5, the replaced keys cannot sign the next version',
+    [
+      { keys: [0, 1, 2, 3, 4], threshold: 3, sigs: [0, 1, 2] },
+      { keys: [0, 1, 2, 5, 6], threshold: 3, sigs: [0, 1, 2] },
+      { keys: [0, 1, 2, 5, 6], threshold: 3, sigs: [3, 4, 5, 6], error: UnsignedMetadataError },
+    ],
+  ],
+  [
+    'threshold raised, then lowered with all keys rotated',
+    [
+      { keys: [0], threshold: 1, sigs: [0] },
+      { keys: [0, 1, 2], threshold: 2, sigs: [0, 1] },
+      { keys: [3], threshold: 1, sigs: [3, 0, 1] },
+    ],
+  ],
+  [
+    'threshold raised, new version under-signed',
+    [
+      { keys: [0], threshold: 1, sigs: [0] },
+      { keys: [0, 1, 2], threshold: 2, sigs: [0], error: UnsignedMetadataError },
+    ],
+  ],
+  [
+    'threshold lowered needs the old threshold',
+    [
+      { keys: [0, 1, 2], threshold: 2, sigs: [0, 1] },
+      { keys: [0, 1, 2], threshold: 1, sigs: [0], error: UnsignedMetadataError },
+    ],
+  ],
+  [
+    'old keys sign, but the one before cannot skip a version',
+    [
+      { keys: [0], threshold: 1, sigs: [0] },
+      { keys: [1], threshold: 1, sigs: [0, 1] },
+      { keys: [2], threshold: 1, sigs: [0, 2], error: UnsignedMetadataError },
+    ],
+  ],
 ];
 
 describe('root key rotations', () => {
@@ -320,8 +396,15 @@ describe('root key rotations', () => {
     const repo = await RepositorySimulator.create();
     repo.signedRoots.length = 0;
     for (const version of chain) {
-      repo.rotateKeys('root', version.keys.map((i) => pool[i]), version.threshold);
-      await repo.publishRoot([], version.sigs.map((i) => pool[i]));
+      repo.rotateKeys(
+        'root',
+        version.keys.map((i) => pool[i]),
+        version.threshold,
+      );
+      await repo.publishRoot(
+        [],
+        version.sigs.map((i) => pool[i]),
+      );
     }
     const client = await simClient(repo);
     try {

@@ -110,8 +110,14 @@ async function tufJsClient(name: string): Promise<Client> {
     },
     versions: async () => {
       const read = async (role: string): Promise<number> =>
-        (JSON.parse(await readFile(join(metadataDir, `${role}.json`), 'utf8')) as { signed: { version: number } }).signed.version;
-      return { root: await read('root'), timestamp: await read('timestamp'), snapshot: await read('snapshot'), targets: await read('targets') };
+        (JSON.parse(await readFile(join(metadataDir, `${role}.json`), 'utf8')) as { signed: { version: number } })
+          .signed.version;
+      return {
+        root: await read('root'),
+        timestamp: await read('timestamp'),
+        snapshot: await read('snapshot'),
+        targets: await read('targets'),
+      };
     },
   };
 }
@@ -203,7 +209,11 @@ for (const [label, create] of CLIENTS) {
 
     it('finds a top-level target and a delegated one with the signed length, hashes and custom', async () => {
       const readme = await client.info('README.txt');
-      expect(readme).toEqual({ length: README.length, hashes: sim.targets.get('targets')!.targets.get('README.txt')!.hashes, custom: { kind: 'doc' } });
+      expect(readme).toEqual({
+        length: README.length,
+        hashes: sim.targets.get('targets')!.targets.get('README.txt')!.hashes,
+        custom: { kind: 'doc' },
+      });
       const app = await client.info('releases/app-1.0.0.tar.gz');
       expect(app?.length).toBe(APP_V1.length);
       expect(app?.hashes.sha256).toBe(sha256(APP_V1));

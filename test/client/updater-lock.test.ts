@@ -56,7 +56,9 @@ describe('getTargetInfo and the metadata lock', () => {
     }
     expect((await updater.getTargetInfo('a/x.txt'))?.length).toBe('listed by a'.length);
     // Released again: another instance can take it at once.
-    await (await holdLock())();
+    await (
+      await holdLock()
+    )();
     // Now trusted in memory: found without the lock.
     const again = await holdLock();
     try {
@@ -74,7 +76,9 @@ describe('getTargetInfo and the metadata lock', () => {
       return undefined;
     });
     await expect(updater.getTargetInfo('a/x.txt')).rejects.toThrow(DownloadError);
-    await (await holdLock())();
+    await (
+      await holdLock()
+    )();
   });
 });
 
@@ -112,7 +116,12 @@ describe('refresh and the metadata lock', () => {
     sim.fetched.length = 0;
     const updater = client.updater({ lockTimeoutMs: 100 });
     await updater.refresh();
-    expect(sim.fetched.map((u) => u.split('/').pop()).sort()).toEqual(['2.root.json', '3.snapshot.json', '3.targets.json', 'timestamp.json']);
+    expect(sim.fetched.map((u) => u.split('/').pop()).sort()).toEqual([
+      '2.root.json',
+      '3.snapshot.json',
+      '3.targets.json',
+      'timestamp.json',
+    ]);
     expect((await updater.getTargetInfo('new.txt'))?.length).toBe('published later'.length);
     // Written, and the lock released: the next refresh finds nothing new and needs no lock.
     const after = await client.snapshotDisk();
@@ -151,4 +160,3 @@ describe('refresh and the metadata lock', () => {
     expect([...disk.keys()]).toEqual(['root.json', 'snapshot.json', 'targets.json', 'timestamp.json']);
   });
 });
-

@@ -16,7 +16,12 @@ afterEach(() => client.cleanup());
 describe('Updater: top-level refresh', () => {
   it('fetches the root probe, timestamp, versioned snapshot and targets on first refresh', async () => {
     await client.updater().refresh();
-    expect(sim.fetched.map((u) => u.split('/').pop())).toEqual(['2.root.json', 'timestamp.json', '1.snapshot.json', '1.targets.json']);
+    expect(sim.fetched.map((u) => u.split('/').pop())).toEqual([
+      '2.root.json',
+      'timestamp.json',
+      '1.snapshot.json',
+      '1.targets.json',
+    ]);
     const disk = await client.snapshotDisk();
     expect([...disk.keys()]).toEqual(['root.json', 'snapshot.json', 'targets.json', 'timestamp.json']);
   });
@@ -49,7 +54,12 @@ describe('Updater: top-level refresh', () => {
     try {
       const up = c.updater();
       await up.refresh();
-      expect(sim.fetched.map((u) => u.split('/').pop())).toEqual(['2.root.json', 'timestamp.json', 'snapshot.json', 'targets.json']);
+      expect(sim.fetched.map((u) => u.split('/').pop())).toEqual([
+        '2.root.json',
+        'timestamp.json',
+        'snapshot.json',
+        'targets.json',
+      ]);
     } finally {
       await c.cleanup();
     }

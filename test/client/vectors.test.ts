@@ -127,7 +127,10 @@ class VectorClient {
       targetBaseUrl: `${BASE_URL}/${expected.targets_dir}`,
       bootstrapRoot: readFileSync(join(this.repoDir, expected.initial_root)),
       fetcher: this.fetcher,
-      config: { readTimeoutMs: 2_000, ...(expected.reference_time ? { referenceTime: new Date(expected.reference_time) } : {}) },
+      config: {
+        readTimeoutMs: 2_000,
+        ...(expected.reference_time ? { referenceTime: new Date(expected.reference_time) } : {}),
+      },
       trace: (event) => trace.push(event),
     });
   }
@@ -150,7 +153,12 @@ class VectorClient {
    * Refreshes a fresh Updater, then looks `path` up with another fresh Updater; returns what
    * it found and the roles the search visited (and only the search: refresh is not traced).
    */
-  async lookup(path: string): Promise<{ updater: Updater; info: Awaited<ReturnType<Updater['getTargetInfo']>>; visited: string[]; trace: TraceEvent[] }> {
+  async lookup(path: string): Promise<{
+    updater: Updater;
+    info: Awaited<ReturnType<Updater['getTargetInfo']>>;
+    visited: string[];
+    trace: TraceEvent[];
+  }> {
     const trace: TraceEvent[] = [];
     const updater = this.updater(trace);
     await updater.refresh();
@@ -190,7 +198,9 @@ const repoNames = readdirSync(REPOS_DIR, { withFileTypes: true })
 describe('python-tuf vectors', () => {
   it('found the generated repositories', () => {
     // The README documents at least these; more may be added and are picked up automatically.
-    expect(repoNames).toEqual(expect.arrayContaining(['basic', 'delegations', 'keytypes', 'root-rotation', 'bad-target-hash']));
+    expect(repoNames).toEqual(
+      expect.arrayContaining(['basic', 'delegations', 'keytypes', 'root-rotation', 'bad-target-hash']),
+    );
   });
 });
 
@@ -204,124 +214,152 @@ for (const name of repoNames) {
     if (refresh.success) {
       const versions = refresh.trusted_versions;
 
-      it(`refresh succeeds and trusts ${JSON.stringify(versions)}`, run(async (c) => {
-        const updater = c.updater();
-        await updater.refresh();
-        expect(trustedVersions(updater)).toEqual(versions);
-        // The metadata directory holds exactly the served files that were trusted (5.3.8, 5.4.5, 5.5.7, 5.6.6).
-        expect(await c.disk()).toEqual({
-          'root.json': c.served(`${expected.metadata_dir}/${versions.root}.root.json`).toString('base64'),
-          'timestamp.json': c.served(`${expected.metadata_dir}/timestamp.json`).toString('base64'),
-          'snapshot.json': c.served(`${expected.metadata_dir}/${versions.snapshot}.snapshot.json`).toString('base64'),
-          'targets.json': c.served(`${expected.metadata_dir}/${versions.targets}.targets.json`).toString('base64'),
-        });
-        // 5.3.3: it asked for the root after the last one and stopped at the 404.
-        expect(c.fetcher.count(`/${versions.root + 1}.root.json`)).toBe(1);
-      }));
+      it(
+        `refresh succeeds and trusts ${JSON.stringify(versions)}`,
+        run(async (c) => {
+          const updater = c.updater();
+          await updater.refresh();
+          expect(trustedVersions(updater)).toEqual(versions);
+          // The metadata directory holds exactly the served files that were trusted (5.3.8, 5.4.5, 5.5.7, 5.6.6).
+          expect(await c.disk()).toEqual({
+            'root.json': c.served(`${expected.metadata_dir}/${versions.root}.root.json`).toString('base64'),
+            'timestamp.json': c.served(`${expected.metadata_dir}/timestamp.json`).toString('base64'),
+            'snapshot.json': c.served(`${expected.metadata_dir}/${versions.snapshot}.snapshot.json`).toString('base64'),
+            'targets.json': c.served(`${expected.metadata_dir}/${versions.targets}.targets.json`).toString('base64'),
+          });
+          // 5.3.3: it asked for the root after the last one and stopped at the 404.
+          expect(c.fetcher.count(`/${versions.root + 1}.root.json`)).toBe(1);
+        }),
+      );
 
-      it('a second refresh from the stored state trusts the same versions and leaves the files as they were', run(async (c) => {
-        await c.updater().refresh();
-        const before = await c.disk();
-        const updater = c.updater();
-        await updater.refresh();
-        expect(trustedVersions(updater)).toEqual(versions);
-        expect(await c.disk()).toEqual(before);
-      }));
+      it(
+        'a second refresh from the stored state trusts the same versions and leaves the files as they were',
+        run(async (c) => {
+          await c.updater().refresh();
+          const before = await c.disk();
+          const updater = c.updater();
+          await updater.refresh();
+          expect(trustedVersions(updater)).toEqual(versions);
+          expect(await c.disk()).toEqual(before);
+        }),
+      );
     } else {
       const errorClass = errorClassFor(refresh.python_tuf_error);
       const failingFile = `${refresh.failing_version === undefined ? '' : `${refresh.failing_version}.`}${refresh.failing_role}.json`;
 
-      it(`refresh fails on ${failingFile} with ${refresh.python_tuf_error}; root v${refresh.trusted_root_version} stays trusted`, run(async (c) => {
-        const trace: TraceEvent[] = [];
-        const updater = c.updater(trace);
-        const error = await updater.refresh().then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(error).toBeInstanceOf(errorClass);
-        expect((error as Error).name).toBe(refresh.python_tuf_error);
-        expect(updater.trustedMetadata).toBeUndefined();
-        // The rejected file was the last one fetched: nothing after it was even asked for.
-        const fetched = trace.flatMap((e) => (e.type === 'fetch' ? [e.url] : []));
-        expect(fetched.at(-1)?.split('/').pop()).toBe(failingFile);
-        // The directory holds exactly the last trusted state: the root it reached, nothing else.
-        const root = c.served(`${expected.metadata_dir}/${refresh.trusted_root_version}.root.json`);
-        expect(await c.disk()).toEqual({ 'root.json': root.toString('base64') });
-        expect(Metadata.fromBytes(root, 'root').signed.version).toBe(refresh.trusted_root_version);
-      }));
+      it(
+        `refresh fails on ${failingFile} with ${refresh.python_tuf_error}; root v${refresh.trusted_root_version} stays trusted`,
+        run(async (c) => {
+          const trace: TraceEvent[] = [];
+          const updater = c.updater(trace);
+          const error = await updater.refresh().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(errorClass);
+          expect((error as Error).name).toBe(refresh.python_tuf_error);
+          expect(updater.trustedMetadata).toBeUndefined();
+          // The rejected file was the last one fetched: nothing after it was even asked for.
+          const fetched = trace.flatMap((e) => (e.type === 'fetch' ? [e.url] : []));
+          expect(fetched.at(-1)?.split('/').pop()).toBe(failingFile);
+          // The directory holds exactly the last trusted state: the root it reached, nothing else.
+          const root = c.served(`${expected.metadata_dir}/${refresh.trusted_root_version}.root.json`);
+          expect(await c.disk()).toEqual({ 'root.json': root.toString('base64') });
+          expect(Metadata.fromBytes(root, 'root').signed.version).toBe(refresh.trusted_root_version);
+        }),
+      );
 
-      it('fails the same way after a restart, and the stored state does not change', run(async (c) => {
-        await expect(c.updater().refresh()).rejects.toBeInstanceOf(errorClass);
-        const before = await c.disk();
-        await expect(c.updater().refresh()).rejects.toBeInstanceOf(errorClass);
-        expect(await c.disk()).toEqual(before);
-      }));
+      it(
+        'fails the same way after a restart, and the stored state does not change',
+        run(async (c) => {
+          await expect(c.updater().refresh()).rejects.toBeInstanceOf(errorClass);
+          const before = await c.disk();
+          await expect(c.updater().refresh()).rejects.toBeInstanceOf(errorClass);
+          expect(await c.disk()).toEqual(before);
+        }),
+      );
     }
 
     for (const target of expected.targets) {
-      it(`finds, downloads and verifies ${target.path} (via ${target.visited_roles.join(' -> ')})`, run(async (c) => {
-        const { updater, info, visited, trace } = await c.lookup(target.path);
-        expect(visited).toEqual(target.visited_roles);
-        expect(info).toBeDefined();
-        expect(info!.path).toBe(target.path);
-        expect(info!.length).toBe(target.length);
-        expect(info!.hashes).toEqual(target.hashes);
-        expect(info!.custom).toEqual(target.custom);
-        // The role that lists it is trusted, and so is every role on the chain to it.
-        for (const role of target.delegation_chain) expect(updater.trustedMetadata!.getTargets(role)).toBeDefined();
-        expect(updater.trustedMetadata!.getTargets(target.role)!.signed.targets.get(target.path)).toBeDefined();
+      it(
+        `finds, downloads and verifies ${target.path} (via ${target.visited_roles.join(' -> ')})`,
+        run(async (c) => {
+          const { updater, info, visited, trace } = await c.lookup(target.path);
+          expect(visited).toEqual(target.visited_roles);
+          expect(info).toBeDefined();
+          expect(info!.path).toBe(target.path);
+          expect(info!.length).toBe(target.length);
+          expect(info!.hashes).toEqual(target.hashes);
+          expect(info!.custom).toEqual(target.custom);
+          // The role that lists it is trusted, and so is every role on the chain to it.
+          for (const role of target.delegation_chain) expect(updater.trustedMetadata!.getTargets(role)).toBeDefined();
+          expect(updater.trustedMetadata!.getTargets(target.role)!.signed.targets.get(target.path)).toBeDefined();
 
-        expect(await updater.findCachedTarget(info!)).toBeUndefined();
-        trace.length = 0;
-        const path = await updater.downloadTarget(info!);
-        // 5.7.3: fetched under its hash prefix, from the served file the vector names.
-        expect(trace.filter((e) => e.type === 'fetch')).toEqual([{ type: 'fetch', url: `${BASE_URL}/${target.target_file}` }]);
-        const bytes = await readFile(path);
-        expect(bytes.length).toBe(target.length);
-        expect(sha256(bytes)).toBe(target.sha256);
-        expect(bytes.equals(c.served(target.target_file))).toBe(true);
-        expect(await updater.findCachedTarget(info!)).toBe(path);
-      }));
+          expect(await updater.findCachedTarget(info!)).toBeUndefined();
+          trace.length = 0;
+          const path = await updater.downloadTarget(info!);
+          // 5.7.3: fetched under its hash prefix, from the served file the vector names.
+          expect(trace.filter((e) => e.type === 'fetch')).toEqual([
+            { type: 'fetch', url: `${BASE_URL}/${target.target_file}` },
+          ]);
+          const bytes = await readFile(path);
+          expect(bytes.length).toBe(target.length);
+          expect(sha256(bytes)).toBe(target.sha256);
+          expect(bytes.equals(c.served(target.target_file))).toBe(true);
+          expect(await updater.findCachedTarget(info!)).toBe(path);
+        }),
+      );
     }
 
     for (const absent of expected.not_found) {
       if (refresh.success) {
-        it(`does not find ${JSON.stringify(absent.path)}: ${absent.reason}`, run(async (c) => {
-          const { info, visited } = await c.lookup(absent.path);
-          expect(info).toBeUndefined();
-          if (absent.visited_roles) expect(visited).toEqual(absent.visited_roles);
-        }));
+        it(
+          `does not find ${JSON.stringify(absent.path)}: ${absent.reason}`,
+          run(async (c) => {
+            const { info, visited } = await c.lookup(absent.path);
+            expect(info).toBeUndefined();
+            if (absent.visited_roles) expect(visited).toEqual(absent.visited_roles);
+          }),
+        );
       } else {
-        it(`cannot look up ${JSON.stringify(absent.path)}: ${absent.reason}`, run(async (c) => {
-          const updater = c.updater();
-          // getTargetInfo refreshes first, and that refresh must fail.
-          await expect(updater.getTargetInfo(absent.path)).rejects.toBeInstanceOf(errorClassFor(refresh.python_tuf_error));
-          expect(updater.trustedMetadata).toBeUndefined();
-        }));
+        it(
+          `cannot look up ${JSON.stringify(absent.path)}: ${absent.reason}`,
+          run(async (c) => {
+            const updater = c.updater();
+            // getTargetInfo refreshes first, and that refresh must fail.
+            await expect(updater.getTargetInfo(absent.path)).rejects.toBeInstanceOf(
+              errorClassFor(refresh.python_tuf_error),
+            );
+            expect(updater.trustedMetadata).toBeUndefined();
+          }),
+        );
       }
     }
 
     for (const failure of expected.download_failures ?? []) {
-      it(`refuses the download of ${failure.path} with ${failure.python_tuf_error} and leaves no file`, run(async (c) => {
-        const { updater, info, visited } = await c.lookup(failure.path);
-        if (failure.visited_roles) expect(visited).toEqual(failure.visited_roles);
-        expect(info).toBeDefined();
-        expect(info!.length).toBe(failure.length);
-        expect(info!.hashes.sha256).toBe(failure.sha256);
-        // The served file really is the tampered one (the vector is what it claims to be).
-        expect(sha256(c.served(failure.target_file))).not.toBe(failure.sha256);
+      it(
+        `refuses the download of ${failure.path} with ${failure.python_tuf_error} and leaves no file`,
+        run(async (c) => {
+          const { updater, info, visited } = await c.lookup(failure.path);
+          if (failure.visited_roles) expect(visited).toEqual(failure.visited_roles);
+          expect(info).toBeDefined();
+          expect(info!.length).toBe(failure.length);
+          expect(info!.hashes.sha256).toBe(failure.sha256);
+          // The served file really is the tampered one (the vector is what it claims to be).
+          expect(sha256(c.served(failure.target_file))).not.toBe(failure.sha256);
 
-        const error = await updater.downloadTarget(info!).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(error).toBeInstanceOf(errorClassFor(failure.python_tuf_error));
-        expect(error).toBeInstanceOf(LengthOrHashMismatchError);
-        // Nothing at the destination, no partial file beside it.
-        const left = await readdir(c.targetDir).catch(() => [] as string[]);
-        expect(left).toEqual([]);
-        expect(await updater.findCachedTarget(info!)).toBeUndefined();
-      }));
+          const error = await updater.downloadTarget(info!).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(errorClassFor(failure.python_tuf_error));
+          expect(error).toBeInstanceOf(LengthOrHashMismatchError);
+          // Nothing at the destination, no partial file beside it.
+          const left = await readdir(c.targetDir).catch(() => [] as string[]);
+          expect(left).toEqual([]);
+          expect(await updater.findCachedTarget(info!)).toBeUndefined();
+        }),
+      );
     }
   });
 }

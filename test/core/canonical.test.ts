@@ -39,7 +39,9 @@ describe('canonical JSON matches securesystemslib', () => {
   for (const c of cases) {
     it(c.name, () => {
       const expected = Buffer.from(c.canonical_b64, 'base64');
-      const value = c.exceeds_js_safe_integer ? parseJsonLossless(c.input_json) : (JSON.parse(c.input_json) as JsonValue);
+      const value = c.exceeds_js_safe_integer
+        ? parseJsonLossless(c.input_json)
+        : (JSON.parse(c.input_json) as JsonValue);
       const actual = canonicalize(value);
       expect(actual.toString('hex')).toBe(expected.toString('hex'));
       if (c.canonical_sha256) expect(createHash('sha256').update(actual).digest('hex')).toBe(c.canonical_sha256);
@@ -82,8 +84,35 @@ describe('parseJsonLossless', () => {
 
 describe('the JSON.stringify fast path agrees with the general encoder', () => {
   /** Units that matter to escaping and ordering, besides ordinary letters. */
-  const special = ['\u0000', '\u0001', '\b', '\t', '\n', '\f', '\r', '\u001f', '\u007f', '"', '\\', '/', '\u2028', 'é', '中'];
-  const highUnits = ['\ud800', '\udbff', '\udc00', '\udfff', '\ud83d\ude00', '\u{10000}', '\u{10ffff}', '\ue000', '\uffff', '\ufffd'];
+  const special = [
+    '\u0000',
+    '\u0001',
+    '\b',
+    '\t',
+    '\n',
+    '\f',
+    '\r',
+    '\u001f',
+    '\u007f',
+    '"',
+    '\\',
+    '/',
+    '\u2028',
+    'é',
+    '中',
+  ];
+  const highUnits = [
+    '\ud800',
+    '\udbff',
+    '\udc00',
+    '\udfff',
+    '\ud83d\ude00',
+    '\u{10000}',
+    '\u{10ffff}',
+    '\ue000',
+    '\uffff',
+    '\ufffd',
+  ];
   const text = fc
     .array(
       fc.oneof(
@@ -96,7 +125,20 @@ describe('the JSON.stringify fast path agrees with the general encoder', () => {
     )
     .map((parts) => parts.join(''));
   // Keys JSON.stringify would move to the front (array indexes) and ones that only look like it.
-  const indexLike = fc.constantFrom('0', '1', '9', '10', '4294967294', '4294967295', '01', '00', '-1', '1e3', '0.5', ' 1');
+  const indexLike = fc.constantFrom(
+    '0',
+    '1',
+    '9',
+    '10',
+    '4294967294',
+    '4294967295',
+    '01',
+    '00',
+    '-1',
+    '1e3',
+    '0.5',
+    ' 1',
+  );
   // Short keys over units where UTF-16 order and code-point order part ways (U+E000..U+FFFF vs
   // surrogate pairs), so sibling keys often first differ exactly there.
   const straddling = fc
@@ -122,7 +164,8 @@ describe('the JSON.stringify fast path agrees with the general encoder', () => {
       fc.array(tie('value'), { maxLength: 4 }),
       fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }).map((entries) => {
         const obj: Record<string, unknown> = {};
-        for (const [k, v] of entries) Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+        for (const [k, v] of entries)
+          Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
         return obj;
       }),
     ),
@@ -134,7 +177,12 @@ describe('the JSON.stringify fast path agrees with the general encoder', () => {
     if (typeof v !== 'object' || v === null) return v;
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(v).sort(order)) {
-      Object.defineProperty(out, k, { value: sortedCopy((v as Record<string, unknown>)[k], order), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: sortedCopy((v as Record<string, unknown>)[k], order),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
@@ -152,12 +200,19 @@ describe('the JSON.stringify fast path agrees with the general encoder', () => {
     let viaStringify = 0;
     const utf16 = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
     fc.assert(
-      fc.property(value, fc.constantFrom('as generated', 'code point order', 'UTF-16 order'), (generated, arrangement) => {
-        const v = arrangement === 'as generated' ? generated : sortedCopy(generated, arrangement === 'code point order' ? compareCodePoints : utf16);
-        const fast = outcome(() => canonicalString(v));
-        expect(fast).toBe(outcome(() => canonicalStringByEncoder(v)));
-        if (fast === `ok ${JSON.stringify(v)}`) viaStringify++;
-      }),
+      fc.property(
+        value,
+        fc.constantFrom('as generated', 'code point order', 'UTF-16 order'),
+        (generated, arrangement) => {
+          const v =
+            arrangement === 'as generated'
+              ? generated
+              : sortedCopy(generated, arrangement === 'code point order' ? compareCodePoints : utf16);
+          const fast = outcome(() => canonicalString(v));
+          expect(fast).toBe(outcome(() => canonicalStringByEncoder(v)));
+          if (fast === `ok ${JSON.stringify(v)}`) viaStringify++;
+        },
+      ),
       { numRuns: 3000 },
     );
     // The property covered the fast path, not only its fallbacks.

@@ -43,7 +43,10 @@ describe('isCanonicalLargeOrderPoint agrees with noble', () => {
   });
 
   it('on real public keys, their negations, and points with a small-order component', () => {
-    const torsion = noble.Point.fromHex(encode(2707385501144840649318225287225658788936804267575313519463743609750303402022n, 0), false);
+    const torsion = noble.Point.fromHex(
+      encode(2707385501144840649318225287225658788936804267575313519463743609750303402022n, 0),
+      false,
+    );
     expect(torsion.isSmallOrder()).toBe(true);
     fc.assert(
       fc.property(fc.bigInt({ min: 1n, max: L - 1n }), (scalar) => {
@@ -87,7 +90,11 @@ describe('the noble fallback is loaded only when needed', () => {
     vi.resetModules();
     const ed = await import('../../updater/core/ed25519.js');
     const { verifySignature } = await import('../../updater/core/keys.js');
-    const key = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a' } };
+    const key = {
+      keytype: 'ed25519',
+      scheme: 'ed25519',
+      keyval: { public: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a' },
+    };
     const signature =
       'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b';
     try {
@@ -130,6 +137,12 @@ describe('the noble fallback is loaded only when needed', () => {
       { cwd: ROOT },
     );
     expect(stderr).toBe('');
-    expect(JSON.parse(stdout)).toEqual({ verified: true, loadedBefore: false, importRefused: true, nobleVerified: true, loadedAfter: true });
+    expect(JSON.parse(stdout)).toEqual({
+      verified: true,
+      loadedBefore: false,
+      importRefused: true,
+      nobleVerified: true,
+      loadedAfter: true,
+    });
   });
 });

@@ -23,19 +23,24 @@ describe('parsed metadata is deeply read-only', () => {
     expect(() => md.signed.targets.set('y.txt', extra)).toThrow(TypeError);
     expect(() => md.signed.targets.delete('x.txt')).toThrow(TypeError);
     expect(() => md.signed.targets.clear()).toThrow(TypeError);
-    expect(() => ((info.hashes).sha256 = 'ff'.repeat(32))).toThrow(TypeError);
+    expect(() => (info.hashes.sha256 = 'ff'.repeat(32))).toThrow(TypeError);
     expect(() => ((info as { length: number }).length = 2)).toThrow(TypeError);
     expect(() => (md.signed.version = 99)).toThrow(TypeError);
     expect(() => (md.signed.expires = '2099-01-01T00:00:00Z')).toThrow(TypeError);
     expect(() => md.signed.delegations!.roles!.push(md.signed.delegations!.roles![0])).toThrow(TypeError);
-    expect(() => (md.signed.delegations!.roles![0].keyids).push('k')).toThrow(TypeError);
+    expect(() => md.signed.delegations!.roles![0].keyids.push('k')).toThrow(TypeError);
     const keys = md.signed.delegations!.keys;
     expect(() => ((keys as Record<string, unknown>).planted = {})).toThrow(TypeError);
     // Nothing changed: model and bytes still agree.
     expect(md.signed.targets.size).toBe(1);
     expect(md.signed.targets.has('x.txt')).toBe(true);
     expect(Buffer.compare(md.signedBytes, before)).toBe(0);
-    expect(Buffer.compare(Buffer.from(JSON.stringify(md.signed.toJSON())), Buffer.from(JSON.stringify(md.editable().signed.toJSON())))).toBe(0);
+    expect(
+      Buffer.compare(
+        Buffer.from(JSON.stringify(md.signed.toJSON())),
+        Buffer.from(JSON.stringify(md.editable().signed.toJSON())),
+      ),
+    ).toBe(0);
   });
 
   it('leaves signatures (not covered by the signed bytes) and editable() copies mutable', async () => {
@@ -66,7 +71,7 @@ describe('deepFreeze', () => {
   it('walks deep nesting without recursion (hostile metadata may nest 100,000 levels)', () => {
     let nested: unknown[] = [];
     const top = nested;
-    for (let i = 0; i < 100_000; i++) nested = (nested[0] = []);
+    for (let i = 0; i < 100_000; i++) nested = nested[0] = [];
     deepFreeze(top);
     expect(Object.isFrozen(nested)).toBe(true);
   });

@@ -13,15 +13,24 @@ import { verifyDelegate } from '../../updater/core/verify.js';
 import { parseDoc } from '../helpers/metadata-doc.js';
 
 const signer = signerFromPrivateKeyPem(generateKey('ed25519').privateKeyPem);
-const roles = Object.fromEntries(['root', 'timestamp', 'snapshot', 'targets'].map((r) => [r, new Role([signer.keyid], 1)])) as Root['roles'];
-const root = new Root({ version: 1, expires: '2099-01-01T00:00:00Z' }, { [signer.keyid]: signer.publicKey }, roles, true);
+const roles = Object.fromEntries(
+  ['root', 'timestamp', 'snapshot', 'targets'].map((r) => [r, new Role([signer.keyid], 1)]),
+) as Root['roles'];
+const root = new Root(
+  { version: 1, expires: '2099-01-01T00:00:00Z' },
+  { [signer.keyid]: signer.publicKey },
+  roles,
+  true,
+);
 
 /** The timestamp's own version (snapshot.json's is 7). */
 const VERSION_8 = /"version": 8(?=[,\n])/;
 
 /** Timestamp version 8 (snapshot version 7), signed, as file text; with an extra field `x`. */
 async function signedTimestampText(extra: Record<string, unknown> = {}): Promise<string> {
-  const md = new Metadata(new Timestamp({ version: 8, expires: '2099-01-01T00:00:00Z', unrecognized: extra }, new MetaFile(7)));
+  const md = new Metadata(
+    new Timestamp({ version: 8, expires: '2099-01-01T00:00:00Z', unrecognized: extra }, new MetaFile(7)),
+  );
   await md.sign(signer);
   const text = md.toBytes().toString('utf8');
   expect(text).toMatch(VERSION_8);

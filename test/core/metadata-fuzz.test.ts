@@ -63,7 +63,16 @@ const patternSegment = fc
     fc.oneof(
       fc.constantFrom('*', '?', 'a', 'z', '.', '-', '!', '^', ']', '[', '\\', '😀', 'é'),
       fc
-        .tuple(fc.boolean(), fc.array(fc.oneof(fc.constantFrom('a', 'z', '0', '9', ']', '-', '^', '\\', '😀'), fc.tuple(rangeEnd, rangeEnd).map(([a, b]) => `${a}-${b}`)), { maxLength: 3 }))
+        .tuple(
+          fc.boolean(),
+          fc.array(
+            fc.oneof(
+              fc.constantFrom('a', 'z', '0', '9', ']', '-', '^', '\\', '😀'),
+              fc.tuple(rangeEnd, rangeEnd).map(([a, b]) => `${a}-${b}`),
+            ),
+            { maxLength: 3 },
+          ),
+        )
         .map(([negate, body]) => `[${negate ? '!' : ''}${body.join('')}]`),
     ),
     { maxLength: 5 },
@@ -72,8 +81,37 @@ const patternSegment = fc
 const pathPattern = fc.array(patternSegment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/'));
 
 const nastyValue = fc.oneof(
-  fc.constantFrom<Json>(-1, 0, 1.5, -0, 2 ** 53, 2 ** 64, 1e308, -1e308, Number.MAX_SAFE_INTEGER, '', null, true, false, [], {}),
-  fc.constantFrom<Json>('constructor', 'toString', 'hasOwnProperty', '2099-01-01T00:00:00Z', '1.0.31', '2.0.0', 'root', 'targets', 'snapshot.json', '__proto__', 'a'.repeat(5_000), '\ud800'),
+  fc.constantFrom<Json>(
+    -1,
+    0,
+    1.5,
+    -0,
+    2 ** 53,
+    2 ** 64,
+    1e308,
+    -1e308,
+    Number.MAX_SAFE_INTEGER,
+    '',
+    null,
+    true,
+    false,
+    [],
+    {},
+  ),
+  fc.constantFrom<Json>(
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    '2099-01-01T00:00:00Z',
+    '1.0.31',
+    '2.0.0',
+    'root',
+    'targets',
+    'snapshot.json',
+    '__proto__',
+    'a'.repeat(5_000),
+    '\ud800',
+  ),
   fc.jsonValue({ maxDepth: 3 }),
   pathPattern,
 );
@@ -91,7 +129,14 @@ type Mutation =
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), value: nastyValue }),
-  fc.record({ kind: fc.constant('rename' as const), at: fc.nat(), key: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'signed', 'paths')) }),
+  fc.record({
+    kind: fc.constant('rename' as const),
+    at: fc.nat(),
+    key: fc.oneof(
+      fc.string({ maxLength: 8 }),
+      fc.constantFrom('__proto__', 'constructor', 'toString', 'signed', 'paths'),
+    ),
+  }),
   fc.record({ kind: fc.constant('duplicate' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('deep' as const), at: fc.nat(), depth: fc.constantFrom(100, 600, 5_000, 200_000) }),
 );
@@ -151,7 +196,10 @@ function applyMutations(doc: Json, mutations: Mutation[]): { doc: Json; finish: 
     }
   }
   const finish = (text: string): string =>
-    deep.reduce((t, depth, i) => t.replace(JSON.stringify(`${DEEP_MARKER}${i}`), '['.repeat(depth) + ']'.repeat(depth)), text);
+    deep.reduce(
+      (t, depth, i) => t.replace(JSON.stringify(`${DEEP_MARKER}${i}`), '['.repeat(depth) + ']'.repeat(depth)),
+      text,
+    );
   return { doc: copy, finish };
 }
 
@@ -165,7 +213,8 @@ function vectorFiles(): Array<{ name: string; doc: Json }> {
       if (!repo.isDirectory()) continue;
       const dir = join(VECTORS, group, repo.name, 'metadata');
       for (const f of readdirSync(dir)) {
-        if (f.endsWith('.json')) out.push({ name: `${group}/${repo.name}/${f}`, doc: JSON.parse(readFileSync(join(dir, f), 'utf8')) });
+        if (f.endsWith('.json'))
+          out.push({ name: `${group}/${repo.name}/${f}`, doc: JSON.parse(readFileSync(join(dir, f), 'utf8')) });
       }
     }
   }
@@ -177,32 +226,91 @@ const RUNS = { numRuns: 300 };
 
 describe('Metadata.fromBytes on hostile input', () => {
   it('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2_000 }), (bytes) => parseAndExercise(bytes)), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2_000 }), (bytes) => parseAndExercise(bytes)),
+      { numRuns: 500 },
+    );
   });
 
   it('random UTF-8 text with JSON punctuation', () => {
-    const text = fc.array(fc.oneof(fc.constantFrom('{', '}', '[', ']', '"', ':', ',', '\\', 'signed', 'signatures', '_type', '1', '-', '.', 'e', 'null'), fc.string({ maxLength: 3 })), { maxLength: 60 });
-    fc.assert(fc.property(text, (parts) => parseAndExercise(Buffer.from(parts.join('')))), { numRuns: 500 });
+    const text = fc.array(
+      fc.oneof(
+        fc.constantFrom(
+          '{',
+          '}',
+          '[',
+          ']',
+          '"',
+          ':',
+          ',',
+          '\\',
+          'signed',
+          'signatures',
+          '_type',
+          '1',
+          '-',
+          '.',
+          'e',
+          'null',
+        ),
+        fc.string({ maxLength: 3 }),
+      ),
+      { maxLength: 60 },
+    );
+    fc.assert(
+      fc.property(text, (parts) => parseAndExercise(Buffer.from(parts.join('')))),
+      { numRuns: 500 },
+    );
   });
 
   it('random JSON, bare and inside a {signed, signatures} envelope of each role', () => {
     const envelope = fc.record(
       {
-        signed: fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.dictionary(fc.constantFrom('_type', 'version', 'expires', 'spec_version', 'meta', 'targets', 'roles', 'keys', 'delegations'), fc.jsonValue({ maxDepth: 3 })).map((o) => ({ ...o, _type: 'x' }))),
-        signatures: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.array(fc.record({ keyid: fc.string(), sig: fc.oneof(fc.string(), fc.jsonValue()) }), { maxLength: 3 })),
+        signed: fc.oneof(
+          fc.jsonValue({ maxDepth: 4 }),
+          fc
+            .dictionary(
+              fc.constantFrom(
+                '_type',
+                'version',
+                'expires',
+                'spec_version',
+                'meta',
+                'targets',
+                'roles',
+                'keys',
+                'delegations',
+              ),
+              fc.jsonValue({ maxDepth: 3 }),
+            )
+            .map((o) => ({ ...o, _type: 'x' })),
+        ),
+        signatures: fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.array(fc.record({ keyid: fc.string(), sig: fc.oneof(fc.string(), fc.jsonValue()) }), { maxLength: 3 }),
+        ),
       },
       { requiredKeys: [] },
     );
     const typed = fc.tuple(envelope, fc.constantFrom('root', 'timestamp', 'snapshot', 'targets')).map(([env, type]) => {
-      if (typeof env.signed === 'object' && env.signed !== null && !Array.isArray(env.signed)) (env.signed as Record<string, Json>)._type = type;
+      if (typeof env.signed === 'object' && env.signed !== null && !Array.isArray(env.signed))
+        (env.signed as Record<string, Json>)._type = type;
       return env;
     });
-    fc.assert(fc.property(fc.oneof(fc.jsonValue({ maxDepth: 5 }), typed), (value) => parseAndExercise(Buffer.from(JSON.stringify(value) ?? 'null'))), RUNS);
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue({ maxDepth: 5 }), typed), (value) =>
+        parseAndExercise(Buffer.from(JSON.stringify(value) ?? 'null')),
+      ),
+      RUNS,
+    );
   });
 
   it('mutations of the vector metadata: dropped, replaced and renamed fields, wrong types, huge numbers, deep nesting', () => {
     expect(VECTOR_FILES.length).toBeGreaterThan(80);
-    const input = fc.tuple(fc.nat({ max: VECTOR_FILES.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 3 }));
+    const input = fc.tuple(
+      fc.nat({ max: VECTOR_FILES.length - 1 }),
+      fc.array(mutation, { minLength: 1, maxLength: 3 }),
+    );
     fc.assert(
       fc.property(input, ([index, mutations]) => {
         const { doc, finish } = applyMutations(VECTOR_FILES[index].doc, mutations);
@@ -213,7 +321,11 @@ describe('Metadata.fromBytes on hostile input', () => {
   });
 
   it('path patterns from delegations never make matching throw', () => {
-    const path = fc.array(fc.oneof(fc.constantFrom('a', 'z', '-', ']', '[', '😀', 'é', '.'), fc.string({ maxLength: 3 })), { maxLength: 6 }).map((p) => p.join(''));
+    const path = fc
+      .array(fc.oneof(fc.constantFrom('a', 'z', '-', ']', '[', '😀', 'é', '.'), fc.string({ maxLength: 3 })), {
+        maxLength: 6,
+      })
+      .map((p) => p.join(''));
     fc.assert(
       fc.property(fc.tuple(path, pathPattern), ([target, pattern]) => {
         onlyTufErrors(() => isTargetInPathPattern(target, pattern));
@@ -268,12 +380,14 @@ beforeAll(async () => {
   sim.updateTargets('targets');
   sim.updateTargets('releases');
   sim.updateSnapshot();
-  const parse = (b: Uint8Array): { signed: Json; signatures: Json } => JSON.parse(Buffer.from(b).toString('utf8')) as { signed: Json; signatures: Json };
+  const parse = (b: Uint8Array): { signed: Json; signatures: Json } =>
+    JSON.parse(Buffer.from(b).toString('utf8')) as { signed: Json; signatures: Json };
   const docs = new Map<string, { signed: Json; signatures: Json }>([
     ['root1', parse(sim.signedRoots[0])],
     ['root2', parse(sim.signedRoots[1])],
   ]);
-  for (const role of ['timestamp', 'snapshot', 'targets', 'releases']) docs.set(role, parse(await sim.metadataBytes(role)));
+  for (const role of ['timestamp', 'snapshot', 'targets', 'releases'])
+    docs.set(role, parse(await sim.metadataBytes(role)));
   repo = { docs, signers: sim.signers };
 });
 
@@ -317,7 +431,9 @@ describe('TrustedMetadataSet on hostile input', () => {
     set.updateTimestamp(bytes.get('timestamp')!);
     set.updateSnapshot(bytes.get('snapshot')!);
     set.updateTargets(bytes.get('targets')!);
-    expect(set.updateDelegatedTargets(bytes.get('releases')!, 'releases', 'targets').signed.targets.has('releases/app.tgz')).toBe(true);
+    expect(
+      set.updateDelegatedTargets(bytes.get('releases')!, 'releases', 'targets').signed.targets.has('releases/app.tgz'),
+    ).toBe(true);
   });
 
   it('random bytes at any stage', () => {
@@ -334,16 +450,20 @@ describe('TrustedMetadataSet on hostile input', () => {
 
   it('mutated and correctly re-signed metadata at any stage', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...STAGES), fc.array(mutation, { minLength: 1, maxLength: 3 }), async (stage, mutations) => {
-        const original = repo.docs.get(stage)!;
-        // Mutate only inside `signed` most of the time: that is what passes signature checks.
-        const { doc, finish } = applyMutations({ signed: original.signed }, mutations);
-        const mutated = { ...(doc as { signed: Json }), signatures: original.signatures };
-        await resign(stage, mutated);
-        const all = validBytes();
-        all.set(stage, Buffer.from(finish(JSON.stringify(mutated))));
-        feed(all);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...STAGES),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        async (stage, mutations) => {
+          const original = repo.docs.get(stage)!;
+          // Mutate only inside `signed` most of the time: that is what passes signature checks.
+          const { doc, finish } = applyMutations({ signed: original.signed }, mutations);
+          const mutated = { ...(doc as { signed: Json }), signatures: original.signatures };
+          await resign(stage, mutated);
+          const all = validBytes();
+          all.set(stage, Buffer.from(finish(JSON.stringify(mutated))));
+          feed(all);
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -31,7 +31,8 @@ function vectorMetadataFiles(): string[] {
       const dir = join(VECTORS, group, repo);
       if (!statSync(dir).isDirectory()) continue;
       files.push(join(dir, 'initial_root.json'));
-      for (const f of readdirSync(join(dir, 'metadata')).sort()) if (f.endsWith('.json')) files.push(join(dir, 'metadata', f));
+      for (const f of readdirSync(join(dir, 'metadata')).sort())
+        if (f.endsWith('.json')) files.push(join(dir, 'metadata', f));
     }
   }
   return files;
@@ -42,7 +43,9 @@ function vectorMetadataFiles(): string[] {
  * refuses them too (strptime "%Y-%m-%dT%H:%M:%SZ"), and a client bootstrapped with v12 never
  * parses them (vectors README).
  */
-const NOT_SPEC_COMPLIANT = new Set(['1.root.json', '2.root.json', '3.root.json'].map((f) => `real-world/sigstore-root-signing/metadata/${f}`));
+const NOT_SPEC_COMPLIANT = new Set(
+  ['1.root.json', '2.root.json', '3.root.json'].map((f) => `real-world/sigstore-root-signing/metadata/${f}`),
+);
 
 const read = (path: string): Buffer => readFileSync(join(VECTORS, path));
 const readJson = (path: string): Json => JSON.parse(read(path).toString('utf8'));
@@ -81,8 +84,10 @@ describe('every vector metadata file round-trips', () => {
     });
   }
 
-  it('signed bytes of the canonical-json tuf-* cases are exactly securesystemslib\'s', () => {
-    const cases = (JSON.parse(read('canonical-json.json').toString('utf8')) as Array<Json>).filter((c) => c.source_file);
+  it("signed bytes of the canonical-json tuf-* cases are exactly securesystemslib's", () => {
+    const cases = (JSON.parse(read('canonical-json.json').toString('utf8')) as Array<Json>).filter(
+      (c) => c.source_file,
+    );
     expect(cases.length).toBeGreaterThan(5);
     for (const c of cases) {
       const md = Metadata.fromBytes(read(c.source_file));
@@ -205,8 +210,16 @@ describe('type and range errors are DeserializationError', () => {
     ['target without hashes', TARGETS, (d) => delete Object.values(d.signed.targets as Json)[0].hashes],
     ['target with empty hashes', TARGETS, (d) => (Object.values(d.signed.targets as Json)[0].hashes = {})],
     ['targets not an object', TARGETS, (d) => (d.signed.targets = [])],
-    ['delegated role with paths and path_hash_prefixes', DELEGATING, (d) => (d.signed.delegations.roles[0].path_hash_prefixes = ['ab'])],
-    ['delegated role with neither paths nor path_hash_prefixes', DELEGATING, (d) => delete d.signed.delegations.roles[0].paths],
+    [
+      'delegated role with paths and path_hash_prefixes',
+      DELEGATING,
+      (d) => (d.signed.delegations.roles[0].path_hash_prefixes = ['ab']),
+    ],
+    [
+      'delegated role with neither paths nor path_hash_prefixes',
+      DELEGATING,
+      (d) => delete d.signed.delegations.roles[0].paths,
+    ],
     ['path_hash_prefixes not hex', DELEGATING, (d) => (d.signed.delegations.roles[1].path_hash_prefixes = ['xyz'])],
     ['delegated role without terminating', DELEGATING, (d) => delete d.signed.delegations.roles[0].terminating],
     ['delegated role named root', DELEGATING, (d) => (d.signed.delegations.roles[0].name = 'root')],
@@ -215,7 +228,11 @@ describe('type and range errors are DeserializationError', () => {
     ['delegated role named timestamp', DELEGATING, (d) => (d.signed.delegations.roles[0].name = 'timestamp')],
     ['delegated role named ..', DELEGATING, (d) => (d.signed.delegations.roles[0].name = '..')],
     ['empty delegated role name', DELEGATING, (d) => (d.signed.delegations.roles[0].name = '')],
-    ['two delegated roles with one name', DELEGATING, (d) => (d.signed.delegations.roles[1].name = d.signed.delegations.roles[0].name)],
+    [
+      'two delegated roles with one name',
+      DELEGATING,
+      (d) => (d.signed.delegations.roles[1].name = d.signed.delegations.roles[0].name),
+    ],
     ['delegations with roles and succinct_roles', SUCCINCT, (d) => (d.signed.delegations.roles = [])],
     ['delegations with neither roles nor succinct_roles', SUCCINCT, (d) => delete d.signed.delegations.succinct_roles],
     ['succinct bit_length 0', SUCCINCT, (d) => (d.signed.delegations.succinct_roles.bit_length = 0)],
@@ -232,7 +249,13 @@ describe('type and range errors are DeserializationError', () => {
   }
 
   it('not UTF-8, not JSON, not an object', () => {
-    for (const bytes of [Buffer.from([0xff, 0xfe]), Buffer.from('{"signed":'), Buffer.from('[]'), Buffer.from('null'), Buffer.from('')]) {
+    for (const bytes of [
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('{"signed":'),
+      Buffer.from('[]'),
+      Buffer.from('null'),
+      Buffer.from(''),
+    ]) {
       expect(() => Metadata.fromBytes(bytes)).toThrow(DeserializationError);
     }
   });
@@ -244,11 +267,17 @@ describe('type and range errors are DeserializationError', () => {
 
   it('accepts the boundaries: succinct bit_length 1 and 32, spec_version 1.0 and 1.99.0, version 2^53-1', () => {
     for (const bits of [1, 32]) {
-      const md = Metadata.fromBytes(mutated(SUCCINCT, (d) => (d.signed.delegations.succinct_roles.bit_length = bits)), 'targets');
+      const md = Metadata.fromBytes(
+        mutated(SUCCINCT, (d) => (d.signed.delegations.succinct_roles.bit_length = bits)),
+        'targets',
+      );
       expect(md.signed.delegations!.succinctRoles!.numberOfBins).toBe(2 ** bits);
     }
-    for (const v of ['1.0', '1.99.0']) expect(Metadata.fromBytes(mutated(ROOT, (d) => (d.signed.spec_version = v))).signed.specVersion).toBe(v);
-    expect(Metadata.fromBytes(mutated(TIMESTAMP, (d) => (d.signed.version = Number.MAX_SAFE_INTEGER))).signed.version).toBe(Number.MAX_SAFE_INTEGER);
+    for (const v of ['1.0', '1.99.0'])
+      expect(Metadata.fromBytes(mutated(ROOT, (d) => (d.signed.spec_version = v))).signed.specVersion).toBe(v);
+    expect(
+      Metadata.fromBytes(mutated(TIMESTAMP, (d) => (d.signed.version = Number.MAX_SAFE_INTEGER))).signed.version,
+    ).toBe(Number.MAX_SAFE_INTEGER);
   });
 });
 
@@ -400,7 +429,8 @@ describe('thresholds count each key once', () => {
 
   /** Signatures of `md` copied under `alias` keyids (the same signature bytes). */
   function withAliases(md: Metadata, aliases: Record<string, string>): Metadata {
-    for (const [alias, keyid] of Object.entries(aliases)) md.signatures.set(alias, { keyid: alias, sig: md.signatures.get(keyid)!.sig });
+    for (const [alias, keyid] of Object.entries(aliases))
+      md.signatures.set(alias, { keyid: alias, sig: md.signatures.get(keyid)!.sig });
     return md;
   }
 
@@ -425,8 +455,15 @@ describe('thresholds count each key once', () => {
   });
 
   it('nor does one root key listed twice in root', async () => {
-    const roles = Object.fromEntries(['root', 'timestamp', 'snapshot', 'targets'].map((r) => [r, new Role([ed.keyid, 'alias'], 2)])) as Root['roles'];
-    const root = new Root({ version: 1, expires }, { [ed.keyid]: ed.publicKey, alias: { ...ed.publicKey } }, roles, true);
+    const roles = Object.fromEntries(
+      ['root', 'timestamp', 'snapshot', 'targets'].map((r) => [r, new Role([ed.keyid, 'alias'], 2)]),
+    ) as Root['roles'];
+    const root = new Root(
+      { version: 1, expires },
+      { [ed.keyid]: ed.publicKey, alias: { ...ed.publicKey } },
+      roles,
+      true,
+    );
     const md = new Metadata<AnySigned>(root);
     await md.sign(ed);
     withAliases(md, { alias: ed.keyid });
@@ -438,9 +475,17 @@ describe('thresholds count each key once', () => {
   const respelled: Array<[string, Signer, (k: PublicKey) => PublicKey]> = [
     ['ed25519 public key in upper-case hex', ed, (k) => ({ ...k, keyval: { public: k.keyval.public.toUpperCase() } })],
     ['ecdsa PEM without its final newline', ec, (k) => ({ ...k, keyval: { public: k.keyval.public.trimEnd() } })],
-    ['ecdsa PEM with CRLF line ends', ec, (k) => ({ ...k, keyval: { public: k.keyval.public.replace(/\n/g, '\r\n') } })],
+    [
+      'ecdsa PEM with CRLF line ends',
+      ec,
+      (k) => ({ ...k, keyval: { public: k.keyval.public.replace(/\n/g, '\r\n') } }),
+    ],
     ['ecdsa key under the legacy keytype ecdsa-sha2-nistp256', ec, (k) => ({ ...k, keytype: 'ecdsa-sha2-nistp256' })],
-    ['ecdsa P-256 key with its point compressed (SEC 1)', ec, (k) => ({ ...k, keyval: { public: compressedP256Pem(k.keyval.public) } })],
+    [
+      'ecdsa P-256 key with its point compressed (SEC 1)',
+      ec,
+      (k) => ({ ...k, keyval: { public: compressedP256Pem(k.keyval.public) } }),
+    ],
   ];
   /** The same P-256 public key as an SPKI whose point is compressed (33 bytes: 02/03 and x). */
   function compressedP256Pem(pem: string): string {
@@ -450,7 +495,10 @@ describe('thresholds count each key once', () => {
     // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (33-byte point) }
     const prefix = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
     const der = Buffer.concat([prefix, point]);
-    expect(createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ format: 'jwk' })).toMatchObject({ x, y });
+    expect(createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ format: 'jwk' })).toMatchObject({
+      x,
+      y,
+    });
     return derToPem(der, 'PUBLIC KEY');
   }
 

@@ -79,13 +79,20 @@ describe('signatures.json', () => {
 });
 
 /** Every metadata file of a repository directory, parsed; canonical bytes of `signed`. */
-function loadMetadata(metadataDir: string): Array<{ file: string; signed: SignedKeys; signatures: Array<{ keyid: string; sig: string }>; canonical: Buffer }> {
+function loadMetadata(
+  metadataDir: string,
+): Array<{ file: string; signed: SignedKeys; signatures: Array<{ keyid: string; sig: string }>; canonical: Buffer }> {
   return readdirSync(metadataDir)
     .filter((f) => f.endsWith('.json'))
     .map((file) => {
       const text = readFileSync(join(metadataDir, file), 'utf8');
       const doc = parseJsonLossless(text) as { signed: JsonValue; signatures: Array<{ keyid: string; sig: string }> };
-      return { file, signed: doc.signed as SignedKeys, signatures: doc.signatures, canonical: canonicalize(doc.signed) };
+      return {
+        file,
+        signed: doc.signed as SignedKeys,
+        signatures: doc.signatures,
+        canonical: canonicalize(doc.signed),
+      };
     });
 }
 
@@ -113,7 +120,9 @@ describe('generated repositories (python-tuf)', () => {
           byId.set(keyid, key);
         }
       }
-      const expected = readJson<{ keys: Record<string, Array<{ keyid: string; keytype: string; scheme: string }>> }>(join(dir, 'expected.json'));
+      const expected = readJson<{ keys: Record<string, Array<{ keyid: string; keytype: string; scheme: string }>> }>(
+        join(dir, 'expected.json'),
+      );
       const listed = Object.values(expected.keys).flat();
       expect(listed.length).toBeGreaterThan(0);
       for (const k of listed) {
@@ -141,7 +150,9 @@ describe('generated repositories (python-tuf)', () => {
   }
 
   it('keytypes: root carries one key of each kind, all supported', () => {
-    const root = readJson<{ signed: { keys: Record<string, PublicKey> } }>(join(VECTORS, 'repos/keytypes/metadata/1.root.json')).signed;
+    const root = readJson<{ signed: { keys: Record<string, PublicKey> } }>(
+      join(VECTORS, 'repos/keytypes/metadata/1.root.json'),
+    ).signed;
     const kinds = Object.values(root.keys).map((k) => `${k.keytype}/${k.scheme}`);
     expect(new Set(kinds)).toEqual(new Set(['ed25519/ed25519', 'ecdsa/ecdsa-sha2-nistp256', 'rsa/rsassa-pss-sha256']));
     for (const key of Object.values(root.keys)) expect(isSupportedKey(key)).toBe(true);

@@ -14,7 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWithElectronBuilder, type DemoBuild, type EmbeddedConfig } from '../../build/demo/app-builds.js';
 import { CountingFetcher } from '../../build/demo/counting-fetcher.js';
 import { installedVersion, installTarGz } from '../../build/demo/installed-app.js';
-import { createDemoRepository, publishRelease, tamperedCopy, type DemoRepository } from '../../build/demo/repository.js';
+import {
+  createDemoRepository,
+  publishRelease,
+  tamperedCopy,
+  type DemoRepository,
+} from '../../build/demo/repository.js';
 import { cacheDirOf, createInstalledUpdater, updateInstalledApp } from '../../build/demo/update-run.js';
 import { compileDemoApp } from '../../build/stage-app.js';
 import { serveRepository, type RepositoryServer } from '../../publisher/index.js';
@@ -84,14 +89,20 @@ describe('an installed electron-builder tar.gz build updates itself', () => {
     expect(await installedVersion(app)).toBe('1.1.0');
     // The previous version is kept beside the install until the next start, complete and runnable.
     expect((await run(join(`${app.installDir}.old`, oldBuild.executableName))).stdout).toBe('1.0.0\n');
-    expect((await readdir(join(dir, 'opt'))).sort()).toEqual([oldBuild.executableName, `${oldBuild.executableName}.old`]);
+    expect((await readdir(join(dir, 'opt'))).sort()).toEqual([
+      oldBuild.executableName,
+      `${oldBuild.executableName}.old`,
+    ]);
 
     // 1.1.0's first start: a no-change check of two requests, and the leftovers removed.
     const fetcher = new CountingFetcher();
     const restarted = await createInstalledUpdater(app, { userDataPath: join(dir, 'userdata'), fetcher });
     expect(restarted.version).toBe('1.1.0');
     expect((await restarted.updater.checkForUpdates())?.isUpdateAvailable).toBe(false);
-    expect(fetcher.records.map((r) => r.url.replace(server.metadataUrl, ''))).toEqual(['/2.root.json', '/timestamp.json']);
+    expect(fetcher.records.map((r) => r.url.replace(server.metadataUrl, ''))).toEqual([
+      '/2.root.json',
+      '/timestamp.json',
+    ]);
     expect(await readdir(join(dir, 'opt'))).toEqual([oldBuild.executableName]);
     expect(await readdir(cacheDirOf(join(dir, 'userdata')))).not.toContain('pending.json');
   }, 120_000);

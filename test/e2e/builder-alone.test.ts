@@ -17,7 +17,10 @@ describe('afterAllArtifactBuild alone in a real build', () => {
   it('signs the one-platform, one-arch build from the build result', async () => {
     const r = await makeRepo();
     const logs: string[] = [];
-    const hooks = createElectronBuilderHooks({ env: { ELECTRON_TUF_REPOSITORY: r.repo, ELECTRON_TUF_KEYS: r.keys }, log: (line) => logs.push(line) });
+    const hooks = createElectronBuilderHooks({
+      env: { ELECTRON_TUF_REPOSITORY: r.repo, ELECTRON_TUF_KEYS: r.keys },
+      log: (line) => logs.push(line),
+    });
     const out = await tempDir();
     const build = await buildDemoApp({
       version: '1.3.0',
@@ -25,7 +28,9 @@ describe('afterAllArtifactBuild alone in a real build', () => {
       targets: ['tar.gz'],
       hooks: { afterPack: () => undefined, afterAllArtifactBuild: hooks.afterAllArtifactBuild },
     });
-    expect(build.artifacts.map((p) => p.slice(p.lastIndexOf('/') + 1))).toEqual(['electron-tuf-demo-1.3.0-linux-x64.tar.gz']);
+    expect(build.artifacts.map((p) => p.slice(p.lastIndexOf('/') + 1))).toEqual([
+      'electron-tuf-demo-1.3.0-linux-x64.tar.gz',
+    ]);
     expect(logs).toContain('electron-tuf: 1.3.0 linux-x64 on stable: electron-tuf-demo-1.3.0-linux-x64.tar.gz added');
     expect((await verifyRepository({ repo: r.repo, checkTargetFiles: true })).problems).toEqual([]);
     const server = await serveRepository({ repo: r.repo });

@@ -62,7 +62,13 @@ describe('offline electron-builder build of the demo app', () => {
   it('packs the stand-in Electron as the app executable', async () => {
     const { stdout } = await run('tar', ['-tzf', build.artifacts[0]]);
     expect(stdout.split('\n').filter(Boolean).sort()).toEqual(
-      [`${TOP}/`, `${TOP}/electron-tuf-demo`, `${TOP}/resources/`, `${TOP}/resources/app.asar`, `${TOP}/standin-electron.cjs`].sort(),
+      [
+        `${TOP}/`,
+        `${TOP}/electron-tuf-demo`,
+        `${TOP}/resources/`,
+        `${TOP}/resources/app.asar`,
+        `${TOP}/standin-electron.cjs`,
+      ].sort(),
     );
     const executable = join(extracted, TOP, 'electron-tuf-demo');
     expect(await readFile(executable, 'utf8')).toBe(await readFile(join(ROOT, 'build', 'standin', 'electron'), 'utf8'));
@@ -72,22 +78,40 @@ describe('offline electron-builder build of the demo app', () => {
   it('packs the app’s package.json with version 1.0.0 and only compiled files', () => {
     const asar = join(extracted, TOP, 'resources', 'app.asar');
     const manifest = JSON.parse(extractFile(asar, 'package.json').toString('utf8')) as unknown;
-    expect(manifest).toMatchObject({ name: 'electron-tuf-demo', version: '1.0.0', main: 'dist/app/main.js', type: 'module' });
+    expect(manifest).toMatchObject({
+      name: 'electron-tuf-demo',
+      version: '1.0.0',
+      main: 'dist/app/main.js',
+      type: 'module',
+    });
     const files = listPackage(asar, { isPack: false });
     expect(files).toEqual(
-      expect.arrayContaining(['/dist/app/main.js', '/dist/app/ipc-main.js', '/app/preload.cjs', '/app/renderer/index.html', '/app/renderer/renderer.js']),
+      expect.arrayContaining([
+        '/dist/app/main.js',
+        '/dist/app/ipc-main.js',
+        '/app/preload.cjs',
+        '/app/renderer/index.html',
+        '/app/renderer/renderer.js',
+      ]),
     );
     const own = files.filter((file) => !file.startsWith('/node_modules/'));
     expect(own.filter((file) => /\.(ts|map)$/.test(file))).toEqual([]);
     // The updater's runtime dependencies, and nothing else from node_modules.
-    const packages = new Set(files.flatMap((f) => /^\/node_modules\/(@[^/]+\/[^/]+|[^@/][^/]*)(?:\/|$)/.exec(f)?.[1] ?? []));
+    const packages = new Set(
+      files.flatMap((f) => /^\/node_modules\/(@[^/]+\/[^/]+|[^@/][^/]*)(?:\/|$)/.exec(f)?.[1] ?? []),
+    );
     expect([...packages].sort()).toEqual(['@noble/ed25519', '@noble/hashes', 'semver']);
   });
 
   it('runs: the extracted stand-in prints the app version', async () => {
     const executable = join(extracted, TOP, 'electron-tuf-demo');
     expect((await run(executable, [])).stdout).toBe('1.0.0\n');
-    const { stdout } = await run(executable, ['--run', process.execPath, '-e', 'console.log(process.env.STANDIN_APP_VERSION)']);
+    const { stdout } = await run(executable, [
+      '--run',
+      process.execPath,
+      '-e',
+      'console.log(process.env.STANDIN_APP_VERSION)',
+    ]);
     expect(stdout).toBe('1.0.0\n');
   });
 });
@@ -107,13 +131,19 @@ describe('buildDemoApp options', () => {
       });
       expect(build.artifacts).toEqual([]);
       const resources = join(build.appOutDir, 'resources');
-      const manifest = JSON.parse(await readFile(join(resources, 'app', 'package.json'), 'utf8')) as { version: string };
+      const manifest = JSON.parse(await readFile(join(resources, 'app', 'package.json'), 'utf8')) as {
+        version: string;
+      };
       expect(manifest.version).toBe('2.1.0-beta.1');
       expect(await readFile(join(resources, 'electron-tuf', 'root.json'), 'utf8')).toBe('{"signed":{"_type":"root"}}');
       expect((await run(join(build.appOutDir, 'electron-tuf-demo'), [])).stdout).toBe('2.1.0-beta.1\n');
       // The packed updater loads with only what the app ships (its node_modules).
       const updaterEntry = pathToFileURL(join(resources, 'app', 'dist', 'updater', 'electron', 'index.js')).href;
-      const loaded = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(updaterEntry)}); console.log(typeof m.TufAppUpdater)`]);
+      const loaded = await run(process.execPath, [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(updaterEntry)}); console.log(typeof m.TufAppUpdater)`,
+      ]);
       expect(loaded.stdout).toBe('function\n');
     },
     BUILD_TIMEOUT,
@@ -121,7 +151,9 @@ describe('buildDemoApp options', () => {
 
   it('refuses targets that need downloads, and bad versions, before building', async () => {
     const outDir = join(workDir, 'refused');
-    await expect(buildDemoApp({ version: '1.0.0', outDir, targets: ['AppImage' as never] })).rejects.toThrow(ValueError);
+    await expect(buildDemoApp({ version: '1.0.0', outDir, targets: ['AppImage' as never] })).rejects.toThrow(
+      ValueError,
+    );
     await expect(buildDemoApp({ version: 'v1', outDir })).rejects.toThrow(ValueError);
     await expect(stat(outDir)).rejects.toThrow(/ENOENT/);
   });

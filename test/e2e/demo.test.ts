@@ -34,19 +34,31 @@ interface DemoRun {
 
 /** The command of package.json's "demo" script, as argv for node (vite-node's bin is a .mjs). */
 async function demoCommand(): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const [bin, ...args] = manifest.scripts.demo.split(' ');
   expect(bin).toBe('vite-node');
   return [join(PROJECT_ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'), ...args];
 }
 
 /** Runs the demo with TMPDIR=`tmpDir`; `interruptWhen` sends SIGINT to its group once stdout matches. */
-async function runDemo(tmpDir: string, args: string[] = [], interruptWhen?: RegExp, extraEnv: NodeJS.ProcessEnv = {}): Promise<DemoRun> {
+async function runDemo(
+  tmpDir: string,
+  args: string[] = [],
+  interruptWhen?: RegExp,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<DemoRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmpDir, NO_COLOR: '1', ...extraEnv };
   // Not a test run from the demo's point of view (electron-builder goes quiet under vitest).
   for (const name of Object.keys(env)) if (name.startsWith('VITEST')) delete env[name];
   const started = Date.now();
-  const child = spawn(process.execPath, [...(await demoCommand()), ...args], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(await demoCommand()), ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let interrupted = false;
@@ -59,7 +71,9 @@ async function runDemo(tmpDir: string, args: string[] = [], interruptWhen?: RegE
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const killer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), DEMO_TIMEOUT_MS);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])),
+  );
   clearTimeout(killer);
   return { code, signal, stdout, stderr, ms: Date.now() - started };
 }
@@ -136,7 +150,9 @@ describe('npm run demo', () => {
       const dir = await mkdtemp(join(tmp, 'by-hand-'));
       const result = await runDemo(dir, ['--no-electron-builder']);
       expect(result.code, result.stdout).toBe(0);
-      expect(result.stdout).toMatch(/^3\. Make the demo app 1\.0\.0 and 1\.1\.0 by hand \(--no-electron-builder: same layout as electron-builder's Linux tar\.gz, stand-in Electron\)$/m);
+      expect(result.stdout).toMatch(
+        /^3\. Make the demo app 1\.0\.0 and 1\.1\.0 by hand \(--no-electron-builder: same layout as electron-builder's Linux tar\.gz, stand-in Electron\)$/m,
+      );
       expectStory(result.stdout);
       expect(result.stdout).toMatch(BY_HAND_NOTE);
       await expectNothingLeft(dir);
@@ -153,7 +169,9 @@ describe('npm run demo', () => {
       expect(result.code, result.stdout).toBe(0);
       const buildFailed = /^ {3}✗ electron-builder cannot build here: .*7ZIP.*$/m;
       expect(result.stdout).toMatch(buildFailed);
-      expect(result.stdout).toMatch(/^ {3}· falling back to small tar\.gz archives made by the demo itself \(same layout, stand-in Electron\)$/m);
+      expect(result.stdout).toMatch(
+        /^ {3}· falling back to small tar\.gz archives made by the demo itself \(same layout, stand-in Electron\)$/m,
+      );
       expectStory(result.stdout, [buildFailed]);
       expect(result.stdout).toMatch(BY_HAND_NOTE);
       await expectNothingLeft(dir);
@@ -184,10 +202,14 @@ describe('npm run demo', () => {
       // The stand-in app runs `node` from PATH: here it finds one that fails, so no app starts.
       const fakeBin = await mkdtemp(join(tmp, 'bin-'));
       await writeFile(join(fakeBin, 'node'), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
-      const result = await runDemo(dir, ['--no-electron-builder'], undefined, { PATH: `${fakeBin}:${process.env.PATH}` });
+      const result = await runDemo(dir, ['--no-electron-builder'], undefined, {
+        PATH: `${fakeBin}:${process.env.PATH}`,
+      });
       expect(result.code, result.stdout).toBe(1);
       expect(result.stdout).toMatch(/^ {3}✗ the demo stopped: ValueError: .*electron-tuf-demo did not run \(exit 3\)/m);
-      expect(result.stdout).toMatch(/^✗ Not as expected, see above \((\d+ ms|\d+\.\d s); temporary files removed\)\.$/m);
+      expect(result.stdout).toMatch(
+        /^✗ Not as expected, see above \((\d+ ms|\d+\.\d s); temporary files removed\)\.$/m,
+      );
       await expectNothingLeft(dir);
     },
     DEMO_TIMEOUT_MS,

@@ -19,7 +19,14 @@ import { treeDigest } from '../publisher/helpers.js';
 
 const SETUP_TIMEOUT = 300_000;
 const BUILD_TIMEOUT = 300_000;
-const ENV_NAMES = ['ELECTRON_TUF_REPOSITORY', 'ELECTRON_TUF_KEYS', 'ELECTRON_TUF_URL', 'ELECTRON_TUF_CHANNEL', 'ELECTRON_TUF_STAGING', 'ELECTRON_TUF_ROOT'];
+const ENV_NAMES = [
+  'ELECTRON_TUF_REPOSITORY',
+  'ELECTRON_TUF_KEYS',
+  'ELECTRON_TUF_URL',
+  'ELECTRON_TUF_CHANNEL',
+  'ELECTRON_TUF_STAGING',
+  'ELECTRON_TUF_ROOT',
+];
 
 let workDir: string;
 let toolsDir: string;
@@ -81,7 +88,9 @@ describe('builds through the module strings', () => {
     'a developer build (no repository, no URL) succeeds and embeds and signs nothing',
     async () => {
       const build = await buildDemoApp({ version: '1.0.0', outDir: join(workDir, 'dev-out'), toolsDir, compiledApp });
-      expect(build.artifacts.map((p) => p.slice(p.lastIndexOf('/') + 1))).toEqual(['electron-tuf-demo-1.0.0-linux-x64.tar.gz']);
+      expect(build.artifacts.map((p) => p.slice(p.lastIndexOf('/') + 1))).toEqual([
+        'electron-tuf-demo-1.0.0-linux-x64.tar.gz',
+      ]);
       await expect(stat(join(build.appOutDir, 'resources', 'electron-tuf'))).rejects.toThrow(/ENOENT/);
     },
     BUILD_TIMEOUT,

@@ -18,12 +18,23 @@ import { buildDemoApp, type DemoAppBuild } from '../../build/build-app.js';
 import { compileDemoApp } from '../../build/stage-app.js';
 import { initRepository, serveRepository, verifyRepository, type RepositoryServer } from '../../publisher/index.js';
 import { parseChannelIndex } from '../../updater/release/index.js';
-import { embeddedRootPath, embeddedSettingsPath, parseEmbeddedSettings } from '../../updater/electron/embedded-config.js';
+import {
+  embeddedRootPath,
+  embeddedSettingsPath,
+  parseEmbeddedSettings,
+} from '../../updater/electron/embedded-config.js';
 import { cleanupTemp, ourClient, tufJsClient } from '../publisher/helpers.js';
 
 const run = promisify(execFile);
 const SETUP_TIMEOUT = 300_000;
-const ENV_NAMES = ['ELECTRON_TUF_REPOSITORY', 'ELECTRON_TUF_KEYS', 'ELECTRON_TUF_URL', 'ELECTRON_TUF_CHANNEL', 'ELECTRON_TUF_STAGING', 'ELECTRON_TUF_ROOT'];
+const ENV_NAMES = [
+  'ELECTRON_TUF_REPOSITORY',
+  'ELECTRON_TUF_KEYS',
+  'ELECTRON_TUF_URL',
+  'ELECTRON_TUF_CHANNEL',
+  'ELECTRON_TUF_STAGING',
+  'ELECTRON_TUF_ROOT',
+];
 const NAME = (version: string) => `electron-tuf-demo-${version}-linux-x64`;
 
 let workDir: string;
@@ -52,7 +63,10 @@ beforeAll(async () => {
   const setUp = Date.now();
   for (const version of ['1.0.0', '1.1.0']) {
     const t = Date.now();
-    builds.set(version, await buildDemoApp({ version, outDir: join(workDir, `out-${version}`), toolsDir, compiledApp }));
+    builds.set(
+      version,
+      await buildDemoApp({ version, outDir: join(workDir, `out-${version}`), toolsDir, compiledApp }),
+    );
     console.info(`built and signed ${version} in ${Date.now() - t} ms`);
   }
   const extracted = join(workDir, 'installed-1.0.0');

@@ -30,19 +30,69 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { app: 'darwin-arm64', published: ['universal@1.1.0'], offered: 'universal@1.1.0', why: 'a universal build runs on an arm64 Mac' },
-  { app: 'darwin-x64', published: ['universal@1.1.0'], offered: 'universal@1.1.0', why: 'a universal build runs on an Intel Mac' },
-  { app: 'darwin-arm64', published: ['arm64@1.1.0', 'universal@1.1.0'], offered: 'arm64@1.1.0', why: 'same version: the arch-specific build wins' },
-  { app: 'darwin-x64', published: ['universal@1.1.0', 'x64@1.1.0'], offered: 'x64@1.1.0', why: 'same version: the arch-specific build wins' },
-  { app: 'darwin-arm64', published: ['arm64@1.1.0', 'universal@1.2.0'], offered: 'universal@1.2.0', why: 'a newer universal build beats an older arm64 one' },
-  { app: 'darwin-arm64', published: ['arm64@1.2.0', 'universal@1.1.0'], offered: 'arm64@1.2.0', why: 'a newer arm64 build beats an older universal one' },
+  {
+    app: 'darwin-arm64',
+    published: ['universal@1.1.0'],
+    offered: 'universal@1.1.0',
+    why: 'a universal build runs on an arm64 Mac',
+  },
+  {
+    app: 'darwin-x64',
+    published: ['universal@1.1.0'],
+    offered: 'universal@1.1.0',
+    why: 'a universal build runs on an Intel Mac',
+  },
+  {
+    app: 'darwin-arm64',
+    published: ['arm64@1.1.0', 'universal@1.1.0'],
+    offered: 'arm64@1.1.0',
+    why: 'same version: the arch-specific build wins',
+  },
+  {
+    app: 'darwin-x64',
+    published: ['universal@1.1.0', 'x64@1.1.0'],
+    offered: 'x64@1.1.0',
+    why: 'same version: the arch-specific build wins',
+  },
+  {
+    app: 'darwin-arm64',
+    published: ['arm64@1.1.0', 'universal@1.2.0'],
+    offered: 'universal@1.2.0',
+    why: 'a newer universal build beats an older arm64 one',
+  },
+  {
+    app: 'darwin-arm64',
+    published: ['arm64@1.2.0', 'universal@1.1.0'],
+    offered: 'arm64@1.2.0',
+    why: 'a newer arm64 build beats an older universal one',
+  },
   { app: 'darwin-arm64', published: ['x64@1.2.0'], offered: null, why: 'never the other CPU (no Rosetta downgrade)' },
   { app: 'darwin-x64', published: ['arm64@1.2.0'], offered: null, why: 'an Intel Mac cannot run arm64' },
-  { app: 'darwin-universal', published: ['universal@1.1.0', `${CPU}@1.1.0`], offered: 'universal@1.1.0', why: 'a universal app stays universal at the same version' },
-  { app: 'darwin-universal', published: ['universal@1.1.0', `${CPU}@1.2.0`], offered: `${CPU}@1.2.0`, why: "a universal app may take its CPU's newer build" },
+  {
+    app: 'darwin-universal',
+    published: ['universal@1.1.0', `${CPU}@1.1.0`],
+    offered: 'universal@1.1.0',
+    why: 'a universal app stays universal at the same version',
+  },
+  {
+    app: 'darwin-universal',
+    published: ['universal@1.1.0', `${CPU}@1.2.0`],
+    offered: `${CPU}@1.2.0`,
+    why: "a universal app may take its CPU's newer build",
+  },
   { app: 'darwin-universal', published: [`${OTHER_CPU}@1.2.0`], offered: null, why: "never the other CPU's build" },
-  { app: 'win32-arm64', published: ['arm64@1.1.0', 'x64@1.2.0'], offered: 'arm64@1.1.0', why: 'x64 (emulated) is only a fallback when no arm64 build exists' },
-  { app: 'win32-arm64', published: ['x64@1.2.0'], offered: 'x64@1.2.0', why: 'no arm64 build published: x64 under emulation' },
+  {
+    app: 'win32-arm64',
+    published: ['arm64@1.1.0', 'x64@1.2.0'],
+    offered: 'arm64@1.1.0',
+    why: 'x64 (emulated) is only a fallback when no arm64 build exists',
+  },
+  {
+    app: 'win32-arm64',
+    published: ['x64@1.2.0'],
+    offered: 'x64@1.2.0',
+    why: 'no arm64 build published: x64 under emulation',
+  },
   { app: 'win32-x64', published: ['arm64@1.2.0'], offered: null, why: 'x64 Windows cannot run arm64' },
   { app: 'win32-x64', published: ['x64@1.2.0', 'ia32@1.3.0'], offered: 'x64@1.2.0', why: 'no move to ia32' },
   { app: 'linux-x64', published: ['x64@1.2.0', 'arm64@1.3.0'], offered: 'x64@1.2.0', why: 'own arch only' },
@@ -67,7 +117,9 @@ describe('release selection by platform and arch', () => {
     const [offeredArch, offeredVersion] = row.offered.split('@');
     expect(result?.isUpdateAvailable).toBe(true);
     expect(result?.updateInfo.version).toBe(offeredVersion);
-    expect(result?.updateInfo.files[0]?.url).toBe(`${offeredVersion}/MyApp-${offeredVersion}-${offeredArch}.${EXT[platform]}`);
+    expect(result?.updateInfo.files[0]?.url).toBe(
+      `${offeredVersion}/MyApp-${offeredVersion}-${offeredArch}.${EXT[platform]}`,
+    );
   });
 
   it('a universal build knows it is one from its embedded settings (process.arch names the CPU)', async () => {
@@ -79,14 +131,29 @@ describe('release selection by platform and arch', () => {
     await mkdir(join(resources, 'electron-tuf'), { recursive: true });
     const settings = { metadataUrl: METADATA_URL, targetsUrl: TARGETS_URL, arch: 'universal' as const };
     await writeFile(join(resources, 'electron-tuf', 'settings.json'), serializeEmbeddedSettings(settings));
-    const app = await appHarness(repo, { version: '1.0.0', dir, platform: 'darwin', arch: undefined, installKind: 'zip', metadataUrl: undefined, targetsUrl: undefined, hostOptions: { resourcesPath: resources } });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      dir,
+      platform: 'darwin',
+      arch: undefined,
+      installKind: 'zip',
+      metadataUrl: undefined,
+      targetsUrl: undefined,
+      hostOptions: { resourcesPath: resources },
+    });
     expect((await app.updater.checkForUpdates())?.updateInfo.files[0]?.url).toBe('1.1.0/MyApp-1.1.0-universal.zip');
   });
 
   it('refuses an installer signed for another arch than the index that lists it', async () => {
     const repo = await ReleaseRepo.create();
     // The universal index lists an installer whose signed custom says arm64.
-    repo.publish({ version: '1.1.0', platform: 'darwin', arch: 'universal', fileName: 'MyApp-1.1.0.zip', custom: { arch: 'arm64' } });
+    repo.publish({
+      version: '1.1.0',
+      platform: 'darwin',
+      arch: 'universal',
+      fileName: 'MyApp-1.1.0.zip',
+      custom: { arch: 'arm64' },
+    });
     const app = await appHarness(repo, { version: '1.0.0', platform: 'darwin', arch: 'x64', installKind: 'zip' });
     await expect(app.updater.checkForUpdates()).rejects.toThrow(/signed as arch "arm64"/);
   });

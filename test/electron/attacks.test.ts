@@ -91,7 +91,7 @@ describe('rollback and replay', () => {
     await expectAppUntouched(app);
   });
 
-  it("an old installer re-listed as a new version (signed custom says 1.0.0) is refused before download", async () => {
+  it('an old installer re-listed as a new version (signed custom says 1.0.0) is refused before download', async () => {
     const old = await appArchive('1.0.0');
     repo.publish({ version: '1.2.0', bytes: old, custom: { version: '1.0.0' } });
     const app = await harness('1.1.0');
@@ -109,7 +109,16 @@ describe('rollback and replay', () => {
     repo.publish({ version: '1.0.1' });
     const app = await harness('1.0.0', { autoDownload: false });
     await app.updater.checkForUpdates(); // the app has seen the newer timestamp
-    repo.sim.intercept((url) => (url.endsWith('/timestamp.json') ? { start: 0, body: (async function* () { yield oldTimestamp; })() } : undefined));
+    repo.sim.intercept((url) =>
+      url.endsWith('/timestamp.json')
+        ? {
+            start: 0,
+            body: (async function* () {
+              yield oldTimestamp;
+            })(),
+          }
+        : undefined,
+    );
     await tryToUpdate(app);
     expect(app.of('error')[0][0]).toBeInstanceOf(BadVersionNumberError);
     await expectAppUntouched(app);
@@ -123,7 +132,17 @@ describe('tampering', () => {
     const evil = await appArchive('evil');
     const tampered = Buffer.alloc(archive.length);
     evil.copy(tampered); // same length as the signed one, different content
-    repo.sim.intercept((url) => (url.endsWith('MyApp-1.1.0.tar.gz') ? { start: 0, totalLength: tampered.length, body: (async function* () { yield tampered; })() } : undefined));
+    repo.sim.intercept((url) =>
+      url.endsWith('MyApp-1.1.0.tar.gz')
+        ? {
+            start: 0,
+            totalLength: tampered.length,
+            body: (async function* () {
+              yield tampered;
+            })(),
+          }
+        : undefined,
+    );
     const app = await harness('1.0.0');
     await tryToUpdate(app);
     expect(app.of('error')[0][0]).toBeInstanceOf(LengthOrHashMismatchError);
@@ -143,8 +162,20 @@ describe('tampering', () => {
   it('a mirror cannot change a rollout: an altered channel index (staging 10 % -> 99 %) is refused', async () => {
     repo.publish({ version: '1.1.0', bytes: await appArchive('1.1.0'), stagingPercentage: 10 });
     // Same length as the signed index, so only the hash can tell.
-    const widened = serializeChannelIndex({ ...repo.index('stable'), releases: repo.index('stable').releases.map((r) => ({ ...r, stagingPercentage: 99 })) });
-    repo.sim.intercept((url) => (url.includes('/channels/stable/') ? { start: 0, body: (async function* () { yield widened; })() } : undefined));
+    const widened = serializeChannelIndex({
+      ...repo.index('stable'),
+      releases: repo.index('stable').releases.map((r) => ({ ...r, stagingPercentage: 99 })),
+    });
+    repo.sim.intercept((url) =>
+      url.includes('/channels/stable/')
+        ? {
+            start: 0,
+            body: (async function* () {
+              yield widened;
+            })(),
+          }
+        : undefined,
+    );
     const app = await harness('1.0.0');
     await tryToUpdate(app);
     expect(app.of('error')[0][0]).toBeInstanceOf(LengthOrHashMismatchError);
@@ -185,7 +216,9 @@ describe('freeze and slow retrieval', () => {
   it('a repository that goes silent mid-download ends in SlowRetrievalError, not a hang', async () => {
     const archive = await appArchive('1.1.0');
     repo.publish({ version: '1.1.0', bytes: archive });
-    repo.sim.intercept((url, request) => (url.endsWith('MyApp-1.1.0.tar.gz') ? stallingResponse(archive.subarray(0, 100), request.signal) : undefined));
+    repo.sim.intercept((url, request) =>
+      url.endsWith('MyApp-1.1.0.tar.gz') ? stallingResponse(archive.subarray(0, 100), request.signal) : undefined,
+    );
     const app = await harness('1.0.0', { tufConfig: { readTimeoutMs: 80 } });
     await tryToUpdate(app); // the response stalls for good: only the read timeout ends this
     expect(app.of('error')[0][0]).toBeInstanceOf(SlowRetrievalError);
@@ -194,7 +227,9 @@ describe('freeze and slow retrieval', () => {
 
   it('a repository that goes silent while serving metadata ends in SlowRetrievalError', async () => {
     repo.publish({ version: '1.1.0' });
-    repo.sim.intercept((url, request) => (url.endsWith('/timestamp.json') ? stallingResponse(new Uint8Array(10), request.signal) : undefined));
+    repo.sim.intercept((url, request) =>
+      url.endsWith('/timestamp.json') ? stallingResponse(new Uint8Array(10), request.signal) : undefined,
+    );
     const app = await harness('1.0.0', { tufConfig: { readTimeoutMs: 80 } });
     await tryToUpdate(app);
     expect(app.of('error')[0][0]).toBeInstanceOf(SlowRetrievalError);

@@ -18,7 +18,10 @@ beforeEach(async () => {
 
 afterEach(cleanupTempDirs);
 
-async function failedCheck(unreadable: (cacheDir: string) => string, release: { stagingPercentage?: number } = {}): Promise<{ error: unknown; path: string }> {
+async function failedCheck(
+  unreadable: (cacheDir: string) => string,
+  release: { stagingPercentage?: number } = {},
+): Promise<{ error: unknown; path: string }> {
   repo.publish({ version: '1.1.0', ...release });
   const app = await appHarness(repo, { version: '1.0.0' });
   const path = unreadable(app.cacheDir);
@@ -34,7 +37,9 @@ describe('unreadable cache files are errors, not absent files', () => {
   });
 
   it('the cached channel index', async () => {
-    const { error, path } = await failedCheck((cacheDir) => targetFilePath(join(cacheDir, 'indexes'), 'channels/stable/linux-x64.json'));
+    const { error, path } = await failedCheck((cacheDir) =>
+      targetFilePath(join(cacheDir, 'indexes'), 'channels/stable/linux-x64.json'),
+    );
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).message).toBe(`${path} is not a regular file`);
   });

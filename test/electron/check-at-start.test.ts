@@ -23,7 +23,11 @@ afterEach(async () => {
   await cleanupTempDirs();
 });
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 describe('the bundled trusted root', () => {
   it('is read on the first check only; later starts use the cached root', async () => {
@@ -100,5 +104,4 @@ describe('a timestamp sent again unchanged', () => {
     expect(() => set.updateTimestamp(mine)).toThrow(); // not "equal": parsed, and it is not JSON
     expect(() => set.updateTimestamp(timestamp)).toThrow(EqualVersionNumberError);
   });
-
 });

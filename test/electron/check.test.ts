@@ -28,7 +28,15 @@ describe('checkForUpdates', () => {
       path: '1.1.0/MyApp-1.1.0.tar.gz',
       // base64, as electron-updater has it
       sha512: Buffer.from(info.hashes.sha512, 'hex').toString('base64'),
-      files: [{ url: '1.1.0/MyApp-1.1.0.tar.gz', kind: 'tar.gz', size: info.length, sha256: info.hashes.sha256, sha512: Buffer.from(info.hashes.sha512, 'hex').toString('base64') }],
+      files: [
+        {
+          url: '1.1.0/MyApp-1.1.0.tar.gz',
+          kind: 'tar.gz',
+          size: info.length,
+          sha256: info.hashes.sha256,
+          sha512: Buffer.from(info.hashes.sha512, 'hex').toString('base64'),
+        },
+      ],
     });
     expect(app.names()).toEqual(['checking-for-update', 'update-available']);
     expect(app.of('update-available')[0][0].version).toBe('1.1.0');
@@ -99,7 +107,10 @@ describe('prereleases', () => {
     repo.publish({ version: '1.1.0-beta.1', channel: 'beta' });
     const app = await appHarness(repo, { version: '1.0.0', channel: 'beta' });
     expect(app.updater.allowPrerelease).toBe(false);
-    expect((await app.updater.checkForUpdates())?.updateInfo).toMatchObject({ version: '1.1.0-beta.1', channel: 'beta' });
+    expect((await app.updater.checkForUpdates())?.updateInfo).toMatchObject({
+      version: '1.1.0-beta.1',
+      channel: 'beta',
+    });
   });
 
   it('a prerelease build follows its own channel and allows prereleases, like electron-updater', async () => {
@@ -114,7 +125,11 @@ describe('channels', () => {
     repo.publish({ version: '1.1.0-beta.2', channel: 'beta' });
     repo.publish({ version: '1.1.0', channel: 'stable', notes: 'final' });
     const app = await appHarness(repo, { version: '1.1.0-beta.2' });
-    expect((await app.updater.checkForUpdates())?.updateInfo).toMatchObject({ version: '1.1.0', channel: 'stable', releaseNotes: 'final' });
+    expect((await app.updater.checkForUpdates())?.updateInfo).toMatchObject({
+      version: '1.1.0',
+      channel: 'stable',
+      releaseNotes: 'final',
+    });
   });
 
   it('a beta install takes the newer beta over an older stable release', async () => {
@@ -174,7 +189,10 @@ describe('staged rollouts', () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
 
     repo.publish({ version: '1.1.0', stagingPercentage: 100 });
-    expect((await app.updater.checkForUpdates())?.updateInfo).toMatchObject({ version: '1.1.0', stagingPercentage: 100 });
+    expect((await app.updater.checkForUpdates())?.updateInfo).toMatchObject({
+      version: '1.1.0',
+      stagingPercentage: 100,
+    });
 
     const restarted = await appHarness(repo, { version: '1.0.0', dir: app.dir });
     await restarted.updater.checkForUpdates();
@@ -216,7 +234,12 @@ describe('misuse and configuration', () => {
     repo.publish({ version: '1.1.0' });
     const dir = await tempDir();
     const resources = join(dir, 'resources');
-    const app = await appHarness(repo, { version: '1.0.0', dir, trustedRoot: undefined, hostOptions: { resourcesPath: resources } });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      dir,
+      trustedRoot: undefined,
+      hostOptions: { resourcesPath: resources },
+    });
     await expect(app.updater.checkForUpdates()).rejects.toThrow(/no trusted root/);
     expect(app.names()).toEqual(['checking-for-update', 'error']);
     await mkdir(join(resources, 'electron-tuf'), { recursive: true });

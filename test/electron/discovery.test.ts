@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CHANNEL_INDEX_FORMAT, type ChannelIndex, type ChannelRelease, type InstallerKind } from '../../updater/release/index.js';
+import {
+  CHANNEL_INDEX_FORMAT,
+  type ChannelIndex,
+  type ChannelRelease,
+  type InstallerKind,
+} from '../../updater/release/index.js';
 import { channelsToRead, selectRelease, type ReleasePolicy } from '../../updater/electron/discovery.js';
 import { isStaged, stagingBucket } from '../../updater/electron/rollout.js';
 
 function release(version: string, extra: Partial<ChannelRelease> = {}, kind: InstallerKind = 'tar.gz'): ChannelRelease {
-  return { version, releaseDate: '2025-01-01T00:00:00Z', installers: [{ target: `${version}/app.${kind}`, kind }], ...extra };
+  return {
+    version,
+    releaseDate: '2025-01-01T00:00:00Z',
+    installers: [{ target: `${version}/app.${kind}`, kind }],
+    ...extra,
+  };
 }
 
 function index(channel: string, releases: ChannelRelease[]): ChannelIndex {
@@ -69,13 +79,19 @@ describe('selectRelease', () => {
   });
 
   it('a version listed by two channels counts once, from the own channel', () => {
-    const s = selectRelease([index('beta', [release('1.1.0')]), index('stable', [release('1.1.0')])], policy({ channel: 'beta' }));
+    const s = selectRelease(
+      [index('beta', [release('1.1.0')]), index('stable', [release('1.1.0')])],
+      policy({ channel: 'beta' }),
+    );
     expect(s.offer?.channel).toBe('beta');
   });
 
   it('an unstaged release gives way to the next older one that is still newer', () => {
     const staged = (r: ChannelRelease): boolean => r.version !== '1.3.0';
-    const s = selectRelease([index('stable', [release('1.3.0'), release('1.2.0'), release('1.1.0')])], policy({ isStaged: staged }));
+    const s = selectRelease(
+      [index('stable', [release('1.3.0'), release('1.2.0'), release('1.1.0')])],
+      policy({ isStaged: staged }),
+    );
     expect(s.offer?.release.version).toBe('1.2.0');
     expect(s.skipped.join()).toMatch(/1\.3\.0: this install is not in its/);
   });
@@ -83,15 +99,24 @@ describe('selectRelease', () => {
   it('never offers an unstaged release, whatever the versions (property)', () => {
     const version = fc.tuple(fc.nat(5), fc.nat(5), fc.nat(5)).map(([a, b, c]) => `${a}.${b}.${c}`);
     fc.assert(
-      fc.property(fc.array(version, { maxLength: 8 }), version, fc.boolean(), fc.func(fc.boolean()), (versions, current, downgrade, stagedFn) => {
-        const rels = [...new Set(versions)].map((v) => release(v));
-        const isStagedRelease = (r: ChannelRelease): boolean => stagedFn(r.version);
-        const s = selectRelease([index('stable', rels)], policy({ currentVersion: current, allowDowngrade: downgrade, isStaged: isStagedRelease }));
-        if (s.offer) {
-          expect(isStagedRelease(s.offer.release)).toBe(true);
-          expect(s.offer.release.version).not.toBe(current);
-        }
-      }),
+      fc.property(
+        fc.array(version, { maxLength: 8 }),
+        version,
+        fc.boolean(),
+        fc.func(fc.boolean()),
+        (versions, current, downgrade, stagedFn) => {
+          const rels = [...new Set(versions)].map((v) => release(v));
+          const isStagedRelease = (r: ChannelRelease): boolean => stagedFn(r.version);
+          const s = selectRelease(
+            [index('stable', rels)],
+            policy({ currentVersion: current, allowDowngrade: downgrade, isStaged: isStagedRelease }),
+          );
+          if (s.offer) {
+            expect(isStagedRelease(s.offer.release)).toBe(true);
+            expect(s.offer.release.version).not.toBe(current);
+          }
+        },
+      ),
     );
   });
 });

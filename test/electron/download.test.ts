@@ -5,7 +5,15 @@ import { CancelledError, LengthOrHashMismatchError, SlowRetrievalError } from '.
 import type { FetchRequest } from '../../updater/client/fetcher.js';
 import { CancellationToken } from '../../updater/electron/cancellation.js';
 import { stallingResponse } from '../helpers/simulator.js';
-import { appHarness, cleanupTempDirs, installerBytes, ReleaseRepo, slowResponse, spyInstaller, until } from './fixtures.js';
+import {
+  appHarness,
+  cleanupTempDirs,
+  installerBytes,
+  ReleaseRepo,
+  slowResponse,
+  spyInstaller,
+  until,
+} from './fixtures.js';
 
 const INSTALLER = 'MyApp-1.1.0.tar.gz';
 const SIZE = 512 * 1024;
@@ -58,7 +66,13 @@ describe('downloadUpdate', () => {
     expect(Buffer.from(await readFile(file)).equals(Buffer.from(bytes))).toBe(true);
     expect(file).toBe(join(app.cacheDir, 'pending', INSTALLER));
     const pending = JSON.parse(await readFile(join(app.cacheDir, 'pending.json'), 'utf8')) as unknown;
-    expect(pending).toMatchObject({ version: '1.1.0', target: `1.1.0/${INSTALLER}`, file, kind: 'tar.gz', length: SIZE });
+    expect(pending).toMatchObject({
+      version: '1.1.0',
+      target: `1.1.0/${INSTALLER}`,
+      file,
+      kind: 'tar.gz',
+      length: SIZE,
+    });
   });
 
   it('cancellation emits update-cancelled, rejects with CancelledError, and a later download resumes', async () => {
@@ -89,7 +103,9 @@ describe('downloadUpdate', () => {
   });
 
   it('after an app restart, resumes the partial download left behind', async () => {
-    repo.sim.intercept((url, request) => (url.endsWith(INSTALLER) ? slowResponse(bytes, request, { delayMs: 1, breakAt: SIZE / 4 }) : undefined));
+    repo.sim.intercept((url, request) =>
+      url.endsWith(INSTALLER) ? slowResponse(bytes, request, { delayMs: 1, breakAt: SIZE / 4 }) : undefined,
+    );
     const first = await appHarness(repo, { version: '1.0.0', tufConfig: { readTimeoutMs: 300 } });
     await first.updater.checkForUpdates();
     // Every attempt breaks at the same place: the download fails, keeping its .part file.
@@ -123,7 +139,9 @@ describe('downloadUpdate', () => {
   });
 
   it('a repository that goes silent mid-download ends in SlowRetrievalError, not a hang', async () => {
-    repo.sim.intercept((url, request) => (url.endsWith(INSTALLER) ? stallingResponse(bytes.subarray(0, 1000), request.signal) : undefined));
+    repo.sim.intercept((url, request) =>
+      url.endsWith(INSTALLER) ? stallingResponse(bytes.subarray(0, 1000), request.signal) : undefined,
+    );
     const app = await appHarness(repo, { version: '1.0.0', tufConfig: { readTimeoutMs: 100 } });
     await app.updater.checkForUpdates();
     // The response stalls for good: only the read timeout ends this.
@@ -148,7 +166,9 @@ describe('verification of the installer', () => {
   it('a tampered installer is refused: error event, no file, nothing installed', async () => {
     const tampered = Buffer.from(bytes);
     tampered[1000] ^= 0xff;
-    repo.sim.intercept((url, request) => (url.endsWith(INSTALLER) ? slowResponse(tampered, request, { delayMs: 0 }) : undefined));
+    repo.sim.intercept((url, request) =>
+      url.endsWith(INSTALLER) ? slowResponse(tampered, request, { delayMs: 0 }) : undefined,
+    );
     const installer = spyInstaller();
     const app = await appHarness(repo, { version: '1.0.0', installers: [installer] });
     await app.updater.checkForUpdates();
@@ -180,7 +200,16 @@ describe('verification of the installer', () => {
     const [file] = await app.updater.downloadUpdate();
     expect(await app.updater.quitAndInstall()).toBe(true);
     expect(await app.updater.quitAndInstall(true, true)).toBe(true);
-    expect(installer.calls.map(({ file: f, version, kind, isSilent, isForceRunAfter, relaunch }) => ({ f, version, kind, isSilent, isForceRunAfter, relaunch }))).toEqual([
+    expect(
+      installer.calls.map(({ file: f, version, kind, isSilent, isForceRunAfter, relaunch }) => ({
+        f,
+        version,
+        kind,
+        isSilent,
+        isForceRunAfter,
+        relaunch,
+      })),
+    ).toEqual([
       { f: file, version: '1.1.0', kind: 'tar.gz', isSilent: false, isForceRunAfter: false, relaunch: true },
       { f: file, version: '1.1.0', kind: 'tar.gz', isSilent: true, isForceRunAfter: true, relaunch: true },
     ]);

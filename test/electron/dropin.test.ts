@@ -30,11 +30,26 @@ afterEach(async () => {
 });
 
 /** An app that finds its repository the way a shipped app does: no URLs, root or fetcher passed. */
-const unconfigured: Partial<HarnessOptions> = { metadataUrl: undefined, targetsUrl: undefined, trustedRoot: undefined, fetcher: undefined };
+const unconfigured: Partial<HarnessOptions> = {
+  metadataUrl: undefined,
+  targetsUrl: undefined,
+  trustedRoot: undefined,
+  fetcher: undefined,
+};
 
-function recordingLogger(): { lines: string[]; info(m: unknown): void; warn(m: unknown): void; error(m: unknown): void } {
+function recordingLogger(): {
+  lines: string[];
+  info(m: unknown): void;
+  warn(m: unknown): void;
+  error(m: unknown): void;
+} {
   const lines: string[] = [];
-  return { lines, info: (m) => void lines.push(String(m)), warn: (m) => void lines.push(String(m)), error: (m) => void lines.push(String(m)) };
+  return {
+    lines,
+    info: (m) => void lines.push(String(m)),
+    warn: (m) => void lines.push(String(m)),
+    error: (m) => void lines.push(String(m)),
+  };
 }
 
 async function writeDevConfig(appPath: string, config: object): Promise<void> {
@@ -47,7 +62,12 @@ describe('dev mode (not packaged)', () => {
   it('a check logs, resolves null and touches nothing, as electron-updater does', async () => {
     repo.publish({ version: '1.1.0' });
     const logger = recordingLogger();
-    const app = await appHarness(repo, { version: '1.0.0', ...unconfigured, logger, hostOptions: { isPackaged: false } });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      ...unconfigured,
+      logger,
+      hostOptions: { isPackaged: false },
+    });
     expect(app.updater.isUpdaterActive()).toBe(false);
     await expect(app.updater.checkForUpdates()).resolves.toBeNull();
     await expect(app.updater.checkForUpdatesAndNotify()).resolves.toBeNull();
@@ -60,17 +80,29 @@ describe('dev mode (not packaged)', () => {
     repo.publish({ version: '1.1.0' });
     const dir = await tempDir();
     await writeDevConfig(join(dir, 'app'), { url: server.origin, root: 'root.json' });
-    const app = await appHarness(repo, { version: '1.0.0', dir, ...unconfigured, hostOptions: { isPackaged: false, appPath: join(dir, 'app') } });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      dir,
+      ...unconfigured,
+      hostOptions: { isPackaged: false, appPath: join(dir, 'app') },
+    });
     app.updater.forceDevUpdateConfig = true;
     const result = await app.updater.checkForUpdates();
     expect(result?.updateInfo.version).toBe('1.1.0');
-    expect(server.requests.some((r) => /^\/targets\/channels\/stable\/(\w+\.)?linux-x64\.json$/.test(r.path))).toBe(true);
+    expect(server.requests.some((r) => /^\/targets\/channels\/stable\/(\w+\.)?linux-x64\.json$/.test(r.path))).toBe(
+      true,
+    );
     expect(app.updater.getFeedURL()).toBe(`${server.origin}/metadata`);
   });
 
   it('with forceDevUpdateConfig and no dev-app-update.json, the error names the file', async () => {
     const dir = await tempDir();
-    const app = await appHarness(repo, { version: '1.0.0', dir, ...unconfigured, hostOptions: { isPackaged: false, appPath: join(dir, 'app') } });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      dir,
+      ...unconfigured,
+      hostOptions: { isPackaged: false, appPath: join(dir, 'app') },
+    });
     app.updater.forceDevUpdateConfig = true;
     const error = await app.updater.checkForUpdates().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageError);
@@ -80,7 +112,12 @@ describe('dev mode (not packaged)', () => {
   it('updateConfigPath replaces the embedded settings in a packaged app', async () => {
     repo.publish({ version: '1.1.0', channel: 'beta' });
     const dir = await tempDir();
-    await writeDevConfig(join(dir, 'conf'), { metadataUrl: `${server.origin}/metadata`, targetsUrl: `${server.origin}/targets`, channel: 'beta', root: 'root.json' });
+    await writeDevConfig(join(dir, 'conf'), {
+      metadataUrl: `${server.origin}/metadata`,
+      targetsUrl: `${server.origin}/targets`,
+      channel: 'beta',
+      root: 'root.json',
+    });
     const app = await appHarness(repo, { version: '1.0.0', dir, ...unconfigured });
     app.updater.updateConfigPath = join(dir, 'conf', 'dev-app-update.json');
     expect((await app.updater.checkForUpdates())?.updateInfo.version).toBe('1.1.0');
@@ -110,7 +147,12 @@ describe('setFeedURL / getFeedURL', () => {
 describe('request headers', () => {
   it('requestHeaders and addAuthHeader reach the server on the next requests', async () => {
     repo.publish({ version: '1.1.0' });
-    const app = await appHarness(repo, { version: '1.0.0', metadataUrl: `${server.origin}/metadata`, targetsUrl: `${server.origin}/targets`, fetcher: undefined });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      metadataUrl: `${server.origin}/metadata`,
+      targetsUrl: `${server.origin}/targets`,
+      fetcher: undefined,
+    });
     app.updater.requestHeaders = { 'x-app': 'demo' };
     await app.updater.checkForUpdates();
     expect(server.requests.at(-1)?.headers['x-app']).toBe('demo');
@@ -129,14 +171,20 @@ describe('checkForUpdatesAndNotify', () => {
     await result?.downloadPromise;
     await new Promise((resolve) => setImmediate(resolve));
     expect(app.host.notifications).toEqual([
-      { title: 'A new update is ready to install', body: 'MyApp version 1.1.0 has been downloaded and will be automatically installed on exit' },
+      {
+        title: 'A new update is ready to install',
+        body: 'MyApp version 1.1.0 has been downloaded and will be automatically installed on exit',
+      },
     ]);
   });
 
   it('fills {appName} and {version} into custom texts; no download, no notification', async () => {
     repo.publish({ version: '1.1.0' });
     const app = await appHarness(repo, { version: '1.0.0', autoDownload: true, hostOptions: { appName: 'MyApp' } });
-    const result = await app.updater.checkForUpdatesAndNotify({ title: '{appName} {version}', body: 'restart for {version}' });
+    const result = await app.updater.checkForUpdatesAndNotify({
+      title: '{appName} {version}',
+      body: 'restart for {version}',
+    });
     await result?.downloadPromise;
     await new Promise((resolve) => setImmediate(resolve));
     expect(app.host.notifications).toEqual([{ title: 'MyApp 1.1.0', body: 'restart for 1.1.0' }]);
@@ -200,7 +248,12 @@ describe('install options', () => {
 
   it('emits appimage-filename-updated with the AppImage path after an AppImage update', async () => {
     repo.publish({ version: '1.1.0', fileName: 'MyApp-1.1.0.AppImage' });
-    const app = await appHarness(repo, { version: '1.0.0', installKind: 'AppImage', installers: [spyInstaller()], hostOptions: { env: { APPIMAGE: '/opt/MyApp.AppImage' } } });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      installKind: 'AppImage',
+      installers: [spyInstaller()],
+      hostOptions: { env: { APPIMAGE: '/opt/MyApp.AppImage' } },
+    });
     const paths: string[] = [];
     app.updater.on('appimage-filename-updated', (path) => void paths.push(path));
     await app.updater.checkForUpdates();
@@ -218,7 +271,9 @@ describe('CancellationToken', () => {
     grandchild.parent = child;
     const pending = parent.createPromise<number>(() => {});
     let cleaned = false;
-    const withCleanup = child.createPromise<number>((_resolve, _reject, onCancel) => onCancel(() => void (cleaned = true)));
+    const withCleanup = child.createPromise<number>((_resolve, _reject, onCancel) =>
+      onCancel(() => void (cleaned = true)),
+    );
     parent.cancel();
     expect([parent.cancelled, child.cancelled, grandchild.cancelled]).toEqual([true, true, true]);
     await expect(pending).rejects.toBeInstanceOf(CancellationError);

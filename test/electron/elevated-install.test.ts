@@ -52,7 +52,12 @@ const EVIL = Buffer.from('#!/bin/sh\n# a package with root maintainer scripts\n'
 async function downloaded(kind: 'deb' | 'rpm') {
   const fileName = kind === 'deb' ? 'myapp_1.1.0_amd64.deb' : 'myapp-1.1.0.x86_64.rpm';
   repo.publish({ version: '1.1.0', fileName, bytes: GENUINE });
-  const app = await appHarness(repo, { version: '1.0.0', installKind: kind, spawn: spawnWithStandIns, hostOptions: { execPath: '/opt/MyApp/myapp' } });
+  const app = await appHarness(repo, {
+    version: '1.0.0',
+    installKind: kind,
+    spawn: spawnWithStandIns,
+    hostOptions: { execPath: '/opt/MyApp/myapp' },
+  });
   await app.updater.checkForUpdates();
   const [file] = await app.updater.downloadUpdate();
   return { app, file };

@@ -94,7 +94,10 @@ export class ReleaseRepo {
 
   /** (Re)writes an index as a target; call commit() to sign it. */
   writeIndex(index: ChannelIndex): TargetFile {
-    return this.sim.addTarget(channelIndexPath(index.channel, index.platform, index.arch), serializeChannelIndex(index));
+    return this.sim.addTarget(
+      channelIndexPath(index.channel, index.platform, index.arch),
+      serializeChannelIndex(index),
+    );
   }
 
   /** New targets, snapshot and timestamp versions, as a publish does. */
@@ -154,7 +157,14 @@ export async function cleanupTempDirs(): Promise<void> {
 
 /** A TufAppUpdater as installed `version` would run it, talking to `repo` (the simulator). */
 export async function appHarness(repo: ReleaseRepo, options: HarnessOptions): Promise<AppHarness> {
-  const { version, dir: givenDir, hostOptions, autoDownload = false, autoInstallOnAppQuit = true, ...updaterOptions } = options;
+  const {
+    version,
+    dir: givenDir,
+    hostOptions,
+    autoDownload = false,
+    autoInstallOnAppQuit = true,
+    ...updaterOptions
+  } = options;
   const dir = givenDir ?? (await tempDir());
   const host = new NodeHost({ version, userDataPath: join(dir, 'userData'), ...hostOptions });
   const updater = new TufAppUpdater({
@@ -181,7 +191,8 @@ export async function appHarness(repo: ReleaseRepo, options: HarnessOptions): Pr
     cacheDir: join(dir, 'userData', 'electron-tuf'),
     events,
     names: () => events.map((e) => e.name),
-    of: <K extends keyof TufAppUpdaterEvents>(name: K) => events.filter((e) => e.name === name).map((e) => e.args as TufAppUpdaterEvents[K]),
+    of: <K extends keyof TufAppUpdaterEvents>(name: K) =>
+      events.filter((e) => e.name === name).map((e) => e.args as TufAppUpdaterEvents[K]),
   };
 }
 

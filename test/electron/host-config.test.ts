@@ -60,7 +60,11 @@ describe('embedded config', () => {
   });
 
   it('round-trips settings and refuses bad ones', () => {
-    const settings = { metadataUrl: 'https://updates.example/metadata', targetsUrl: 'https://cdn.example/targets', channel: 'beta' };
+    const settings = {
+      metadataUrl: 'https://updates.example/metadata',
+      targetsUrl: 'https://cdn.example/targets',
+      channel: 'beta',
+    };
     expect(parseEmbeddedSettings(serializeEmbeddedSettings(settings))).toEqual(settings);
     const bad = [
       '{',
@@ -93,7 +97,10 @@ describe('CancellationToken', () => {
 
 describe('TufAppUpdater defaults', () => {
   it("match electron-updater's, except that downgrades stay off", () => {
-    const updater = new TufAppUpdater({ host: new NodeHost({ version: '1.2.3', userDataPath: '/tmp/x' }), logger: null });
+    const updater = new TufAppUpdater({
+      host: new NodeHost({ version: '1.2.3', userDataPath: '/tmp/x' }),
+      logger: null,
+    });
     expect(updater.autoDownload).toBe(true);
     expect(updater.autoInstallOnAppQuit).toBe(true);
     expect(updater.allowPrerelease).toBe(false);
@@ -105,7 +112,9 @@ describe('TufAppUpdater defaults', () => {
   });
 
   it('refuses an app version that is not semver', () => {
-    expect(() => new TufAppUpdater({ host: new NodeHost({ version: '1.0', userDataPath: '/tmp/x' }) })).toThrow(ValueError);
+    expect(() => new TufAppUpdater({ host: new NodeHost({ version: '1.0', userDataPath: '/tmp/x' }) })).toThrow(
+      ValueError,
+    );
   });
 
   it('logs through the given logger, and is silent with null', async () => {
@@ -132,7 +141,9 @@ describe('over real HTTP with the default fetcher', () => {
     const server = http.createServer((req, res) => {
       seen.push(req.headers.authorization);
       const path = req.url ?? '/';
-      const url = path.startsWith('/metadata/') ? METADATA_URL + path.slice('/metadata'.length) : TARGETS_URL + path.slice('/targets'.length);
+      const url = path.startsWith('/metadata/')
+        ? METADATA_URL + path.slice('/metadata'.length)
+        : TARGETS_URL + path.slice('/targets'.length);
       repo.sim.fetch(url).then(
         async (response) => {
           const chunks: Uint8Array[] = [];
@@ -163,5 +174,3 @@ describe('over real HTTP with the default fetcher', () => {
     }
   });
 });
-
-

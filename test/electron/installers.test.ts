@@ -51,9 +51,21 @@ beforeEach(async () => {
 });
 afterEach(cleanupTempDirs);
 
-async function downloadedApp(fileName: string, platform: 'linux' | 'win32' | 'darwin', kind: 'deb' | 'rpm' | 'nsis' | 'zip', spawn: SpawnFunction, squirrel?: SquirrelUpdater) {
+async function downloadedApp(
+  fileName: string,
+  platform: 'linux' | 'win32' | 'darwin',
+  kind: 'deb' | 'rpm' | 'nsis' | 'zip',
+  spawn: SpawnFunction,
+  squirrel?: SquirrelUpdater,
+) {
   repo.publish({ version: '1.1.0', fileName, platform, arch: 'x64' });
-  const app = await appHarness(repo, { version: '1.0.0', platform, installKind: kind, spawn, hostOptions: { execPath: '/opt/MyApp/myapp', squirrel } });
+  const app = await appHarness(repo, {
+    version: '1.0.0',
+    platform,
+    installKind: kind,
+    spawn,
+    hostOptions: { execPath: '/opt/MyApp/myapp', squirrel },
+  });
   await app.updater.checkForUpdates();
   const [file] = await app.updater.downloadUpdate();
   return { app, file };
@@ -69,7 +81,16 @@ describe('deb and rpm', () => {
     expect(spawn.calls).toEqual([
       {
         command: 'pkexec',
-        args: ['/bin/sh', '-c', ELEVATED_INSTALL_SCRIPT, 'electron-tuf-install', 'deb', String(INSTALLER.length), `sha256=${sha256}`, `sha512=${sha512}`],
+        args: [
+          '/bin/sh',
+          '-c',
+          ELEVATED_INSTALL_SCRIPT,
+          'electron-tuf-install',
+          'deb',
+          String(INSTALLER.length),
+          `sha256=${sha256}`,
+          `sha512=${sha512}`,
+        ],
         options: { detached: false, stdin: expect.any(Number) as unknown },
       },
     ]);
@@ -164,7 +185,12 @@ describe('macOS zip through Squirrel.Mac', () => {
     const squirrel = new FakeSquirrel();
     const zip = Buffer.from('PK\u0003\u0004 pretend zip of MyApp.app');
     repo.publish({ version: '1.1.0', fileName: 'MyApp-1.1.0-mac.zip', platform: 'darwin', arch: 'x64', bytes: zip });
-    const app = await appHarness(repo, { version: '1.0.0', platform: 'darwin', installKind: 'zip', hostOptions: { squirrel } });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      platform: 'darwin',
+      installKind: 'zip',
+      hostOptions: { squirrel },
+    });
     await app.updater.checkForUpdates();
     await app.updater.downloadUpdate();
     expect(await app.updater.quitAndInstall()).toBe(true);
@@ -178,7 +204,12 @@ describe('macOS zip through Squirrel.Mac', () => {
   it('installing on quit lets Squirrel install at exit instead of relaunching', async () => {
     const squirrel = new FakeSquirrel();
     repo.publish({ version: '1.1.0', fileName: 'MyApp-1.1.0-mac.zip', platform: 'darwin', arch: 'x64' });
-    const app = await appHarness(repo, { version: '1.0.0', platform: 'darwin', installKind: 'zip', hostOptions: { squirrel } });
+    const app = await appHarness(repo, {
+      version: '1.0.0',
+      platform: 'darwin',
+      installKind: 'zip',
+      hostOptions: { squirrel },
+    });
     await app.updater.checkForUpdates();
     await app.updater.downloadUpdate();
     app.host.quit();
@@ -196,7 +227,13 @@ describe('macOS zip through Squirrel.Mac', () => {
       const origin = new URL(feed.feedUrl).origin;
       const token = new URL(feed.feedUrl).pathname.split('/')[1];
       const wrongToken = token.slice(0, -1) + (token.endsWith('0') ? '1' : '0');
-      for (const path of ['/feed.json', '/update.zip', `/${wrongToken}/update.zip`, `/${token}/../update.zip`, `/${token}/other`]) {
+      for (const path of [
+        '/feed.json',
+        '/update.zip',
+        `/${wrongToken}/update.zip`,
+        `/${token}/../update.zip`,
+        `/${token}/other`,
+      ]) {
         expect((await fetch(origin + path)).status, path).toBe(404);
       }
       expect(await (await fetch(feed.zipUrl)).text()).toBe('zip bytes');
@@ -208,7 +245,8 @@ describe('macOS zip through Squirrel.Mac', () => {
 
   it("Squirrel's error (e.g. a code signature mismatch) is an InstallError", async () => {
     const squirrel = new FakeSquirrel();
-    squirrel.checkForUpdates = () => void setImmediate(() => squirrel.emit('error', new Error('Code signature did not match')));
+    squirrel.checkForUpdates = () =>
+      void setImmediate(() => squirrel.emit('error', new Error('Code signature did not match')));
     await expect(handToSquirrel(squirrel, 'http://127.0.0.1:1/x')).rejects.toThrow(/Code signature did not match/);
     expect(squirrel.listenerCount('error')).toBe(0);
   });
@@ -223,7 +261,8 @@ describe('macOS zip through Squirrel.Mac', () => {
 describe('detectInstallKind', () => {
   it('NSIS on Windows, zip on macOS, AppImage with $APPIMAGE, package-type for deb/rpm, else tar.gz', async () => {
     const dir = await tempDir();
-    const host = (env: Record<string, string>, resourcesPath = dir) => new NodeHost({ version: '1.0.0', userDataPath: dir, resourcesPath, env });
+    const host = (env: Record<string, string>, resourcesPath = dir) =>
+      new NodeHost({ version: '1.0.0', userDataPath: dir, resourcesPath, env });
     expect(await detectInstallKind(host({}), 'win32')).toBe('nsis');
     expect(await detectInstallKind(host({}), 'darwin')).toBe('zip');
     expect(await detectInstallKind(host({ APPIMAGE: '/x/MyApp.AppImage' }), 'linux')).toBe('AppImage');

@@ -149,8 +149,10 @@ describe('Linux tar.gz install', () => {
     }
     const error = app.of('error')[0][0];
     expect(error).toBeInstanceOf(InstallError);
-    expect(error.message).toMatch(/^tar entry 0000\/a\/a.*; and the partial extraction .*\.MyApp\.update-[0-9a-f]+ could not be removed/);
-    expect((error).cause).toBeInstanceOf(DeserializationError);
+    expect(error.message).toMatch(
+      /^tar entry 0000\/a\/a.*; and the partial extraction .*\.MyApp\.update-[0-9a-f]+ could not be removed/,
+    );
+    expect(error.cause).toBeInstanceOf(DeserializationError);
     const [leftover] = error.message.match(/\.MyApp\.update-[0-9a-f]+/)!;
     expect((await readdir(opt)).sort()).toEqual([leftover, 'MyApp']);
   });

@@ -41,7 +41,13 @@ afterEach(async () => {
 
 /** The app talks to the repository over HTTP with its default fetcher. */
 function overHttp(extra: Partial<HarnessOptions> = {}): HarnessOptions {
-  return { version: '1.0.0', metadataUrl: `${server.origin}/metadata`, targetsUrl: `${server.origin}/targets`, fetcher: undefined, ...extra };
+  return {
+    version: '1.0.0',
+    metadataUrl: `${server.origin}/metadata`,
+    targetsUrl: `${server.origin}/targets`,
+    fetcher: undefined,
+    ...extra,
+  };
 }
 
 describe('login on the Node path (HTTP_PROXY asking for credentials)', () => {

@@ -31,7 +31,10 @@ async function makeProject(): Promise<string> {
   const source = await readFile(join(FIXTURES, 'main.ts.txt'), 'utf8');
   expect(source).toMatch(IMPORT_LINE);
   await writeFile(join(dir, 'main.ts'), source.replace(IMPORT_LINE, "$1'electron-tuf';"));
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'migrated-app', version: '1.0.0', type: 'module' }));
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'migrated-app', version: '1.0.0', type: 'module' }),
+  );
   await writeFile(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
@@ -52,8 +55,14 @@ async function makeProject(): Promise<string> {
   await symlink(ROOT, join(dir, 'node_modules', 'electron-tuf'), 'dir');
   // The stand-in answers at run time; Electron's own type definitions at compile time.
   await copyFile(join(FIXTURES, 'electron-standin.cjs'), join(dir, 'node_modules', 'electron', 'index.cjs'));
-  await symlink(join(ROOT, 'node_modules', 'electron', 'electron.d.ts'), join(dir, 'node_modules', 'electron', 'electron.d.ts'));
-  await writeFile(join(dir, 'node_modules', 'electron', 'package.json'), JSON.stringify({ name: 'electron', main: 'index.cjs', types: 'electron.d.ts' }));
+  await symlink(
+    join(ROOT, 'node_modules', 'electron', 'electron.d.ts'),
+    join(dir, 'node_modules', 'electron', 'electron.d.ts'),
+  );
+  await writeFile(
+    join(dir, 'node_modules', 'electron', 'package.json'),
+    JSON.stringify({ name: 'electron', main: 'index.cjs', types: 'electron.d.ts' }),
+  );
   await copyFile(join(FIXTURES, 'preload.cjs'), join(dir, 'preload.cjs'));
   return dir;
 }
@@ -68,7 +77,10 @@ beforeAll(async () => {
   const embedded = join(project, 'resources', 'electron-tuf');
   await mkdir(embedded, { recursive: true });
   await writeFile(join(embedded, 'root.json'), repo.sim.initialRoot);
-  await writeFile(join(embedded, 'settings.json'), serializeEmbeddedSettings({ metadataUrl: 'http://127.0.0.1:9/metadata', targetsUrl: 'http://127.0.0.1:9/targets' }));
+  await writeFile(
+    join(embedded, 'settings.json'),
+    serializeEmbeddedSettings({ metadataUrl: 'http://127.0.0.1:9/metadata', targetsUrl: 'http://127.0.0.1:9/targets' }),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -79,17 +91,26 @@ afterAll(async () => {
 describe('migrating an electron-updater main.ts', () => {
   it('type-checks against the built package with only the import line changed', async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', project], { cwd: project }).catch((e: { stdout: string }) => e);
+    const result = await run(process.execPath, [tsc, '-p', project], { cwd: project }).catch(
+      (e: { stdout: string }) => e,
+    );
     expect(result.stdout).toBe('');
   }, 120_000);
 
   it('runs: checks through net, downloads, notifies, with the events, signals and tokens of electron-updater', async () => {
-    const { stdout } = await run(process.execPath, ['--require', join(project, 'preload.cjs'), join(project, 'out', 'main.js')], {
-      cwd: project,
-      env: { ...process.env, STANDIN_DIR: project, FEED_URL: server.origin, http_proxy: '', HTTP_PROXY: '' },
-      timeout: 60_000,
-    });
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; data?: unknown });
+    const { stdout } = await run(
+      process.execPath,
+      ['--require', join(project, 'preload.cjs'), join(project, 'out', 'main.js')],
+      {
+        cwd: project,
+        env: { ...process.env, STANDIN_DIR: project, FEED_URL: server.origin, http_proxy: '', HTTP_PROXY: '' },
+        timeout: 60_000,
+      },
+    );
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; data?: unknown });
     const of = (event: string) => lines.filter((l) => l.event === event).map((l) => l.data);
     expect(of('error')).toEqual([]);
     expect(of('feed')).toEqual([server.origin]);
@@ -109,19 +130,27 @@ describe('migrating an electron-updater main.ts', () => {
       },
     ]);
     expect(of('result')).toEqual([{ available: true, version: '1.2.0', current: '1.0.0' }]);
-    expect(of('update-downloaded')).toEqual([{ version: '1.2.0', file: join(project, 'userData', 'electron-tuf', 'pending', 'MyApp-1.2.0.tar.gz') }]);
+    expect(of('update-downloaded')).toEqual([
+      { version: '1.2.0', file: join(project, 'userData', 'electron-tuf', 'pending', 'MyApp-1.2.0.tar.gz') },
+    ]);
     expect(of('signal-downloaded')).toEqual(['1.2.0']);
     expect(of('download-progress')).toEqual([100]);
     expect(of('downloaded-files')).toEqual([1]);
     expect(of('notification')).toEqual([
-      { title: 'A new update is ready to install', body: 'MigratedApp version 1.2.0 has been downloaded and will be automatically installed on exit' },
+      {
+        title: 'A new update is ready to install',
+        body: 'MigratedApp version 1.2.0 has been downloaded and will be automatically installed on exit',
+      },
     ]);
     expect(of('tokens')).toEqual([[true, true]]);
     // Every request went through Electron's net (the stand-in's session.fetch), to the feed URL.
     const fetched = of('net-fetch') as string[];
     expect(fetched.length).toBeGreaterThan(3);
     expect(fetched.every((url) => url.startsWith(server.origin))).toBe(true);
-    expect(server.requests.at(-1)?.headers).toMatchObject({ 'x-client': 'migrated', authorization: 'Bearer migrate-token' });
+    expect(server.requests.at(-1)?.headers).toMatchObject({
+      'x-client': 'migrated',
+      authorization: 'Bearer migrate-token',
+    });
     expect(lines.at(-1)?.event).toBe('done');
   }, 120_000);
 });

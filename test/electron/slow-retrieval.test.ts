@@ -54,32 +54,42 @@ function dripResponse(body: Uint8Array, request: FetchRequest): FetchResponse {
 }
 
 describe('slow retrieval in the app updater', () => {
-  it('a drip-fed timestamp: checkForUpdates rejects with SlowRetrievalError and emits error', { timeout: 20_000 }, async () => {
-    dripping = ['/timestamp.json'];
-    const app = await appHarness(repo, { version: '1.0.0', tufConfig: TUF_CONFIG });
-    await expect(app.updater.checkForUpdates()).rejects.toThrow(SlowRetrievalError);
-    expect(app.names()).toEqual(['checking-for-update', 'error']);
-    const [error] = app.of('error')[0];
-    expect(error).toBeInstanceOf(SlowRetrievalError);
-    expect(error.message).toMatch(/timestamp\.json: too slow: \d+ bytes in [\d.]+ s \([\d.]+ bytes\/s\), below the minimum of 1024 bytes\/s/);
-  });
+  it(
+    'a drip-fed timestamp: checkForUpdates rejects with SlowRetrievalError and emits error',
+    { timeout: 20_000 },
+    async () => {
+      dripping = ['/timestamp.json'];
+      const app = await appHarness(repo, { version: '1.0.0', tufConfig: TUF_CONFIG });
+      await expect(app.updater.checkForUpdates()).rejects.toThrow(SlowRetrievalError);
+      expect(app.names()).toEqual(['checking-for-update', 'error']);
+      const [error] = app.of('error')[0];
+      expect(error).toBeInstanceOf(SlowRetrievalError);
+      expect(error.message).toMatch(
+        /timestamp\.json: too slow: \d+ bytes in [\d.]+ s \([\d.]+ bytes\/s\), below the minimum of 1024 bytes\/s/,
+      );
+    },
+  );
 
-  it('a drip-fed installer: downloadUpdate rejects, emits error, and a later download resumes the .part', { timeout: 30_000 }, async () => {
-    const app = await appHarness(repo, { version: '1.0.0', tufConfig: TUF_CONFIG });
-    await app.updater.checkForUpdates();
-    dripping = [INSTALLER];
-    await expect(app.updater.downloadUpdate()).rejects.toThrow(SlowRetrievalError);
-    expect(app.names()).toContain('error');
-    expect(app.names()).not.toContain('update-downloaded');
-    expect(app.of('error').at(-1)![0]).toBeInstanceOf(SlowRetrievalError);
-    expect(installerOffsets.length).toBe(4); // the client's bounded retries, each resuming
-    const part = await stat(join(app.cacheDir, 'pending', `${INSTALLER}.part`));
-    expect(part.size).toBeGreaterThan(0);
+  it(
+    'a drip-fed installer: downloadUpdate rejects, emits error, and a later download resumes the .part',
+    { timeout: 30_000 },
+    async () => {
+      const app = await appHarness(repo, { version: '1.0.0', tufConfig: TUF_CONFIG });
+      await app.updater.checkForUpdates();
+      dripping = [INSTALLER];
+      await expect(app.updater.downloadUpdate()).rejects.toThrow(SlowRetrievalError);
+      expect(app.names()).toContain('error');
+      expect(app.names()).not.toContain('update-downloaded');
+      expect(app.of('error').at(-1)![0]).toBeInstanceOf(SlowRetrievalError);
+      expect(installerOffsets.length).toBe(4); // the client's bounded retries, each resuming
+      const part = await stat(join(app.cacheDir, 'pending', `${INSTALLER}.part`));
+      expect(part.size).toBeGreaterThan(0);
 
-    dripping = [];
-    const [file] = await app.updater.downloadUpdate();
-    expect(installerOffsets.at(-1)).toBe(part.size);
-    expect(Buffer.from(await readFile(file)).equals(Buffer.from(bytes))).toBe(true);
-    expect(app.names().at(-1)).toBe('update-downloaded');
-  });
+      dripping = [];
+      const [file] = await app.updater.downloadUpdate();
+      expect(installerOffsets.at(-1)).toBe(part.size);
+      expect(Buffer.from(await readFile(file)).equals(Buffer.from(bytes))).toBe(true);
+      expect(app.names().at(-1)).toBe('update-downloaded');
+    },
+  );
 });

@@ -82,8 +82,14 @@ describe('extractTarGz', () => {
     ['a pax path with ..', tarGz(pax({ path: '../evil' }), entry('fine', { data: 'x' }))],
     ['an absolute symlink', tarGz(entry('link', { type: '2', linkname: '/etc' }))],
     ['a symlink out of the tree', tarGz(entry('a/link', { type: '2', linkname: '../../evil' }))],
-    ['a file written through a symlink', tarGz(entry('link', { type: '2', linkname: '.' }), entry('link/evil', { data: 'x' }))],
-    ['a symlink chain that resolves outside', tarGz(entry('d', { type: '2', linkname: '.' }), entry('e', { type: '2', linkname: 'd/..' }))],
+    [
+      'a file written through a symlink',
+      tarGz(entry('link', { type: '2', linkname: '.' }), entry('link/evil', { data: 'x' })),
+    ],
+    [
+      'a symlink chain that resolves outside',
+      tarGz(entry('d', { type: '2', linkname: '.' }), entry('e', { type: '2', linkname: 'd/..' })),
+    ],
     ['a dangling symlink', tarGz(entry('gone', { type: '2', linkname: 'nothing-here' }))],
     ['a hard link to something not extracted', tarGz(entry('h', { type: '1', linkname: '../../etc/passwd' }))],
     ['a device', tarGz(entry('dev', { type: '3' }))],
@@ -128,7 +134,9 @@ describe('extractTarGz', () => {
   it('bounds depth and path length separately, and says which', async () => {
     // depth counts directories: 64 of them and the file are 65 segments.
     await expect(extract(deepPathArchive(1, 64))).rejects.toThrow(/more than 64 levels deep/);
-    await expect(extract(tarGz(pax({ path: `d/${'n'.repeat(1100)}` }), entry('f', { data: 'x' })))).rejects.toThrow(/longer than 1024 bytes/);
+    await expect(extract(tarGz(pax({ path: `d/${'n'.repeat(1100)}` }), entry('f', { data: 'x' })))).rejects.toThrow(
+      /longer than 1024 bytes/,
+    );
     expect(await readdir(dest)).toEqual([]);
     await expect(extract(deepPathArchive(1, 63))).resolves.toBeUndefined();
     expect(await readFile(join(dest, '0000', ...Array<string>(62).fill('a'), 'f'), 'utf8')).toBe('x');
@@ -150,7 +158,9 @@ describe('extractTarGz', () => {
   });
 
   it('leaves nothing behind through a symlink even when the entry after it fails', async () => {
-    await expect(extract(tarGz(entry('x', { type: '2', linkname: '.' }), entry('x/y/z', { data: 'x' })))).rejects.toThrow(/below the symlink/);
+    await expect(
+      extract(tarGz(entry('x', { type: '2', linkname: '.' }), entry('x/y/z', { data: 'x' }))),
+    ).rejects.toThrow(/below the symlink/);
     expect((await lstat(join(dest, 'x'))).isSymbolicLink()).toBe(true);
     await expectNothingOutside();
   });

@@ -21,7 +21,9 @@ export async function launchChromium(): Promise<Browser> {
   try {
     await access(CHROMIUM_PATH, constants.X_OK);
   } catch {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: run "node test/helpers/ensure-chromium.mjs" (npm test does) or set CHROMIUM_PATH`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}: run "node test/helpers/ensure-chromium.mjs" (npm test does) or set CHROMIUM_PATH`,
+    );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }

@@ -46,7 +46,11 @@ export class DirFetcher implements Fetcher {
       throw new DownloadHTTPError(`400 ${url} (malformed escape)`, 400);
     }
     // A decoded segment holding a separator, or a dot segment, would name a different path.
-    if (segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0'))) {
+    if (
+      segments.some(
+        (s) => s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0'),
+      )
+    ) {
       throw new DownloadHTTPError(`403 ${url} (path escapes the served directory)`, 403);
     }
     const candidate = resolve(this.root, ...segments);
@@ -58,7 +62,8 @@ export class DirFetcher implements Fetcher {
       throw new DownloadHTTPError(`404 ${url}`, 404);
     }
     const realRoot = await realpath(this.root);
-    if (!real.startsWith(realRoot + sep)) throw new DownloadHTTPError(`403 ${url} (path escapes the served directory)`, 403);
+    if (!real.startsWith(realRoot + sep))
+      throw new DownloadHTTPError(`403 ${url} (path escapes the served directory)`, 403);
     return real;
   }
 }

@@ -9,10 +9,18 @@ const [moduleUrl, metadataDir, metadataBaseUrl, targetDir, targetBaseUrl, target
 const { Updater, HttpFetcher } = await import(moduleUrl);
 
 try {
-  const updater = new Updater({ metadataDir, metadataBaseUrl, targetDir, targetBaseUrl, fetcher: new HttpFetcher({ proxy: {} }) });
+  const updater = new Updater({
+    metadataDir,
+    metadataBaseUrl,
+    targetDir,
+    targetBaseUrl,
+    fetcher: new HttpFetcher({ proxy: {} }),
+  });
   const info = await updater.getTargetInfo(targetPath);
   const path = await updater.downloadTarget(info);
-  const sha256 = createHash('sha256').update(await readFile(path)).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
   process.stdout.write(JSON.stringify({ path, sha256 }) + '\n');
 } catch (error) {
   process.stdout.write(JSON.stringify({ error: `${error?.name}: ${error?.message}` }) + '\n');

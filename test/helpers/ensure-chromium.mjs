@@ -27,13 +27,21 @@ if (!executable(path)) {
   if (process.env.CHROMIUM_PATH !== undefined) fail(`CHROMIUM_PATH=${path} is not an executable file`);
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!root || !executable('/usr/bin/apt-get')) {
-    fail(`Chromium not found at ${path}, needed by the window tests: run "sudo apt-get install -y chromium" (or set CHROMIUM_PATH)`);
+    fail(
+      `Chromium not found at ${path}, needed by the window tests: run "sudo apt-get install -y chromium" (or set CHROMIUM_PATH)`,
+    );
   }
   process.stderr.write(`Chromium not found at ${path}: installing Debian's chromium package (apt-get)...\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'chromium'],
+  ]) {
     const run = spawnSync('apt-get', args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (run.status !== 0) fail(`apt-get ${args.join(' ')} failed (exit ${run.status ?? run.signal}); install chromium by hand or set CHROMIUM_PATH`);
+    if (run.status !== 0)
+      fail(
+        `apt-get ${args.join(' ')} failed (exit ${run.status ?? run.signal}); install chromium by hand or set CHROMIUM_PATH`,
+      );
   }
   if (!executable(path)) fail(`apt-get installed chromium but ${path} is still missing; set CHROMIUM_PATH`);
 }

@@ -13,8 +13,12 @@ export default async function setup(): Promise<void> {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   // The package, then the service (server/ imports the package's dist/), as `npm run build` does.
   for (const project of ['tsconfig.build.json', 'server/tsconfig.json']) {
-    await promisify(execFile)(process.execPath, [tsc, '-p', project], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stdout?: string; message: string }) => {
-      throw new Error(`npm run build failed before the tests:\n${(error.stdout || error.message).slice(0, 4000)}`, { cause: error });
-    });
+    await promisify(execFile)(process.execPath, [tsc, '-p', project], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch(
+      (error: { stdout?: string; message: string }) => {
+        throw new Error(`npm run build failed before the tests:\n${(error.stdout || error.message).slice(0, 4000)}`, {
+          cause: error,
+        });
+      },
+    );
   }
 }

@@ -10,12 +10,16 @@ const { acquireLock, withLock } = await import(moduleUrl);
 if (command === 'count') {
   const [counterPath, times] = rest;
   for (let i = 0; i < Number(times); i++) {
-    await withLock(lockPath, async () => {
-      const value = Number(await readFile(counterPath, 'utf8'));
-      // Yield between read and write, so an unlocked increment would lose updates.
-      await new Promise((resolve) => setImmediate(resolve));
-      await writeFile(counterPath, String(value + 1));
-    }, { timeoutMs: 20_000 });
+    await withLock(
+      lockPath,
+      async () => {
+        const value = Number(await readFile(counterPath, 'utf8'));
+        // Yield between read and write, so an unlocked increment would lose updates.
+        await new Promise((resolve) => setImmediate(resolve));
+        await writeFile(counterPath, String(value + 1));
+      },
+      { timeoutMs: 20_000 },
+    );
   }
 } else if (command === 'hold') {
   await acquireLock(lockPath, { timeoutMs: 5_000 });

@@ -34,7 +34,10 @@ export interface TlsIdentity {
 }
 
 /** Starts a server routing by exact path (query ignored); unknown paths get 404. */
-export async function startServer(routes: Record<string, Handler> = {}, options: { tls?: TlsIdentity } = {}): Promise<TestServer> {
+export async function startServer(
+  routes: Record<string, Handler> = {},
+  options: { tls?: TlsIdentity } = {},
+): Promise<TestServer> {
   const table = new Map(Object.entries(routes));
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -45,7 +48,9 @@ export async function startServer(routes: Record<string, Handler> = {}, options:
     if (handler) handler(req, res);
     else res.writeHead(404).end('not found');
   };
-  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, onRequest) : http.createServer(onRequest);
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, onRequest)
+    : http.createServer(onRequest);
   trackSockets(server, sockets, options.tls ? 'secureConnection' : 'connection');
   server.on('clientError', (_err, socket) => socket.destroy());
   const port = await listen(server);
@@ -92,7 +97,10 @@ export function requestedStart(req: IncomingMessage): number | undefined {
 
 /** Writes the head for `body` from `start` on: 206 with Content-Range when start > 0. */
 function writeHeadFrom(res: ServerResponse, body: Uint8Array, start: number): void {
-  const headers: http.OutgoingHttpHeaders = { 'content-length': body.length - start, 'content-type': 'application/octet-stream' };
+  const headers: http.OutgoingHttpHeaders = {
+    'content-length': body.length - start,
+    'content-type': 'application/octet-stream',
+  };
   if (start > 0) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
   res.writeHead(start > 0 ? 206 : 200, headers);
 }
@@ -115,7 +123,10 @@ export function serveBytes(body: Uint8Array, options: { honourRange?: boolean } 
  * a TCP reset (`how: 'reset'`) or a plain close (`'close'`) mid-body; later requests are served
  * normally, Range honoured.
  */
-export function interruptMidBody(body: Uint8Array, options: { afterBytes: number; times?: number; how?: 'reset' | 'close' }): Handler {
+export function interruptMidBody(
+  body: Uint8Array,
+  options: { afterBytes: number; times?: number; how?: 'reset' | 'close' },
+): Handler {
   let interrupted = 0;
   const serveRest = serveBytes(body);
   return (req, res) => {
@@ -270,7 +281,8 @@ export async function startProxy(options: { requireAuth?: string; stallConnect?:
     sockets.add(client);
     client.on('error', () => {});
     if (options.stallConnect) return;
-    if (!authorized(req)) return void client.end('HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n');
+    if (!authorized(req))
+      return void client.end('HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n');
     const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(req.url ?? '');
     if (!match) return void client.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
     const upstream = net.connect(Number(match[2]), match[1], () => {

@@ -37,7 +37,10 @@ export function newSigner(): Signer {
   return signerFromPrivateKeyPem(generateKey('ed25519').privateKeyPem);
 }
 
-type Interceptor = (url: string, request: FetchRequest) => FetchResponse | undefined | Promise<FetchResponse | undefined>;
+type Interceptor = (
+  url: string,
+  request: FetchRequest,
+) => FetchResponse | undefined | Promise<FetchResponse | undefined>;
 
 export class RepositorySimulator implements Fetcher {
   /** Current signers of each role (top-level and delegated). */
@@ -103,7 +106,10 @@ export class RepositorySimulator implements Fetcher {
    */
   async publishRoot(extraSigners: Signer[] = [], onlySigners?: Signer[]): Promise<Uint8Array> {
     this.root.version = this.signedRoots.length + 1;
-    const bytes = await signAll(new Metadata(this.root), onlySigners ?? [...(this.signers.get('root') ?? []), ...extraSigners]);
+    const bytes = await signAll(
+      new Metadata(this.root),
+      onlySigners ?? [...(this.signers.get('root') ?? []), ...extraSigners],
+    );
     this.signedRoots.push(bytes);
     return bytes;
   }
@@ -116,19 +122,36 @@ export class RepositorySimulator implements Fetcher {
   /** Adds a target to a targets role; bumps nothing (call updateTargets/updateSnapshot). */
   addTarget(path: string, data: Uint8Array | string, role = 'targets', custom?: unknown): TargetFile {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    const info = new TargetFile(path, bytes.length, digest(bytes, ['sha256', 'sha512']), custom === undefined ? {} : { custom });
+    const info = new TargetFile(
+      path,
+      bytes.length,
+      digest(bytes, ['sha256', 'sha512']),
+      custom === undefined ? {} : { custom },
+    );
     this.targets.get(role)!.targets.set(path, info);
     this.targetFiles.set(path, bytes);
     return info;
   }
 
   /** Adds a delegation from `delegator` to a new role with one fresh key. */
-  addDelegation(delegator: string, role: DelegatedRole | { name: string; paths?: string[]; pathHashPrefixes?: string[]; terminating?: boolean; threshold?: number }): Targets {
+  addDelegation(
+    delegator: string,
+    role:
+      | DelegatedRole
+      | { name: string; paths?: string[]; pathHashPrefixes?: string[]; terminating?: boolean; threshold?: number },
+  ): Targets {
     const parent = this.targets.get(delegator)!;
     const def =
       role instanceof DelegatedRole
         ? role
-        : new DelegatedRole(role.name, [], role.threshold ?? 1, role.terminating ?? false, role.paths ?? (role.pathHashPrefixes ? undefined : ['*']), role.pathHashPrefixes);
+        : new DelegatedRole(
+            role.name,
+            [],
+            role.threshold ?? 1,
+            role.terminating ?? false,
+            role.paths ?? (role.pathHashPrefixes ? undefined : ['*']),
+            role.pathHashPrefixes,
+          );
     parent.delegations ??= new Delegations({}, [], undefined);
     parent.delegations.roles!.push(def);
     this.addKey(def.name, newSigner(), parent);
@@ -219,7 +242,10 @@ export class RepositorySimulator implements Fetcher {
     };
     const consistent = this.root.consistentSnapshot === true;
     for (const [i, bytes] of this.signedRoots.entries()) await put(`metadata/${i + 1}.root.json`, bytes);
-    const versioned: Array<[string, number]> = [['snapshot', this.snapshot.version], ...[...this.targets].map(([name, t]): [string, number] => [name, t.version])];
+    const versioned: Array<[string, number]> = [
+      ['snapshot', this.snapshot.version],
+      ...[...this.targets].map(([name, t]): [string, number] => [name, t.version]),
+    ];
     for (const [role, version] of versioned) {
       const name = `${encodeURIComponent(role)}.json`;
       await put(`metadata/${consistent ? `${version}.${name}` : name}`, await this.metadataBytes(role));
@@ -229,9 +255,10 @@ export class RepositorySimulator implements Fetcher {
       const info = this.findTargetInfo(path);
       if (!info) continue;
       const slash = path.lastIndexOf('/');
-      const names = consistent && this.prefixTargetsWithHash
-        ? Object.values(info.hashes).map((h) => `${path.slice(0, slash + 1)}${h}.${path.slice(slash + 1)}`)
-        : [path];
+      const names =
+        consistent && this.prefixTargetsWithHash
+          ? Object.values(info.hashes).map((h) => `${path.slice(0, slash + 1)}${h}.${path.slice(slash + 1)}`)
+          : [path];
       for (const name of names) await put(`targets/${name}`, data);
     }
     return written;
@@ -265,7 +292,8 @@ export class RepositorySimulator implements Fetcher {
   }
 
   private async resolve(url: string): Promise<Uint8Array | undefined> {
-    if (url.startsWith(METADATA_URL + '/')) return this.resolveMetadata(decodeURIComponent(url.slice(METADATA_URL.length + 1)));
+    if (url.startsWith(METADATA_URL + '/'))
+      return this.resolveMetadata(decodeURIComponent(url.slice(METADATA_URL.length + 1)));
     if (url.startsWith(TARGETS_URL + '/')) return this.resolveTarget(url.slice(TARGETS_URL.length + 1));
     return undefined;
   }
@@ -290,9 +318,10 @@ export class RepositorySimulator implements Fetcher {
     for (const [path, data] of this.targetFiles) {
       const info = this.findTargetInfo(path);
       if (!info) continue;
-      const names = this.root.consistentSnapshot && this.prefixTargetsWithHash
-        ? Object.values(info.hashes).map((h) => `${dir}${h}.${path.split('/').pop()}`)
-        : [path];
+      const names =
+        this.root.consistentSnapshot && this.prefixTargetsWithHash
+          ? Object.values(info.hashes).map((h) => `${dir}${h}.${path.split('/').pop()}`)
+          : [path];
       if (names.includes(dir + base) && path.startsWith(dir)) return data;
     }
     return undefined;
@@ -340,7 +369,9 @@ export function stallingResponse(prefix: Uint8Array, signal?: AbortSignal): Fetc
     start: 0,
     body: (async function* () {
       yield prefix;
-      await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new SlowRetrievalError('aborted'))));
+      await new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => reject(new SlowRetrievalError('aborted'))),
+      );
     })(),
   };
 }

@@ -18,7 +18,10 @@ afterEach(() => {
  * Rewrites `path` with alternating 2 MiB payloads while readers read it in a loop, and returns
  * every distinct content the readers saw.
  */
-async function contentsSeenWhileRewriting(path: string, write: (path: string, data: Uint8Array) => Promise<void>): Promise<Set<string>> {
+async function contentsSeenWhileRewriting(
+  path: string,
+  write: (path: string, data: Uint8Array) => Promise<void>,
+): Promise<Set<string>> {
   const payloads = [Buffer.alloc(2 << 20, 'a'), Buffer.alloc(2 << 20, 'b')];
   await write(path, payloads[0]);
   let writing = true;

@@ -1,5 +1,15 @@
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -40,7 +50,10 @@ function compileLockModule(outDir: string): string {
 }
 
 function startChild(...args: string[]): ChildProcess {
-  const child = fork(CHILD, [compiledLockModule, ...args], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = fork(CHILD, [compiledLockModule, ...args], {
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   children.push(child);
   return child;
 }
@@ -140,7 +153,9 @@ describe('acquireLock', () => {
     const release = await acquireLock(resource);
     await expect(acquireLock(resource, { timeoutMs: 0 })).rejects.toBeInstanceOf(StorageError);
     await release();
-    await (await acquireLock(resource, { timeoutMs: 0 }))();
+    await (
+      await acquireLock(resource, { timeoutMs: 0 })
+    )();
   });
 
   it('breaks a lock left by a dead process at once', async () => {
@@ -163,7 +178,9 @@ describe('acquireLock', () => {
     await expect(acquireLock(resource, { timeoutMs: 200, staleMs: 60_000 })).rejects.toBeInstanceOf(StorageError);
     const old = new Date(Date.now() - 120_000);
     utimesSync(`${resource}.lock`, old, old);
-    await (await acquireLock(resource, { timeoutMs: 10_000, staleMs: 60_000 }))();
+    await (
+      await acquireLock(resource, { timeoutMs: 10_000, staleMs: 60_000 })
+    )();
   });
 
   it('waits on an empty lock file (owner still being written) until it is stale by age', async () => {
@@ -171,7 +188,9 @@ describe('acquireLock', () => {
     await expect(acquireLock(resource, { timeoutMs: 200, staleMs: 60_000 })).rejects.toBeInstanceOf(StorageError);
     const old = new Date(Date.now() - 120_000);
     utimesSync(`${resource}.lock`, old, old);
-    await (await acquireLock(resource, { timeoutMs: 10_000, staleMs: 60_000 }))();
+    await (
+      await acquireLock(resource, { timeoutMs: 10_000, staleMs: 60_000 })
+    )();
   });
 
   it('keeps a held lock fresh with a heartbeat, so it is not broken while held', async () => {
@@ -193,12 +212,16 @@ describe('acquireLock', () => {
     const release = await acquireLock(resource);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    await expect(acquireLock(resource, { timeoutMs: 5_000, signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
+    await expect(acquireLock(resource, { timeoutMs: 5_000, signal: controller.signal })).rejects.toBeInstanceOf(
+      CancelledError,
+    );
     await release();
   });
 
   it('creates the directory holding the lock', async () => {
-    await (await acquireLock(join(dir, 'a/b/c')))();
+    await (
+      await acquireLock(join(dir, 'a/b/c'))
+    )();
     expect(existsSync(join(dir, 'a/b'))).toBe(true);
   });
 

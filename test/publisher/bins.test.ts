@@ -37,10 +37,23 @@ afterAll(cleanupTemp);
 
 it('adding one installer to 100,000 targets in 256 bins rewrites one bin, targets, snapshot and timestamp', async () => {
   const file = await writeInstaller(r.dir, 'app-9.0.0.tar.gz', 10_000);
-  const result = await addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], version: '9.0.0', platform: 'linux', arch: 'x64' });
+  const result = await addRelease({
+    repo: r.repo,
+    keys: r.keys,
+    env: {},
+    files: [file],
+    version: '9.0.0',
+    platform: 'linux',
+    arch: 'x64',
+  });
   const bin = new SuccinctRoles([], 1, 8, 'bins').getRoleForTarget('9.0.0/app-9.0.0.tar.gz');
   expect(result.targets[0].role).toBe(bin);
-  expect(result.publish!.files.map((f) => f.name)).toEqual([`3.${bin}.json`, '2.targets.json', '3.snapshot.json', 'timestamp.json']);
+  expect(result.publish!.files.map((f) => f.name)).toEqual([
+    `3.${bin}.json`,
+    '2.targets.json',
+    '3.snapshot.json',
+    'timestamp.json',
+  ]);
   // One bin holds about 100,000 / 256 = 390 entries; the rest is small and independent of them.
   const binBytes = result.publish!.files[0].bytes;
   const others = result.publish!.metadataBytes - binBytes;

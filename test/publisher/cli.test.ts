@@ -31,29 +31,169 @@ describe('bad input', () => {
     await writeInstaller(dir, 'app-1.0.0.tar.gz');
     await writeInstaller(dir, '.hidden.tar.gz');
     await writeInstaller(dir, 'readme.txt');
-    expect(await cli(dir).run('repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--version', '1.0.0', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys')).toBe(0);
+    expect(
+      await cli(dir).run(
+        'repo',
+        'add',
+        'repo',
+        'app-1.0.0.tar.gz',
+        '--version',
+        '1.0.0',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+      ),
+    ).toBe(0);
   });
 
   const add = ['repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--platform', 'linux', '--arch', 'x64'];
   const cases: Array<[string, string[], RegExp]> = [
-    ['a missing file', ['repo', 'add', 'repo', 'nope.tar.gz', '--version', '1.0.1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys'], /no such file: .*nope\.tar\.gz/],
-    ['a file that is not an installer', ['repo', 'add', 'repo', 'readme.txt', '--version', '1.0.1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys'], /readme\.txt is not an installer/],
-    ['a hidden file name', ['repo', 'add', 'repo', '.hidden.tar.gz', '--version', '1.0.1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys'], /hidden segment/],
+    [
+      'a missing file',
+      [
+        'repo',
+        'add',
+        'repo',
+        'nope.tar.gz',
+        '--version',
+        '1.0.1',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+      ],
+      /no such file: .*nope\.tar\.gz/,
+    ],
+    [
+      'a file that is not an installer',
+      [
+        'repo',
+        'add',
+        'repo',
+        'readme.txt',
+        '--version',
+        '1.0.1',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+      ],
+      /readme\.txt is not an installer/,
+    ],
+    [
+      'a hidden file name',
+      [
+        'repo',
+        'add',
+        'repo',
+        '.hidden.tar.gz',
+        '--version',
+        '1.0.1',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+      ],
+      /hidden segment/,
+    ],
     ['a version that is not semver', [...add, '--version', 'v1.0', '--keys', 'keys'], /invalid version "v1\.0"/],
     ['a version that would escape', [...add, '--version', '../1.0.0', '--keys', 'keys'], /invalid version/],
-    ['an unknown channel name form', [...add, '--version', '1.0.1', '--channel', 'Beta!', '--keys', 'keys'], /invalid channel name "Beta!"/],
-    ['an unknown platform', [...add, '--version', '1.0.1', '--platform', 'beos', '--keys', 'keys'], /invalid platform "beos"/],
-    ['a bad staging percentage', [...add, '--version', '1.0.1', '--staging', '150', '--keys', 'keys'], /staging percentage must be an integer from 0 to 100/],
-    ['keys of another repository', [...add, '--version', '1.0.1', '--keys', '__OTHER__'], /cannot sign timestamp, snapshot\b[a-z, ]*: need 1 timestamp key/],
-    ['no keys at all', [...add, '--version', '1.0.1'], /need 1 timestamp key\(s\) of [0-9a-f]{8}, found 0 in variable ELECTRON_TUF_TIMESTAMP_KEY \(or give a keys directory, --keys\)/],
-    ['a keys directory inside the repository', [...add, '--version', '1.0.1', '--keys', 'repo/keys'], /inside the repository/],
+    [
+      'an unknown channel name form',
+      [...add, '--version', '1.0.1', '--channel', 'Beta!', '--keys', 'keys'],
+      /invalid channel name "Beta!"/,
+    ],
+    [
+      'an unknown platform',
+      [...add, '--version', '1.0.1', '--platform', 'beos', '--keys', 'keys'],
+      /invalid platform "beos"/,
+    ],
+    [
+      'a bad staging percentage',
+      [...add, '--version', '1.0.1', '--staging', '150', '--keys', 'keys'],
+      /staging percentage must be an integer from 0 to 100/,
+    ],
+    [
+      'keys of another repository',
+      [...add, '--version', '1.0.1', '--keys', '__OTHER__'],
+      /cannot sign timestamp, snapshot\b[a-z, ]*: need 1 timestamp key/,
+    ],
+    [
+      'no keys at all',
+      [...add, '--version', '1.0.1'],
+      /need 1 timestamp key\(s\) of [0-9a-f]{8}, found 0 in variable ELECTRON_TUF_TIMESTAMP_KEY \(or give a keys directory, --keys\)/,
+    ],
+    [
+      'a keys directory inside the repository',
+      [...add, '--version', '1.0.1', '--keys', 'repo/keys'],
+      /inside the repository/,
+    ],
     ['an unknown option', [...add, '--version', '1.0.1', '--keys', 'keys', '--colour'], /Unknown option '--colour'/],
-    ['a missing required option', ['repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys'], /--version is required/],
-    ['not a repository', ['repo', 'add', 'elsewhere', 'app-1.0.0.tar.gz', '--version', '1.0.1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys'], /is not a repository/],
-    ['a conflicting re-add', ['repo', 'add', 'repo', '__CHANGED__', '--version', '1.0.0', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys'], /already published with different content/],
-    ['removing an unknown release', ['repo', 'remove', 'repo', '--version', '7.0.0', '--keys', 'keys'], /no release 7\.0\.0/],
-    ['an unknown role to rotate', ['repo', 'rotate', 'repo', '--role', 'mirror', '--keys', 'keys'], /unknown role "mirror"/],
-    ['an impossible threshold', ['repo', 'rotate', 'repo', '--role', 'snapshot', '--threshold', '3', '--keys', 'keys'], /threshold 3 is more than its 1 key/],
+    [
+      'a missing required option',
+      ['repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys'],
+      /--version is required/,
+    ],
+    [
+      'not a repository',
+      [
+        'repo',
+        'add',
+        'elsewhere',
+        'app-1.0.0.tar.gz',
+        '--version',
+        '1.0.1',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+      ],
+      /is not a repository/,
+    ],
+    [
+      'a conflicting re-add',
+      [
+        'repo',
+        'add',
+        'repo',
+        '__CHANGED__',
+        '--version',
+        '1.0.0',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+      ],
+      /already published with different content/,
+    ],
+    [
+      'removing an unknown release',
+      ['repo', 'remove', 'repo', '--version', '7.0.0', '--keys', 'keys'],
+      /no release 7\.0\.0/,
+    ],
+    [
+      'an unknown role to rotate',
+      ['repo', 'rotate', 'repo', '--role', 'mirror', '--keys', 'keys'],
+      /unknown role "mirror"/,
+    ],
+    [
+      'an impossible threshold',
+      ['repo', 'rotate', 'repo', '--role', 'snapshot', '--threshold', '3', '--keys', 'keys'],
+      /threshold 3 is more than its 1 key/,
+    ],
   ];
 
   for (const [what, args, message] of cases) {
@@ -83,7 +223,22 @@ describe('bad input', () => {
     await sleep(2100);
     const before = await publishedDigest(join(d, 'repo'));
     const { run, err } = cli(d);
-    expect(await run('repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--version', '1.0.0', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys')).toBe(1);
+    expect(
+      await run(
+        'repo',
+        'add',
+        'repo',
+        'app-1.0.0.tar.gz',
+        '--version',
+        '1.0.0',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--keys',
+        'keys',
+      ),
+    ).toBe(1);
     expect(err).toEqual([expect.stringMatching(/^error: root version 1 expired at .*repo rotate --role root/)]);
     expect(await publishedDigest(join(d, 'repo'))).toEqual(before);
   });
@@ -100,7 +255,27 @@ describe('output', () => {
     out.length = 0;
     await writeFile(join(dir, 'notes.md'), 'Fixes: everything.\n');
     await writeInstaller(dir, 'App Setup 2.0.0.exe');
-    expect(await run('repo', 'add', 'repo', 'App Setup 2.0.0.exe', '--version', '2.0.0', '--platform', 'win32', '--arch', 'x64', '--notes', 'notes.md', '--staging', '25', '--keys', 'keys', '--json')).toBe(0);
+    expect(
+      await run(
+        'repo',
+        'add',
+        'repo',
+        'App Setup 2.0.0.exe',
+        '--version',
+        '2.0.0',
+        '--platform',
+        'win32',
+        '--arch',
+        'x64',
+        '--notes',
+        'notes.md',
+        '--staging',
+        '25',
+        '--keys',
+        'keys',
+        '--json',
+      ),
+    ).toBe(0);
     const added = JSON.parse(out.join('\n')) as { targets: unknown[]; publish: { files: { name: string }[] } };
     expect(added.targets[0]).toMatchObject({ path: '2.0.0/App Setup 2.0.0.exe', status: 'added', role: 'targets' });
     expect(added.publish.files.map((f) => f.name)).toEqual(['2.targets.json', '2.snapshot.json', 'timestamp.json']);

@@ -30,7 +30,13 @@ afterAll(cleanupTemp);
 const ARCH = { ia32: 0, x64: 1, armv7l: 2, arm64: 3, universal: 4 } as const;
 
 /** A stand-in for one electron-builder build: its Packager, and the events it would emit. */
-function fakeBuild(options: { projectDir: string; version: string; platform?: string; metadata?: unknown; productFilename?: string }) {
+function fakeBuild(options: {
+  projectDir: string;
+  version: string;
+  platform?: string;
+  metadata?: unknown;
+  productFilename?: string;
+}) {
   const handlers: Array<(event: ArtifactEventLike) => void | Promise<void>> = [];
   const info = {
     projectDir: options.projectDir,
@@ -41,14 +47,21 @@ function fakeBuild(options: { projectDir: string; version: string; platform?: st
     },
   };
   const platform = options.platform ?? 'linux';
-  const packager = { info, platform: { nodeName: platform }, appInfo: { version: options.version, productFilename: options.productFilename ?? 'Demo' } };
+  const packager = {
+    info,
+    platform: { nodeName: platform },
+    appInfo: { version: options.version, productFilename: options.productFilename ?? 'Demo' },
+  };
   return {
     handlers,
     /** Runs afterPack for one arch, with the resources folder electron-builder would have made. */
     async pack(hooks: ElectronBuilderHooks, arch: number, appOutDir: string): Promise<AfterPackContextLike> {
       const electronPlatformName = platform;
       const context = { appOutDir, electronPlatformName, arch, packager };
-      const resources = platform === 'darwin' ? join(appOutDir, `${packager.appInfo.productFilename}.app`, 'Contents', 'Resources') : join(appOutDir, 'resources');
+      const resources =
+        platform === 'darwin'
+          ? join(appOutDir, `${packager.appInfo.productFilename}.app`, 'Contents', 'Resources')
+          : join(appOutDir, 'resources');
       await mkdir(resources, { recursive: true });
       await hooks.afterPack(context);
       return context;
@@ -62,9 +75,21 @@ function fakeBuild(options: { projectDir: string; version: string; platform?: st
 describe('hook settings', () => {
   it('take each setting from the environment first, then the electronTuf field; empty variables count as unset', () => {
     const manifest = {
-      electronTuf: { repository: 'release/repo', keys: '/keys', channel: 'beta', staging: 10, url: 'https://a.example/updates/', root: 'root.json' },
+      electronTuf: {
+        repository: 'release/repo',
+        keys: '/keys',
+        channel: 'beta',
+        staging: 10,
+        url: 'https://a.example/updates/',
+        root: 'root.json',
+      },
     };
-    const env = { ELECTRON_TUF_REPOSITORY: '/ci/repo', ELECTRON_TUF_STAGING: '50', ELECTRON_TUF_KEYS: '', ELECTRON_TUF_URL: 'https://cdn.example/app/' };
+    const env = {
+      ELECTRON_TUF_REPOSITORY: '/ci/repo',
+      ELECTRON_TUF_STAGING: '50',
+      ELECTRON_TUF_KEYS: '',
+      ELECTRON_TUF_URL: 'https://cdn.example/app/',
+    };
     expect(resolveHookSettings(env, manifest, '/project')).toEqual({
       repository: '/ci/repo',
       keys: '/keys',
@@ -74,14 +99,27 @@ describe('hook settings', () => {
       metadataUrl: 'https://cdn.example/app/metadata',
       targetsUrl: 'https://cdn.example/app/targets',
     });
-    expect(resolveHookSettings({}, manifest, '/project')).toMatchObject({ repository: '/project/release/repo', stagingPercentage: 10, metadataUrl: 'https://a.example/updates/metadata' });
-    expect(resolveHookSettings({ ELECTRON_TUF_REPOSITORY: 'rel' }, {}, '/project').repository).toBe(join(process.cwd(), 'rel'));
-    expect(resolveHookSettings({}, { name: 'x' }, '/project')).toEqual({ repository: undefined, keys: undefined, root: undefined });
+    expect(resolveHookSettings({}, manifest, '/project')).toMatchObject({
+      repository: '/project/release/repo',
+      stagingPercentage: 10,
+      metadataUrl: 'https://a.example/updates/metadata',
+    });
+    expect(resolveHookSettings({ ELECTRON_TUF_REPOSITORY: 'rel' }, {}, '/project').repository).toBe(
+      join(process.cwd(), 'rel'),
+    );
+    expect(resolveHookSettings({}, { name: 'x' }, '/project')).toEqual({
+      repository: undefined,
+      keys: undefined,
+      root: undefined,
+    });
   });
 
   it('separate metadata and targets URLs win over the base URL of the same source', () => {
     const env = { ELECTRON_TUF_URL: 'https://x.example', ELECTRON_TUF_TARGETS_URL: 'https://cdn.example/t' };
-    expect(resolveHookSettings(env, {}, '/p')).toMatchObject({ metadataUrl: 'https://x.example/metadata', targetsUrl: 'https://cdn.example/t' });
+    expect(resolveHookSettings(env, {}, '/p')).toMatchObject({
+      metadataUrl: 'https://x.example/metadata',
+      targetsUrl: 'https://cdn.example/t',
+    });
   });
 
   it.each([
@@ -90,7 +128,11 @@ describe('hook settings', () => {
     [{ ELECTRON_TUF_CHANNEL: 'Beta!' }, {}, /ELECTRON_TUF_CHANNEL: invalid channel name/],
     [{ ELECTRON_TUF_URL: 'ftp://x.example' }, {}, /ELECTRON_TUF_URL must be an http\(s\) URL/],
     [{ ELECTRON_TUF_URL: 'https://x.example/?token=1' }, {}, /must not have a query/],
-    [{ ELECTRON_TUF_METADATA_URL: 'https://x.example/m' }, {}, /set both ELECTRON_TUF_METADATA_URL and ELECTRON_TUF_TARGETS_URL/],
+    [
+      { ELECTRON_TUF_METADATA_URL: 'https://x.example/m' },
+      {},
+      /set both ELECTRON_TUF_METADATA_URL and ELECTRON_TUF_TARGETS_URL/,
+    ],
     [{}, { electronTuf: { repo: '/r' } }, /unknown setting\(s\) "repo"/],
     [{}, { electronTuf: 'repo' }, /electronTuf in package.json must be an object/],
     [{}, { electronTuf: { staging: '5' } }, /electronTuf.staging in package.json must be an integer/],
@@ -128,22 +170,36 @@ describe('afterPack', () => {
       targetsUrl: 'https://updates.example.com/demo/targets',
       channel: 'beta', // the version's prerelease tag, as the release is published
     });
-    expect(logs).toEqual([expect.stringMatching(/^electron-tuf: embedded root version 2 and settings \(.*, channel beta\) in .*resources$/)]);
+    expect(logs).toEqual([
+      expect.stringMatching(/^electron-tuf: embedded root version 2 and settings \(.*, channel beta\) in .*resources$/),
+    ]);
   });
 
   it('writes into <productFilename>.app/Contents/Resources for macOS, with the configured channel', async () => {
     env.ELECTRON_TUF_CHANNEL = 'canary';
     const out = await tempDir();
-    const build = fakeBuild({ projectDir: out, version: '2.0.0', platform: 'darwin', productFilename: 'Electron TUF Demo' });
+    const build = fakeBuild({
+      projectDir: out,
+      version: '2.0.0',
+      platform: 'darwin',
+      productFilename: 'Electron TUF Demo',
+    });
     await build.pack(hooks, ARCH.universal, join(out, 'mac-universal'));
     const resources = join(out, 'mac-universal', 'Electron TUF Demo.app', 'Contents', 'Resources');
     expect(Buffer.from(await readEmbeddedRoot(resources)).equals(r.trustedRoot)).toBe(true);
     expect((await readEmbeddedSettings(resources)).channel).toBe('canary');
     // A universal app reports its CPU's arch at run time: the settings tell the updater what it is.
     expect((await readEmbeddedSettings(resources)).arch).toBe('universal');
-    const arm64 = fakeBuild({ projectDir: out, version: '2.0.0', platform: 'darwin', productFilename: 'Electron TUF Demo' });
+    const arm64 = fakeBuild({
+      projectDir: out,
+      version: '2.0.0',
+      platform: 'darwin',
+      productFilename: 'Electron TUF Demo',
+    });
     await arm64.pack(hooks, ARCH.arm64, join(out, 'mac-arm64'));
-    expect((await readEmbeddedSettings(join(out, 'mac-arm64', 'Electron TUF Demo.app', 'Contents', 'Resources'))).arch).toBeUndefined();
+    expect(
+      (await readEmbeddedSettings(join(out, 'mac-arm64', 'Electron TUF Demo.app', 'Contents', 'Resources'))).arch,
+    ).toBeUndefined();
   });
 
   it('with nothing configured, says so and writes nothing (a development build)', async () => {
@@ -156,10 +212,20 @@ describe('afterPack', () => {
 
   it('takes its settings from the electronTuf field of the app’s package.json', async () => {
     const out = await tempDir();
-    const metadata = { name: 'demo', version: '1.0.0', electronTuf: { repository: r.repo, url: 'https://field.example/' } };
+    const metadata = {
+      name: 'demo',
+      version: '1.0.0',
+      electronTuf: { repository: r.repo, url: 'https://field.example/' },
+    };
     const fromField = createElectronBuilderHooks({ env: {}, log: () => undefined });
-    await fakeBuild({ projectDir: out, version: '1.0.0', metadata }).pack(fromField, ARCH.x64, join(out, 'linux-unpacked'));
-    expect((await readEmbeddedSettings(join(out, 'linux-unpacked', 'resources'))).metadataUrl).toBe('https://field.example/metadata');
+    await fakeBuild({ projectDir: out, version: '1.0.0', metadata }).pack(
+      fromField,
+      ARCH.x64,
+      join(out, 'linux-unpacked'),
+    );
+    expect((await readEmbeddedSettings(join(out, 'linux-unpacked', 'resources'))).metadataUrl).toBe(
+      'https://field.example/metadata',
+    );
   });
 
   it('refuses a root file that is not a root of the repository, in one line, writing nothing', async () => {
@@ -170,7 +236,9 @@ describe('afterPack', () => {
       .pack(hooks, ARCH.x64, join(out, 'linux-unpacked'))
       .catch((e: unknown) => e as TufError);
     expect(error).toBeInstanceOf(TufError);
-    expect((error as TufError).message).toMatch(/^electron-tuf: cannot embed the update settings in .*linux-unpacked: .*1\.root\.json is not root version 1 of the repository/);
+    expect((error as TufError).message).toMatch(
+      /^electron-tuf: cannot embed the update settings in .*linux-unpacked: .*1\.root\.json is not root version 1 of the repository/,
+    );
     expect((error as TufError).message).not.toContain('\n');
     expect((error as TufError).cause).toBeInstanceOf(ValueError);
     await expect(stat(join(out, 'linux-unpacked', 'resources', 'electron-tuf'))).rejects.toThrow(/ENOENT/);
@@ -183,9 +251,9 @@ describe('afterPack', () => {
     await writeFile(forged, JSON.stringify(doc)); // same signatures, changed content
     const hooksWithRoot = createElectronBuilderHooks({ env: { ELECTRON_TUF_ROOT: forged }, log: () => undefined });
     const out = await tempDir();
-    await expect(fakeBuild({ projectDir: out, version: '1.0.0' }).pack(hooksWithRoot, ARCH.x64, join(out, 'linux-unpacked'))).rejects.toThrow(
-      /root\.json: .*root.*(signature|threshold|signed)/i,
-    );
+    await expect(
+      fakeBuild({ projectDir: out, version: '1.0.0' }).pack(hooksWithRoot, ARCH.x64, join(out, 'linux-unpacked')),
+    ).rejects.toThrow(/root\.json: .*root.*(signature|threshold|signed)/i);
   });
 });
 
@@ -228,14 +296,24 @@ describe('afterAllArtifactBuild', () => {
     await build.artifact(x64, ARCH.x64, 'tar.gz');
     await build.artifact(arm64, ARCH.arm64, 'tar.gz');
     await build.artifact(blockmap, ARCH.x64, 'AppImage');
-    const added = await hooks.afterAllArtifactBuild({ artifactPaths: [x64, arm64, blockmap], configuration: { releaseInfo: { releaseNotes: 'Faster.' } } });
+    const added = await hooks.afterAllArtifactBuild({
+      artifactPaths: [x64, arm64, blockmap],
+      configuration: { releaseInfo: { releaseNotes: 'Faster.' } },
+    });
     expect(added).toEqual([]);
 
     const x64Index = await channelIndex('beta', 'x64');
     expect(x64Index?.releases).toEqual([
-      expect.objectContaining({ version: '1.4.0', releaseNotes: 'Faster.', stagingPercentage: 25, installers: [{ target: '1.4.0/demo-1.4.0-linux-x64.tar.gz', kind: 'tar.gz' }] }),
+      expect.objectContaining({
+        version: '1.4.0',
+        releaseNotes: 'Faster.',
+        stagingPercentage: 25,
+        installers: [{ target: '1.4.0/demo-1.4.0-linux-x64.tar.gz', kind: 'tar.gz' }],
+      }),
     ]);
-    expect((await channelIndex('beta', 'arm64'))?.releases[0]?.installers).toEqual([{ target: '1.4.0/demo-1.4.0-linux-arm64.tar.gz', kind: 'tar.gz' }]);
+    expect((await channelIndex('beta', 'arm64'))?.releases[0]?.installers).toEqual([
+      { target: '1.4.0/demo-1.4.0-linux-arm64.tar.gz', kind: 'tar.gz' },
+    ]);
     const verified = await verifyRepository({ repo: r.repo, checkTargetFiles: true });
     expect(verified.problems).toEqual([]);
     expect(verified.targetCount).toBe(4); // two installers, two channel indexes
@@ -270,7 +348,9 @@ describe('afterAllArtifactBuild', () => {
     await two.pack(hooks, ARCH.x64, join(out, 'win-unpacked'));
     const both = await writeInstaller(out, 'Demo Setup 1.1.0.exe');
     await two.artifact(both, null, 'nsis');
-    await expect(hooks.afterAllArtifactBuild({ artifactPaths: [both] })).rejects.toThrow(/serves several archs \(ia32, x64\).*build each arch on its own/);
+    await expect(hooks.afterAllArtifactBuild({ artifactPaths: [both] })).rejects.toThrow(
+      /serves several archs \(ia32, x64\).*build each arch on its own/,
+    );
   });
 
   it('without a repository, says so and signs nothing', async () => {
@@ -281,7 +361,9 @@ describe('afterAllArtifactBuild', () => {
     await build.artifact(file, ARCH.x64, 'tar.gz');
     const before = await treeDigest(r.repo);
     expect(await unconfigured.afterAllArtifactBuild({ artifactPaths: [file] })).toEqual([]);
-    expect(logs.at(-1)).toBe('electron-tuf: no repository configured (ELECTRON_TUF_REPOSITORY or electronTuf.repository): 1 installer(s) of 1.0.0 not signed');
+    expect(logs.at(-1)).toBe(
+      'electron-tuf: no repository configured (ELECTRON_TUF_REPOSITORY or electronTuf.repository): 1 installer(s) of 1.0.0 not signed',
+    );
     expect(await treeDigest(r.repo)).toEqual(before);
   });
 
@@ -294,7 +376,8 @@ describe('afterAllArtifactBuild', () => {
 
   describe('alone (no afterPack)', () => {
     /** electron-builder's BuildResult.platformToTargets for one platform and its target names. */
-    const targets = (platform: string, ...names: string[]) => new Map([[{ nodeName: platform }, new Map(names.map((n) => [n, {}]))]]);
+    const targets = (platform: string, ...names: string[]) =>
+      new Map([[{ nodeName: platform }, new Map(names.map((n) => [n, {}]))]]);
 
     beforeEach(async () => {
       await writeFile(join(out, 'package.json'), JSON.stringify({ name: 'demo', version: '2.0.0' }));
@@ -304,8 +387,13 @@ describe('afterAllArtifactBuild', () => {
     it('signs an unambiguous build: one platform, the version and one arch in each name', async () => {
       const mac = await writeInstaller(out, 'Demo-2.0.0-universal-mac.zip');
       const dmg = await writeInstaller(out, 'Demo-2.0.0-universal.dmg');
-      await hooks.afterAllArtifactBuild({ artifactPaths: [mac, dmg], platformToTargets: targets('darwin', 'zip', 'dmg') });
-      expect(logs).toContain('electron-tuf: 2.0.0 darwin-universal on stable: Demo-2.0.0-universal-mac.zip added, Demo-2.0.0-universal.dmg added');
+      await hooks.afterAllArtifactBuild({
+        artifactPaths: [mac, dmg],
+        platformToTargets: targets('darwin', 'zip', 'dmg'),
+      });
+      expect(logs).toContain(
+        'electron-tuf: 2.0.0 darwin-universal on stable: Demo-2.0.0-universal-mac.zip added, Demo-2.0.0-universal.dmg added',
+      );
       expect(logs.join('\n')).toMatch(/afterPack is not set: .*embeds no trusted root/);
       expect((await verifyRepository({ repo: r.repo, checkTargetFiles: true })).problems).toEqual([]);
     });
@@ -317,18 +405,46 @@ describe('afterAllArtifactBuild', () => {
     });
 
     it.each([
-      ['several platforms', ['Demo-2.0.0-x64.tar.gz'], new Map([[{ nodeName: 'linux' }, new Map()], [{ nodeName: 'win32' }, new Map()]]), /built for several platforms \(linux, win32\): set "afterPack"/],
-      ['no arch in the name', ['Demo Setup 2.0.0.exe'], targets('win32', 'nsis'), /does not name its arch: put \$\{arch\} in electron-builder's artifactName, or set "afterPack"/],
-      ['another version in the name', ['Demo-1.9.0-x64.tar.gz'], targets('linux', 'tar.gz'), /does not carry the version 2\.0\.0 of package\.json/],
-      ['nsis beside portable', ['Demo-2.0.0-x64.exe'], targets('win32', 'nsis', 'portable'), /do not say which one made it: set "afterPack"/],
-    ])('refuses an ambiguous build (%s) in one line, signing nothing', async (_what, names, platformToTargets, message) => {
-      const files = await Promise.all(names.map((n) => writeInstaller(out, n)));
-      const before = await treeDigest(r.repo);
-      const error = (await hooks.afterAllArtifactBuild({ artifactPaths: files, platformToTargets }).catch((e: unknown) => e)) as Error;
-      expect(error.message).toMatch(message);
-      expect(error.message).not.toContain('\n');
-      expect(await treeDigest(r.repo)).toEqual(before);
-    });
+      [
+        'several platforms',
+        ['Demo-2.0.0-x64.tar.gz'],
+        new Map([
+          [{ nodeName: 'linux' }, new Map()],
+          [{ nodeName: 'win32' }, new Map()],
+        ]),
+        /built for several platforms \(linux, win32\): set "afterPack"/,
+      ],
+      [
+        'no arch in the name',
+        ['Demo Setup 2.0.0.exe'],
+        targets('win32', 'nsis'),
+        /does not name its arch: put \$\{arch\} in electron-builder's artifactName, or set "afterPack"/,
+      ],
+      [
+        'another version in the name',
+        ['Demo-1.9.0-x64.tar.gz'],
+        targets('linux', 'tar.gz'),
+        /does not carry the version 2\.0\.0 of package\.json/,
+      ],
+      [
+        'nsis beside portable',
+        ['Demo-2.0.0-x64.exe'],
+        targets('win32', 'nsis', 'portable'),
+        /do not say which one made it: set "afterPack"/,
+      ],
+    ])(
+      'refuses an ambiguous build (%s) in one line, signing nothing',
+      async (_what, names, platformToTargets, message) => {
+        const files = await Promise.all(names.map((n) => writeInstaller(out, n)));
+        const before = await treeDigest(r.repo);
+        const error = (await hooks
+          .afterAllArtifactBuild({ artifactPaths: files, platformToTargets })
+          .catch((e: unknown) => e)) as Error;
+        expect(error.message).toMatch(message);
+        expect(error.message).not.toContain('\n');
+        expect(await treeDigest(r.repo)).toEqual(before);
+      },
+    );
   });
 
   it('fails in one line with the publisher’s reason and leaves the repository as it was (wrong key)', async () => {
@@ -341,7 +457,9 @@ describe('afterAllArtifactBuild', () => {
     const before = await treeDigest(r.repo);
     const error = (await hooks.afterAllArtifactBuild({ artifactPaths: [file] }).catch((e: unknown) => e)) as TufError;
     expect(error).toBeInstanceOf(TufError);
-    expect(error.message).toMatch(/^electron-tuf: signing 1 installer\(s\) of 1\.0\.0 into .*\/repo failed: cannot sign [a-z, ]+: need 1 \w+ key\(s\)/);
+    expect(error.message).toMatch(
+      /^electron-tuf: signing 1 installer\(s\) of 1\.0\.0 into .*\/repo failed: cannot sign [a-z, ]+: need 1 \w+ key\(s\)/,
+    );
     expect(error.message).not.toContain('\n');
     expect(error.cause).toBeInstanceOf(ValueError);
     expect(await treeDigest(r.repo)).toEqual(before);
@@ -369,13 +487,19 @@ describe('afterAllArtifactBuild', () => {
 
 describe('the module electron-builder loads', () => {
   it('exports afterPack and afterAllArtifactBuild, assignable to electron-builder’s configuration', () => {
-    const config: Configuration = { afterPack: hookModule.afterPack, afterAllArtifactBuild: hookModule.afterAllArtifactBuild };
+    const config: Configuration = {
+      afterPack: hookModule.afterPack,
+      afterAllArtifactBuild: hookModule.afterAllArtifactBuild,
+    };
     expect(typeof config.afterPack).toBe('function');
     expect(typeof config.afterAllArtifactBuild).toBe('function');
   });
 
   it('is the package export ./electron-builder, inside the published files', async () => {
-    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string>; files: string[] };
+    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, string>;
+      files: string[];
+    };
     const target = manifest.exports['./electron-builder'];
     expect(target).toBe('./dist/publisher/electron-builder.js');
     expect(manifest.files.some((f) => target.slice(2).startsWith(`${f.replace(/\/$/, '')}/`))).toBe(true);

@@ -55,7 +55,13 @@ export async function treeDigest(dir: string): Promise<Map<string, string>> {
     for (const entry of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       const p = join(d, entry.name);
       if (entry.isDirectory()) await walk(p);
-      else out.set(relative(dir, p), createHash('sha256').update(await readFile(p)).digest('hex'));
+      else
+        out.set(
+          relative(dir, p),
+          createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex'),
+        );
     }
   };
   await walk(dir);
@@ -66,7 +72,10 @@ export async function treeDigest(dir: string): Promise<Map<string, string>> {
 export async function publishedDigest(repo: string): Promise<Map<string, string>> {
   const m = await treeDigest(join(repo, 'metadata'));
   const t = await treeDigest(join(repo, 'targets'));
-  return new Map([...[...m].map(([k, v]) => [`metadata/${k}`, v] as [string, string]), ...[...t].map(([k, v]) => [`targets/${k}`, v] as [string, string])]);
+  return new Map([
+    ...[...m].map(([k, v]) => [`metadata/${k}`, v] as [string, string]),
+    ...[...t].map(([k, v]) => [`targets/${k}`, v] as [string, string]),
+  ]);
 }
 
 export interface ClientView {
@@ -105,14 +114,23 @@ export async function ourClient(
 }
 
 /** tuf-js 6, the peer client, doing the same. */
-export async function tufJsClient(server: { metadataUrl: string; targetsUrl: string }, trustedRoot: Uint8Array, paths: string[]): Promise<ClientView> {
+export async function tufJsClient(
+  server: { metadataUrl: string; targetsUrl: string },
+  trustedRoot: Uint8Array,
+  paths: string[],
+): Promise<ClientView> {
   const dir = await tempDir('etuf-tufjs-');
   const metadataDir = join(dir, 'metadata');
   const targetDir = join(dir, 'targets');
   await mkdir(metadataDir, { recursive: true });
   await mkdir(targetDir, { recursive: true });
   await writeFile(join(metadataDir, 'root.json'), trustedRoot);
-  const updater = new TufJsUpdater({ metadataDir, metadataBaseUrl: server.metadataUrl, targetDir, targetBaseUrl: server.targetsUrl });
+  const updater = new TufJsUpdater({
+    metadataDir,
+    metadataBaseUrl: server.metadataUrl,
+    targetDir,
+    targetBaseUrl: server.targetsUrl,
+  });
   await updater.refresh();
   const files = new Map<string, Buffer | undefined>();
   for (const path of paths) {

@@ -57,9 +57,15 @@ it('publishes with keys from environment variables only (PEM or base64 of it)', 
   await expect(addRelease({ repo: r.repo, env: wrong, files: [other], ...release, version: '1.0.1' })).rejects.toThrow(
     /ELECTRON_TUF_TARGETS_KEY holds key [0-9a-f]{8}, which is not a targets key of this repository/,
   );
-  await expect(addRelease({ repo: r.repo, env: { ...env, ELECTRON_TUF_BINS_KEY: 'bm90IGEga2V5' }, files: [other], ...release, version: '1.0.1' })).rejects.toThrow(
-    /ELECTRON_TUF_BINS_KEY holds neither a PEM private key nor base64 of one/,
-  );
+  await expect(
+    addRelease({
+      repo: r.repo,
+      env: { ...env, ELECTRON_TUF_BINS_KEY: 'bm90IGEga2V5' },
+      files: [other],
+      ...release,
+      version: '1.0.1',
+    }),
+  ).rejects.toThrow(/ELECTRON_TUF_BINS_KEY holds neither a PEM private key nor base64 of one/);
   expect(await publishedDigest(r.repo)).toEqual(before);
 });
 
@@ -70,7 +76,11 @@ it('takes signers from the caller (how a KMS or HSM plugs in)', async () => {
     const inner = signerFromPrivateKeyPem(await readFile(join(r.keys, `${role}-1.key.pem`), 'utf8'));
     return { keyid: inner.keyid, publicKey: inner.publicKey, sign: (data) => (calls.push(role), inner.sign(data)) };
   };
-  const signers = { targets: [await wrap('targets')], snapshot: [await wrap('snapshot')], timestamp: [await wrap('timestamp')] };
+  const signers = {
+    targets: [await wrap('targets')],
+    snapshot: [await wrap('snapshot')],
+    timestamp: [await wrap('timestamp')],
+  };
   const file = await writeInstaller(r.dir, 'app-1.0.0.tar.gz');
   await addRelease({ repo: r.repo, env: {}, signers, files: [file], ...release });
   expect(calls).toEqual(['targets', 'snapshot', 'timestamp']);
@@ -81,32 +91,88 @@ it('refuses key files that other users can read', async () => {
   const r = await makeRepo();
   await chmod(join(r.keys, 'targets-1.key.pem'), 0o644);
   const file = await writeInstaller(r.dir, 'app-1.0.0.tar.gz');
-  await expect(addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], ...release })).rejects.toThrow(/accessible by other users \(mode 644\)/);
+  await expect(addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], ...release })).rejects.toThrow(
+    /accessible by other users \(mode 644\)/,
+  );
 });
 
 it('keeps keys out of the repository and never reuses a keys directory', async () => {
   const dir = await tempDir();
-  await expect(initRepository({ repo: join(dir, 'repo'), keys: join(dir, 'repo', 'keys') })).rejects.toThrow(/must not be inside the repository/);
+  await expect(initRepository({ repo: join(dir, 'repo'), keys: join(dir, 'repo', 'keys') })).rejects.toThrow(
+    /must not be inside the repository/,
+  );
   await initRepository({ repo: join(dir, 'repo'), keys: join(dir, 'keys') });
-  await expect(initRepository({ repo: join(dir, 'repo2'), keys: join(dir, 'keys') })).rejects.toThrow(/already holds keys/);
-  await expect(initRepository({ repo: join(dir, 'repo'), keys: join(dir, 'keys2') })).rejects.toThrow(/already holds a repository/);
+  await expect(initRepository({ repo: join(dir, 'repo2'), keys: join(dir, 'keys') })).rejects.toThrow(
+    /already holds keys/,
+  );
+  await expect(initRepository({ repo: join(dir, 'repo'), keys: join(dir, 'keys2') })).rejects.toThrow(
+    /already holds a repository/,
+  );
 });
 
 it('never prints a private key, whatever the command or failure', async () => {
   const dir = await tempDir();
   const lines: string[] = [];
-  const io = { stdout: (l: string) => lines.push(l), stderr: (l: string) => lines.push(l), env: {} as NodeJS.ProcessEnv, cwd: dir };
+  const io = {
+    stdout: (l: string) => lines.push(l),
+    stderr: (l: string) => lines.push(l),
+    env: {} as NodeJS.ProcessEnv,
+    cwd: dir,
+  };
   const run = (...args: string[]) => main(['repo', ...args, '--verbose'], io);
   expect(await run('init', 'repo', '--keys', 'keys', '--bins', '4')).toBe(0);
   await writeInstaller(dir, 'app-1.0.0.tar.gz');
-  expect(await run('add', 'repo', 'app-1.0.0.tar.gz', '--version', '1.0.0', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys')).toBe(0);
+  expect(
+    await run(
+      'add',
+      'repo',
+      'app-1.0.0.tar.gz',
+      '--version',
+      '1.0.0',
+      '--platform',
+      'linux',
+      '--arch',
+      'x64',
+      '--keys',
+      'keys',
+    ),
+  ).toBe(0);
   expect(await run('status', 'repo')).toBe(0);
   expect(await run('rotate', 'repo', '--role', 'timestamp', '--generate', '1', '--keys', 'keys')).toBe(0);
-  expect(await run('add', 'repo', 'app-1.0.0.tar.gz', '--version', '1.0.0', '--platform', 'linux', '--arch', 'x64', '--json', '--keys', 'keys')).toBe(0);
+  expect(
+    await run(
+      'add',
+      'repo',
+      'app-1.0.0.tar.gz',
+      '--version',
+      '1.0.0',
+      '--platform',
+      'linux',
+      '--arch',
+      'x64',
+      '--json',
+      '--keys',
+      'keys',
+    ),
+  ).toBe(0);
   // Failures that involve key material: a corrupt key file, a private key where a public one belongs.
   const secret = await readFile(join(dir, 'keys', 'snapshot-1.key.pem'), 'utf8');
   io.env = { ELECTRON_TUF_TARGETS_KEY: secret.replace('MC4CAQAwBQYDK2VwBCIEI', 'MC4CAQAwBQYDK2VwBCIEJ') };
-  expect(await run('add', 'repo', 'app-1.0.0.tar.gz', '--version', '1.0.1', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys')).toBe(1);
+  expect(
+    await run(
+      'add',
+      'repo',
+      'app-1.0.0.tar.gz',
+      '--version',
+      '1.0.1',
+      '--platform',
+      'linux',
+      '--arch',
+      'x64',
+      '--keys',
+      'keys',
+    ),
+  ).toBe(1);
   expect(lines.at(-1)).toBe('error: ELECTRON_TUF_TARGETS_KEY: not a readable unencrypted private key PEM');
   expect(await run('rotate', 'repo', '--role', 'targets', '--add-key', 'keys/snapshot-1.key.pem')).toBe(1);
   expect(await run('sign', 'repo', 'root', '--key', 'keys/targets-1.key.pem')).toBe(1);
@@ -114,7 +180,9 @@ it('never prints a private key, whatever the command or failure', async () => {
   const output = lines.join('\n');
   const keys = await KeyDirectory.open(join(dir, 'keys'));
   for (const entry of keys.list()) {
-    const body = (await readFile(join(dir, 'keys', entry.file), 'utf8')).split('\n').filter((l) => l && !l.startsWith('-----'));
+    const body = (await readFile(join(dir, 'keys', entry.file), 'utf8'))
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'));
     for (const line of body) expect(output).not.toContain(line);
     // The raw seed in hex or base64 must not appear either.
     const der = Buffer.from(body.join(''), 'base64');

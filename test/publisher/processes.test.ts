@@ -46,7 +46,11 @@ interface Kill {
 /** Runs the CLI, optionally killing it with SIGKILL at the moment `kill` describes. */
 function runCli(args: string[], cwd: string, kill?: Kill): Promise<Run> {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -71,7 +75,11 @@ function runCli(args: string[], cwd: string, kill?: Kill): Promise<Run> {
 }
 
 /** How long an add takes from its first write into metadata/ to its last (timestamp.json). */
-async function measureWriteSpan(args: string[], cwd: string, metadataDir: string): Promise<{ run: Run; writeMs: number }> {
+async function measureWriteSpan(
+  args: string[],
+  cwd: string,
+  metadataDir: string,
+): Promise<{ run: Run; writeMs: number }> {
   let first = 0;
   let last = 0;
   const watcher = watch(metadataDir, () => {
@@ -106,7 +114,9 @@ it('built the CLI', async () => {
 
 it(`${CONCURRENT} concurrent adds in separate processes all land, one after another`, async () => {
   const r = await makeRepo({ bins: 16 });
-  const files = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => writeInstaller(r.dir, `app-1.${i}.0.tar.gz`, 200_000)));
+  const files = await Promise.all(
+    Array.from({ length: CONCURRENT }, (_, i) => writeInstaller(r.dir, `app-1.${i}.0.tar.gz`, 200_000)),
+  );
   const runs = await Promise.all(files.map((f, i) => runCli(addArgs(`1.${i}.0`, f), r.dir)));
   for (const run of runs) expect([run.code, run.stderr]).toEqual([0, '']);
   const verified = await verifyRepository({ repo: r.repo });
@@ -125,7 +135,11 @@ it(`kill -9 at random moments during add (${KILL_TRIALS} trials): the repository
   // How long an uninterrupted add takes here: in all, under the lock, and writing metadata.
   // Kills are spread over each of those spans in turn, most densely where files are written.
   const metadataDir = join(r.repo, 'metadata');
-  const warmup = await measureWriteSpan([...addArgs('0.1.0', await writeInstaller(installers, 'app-0.1.0.tar.gz', 2_000_000)), '--verbose'], r.dir, metadataDir);
+  const warmup = await measureWriteSpan(
+    [...addArgs('0.1.0', await writeInstaller(installers, 'app-0.1.0.tar.gz', 2_000_000)), '--verbose'],
+    r.dir,
+    metadataDir,
+  );
   expect(warmup.run.code).toBe(0);
   const lockedMs = Number(/publish (\d+) ms/.exec(warmup.run.stdout)![1]);
   const outcomes = { killed: 0, finished: 0, killedHoldingLock: 0 };

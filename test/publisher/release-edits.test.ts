@@ -28,24 +28,47 @@ async function published() {
   const result = await verifyRepository({ repo: r.repo });
   expect(result.problems).toEqual([]);
   const ts = parseDoc(await readFile(join(r.repo, 'metadata', 'timestamp.json'), 'utf8')).signed;
-  const snap = parseDoc(await readFile(join(r.repo, 'metadata', `${ts.meta['snapshot.json'].version}.snapshot.json`), 'utf8')).signed;
-  const targets = parseDoc(await readFile(join(r.repo, 'metadata', `${snap.meta['targets.json'].version}.targets.json`), 'utf8')).signed.targets;
+  const snap = parseDoc(
+    await readFile(join(r.repo, 'metadata', `${ts.meta['snapshot.json'].version}.snapshot.json`), 'utf8'),
+  ).signed;
+  const targets = parseDoc(
+    await readFile(join(r.repo, 'metadata', `${snap.meta['targets.json'].version}.targets.json`), 'utf8'),
+  ).signed.targets;
   const info = targets['channels/stable/linux-x64.json'];
-  const index = parseChannelIndex(await readFile(targetFilePath(repositoryPaths(r.repo), 'channels/stable/linux-x64.json', info.hashes.sha256)));
+  const index = parseChannelIndex(
+    await readFile(targetFilePath(repositoryPaths(r.repo), 'channels/stable/linux-x64.json', info.hashes.sha256)),
+  );
   return { paths: Object.keys(targets).sort(), index };
 }
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runRepoCommand(args, { stdout: (l) => void out.push(l), stderr: (l) => void err.push(l), env: {}, cwd: r.dir });
+  const code = await runRepoCommand(args, {
+    stdout: (l) => void out.push(l),
+    stderr: (l) => void err.push(l),
+    env: {},
+    cwd: r.dir,
+  });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 it('refuses a second installer of the same kind for a published release, and changes nothing', async () => {
   const second = await writeInstaller(r.dir, 'MyApp-1.1.0.tar.gz', 3000, 'other bytes');
   const digest = await treeDigest(r.repo);
-  const run = await cli(['add', r.repo, second, '--version', '1.2.0', '--platform', 'linux', '--arch', 'x64', '--keys', r.keys]);
+  const run = await cli([
+    'add',
+    r.repo,
+    second,
+    '--version',
+    '1.2.0',
+    '--platform',
+    'linux',
+    '--arch',
+    'x64',
+    '--keys',
+    r.keys,
+  ]);
   expect(run.code).toBe(1);
   expect(run.err).toBe(
     'error: 1.2.0 (stable linux-x64) already has a tar.gz installer, 1.2.0/MyApp-1.0.0.tar.gz; pass --replace to publish this one instead',
@@ -53,14 +76,32 @@ it('refuses a second installer of the same kind for a published release, and cha
   expect(await treeDigest(r.repo)).toEqual(digest);
 });
 
-it('--replace publishes the new installer in the old one\'s place, with a warning about the named version', async () => {
+it("--replace publishes the new installer in the old one's place, with a warning about the named version", async () => {
   const second = await writeInstaller(r.dir, 'MyApp-1.1.0.tar.gz', 3000, 'other bytes');
-  const run = await cli(['add', r.repo, second, '--version', '1.2.0', '--platform', 'linux', '--arch', 'x64', '--keys', r.keys, '--replace']);
-  expect([run.code, run.err]).toEqual([0, 'warning: MyApp-1.1.0.tar.gz names version 1.1.0, but it is published as 1.2.0']);
+  const run = await cli([
+    'add',
+    r.repo,
+    second,
+    '--version',
+    '1.2.0',
+    '--platform',
+    'linux',
+    '--arch',
+    'x64',
+    '--keys',
+    r.keys,
+    '--replace',
+  ]);
+  expect([run.code, run.err]).toEqual([
+    0,
+    'warning: MyApp-1.1.0.tar.gz names version 1.1.0, but it is published as 1.2.0',
+  ]);
   expect(run.out).toMatch(/removed\s+1\.2\.0\/MyApp-1\.0\.0\.tar\.gz/);
   const { paths, index } = await published();
   expect(paths).toEqual(['1.2.0/MyApp-1.1.0.tar.gz', 'channels/stable/linux-x64.json']);
-  expect(index.releases.map((rel) => [rel.version, rel.installers.map((i) => i.target)])).toEqual([['1.2.0', ['1.2.0/MyApp-1.1.0.tar.gz']]]);
+  expect(index.releases.map((rel) => [rel.version, rel.installers.map((i) => i.target)])).toEqual([
+    ['1.2.0', ['1.2.0/MyApp-1.1.0.tar.gz']],
+  ]);
 });
 
 it('adds another kind to the release without --replace', async () => {

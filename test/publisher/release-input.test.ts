@@ -27,7 +27,9 @@ describe('file names', () => {
   });
 
   it('accepts ordinary names, non-ASCII letters included', () => {
-    const input = validateReleaseInput(request(['/b/MyApp-1.2.0.tar.gz', '/b/Éditeur-1.2.0.AppImage', '/b/app_1.2.0_amd64.deb']));
+    const input = validateReleaseInput(
+      request(['/b/MyApp-1.2.0.tar.gz', '/b/Éditeur-1.2.0.AppImage', '/b/app_1.2.0_amd64.deb']),
+    );
     expect(input.files.map((f) => [f.path, f.kind])).toEqual([
       ['1.2.0/MyApp-1.2.0.tar.gz', 'tar.gz'],
       ['1.2.0/Éditeur-1.2.0.AppImage', 'AppImage'],
@@ -39,9 +41,17 @@ describe('file names', () => {
 
 describe('installer kind and platform', () => {
   it.each([
-    ['MyApp-Setup.exe', 'linux', 'MyApp-Setup.exe is a nsis installer, which does not install on linux (nsis is for win32)'],
+    [
+      'MyApp-Setup.exe',
+      'linux',
+      'MyApp-Setup.exe is a nsis installer, which does not install on linux (nsis is for win32)',
+    ],
     ['MyApp.dmg', 'win32', 'MyApp.dmg is a dmg installer, which does not install on win32 (dmg is for darwin)'],
-    ['MyApp.AppImage', 'darwin', 'MyApp.AppImage is a AppImage installer, which does not install on darwin (AppImage is for linux)'],
+    [
+      'MyApp.AppImage',
+      'darwin',
+      'MyApp.AppImage is a AppImage installer, which does not install on darwin (AppImage is for linux)',
+    ],
     ['myapp.deb', 'win32', 'myapp.deb is a deb installer, which does not install on win32 (deb is for linux)'],
   ])('refuses %s for %s', (name, platform, message) => {
     expect(() => validateReleaseInput(request([`/b/${name}`], platform))).toThrow(message);

@@ -16,7 +16,16 @@ import {
   verifyRepository,
   type RepositoryServer,
 } from '../../publisher/index.js';
-import { cleanupTemp, makeRepo, ourClient, publishedDigest, tempDir, tufJsClient, writeInstaller, type TestRepo } from './helpers.js';
+import {
+  cleanupTemp,
+  makeRepo,
+  ourClient,
+  publishedDigest,
+  tempDir,
+  tufJsClient,
+  writeInstaller,
+  type TestRepo,
+} from './helpers.js';
 
 afterAll(cleanupTemp);
 
@@ -62,7 +71,14 @@ for (const bins of [0, 16]) {
     it('publishes releases that both clients find, download and pick from the channel index', async () => {
       const tar = await writeInstaller(r.dir, 'app-1.0.0.tar.gz', 70_000);
       const appImage = await writeInstaller(r.dir, 'app-1.0.0.AppImage', 50_000);
-      const first = await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [tar], version: '1.0.0', notes: 'First!' });
+      const first = await addRelease({
+        ...base,
+        repo: r.repo,
+        keys: r.keys,
+        files: [tar],
+        version: '1.0.0',
+        notes: 'First!',
+      });
       expect(first.changed).toBe(true);
       expect(first.channel).toBe('stable');
       expect(first.targets.map((t) => t.status)).toEqual(['added']);
@@ -79,7 +95,13 @@ for (const bins of [0, 16]) {
       const next = await writeInstaller(r.dir, 'app-1.1.0.tar.gz', 1000);
       const beta = await writeInstaller(r.dir, 'app-1.2.0-beta.1.tar.gz', 1000);
       await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [next], version: '1.1.0', stagingPercentage: 10 });
-      const betaResult = await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [beta], version: '1.2.0-beta.1' });
+      const betaResult = await addRelease({
+        ...base,
+        repo: r.repo,
+        keys: r.keys,
+        files: [beta],
+        version: '1.2.0-beta.1',
+      });
       expect(betaResult.channel).toBe('beta');
       expect((await index())!.releases.map((x) => [x.version, x.stagingPercentage])).toEqual([
         ['1.1.0', 10],
@@ -93,7 +115,14 @@ for (const bins of [0, 16]) {
       });
 
       // Widening the rollout rewrites the custom fields of the release, not the file.
-      const widened = await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [next], version: '1.1.0', stagingPercentage: 100 });
+      const widened = await addRelease({
+        ...base,
+        repo: r.repo,
+        keys: r.keys,
+        files: [next],
+        version: '1.1.0',
+        stagingPercentage: 100,
+      });
       expect(widened.targets[0].status).toBe('updated');
       expect((await index())!.releases[0].stagingPercentage).toBeUndefined();
       await clientsSee({ '1.1.0/app-1.1.0.tar.gz': await readFile(next) });
@@ -103,7 +132,15 @@ for (const bins of [0, 16]) {
       const tar = await writeInstaller(r.dir, 'app-2.0.0.zip', 3000);
       await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [tar], version: '2.0.0', notes: 'n' });
       const before = await publishedDigest(r.repo);
-      const again = await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [tar], version: '2.0.0', notes: 'n', now: new Date(Date.now() + DAY) });
+      const again = await addRelease({
+        ...base,
+        repo: r.repo,
+        keys: r.keys,
+        files: [tar],
+        version: '2.0.0',
+        notes: 'n',
+        now: new Date(Date.now() + DAY),
+      });
       expect(again.changed).toBe(false);
       expect(again.targets[0].status).toBe('unchanged');
       expect(again.publish).toBeUndefined();
@@ -123,7 +160,14 @@ for (const bins of [0, 16]) {
       );
       expect(await publishedDigest(r.repo)).toEqual(before);
 
-      const forced = await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [v2], version: '3.0.0', force: true });
+      const forced = await addRelease({
+        ...base,
+        repo: r.repo,
+        keys: r.keys,
+        files: [v2],
+        version: '3.0.0',
+        force: true,
+      });
       expect(forced.targets[0].status).toBe('replaced');
       await clientsSee({ '3.0.0/app.tar.gz': await readFile(v2) });
     });
@@ -131,7 +175,15 @@ for (const bins of [0, 16]) {
     it('moving an installer to another platform or arch needs --force and fixes both indexes', async () => {
       const file = await writeInstaller(r.dir, 'app-4.0.0.zip', 800);
       await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [file], version: '4.0.0', platform: 'darwin' });
-      const move = { ...base, repo: r.repo, keys: r.keys, files: [file], version: '4.0.0', platform: 'darwin', arch: 'arm64' };
+      const move = {
+        ...base,
+        repo: r.repo,
+        keys: r.keys,
+        files: [file],
+        version: '4.0.0',
+        platform: 'darwin',
+        arch: 'arm64',
+      };
       await expect(addRelease(move)).rejects.toThrow(/already published for stable darwin-x64; pass --force/);
       const moved = await addRelease({ ...move, force: true });
       expect(moved.targets[0].status).toBe('replaced');
@@ -142,19 +194,40 @@ for (const bins of [0, 16]) {
 
     it('yanks a release: the index falls back to the newest remaining one', async () => {
       for (const v of ['1.0.0', '1.1.0', '1.2.0']) {
-        await addRelease({ ...base, repo: r.repo, keys: r.keys, files: [await writeInstaller(r.dir, `app-${v}.tar.gz`, 500)], version: v });
+        await addRelease({
+          ...base,
+          repo: r.repo,
+          keys: r.keys,
+          files: [await writeInstaller(r.dir, `app-${v}.tar.gz`, 500)],
+          version: v,
+        });
       }
-      await addRelease({ ...base, arch: 'arm64', repo: r.repo, keys: r.keys, files: [await writeInstaller(r.dir, 'app-1.2.0-arm64.tar.gz', 500)], version: '1.2.0' });
+      await addRelease({
+        ...base,
+        arch: 'arm64',
+        repo: r.repo,
+        keys: r.keys,
+        files: [await writeInstaller(r.dir, 'app-1.2.0-arm64.tar.gz', 500)],
+        version: '1.2.0',
+      });
       const removed = await removeRelease({ repo: r.repo, keys: r.keys, version: '1.2.0', env: {} });
-      expect(removed.removed.map((x) => x.path).sort()).toEqual(['1.2.0/app-1.2.0-arm64.tar.gz', '1.2.0/app-1.2.0.tar.gz']);
+      expect(removed.removed.map((x) => x.path).sort()).toEqual([
+        '1.2.0/app-1.2.0-arm64.tar.gz',
+        '1.2.0/app-1.2.0.tar.gz',
+      ]);
       expect(removed.indexes.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
         { path: 'channels/stable/linux-arm64.json', newest: undefined },
         { path: 'channels/stable/linux-x64.json', newest: '1.1.0' },
       ]);
       expect((await index())!.releases.map((x) => x.version)).toEqual(['1.1.0', '1.0.0']);
       expect((await index('stable', 'linux', 'arm64'))!.releases).toEqual([]);
-      await clientsSee({ '1.2.0/app-1.2.0.tar.gz': undefined, '1.1.0/app-1.1.0.tar.gz': await readFile(join(r.dir, 'app-1.1.0.tar.gz')) });
-      await expect(removeRelease({ repo: r.repo, keys: r.keys, version: '9.9.9', env: {} })).rejects.toThrow(/no release 9\.9\.9/);
+      await clientsSee({
+        '1.2.0/app-1.2.0.tar.gz': undefined,
+        '1.1.0/app-1.1.0.tar.gz': await readFile(join(r.dir, 'app-1.1.0.tar.gz')),
+      });
+      await expect(removeRelease({ repo: r.repo, keys: r.keys, version: '9.9.9', env: {} })).rejects.toThrow(
+        /no release 9\.9\.9/,
+      );
     });
 
     it('refresh re-signs timestamp and snapshot only when under half their lifetime', async () => {
@@ -170,7 +243,12 @@ for (const bins of [0, 16]) {
       expect(await publishedDigest(r.repo)).not.toEqual(before);
 
       // Sixteen days on: both.
-      const both = await refreshRepository({ repo: r.repo, keys: r.keys, env: {}, now: new Date(Date.now() + 16 * DAY) });
+      const both = await refreshRepository({
+        repo: r.repo,
+        keys: r.keys,
+        env: {},
+        now: new Date(Date.now() + 16 * DAY),
+      });
       expect(both.publish!.files.map((f) => f.name)).toEqual(['2.snapshot.json', 'timestamp.json']);
       const tuf = await tufJsClient(server, r.trustedRoot, []);
       expect(tuf.files.size).toBe(0);
@@ -195,8 +273,12 @@ for (const bins of [0, 16]) {
         ],
       });
       expect(result.added).toBe(2);
-      await expect(addTargets({ repo: r.repo, keys: r.keys, env: {}, targets: [{ path: '../escape.txt', file }] })).rejects.toThrow(/'\.\.'/);
-      await expect(addTargets({ repo: r.repo, keys: r.keys, env: {}, targets: [{ path: 'channels/stable/x.json', file }] })).rejects.toThrow(/reserved/);
+      await expect(
+        addTargets({ repo: r.repo, keys: r.keys, env: {}, targets: [{ path: '../escape.txt', file }] }),
+      ).rejects.toThrow(/'\.\.'/);
+      await expect(
+        addTargets({ repo: r.repo, keys: r.keys, env: {}, targets: [{ path: 'channels/stable/x.json', file }] }),
+      ).rejects.toThrow(/reserved/);
       const view = await ourClient(server, r.trustedRoot, ['docs/readme.txt']);
       expect(view.files.get('docs/readme.txt')).toEqual(await readFile(file));
       // The second target has no file: verify says so.

@@ -67,13 +67,20 @@ it('refresh refuses a forged, unsigned timestamp and snapshot rolling targets ba
   expect(await treeDigest(r.repo)).toEqual(forged);
   // Nor does the next release build on it.
   const file = await writeInstaller(r.dir, 'app-2.0.0.tar.gz', 2000);
-  await expect(addRelease({ repo: r.repo, keys: r.keys, files: [file], version: '2.0.0', ...base })).rejects.toThrow(/timestamp\.json is not signed/);
+  await expect(addRelease({ repo: r.repo, keys: r.keys, files: [file], version: '2.0.0', ...base })).rejects.toThrow(
+    /timestamp\.json is not signed/,
+  );
   expect(await treeDigest(r.repo)).toEqual(forged);
 
   // repo verify reports it and exits non-zero.
   expect((await verifyRepository({ repo: r.repo })).ok).toBe(false);
   const out: string[] = [];
-  const code = await runRepoCommand(['verify', r.repo], { stdout: (l) => void out.push(l), stderr: (l) => void out.push(l), env: {}, cwd: r.dir });
+  const code = await runRepoCommand(['verify', r.repo], {
+    stdout: (l) => void out.push(l),
+    stderr: (l) => void out.push(l),
+    env: {},
+    cwd: r.dir,
+  });
   expect(code).toBe(1);
   expect(out.join('\n')).toMatch(/problem: timestamp\.json: .*signed/);
 });
@@ -102,9 +109,15 @@ it('refuses a genuine old timestamp replayed over a newer one, with or without i
 it('a fresh checkout without the record loads and publishes, and records what it published', async () => {
   await rm(join(r.repo, 'electron-tuf.state.json'));
   await add('2.0.0');
-  const record = JSON.parse(await readFile(join(r.repo, 'electron-tuf.state.json'), 'utf8')) as { timestamp?: unknown; pending?: unknown };
+  const record = JSON.parse(await readFile(join(r.repo, 'electron-tuf.state.json'), 'utf8')) as {
+    timestamp?: unknown;
+    pending?: unknown;
+  };
   const ts = await readFile(metadata('timestamp.json'));
-  expect(record.timestamp).toEqual({ version: parseDoc(ts).signed.version, sha256: createHash('sha256').update(ts).digest('hex') });
+  expect(record.timestamp).toEqual({
+    version: parseDoc(ts).signed.version,
+    sha256: createHash('sha256').update(ts).digest('hex'),
+  });
   expect(record.pending).toBeUndefined();
   expect((await verifyRepository({ repo: r.repo })).problems).toEqual([]);
 });
@@ -113,7 +126,9 @@ it('refuses a root file replaced under the version it trusted', async () => {
   const root = await readJson('1.root.json');
   root.signed.expires = '2099-01-01T00:00:00Z'; // the signature no longer covers it
   await writeFile(metadata('1.root.json'), JSON.stringify(root, null, 1));
-  await expect(refreshRepository({ repo: r.repo, keys: r.keys, env: {}, force: true })).rejects.toThrow(/^1\.root\.json: /);
+  await expect(refreshRepository({ repo: r.repo, keys: r.keys, env: {}, force: true })).rejects.toThrow(
+    /^1\.root\.json: /,
+  );
 });
 
 it('refuses a timestamp signed with a rotated-out key (the reason for the rotation may be its theft)', async () => {

@@ -18,7 +18,16 @@ import {
   type RepositoryServer,
 } from '../../publisher/index.js';
 import { main } from '../../publisher/cli/main.js';
-import { cleanupTemp, exists, makeRepo, ourClient, tempDir, tufJsClient, writeInstaller, type TestRepo } from './helpers.js';
+import {
+  cleanupTemp,
+  exists,
+  makeRepo,
+  ourClient,
+  tempDir,
+  tufJsClient,
+  writeInstaller,
+  type TestRepo,
+} from './helpers.js';
 
 afterAll(cleanupTemp);
 
@@ -54,13 +63,28 @@ describe('root rotation with offline holders (2 of 3)', () => {
 
   it('stages root 2, gathers detached signatures, publishes at both thresholds; clients follow the chain', async () => {
     const file = await writeInstaller(r.dir, 'app-1.0.0.zip', 2000);
-    await addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], version: '1.0.0', platform: 'win32', arch: 'x64' });
+    await addRelease({
+      repo: r.repo,
+      keys: r.keys,
+      env: {},
+      files: [file],
+      version: '1.0.0',
+      platform: 'win32',
+      arch: 'x64',
+    });
     const appDir = join(await tempDir('etuf-app-'), 'metadata');
     expect((await ourClient(server, r.trustedRoot, [], appDir)).rootVersion).toBe(1);
 
     // Holder 1 leaves, a new holder 4 joins with a key made on their own machine.
     const newcomer = await generateKeyFile(join(await tempDir('etuf-holder-'), 'root4.key.pem'));
-    const rotated = await rotateKeys({ repo: r.repo, keys: r.keys, env: {}, role: 'root', addKeyFiles: [newcomer.publicKeyFile], removeKeys: [rootKeyids[0].slice(0, 10)] });
+    const rotated = await rotateKeys({
+      repo: r.repo,
+      keys: r.keys,
+      env: {},
+      role: 'root',
+      addKeyFiles: [newcomer.publicKeyFile],
+      removeKeys: [rootKeyids[0].slice(0, 10)],
+    });
     expect(rotated.published).toBeUndefined();
     expect(rotated.staged!.version).toBe(2);
     expect(rotated.staged!.ready).toBe(false);
@@ -76,10 +100,17 @@ describe('root rotation with offline holders (2 of 3)', () => {
     }
     // A key that is not a root key is refused; a signature for other content too.
     const stranger = await generateKeyFile(join(sigDir, 'stranger.key.pem'));
-    await expect(signStaged({ repo: r.repo, env: {}, role: 'root', keyFile: stranger.privateKeyFile })).rejects.toThrow(/not a root key/);
+    await expect(signStaged({ repo: r.repo, env: {}, role: 'root', keyFile: stranger.privateKeyFile })).rejects.toThrow(
+      /not a root key/,
+    );
 
     // The publisher imports them: old threshold (1, 2 of 1-2-3) is met, new (2 of 2-3-4) is not.
-    const imported = await signStaged({ repo: r.repo, env: {}, role: 'root', signatureFiles: [join(sigDir, 'sig1.json'), join(sigDir, 'sig2.json')] });
+    const imported = await signStaged({
+      repo: r.repo,
+      env: {},
+      role: 'root',
+      signatureFiles: [join(sigDir, 'sig1.json'), join(sigDir, 'sig2.json')],
+    });
     expect(imported.status.current.signedBy.length).toBe(2);
     expect(imported.status.next.signedBy).toEqual([rootKeyids[1]]);
     expect(imported.status.ready).toBe(false);
@@ -97,9 +128,17 @@ describe('root rotation with offline holders (2 of 3)', () => {
     expect((await repositoryStatus({ repo: r.repo })).staged).toEqual([]);
 
     // A second change: a new timestamp key, which the publishing machine holds.
-    const ts = await rotateKeys({ repo: r.repo, keys: r.keys, env: {}, role: 'timestamp', generate: 1, removeKeys: [(await oldTimestampKeyid(r))] });
+    const ts = await rotateKeys({
+      repo: r.repo,
+      keys: r.keys,
+      env: {},
+      role: 'timestamp',
+      generate: 1,
+      removeKeys: [await oldTimestampKeyid(r)],
+    });
     expect(ts.staged!.ready).toBe(false);
-    for (const key of [holders[1], holders[2]]) await signStaged({ repo: r.repo, keys: r.keys, env: {}, role: 'root', keyFile: key });
+    for (const key of [holders[1], holders[2]])
+      await signStaged({ repo: r.repo, keys: r.keys, env: {}, role: 'root', keyFile: key });
     const status = await repositoryStatus({ repo: r.repo });
     expect(status.roles.find((x) => x.role === 'root')!.version).toBe(3);
     expect(status.roles.find((x) => x.role === 'timestamp')!.signedBy).toEqual([ts.generated[0].keyid]);
@@ -118,13 +157,27 @@ describe('root rotation with offline holders (2 of 3)', () => {
   it('refuses to publish an online-key rotation when the new key is not at hand', async () => {
     const elsewhere = await tempDir('etuf-otherkeys-');
     const oldSnapshot = (await KeyDirectory.open(r.keys)).list('snapshot')[0].keyid;
-    const rotated = await rotateKeys({ repo: r.repo, keys: elsewhere, env: {}, role: 'snapshot', generate: 1, removeKeys: [oldSnapshot] });
+    const rotated = await rotateKeys({
+      repo: r.repo,
+      keys: elsewhere,
+      env: {},
+      role: 'snapshot',
+      generate: 1,
+      removeKeys: [oldSnapshot],
+    });
     expect(rotated.staged!.rotatedRoles).toEqual(['snapshot']);
     // Threshold met by two holders, but the new snapshot key is in `elsewhere`, not in r.keys.
     await signStaged({ repo: r.repo, env: {}, role: 'root', keyFile: holders[0], publish: false });
-    await expect(signStaged({ repo: r.repo, keys: r.keys, env: {}, role: 'root', keyFile: holders[1] })).rejects.toThrow(/re-sign snapshot with its new keys/);
+    await expect(
+      signStaged({ repo: r.repo, keys: r.keys, env: {}, role: 'root', keyFile: holders[1] }),
+    ).rejects.toThrow(/re-sign snapshot with its new keys/);
     expect(await exists(join(r.repo, 'metadata', '2.root.json'))).toBe(false);
-    const published = await signStaged({ repo: r.repo, keys: elsewhere, env: { ELECTRON_TUF_TIMESTAMP_KEY: await readFile(join(r.keys, 'timestamp-1.key.pem'), 'utf8') }, role: 'root' });
+    const published = await signStaged({
+      repo: r.repo,
+      keys: elsewhere,
+      env: { ELECTRON_TUF_TIMESTAMP_KEY: await readFile(join(r.keys, 'timestamp-1.key.pem'), 'utf8') },
+      role: 'root',
+    });
     expect(published.published!.resigned).toEqual(['snapshot', 'timestamp']);
     expect((await verifyRepository({ repo: r.repo })).ok).toBe(true);
   });
@@ -140,11 +193,28 @@ describe('rotation of online keys', () => {
     const server = await serveRepository({ repo: r.repo });
     try {
       const file = await writeInstaller(r.dir, 'app-1.0.0.dmg', 1500);
-      await addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], version: '1.0.0', platform: 'darwin', arch: 'arm64' });
+      await addRelease({
+        repo: r.repo,
+        keys: r.keys,
+        env: {},
+        files: [file],
+        version: '1.0.0',
+        platform: 'darwin',
+        arch: 'arm64',
+      });
       const oldBins = (await KeyDirectory.open(r.keys)).list('bins')[0].keyid;
-      const rotated = await rotateKeys({ repo: r.repo, keys: r.keys, env: {}, role: 'bins', generate: 1, removeKeys: [oldBins] });
+      const rotated = await rotateKeys({
+        repo: r.repo,
+        keys: r.keys,
+        env: {},
+        role: 'bins',
+        generate: 1,
+        removeKeys: [oldBins],
+      });
       expect(rotated.keyids).toEqual([rotated.generated[0].keyid]);
-      const names = (rotated.published as { publish: { files: Array<{ name: string }> } }).publish.files.map((f) => f.name);
+      const names = (rotated.published as { publish: { files: Array<{ name: string }> } }).publish.files.map(
+        (f) => f.name,
+      );
       expect(names.filter((n) => n.includes('bins-'))).toHaveLength(8);
       expect(names).toContain('3.targets.json');
       const view = await tufJsClient(server, r.trustedRoot, ['1.0.0/app-1.0.0.dmg']);
@@ -159,9 +229,25 @@ describe('rotation of online keys', () => {
     const r = await makeRepo({ expires: { root: 1 } });
     const later = new Date(Date.now() + 2 * DAY);
     const file = await writeInstaller(r.dir, 'app-1.0.0.tar.gz', 100);
-    const add = { repo: r.repo, keys: r.keys, env: {}, files: [file], version: '1.0.0', platform: 'linux', arch: 'x64', now: later };
+    const add = {
+      repo: r.repo,
+      keys: r.keys,
+      env: {},
+      files: [file],
+      version: '1.0.0',
+      platform: 'linux',
+      arch: 'x64',
+      now: later,
+    };
     await expect(addRelease(add)).rejects.toThrow(/root version 1 expired/);
-    const renewed = await rotateKeys({ repo: r.repo, keys: r.keys, env: {}, role: 'root', expiresDays: 365, now: later });
+    const renewed = await rotateKeys({
+      repo: r.repo,
+      keys: r.keys,
+      env: {},
+      role: 'root',
+      expiresDays: 365,
+      now: later,
+    });
     expect(renewed.published).toMatchObject({ rootVersion: 2 });
     await addRelease(add);
     expect((await verifyRepository({ repo: r.repo, at: later })).ok).toBe(true);
@@ -172,7 +258,9 @@ describe('sign', () => {
   it('says when nothing is staged', async () => {
     const r = await makeRepo();
     await mkdir(join(r.repo, 'staged'), { recursive: true });
-    await expect(signStaged({ repo: r.repo, keys: r.keys, env: {}, role: 'root' })).rejects.toThrow(/no root change is staged/);
+    await expect(signStaged({ repo: r.repo, keys: r.keys, env: {}, role: 'root' })).rejects.toThrow(
+      /no root change is staged/,
+    );
     await expect(signStaged({ repo: r.repo, keys: r.keys, env: {}, role: 'targets' })).rejects.toThrow(/only root/);
   });
 });

@@ -37,6 +37,8 @@ it('reports a detached signature that does not verify as invalid', async () => {
 it('fails with the read error when a signature file cannot be read, instead of calling it invalid', async () => {
   await mkdir(join(sigs, 'unreadable.json')); // not a regular file: the read fails
   await expect(repositoryStatus({ repo: r.repo })).rejects.toThrow(
-    new RegExp(`^cannot read ${join(sigs, 'unreadable.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .*not a regular file`),
+    new RegExp(
+      `^cannot read ${join(sigs, 'unreadable.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .*not a regular file`,
+    ),
   );
 });

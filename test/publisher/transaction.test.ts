@@ -6,7 +6,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
-import { addRelease, addReleases, editRepository, hashAndCopy, validateReleaseInput, verifyRepository } from '../../publisher/index.js';
+import {
+  addRelease,
+  addReleases,
+  editRepository,
+  hashAndCopy,
+  validateReleaseInput,
+  verifyRepository,
+} from '../../publisher/index.js';
 import { repositoryPaths } from '../../publisher/layout.js';
 import type { Signer } from '../../updater/core/keys.js';
 import { cleanupTemp, makeRepo, treeDigest, writeInstaller, type TestRepo } from './helpers.js';
@@ -44,7 +51,10 @@ it('group-commits several releases and targets: one new version of each affected
   const { value, publish } = await editRepository({ repo: r.repo, keys: r.keys, env: {} }, async (edit) => {
     await edit.addRelease(a.input, a.staged);
     await edit.addRelease(b.input, b.staged);
-    await edit.addTargets([{ path: 'docs/notes.txt', length: 5, hashes: { sha256: 'a'.repeat(64), sha512: 'b'.repeat(128) } }], new Map());
+    await edit.addTargets(
+      [{ path: 'docs/notes.txt', length: 5, hashes: { sha256: 'a'.repeat(64), sha512: 'b'.repeat(128) } }],
+      new Map(),
+    );
     return edit.targets.changed.size;
   });
 
@@ -87,7 +97,15 @@ it('changes nothing when signing fails midway (a KMS that refuses)', async () =>
   const digest = await treeDigest(r.repo);
   const file = await writeInstaller(r.dir, 'app-1.1.0.tar.gz', 2000);
   await expect(
-    addRelease({ repo: r.repo, keys: r.keys, env: {}, signers: { timestamp: [refusing] }, files: [file], version: '1.1.0', ...base }),
+    addRelease({
+      repo: r.repo,
+      keys: r.keys,
+      env: {},
+      signers: { timestamp: [refusing] },
+      files: [file],
+      version: '1.1.0',
+      ...base,
+    }),
   ).rejects.toThrow('KMS: access denied');
   expect(await treeDigest(r.repo)).toEqual(digest);
 });
@@ -98,15 +116,17 @@ it('refuses to publish a second file under a version that exists with other byte
   // Someone (another publisher, a bad sync) already put a different file under the next version.
   await writeFile(join(r.repo, 'metadata', next), '{"not": "ours"}');
   const file = await writeInstaller(r.dir, 'app-1.1.0.tar.gz', 2000);
-  await expect(addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], version: '1.1.0', ...base })).rejects.toThrow(
+  await expect(
+    addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], version: '1.1.0', ...base }),
+  ).rejects.toThrow(
     `${next} is already published with other content; refusing to publish a second file under its version`,
   );
   expect((await signed('timestamp.json')).version).toBe(ts.version);
   expect(await readFile(join(r.repo, 'metadata', next), 'utf8')).toBe('{"not": "ours"}');
   // Refused again on retry: a refusal never makes the foreign file "ours to replace".
-  await expect(addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], version: '1.1.0', ...base })).rejects.toThrow(
-    'already published with other content',
-  );
+  await expect(
+    addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [file], version: '1.1.0', ...base }),
+  ).rejects.toThrow('already published with other content');
   expect(await readFile(join(r.repo, 'metadata', next), 'utf8')).toBe('{"not": "ours"}');
 });
 

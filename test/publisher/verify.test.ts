@@ -22,7 +22,15 @@ let installerFile: string;
 beforeEach(async () => {
   r = await makeRepo({ bins: 4 });
   installerFile = await writeInstaller(r.dir, 'app-1.0.0.tar.gz', 5000);
-  await addRelease({ repo: r.repo, keys: r.keys, env: {}, files: [installerFile], version: '1.0.0', platform: 'linux', arch: 'x64' });
+  await addRelease({
+    repo: r.repo,
+    keys: r.keys,
+    env: {},
+    files: [installerFile],
+    version: '1.0.0',
+    platform: 'linux',
+    arch: 'x64',
+  });
 });
 
 async function storedNames(): Promise<string[]> {
@@ -33,7 +41,13 @@ it('passes a healthy repository and reports every expiry horizon', async () => {
   const result = await verifyRepository({ repo: r.repo });
   expect(result.problems).toEqual([]);
   expect(result.ok).toBe(true);
-  expect(result.horizons.map((h) => h.role)).toEqual(['root', 'timestamp', 'snapshot', 'targets', 'delegated (earliest: bins-0)']);
+  expect(result.horizons.map((h) => h.role)).toEqual([
+    'root',
+    'timestamp',
+    'snapshot',
+    'targets',
+    'delegated (earliest: bins-0)',
+  ]);
   expect(result.targetCount).toBe(2);
   expect(result.targetFilesChecked).toBe(2);
   // Two names for the installer (sha256 and sha512 prefixes), one inode.
@@ -71,13 +85,19 @@ it('reports expiry at a given time', async () => {
   const at = new Date(Date.now() + 8 * DAY);
   const result = await verifyRepository({ repo: r.repo, at });
   expect(result.problems).toEqual(['timestamp.json: timestamp is expired']);
-  expect((await verifyRepository({ repo: r.repo, at: new Date(Date.now() + 400 * DAY) })).problems).toEqual(['timestamp.json: the final root is expired']);
+  expect((await verifyRepository({ repo: r.repo, at: new Date(Date.now() + 400 * DAY) })).problems).toEqual([
+    'timestamp.json: the final root is expired',
+  ]);
 });
 
 it('checks channel indexes against the installers they list', async () => {
   // Publish, properly signed, an index that offers the 1.0.0 installer as 1.0.1.
   const key = { channel: 'stable', platform: 'linux', arch: 'x64' } as const;
-  const lying = makeIndex(key, [makeChannelRelease('1.0.1', { releaseDate: '2030-01-01T00:00:00Z' }, [{ target: '1.0.0/app-1.0.0.tar.gz', kind: 'tar.gz' }])]);
+  const lying = makeIndex(key, [
+    makeChannelRelease('1.0.1', { releaseDate: '2030-01-01T00:00:00Z' }, [
+      { target: '1.0.0/app-1.0.0.tar.gz', kind: 'tar.gz' },
+    ]),
+  ]);
   await editRepository({ repo: r.repo, keys: r.keys, env: {} }, async (edit) => {
     const placed = await stageIndex(edit.targets, edit.state.paths, lying);
     edit.placeFile(placed!.path, placed!.file);
@@ -93,17 +113,32 @@ it('exits 1 from the CLI with the problems listed', async () => {
   await rm(join(r.repo, 'targets', '1.0.0'), { recursive: true });
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(['repo', 'verify', r.repo], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: r.dir });
-  expect(code).toBe(1);
-  expect(out.join('\n')).toMatch(/problem: 1\.0\.0\/app-1\.0\.0\.tar\.gz: .* is missing/);
-  expect(out.at(-1)).toBe('FAILED: 1 problem(s).');
-  const ok = await main(['repo', 'verify', r.repo, '--skip-target-files', '--at', new Date(Date.now() + DAY).toISOString()], {
+  const code = await main(['repo', 'verify', r.repo], {
     stdout: (l) => out.push(l),
     stderr: (l) => err.push(l),
     env: {},
     cwd: r.dir,
   });
+  expect(code).toBe(1);
+  expect(out.join('\n')).toMatch(/problem: 1\.0\.0\/app-1\.0\.0\.tar\.gz: .* is missing/);
+  expect(out.at(-1)).toBe('FAILED: 1 problem(s).');
+  const ok = await main(
+    ['repo', 'verify', r.repo, '--skip-target-files', '--at', new Date(Date.now() + DAY).toISOString()],
+    {
+      stdout: (l) => out.push(l),
+      stderr: (l) => err.push(l),
+      env: {},
+      cwd: r.dir,
+    },
+  );
   expect(ok).toBe(0);
-  expect(await main(['repo', 'verify', r.repo, '--at', 'yesterday'], { stdout: () => {}, stderr: (l) => err.push(l), env: {}, cwd: r.dir })).toBe(1);
+  expect(
+    await main(['repo', 'verify', r.repo, '--at', 'yesterday'], {
+      stdout: () => {},
+      stderr: (l) => err.push(l),
+      env: {},
+      cwd: r.dir,
+    }),
+  ).toBe(1);
   expect(err.at(-1)).toMatch(/^error: --at: not a time/);
 });

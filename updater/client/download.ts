@@ -73,7 +73,12 @@ export interface DownloadedFile {
  * `readTimeoutMs`, or less than `minBytesPerSecond` over a window), CancelledError, or the
  * fetcher's DownloadError.
  */
-export async function downloadBytes(fetcher: Fetcher, url: string, maxLength: number, options: ReadOptions = {}): Promise<Uint8Array> {
+export async function downloadBytes(
+  fetcher: Fetcher,
+  url: string,
+  maxLength: number,
+  options: ReadOptions = {},
+): Promise<Uint8Array> {
   checkLength(maxLength, 'maxLength');
   return readGuarded(fetcher, url, { ...options, offset: 0, maxLength }, async ({ chunks }) => {
     const received: Uint8Array[] = [];
@@ -98,10 +103,16 @@ export async function downloadBytes(fetcher: Fetcher, url: string, maxLength: nu
  * a Range request from what was written; a server that ignores the range restarts from 0.
  * On a length or hash mismatch the .part file is deleted and nothing appears at destPath.
  */
-export async function downloadFile(fetcher: Fetcher, url: string, destPath: string, options: DownloadFileOptions): Promise<DownloadedFile> {
+export async function downloadFile(
+  fetcher: Fetcher,
+  url: string,
+  destPath: string,
+  options: DownloadFileOptions,
+): Promise<DownloadedFile> {
   const length = checkLength(options.length, 'length');
   const retries = options.retries ?? DEFAULT_DOWNLOAD_RETRIES;
-  if (!Number.isSafeInteger(retries) || retries < 0) throw new ValueError(`retries must be a non-negative integer, got ${retries}`);
+  if (!Number.isSafeInteger(retries) || retries < 0)
+    throw new ValueError(`retries must be a non-negative integer, got ${retries}`);
   checkedRateOptions(options); // bad settings fail here, before anything touches the disk
   const newVerifier = (): LengthAndHashVerifier => new LengthAndHashVerifier(length, options.hashes, url);
   newVerifier(); // unsupported hash algorithms fail here, before anything touches the disk
@@ -137,7 +148,14 @@ async function transferRemainder(
   for (let attempt = 0; part.size < options.length; attempt++) {
     try {
       const { readTimeoutMs, minBytesPerSecond, rateWindowMs, signal } = options;
-      const request = { offset: part.size, maxLength: options.length, readTimeoutMs, minBytesPerSecond, rateWindowMs, signal };
+      const request = {
+        offset: part.size,
+        maxLength: options.length,
+        readTimeoutMs,
+        minBytesPerSecond,
+        rateWindowMs,
+        signal,
+      };
       await readGuarded(fetcher, url, request, async ({ start, chunks, owned }) => {
         if (start !== part.size) await part.restart(); // the server ignored the Range: start is 0
         for await (const chunk of chunks) {
@@ -178,12 +196,20 @@ interface GuardedResponse {
  * When `consume` returns or throws, the fetcher's signal is aborted, so an abandoned stream
  * is torn down at once even if the fetcher's iterator ignores `return()`.
  */
-async function readGuarded<T>(fetcher: Fetcher, url: string, request: GuardedRequest, consume: (response: GuardedResponse) => Promise<T>): Promise<T> {
+async function readGuarded<T>(
+  fetcher: Fetcher,
+  url: string,
+  request: GuardedRequest,
+  consume: (response: GuardedResponse) => Promise<T>,
+): Promise<T> {
   const readTimeoutMs = request.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
-  if (!Number.isSafeInteger(readTimeoutMs) || readTimeoutMs <= 0) throw new ValueError(`readTimeoutMs must be a positive integer, got ${readTimeoutMs}`);
+  if (!Number.isSafeInteger(readTimeoutMs) || readTimeoutMs <= 0)
+    throw new ValueError(`readTimeoutMs must be a positive integer, got ${readTimeoutMs}`);
   const scope = new RequestScope(url, readTimeoutMs, request.signal, checkedRateOptions(request));
   try {
-    const fetching = promiseOf(() => fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: scope.fetcherSignal }));
+    const fetching = promiseOf(() =>
+      fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: scope.fetcherSignal }),
+    );
     fetching.catch(() => scope.fetcherFinished()); // registered first: runs before the wait below rejects
     const response = await scope.wait(fetching, 'no response');
     const start = checkedStart(response, request, url);
@@ -206,20 +232,34 @@ function handsOverChunks(body: FetchResponse['body']): boolean {
 
 /** Validates what an untrusted fetcher resolved with; returns where the body starts. */
 function checkedStart(response: FetchResponse, request: GuardedRequest, url: string): number {
-  if (typeof response !== 'object' || response === null || typeof response.body?.[Symbol.asyncIterator] !== 'function') {
+  if (
+    typeof response !== 'object' ||
+    response === null ||
+    typeof response.body?.[Symbol.asyncIterator] !== 'function'
+  ) {
     throw new DownloadError(`${url}: the fetcher returned no body`);
   }
   const { start, totalLength } = response;
   if (start !== 0 && start !== request.offset) {
-    throw new DownloadError(`${url}: asked for bytes from ${request.offset}, the fetcher answered from ${String(start)}`);
+    throw new DownloadError(
+      `${url}: asked for bytes from ${request.offset}, the fetcher answered from ${String(start)}`,
+    );
   }
   if (typeof totalLength === 'number' && totalLength > request.maxLength) {
-    throw new DownloadLengthMismatchError(`${url}: server announced ${totalLength} bytes, more than the allowed ${request.maxLength}`);
+    throw new DownloadLengthMismatchError(
+      `${url}: server announced ${totalLength} bytes, more than the allowed ${request.maxLength}`,
+    );
   }
   return start;
 }
 
-async function* boundedChunks(body: AsyncIterable<Uint8Array>, start: number, maxLength: number, scope: RequestScope, url: string): AsyncGenerator<Uint8Array> {
+async function* boundedChunks(
+  body: AsyncIterable<Uint8Array>,
+  start: number,
+  maxLength: number,
+  scope: RequestScope,
+  url: string,
+): AsyncGenerator<Uint8Array> {
   let iterator: AsyncIterator<Uint8Array>;
   try {
     iterator = body[Symbol.asyncIterator]();
@@ -230,19 +270,25 @@ async function* boundedChunks(body: AsyncIterable<Uint8Array>, start: number, ma
   let exhausted = false;
   try {
     for (;;) {
-      const step = await scope.wait(promiseOf(() => iterator.next()), 'no data');
-      if (typeof step !== 'object' || step === null) throw new DownloadError(`${url}: the fetcher's body is not an async iterator`);
+      const step = await scope.wait(
+        promiseOf(() => iterator.next()),
+        'no data',
+      );
+      if (typeof step !== 'object' || step === null)
+        throw new DownloadError(`${url}: the fetcher's body is not an async iterator`);
       if (step.done) {
         exhausted = true;
         scope.fetcherFinished();
         return;
       }
       const chunk: unknown = step.value;
-      if (!(chunk instanceof Uint8Array)) throw new DownloadError(`${url}: the fetcher yielded ${typeof chunk}, not bytes`);
+      if (!(chunk instanceof Uint8Array))
+        throw new DownloadError(`${url}: the fetcher yielded ${typeof chunk}, not bytes`);
       position += chunk.length;
       scope.received(chunk.length);
       // Endless-data attack (spec 1.5.2): stop reading the moment the bound is passed.
-      if (position > maxLength) throw new DownloadLengthMismatchError(`${url}: more than the allowed ${maxLength} bytes`);
+      if (position > maxLength)
+        throw new DownloadLengthMismatchError(`${url}: more than the allowed ${maxLength} bytes`);
       yield chunk;
     }
   } finally {
@@ -291,7 +337,8 @@ class PartFile {
 
   static async open(path: string, keepExisting: boolean, newVerifier: () => LengthAndHashVerifier): Promise<PartFile> {
     // O_NOFOLLOW: never write through a symlink planted at the .part path (absent on Windows).
-    const flags = constants.O_RDWR | constants.O_CREAT | (keepExisting ? 0 : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
+    const flags =
+      constants.O_RDWR | constants.O_CREAT | (keepExisting ? 0 : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
     const handle = await onDisk(`open ${path}`, () => open(path, flags, 0o644));
     try {
       const stat = await onDisk(`stat ${path}`, () => handle.stat());
@@ -306,7 +353,7 @@ class PartFile {
   /** Feeds the bytes already on disk (a resumed download) through the verifier, streaming. */
   async hashExistingBytes(): Promise<void> {
     const buffer = Buffer.allocUnsafe(Math.min(READ_BACK_CHUNK_BYTES, Math.max(this.size, 1)));
-    for (let position = 0; position < this.size; ) {
+    for (let position = 0; position < this.size;) {
       const want = Math.min(buffer.length, this.size - position);
       const { bytesRead } = await onDisk(`read ${this.path}`, () => this.handle.read(buffer, 0, want, position));
       if (bytesRead === 0) throw new StorageError(`${this.path} shrank while being read`);
@@ -344,7 +391,8 @@ class PartFile {
         this.unwritten -= bytes;
       }
     } catch (err) {
-      this.writeError = err instanceof StorageError ? err : new StorageError(`write ${this.path}: ${String(err)}`, { cause: err });
+      this.writeError =
+        err instanceof StorageError ? err : new StorageError(`write ${this.path}: ${String(err)}`, { cause: err });
       this.queue = [];
     } finally {
       this.writing = undefined;
@@ -393,7 +441,7 @@ function asBuffer(chunk: Uint8Array): Buffer {
 async function writeFully(handle: FileHandle, buffers: Buffer[], position: number, path: string): Promise<number> {
   const total = buffers.reduce((sum, b) => sum + b.length, 0);
   let remaining = buffers;
-  for (let done = 0; done < total; ) {
+  for (let done = 0; done < total;) {
     const { bytesWritten } = await onDisk(`write ${path}`, () => handle.writev(remaining, position + done));
     if (bytesWritten === 0) throw new StorageError(`write ${path}: no progress`);
     done += bytesWritten;
@@ -453,6 +501,7 @@ class ProgressThrottle {
 }
 
 function checkLength(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new ValueError(`${name} must be a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new ValueError(`${name} must be a non-negative integer, got ${value}`);
   return value;
 }

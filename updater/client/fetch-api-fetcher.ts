@@ -11,7 +11,10 @@ import { CancelledError, DownloadError, DownloadHTTPError, SlowRetrievalError, V
 import type { Fetcher, FetchRequest, FetchResponse } from './fetcher.js';
 
 /** The part of the Fetch API this adapter uses. */
-export type FetchFunction = (url: string, init: { headers: Record<string, string>; signal: AbortSignal; redirect: 'follow' }) => Promise<Response>;
+export type FetchFunction = (
+  url: string,
+  init: { headers: Record<string, string>; signal: AbortSignal; redirect: 'follow' },
+) => Promise<Response>;
 
 export interface FetchApiFetcherOptions {
   /** Sent with every request (e.g. Authorization for a private repository). */
@@ -54,7 +57,8 @@ export class FetchApiFetcher implements Fetcher {
       response = await this.fetchFn(url, { headers, signal: controller.signal, redirect: 'follow' });
     } catch (e) {
       request.signal?.removeEventListener('abort', onAbort);
-      if (timedOut) throw new SlowRetrievalError(`${url}: no response within ${this.connectTimeoutMs} ms`, { cause: e });
+      if (timedOut)
+        throw new SlowRetrievalError(`${url}: no response within ${this.connectTimeoutMs} ms`, { cause: e });
       if (request.signal?.aborted) throw new CancelledError(`download of ${url} cancelled`, { cause: e });
       throw new DownloadError(`${url}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     } finally {
@@ -77,7 +81,8 @@ export class FetchApiFetcher implements Fetcher {
 function responseRange(url: string, response: Response, offset: number): Omit<FetchResponse, 'body'> {
   if (response.status === 206 && offset > 0) {
     const m = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '');
-    if (!m || Number(m[1]) !== offset) throw new DownloadError(`${url}: partial content does not start at byte ${offset}`);
+    if (!m || Number(m[1]) !== offset)
+      throw new DownloadError(`${url}: partial content does not start at byte ${offset}`);
     return { start: offset, totalLength: m[2] === '*' ? undefined : Number(m[2]) };
   }
   if (response.status < 200 || response.status >= 300 || response.status === 206) {
@@ -96,7 +101,9 @@ async function* bodyOf(url: string, response: Response, finish: () => void): Asy
       try {
         chunk = await reader.read();
       } catch (e) {
-        throw new DownloadError(`${url}: connection failed mid-body: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+        throw new DownloadError(`${url}: connection failed mid-body: ${(e as Error)?.message ?? String(e)}`, {
+          cause: e,
+        });
       }
       if (chunk.done) return;
       yield chunk.value;

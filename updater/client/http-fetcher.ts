@@ -65,7 +65,14 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** Credentials that must not follow a redirect to another origin. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 /** Headers this fetcher owns; letting a caller set them would break framing or ranges. */
-const RESERVED_HEADERS = new Set(['host', 'range', 'content-length', 'transfer-encoding', 'connection', 'accept-encoding']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'range',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'accept-encoding',
+]);
 
 type Headers = Record<string, string>;
 
@@ -184,7 +191,9 @@ export class HttpFetcher implements Fetcher {
       path: target.pathname + target.search,
       headers,
     };
-    return isHttps ? httpsLib().request({ ...options, agent: this.httpsAgent }) : http.request({ ...options, agent: this.httpAgent });
+    return isHttps
+      ? httpsLib().request({ ...options, agent: this.httpsAgent })
+      : http.request({ ...options, agent: this.httpAgent });
   }
 
   /** http:// through a proxy: the request line carries the absolute URI. */
@@ -211,7 +220,12 @@ export class HttpFetcher implements Fetcher {
       headers,
       createConnection: () => {
         // RFC 6066: SNI carries host names only, never IP addresses.
-        const secure = tlsLib().connect({ socket: tunnel, servername: isIP(host) ? undefined : host, ca: this.ca, ALPNProtocols: ['http/1.1'] });
+        const secure = tlsLib().connect({
+          socket: tunnel,
+          servername: isIP(host) ? undefined : host,
+          ca: this.ca,
+          ALPNProtocols: ['http/1.1'],
+        });
         secure.once('close', () => tunnel.destroy());
         return secure;
       },
@@ -252,11 +266,17 @@ export class HttpFetcher implements Fetcher {
       };
       const onAbort = (): void => fail(new CancelledError(`download of ${target.href} cancelled`));
       const awaitHead = (): void =>
-        armTimer(this.readTimeoutMs, () => new SlowRetrievalError(`${target.href}: no response within ${this.readTimeoutMs} ms`));
+        armTimer(
+          this.readTimeoutMs,
+          () => new SlowRetrievalError(`${target.href}: no response within ${this.readTimeoutMs} ms`),
+        );
 
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      armTimer(this.connectTimeoutMs, () => new SlowRetrievalError(`${target.href}: no connection within ${this.connectTimeoutMs} ms`));
+      armTimer(
+        this.connectTimeoutMs,
+        () => new SlowRetrievalError(`${target.href}: no connection within ${this.connectTimeoutMs} ms`),
+      );
       req.on('socket', (socket) => (socket.connecting ? socket.once('connect', awaitHead) : awaitHead()));
       req.on('error', (err) => fail(asDownloadError(err, target.href)));
       req.on('response', (res) => {
@@ -279,7 +299,9 @@ export class HttpFetcher implements Fetcher {
     try {
       span = responseSpan(exchange.res, url, offset);
       if (maxLength !== undefined && span.end !== undefined && span.end > maxLength) {
-        throw new DownloadLengthMismatchError(`${url}: server announced ${span.end} bytes, more than the allowed ${maxLength}`);
+        throw new DownloadLengthMismatchError(
+          `${url}: server announced ${span.end} bytes, more than the allowed ${maxLength}`,
+        );
       }
     } catch (err) {
       discard(exchange);
@@ -297,14 +319,19 @@ export class HttpFetcher implements Fetcher {
  * Where a 2xx body sits in the resource: `start` is its first byte, `end` one past its last
  * (when the head says so). A 206 must start exactly where we asked.
  */
-function responseSpan(res: IncomingMessage, url: string, offset: number): { start: number; end?: number; totalLength?: number } {
+function responseSpan(
+  res: IncomingMessage,
+  url: string,
+  offset: number,
+): { start: number; end?: number; totalLength?: number } {
   const contentLength = parseDecimal(res.headers['content-length']);
   if (res.statusCode !== 206) return { start: 0, end: contentLength, totalLength: contentLength };
   const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
   if (!range) throw new DownloadError(`${url}: 206 without a valid Content-Range`);
   const [first, last, total] = [Number(range[1]), Number(range[2]), parseDecimal(range[3])];
   if (first !== offset) throw new DownloadError(`${url}: asked for bytes from ${offset}, server sent from ${first}`);
-  if (last < first || (total !== undefined && last >= total)) throw new DownloadError(`${url}: inconsistent Content-Range ${res.headers['content-range']}`);
+  if (last < first || (total !== undefined && last >= total))
+    throw new DownloadError(`${url}: inconsistent Content-Range ${res.headers['content-range']}`);
   return { start: first, end: Math.max(last + 1, total ?? 0), totalLength: total };
 }
 
@@ -334,7 +361,9 @@ class ResponseBody implements AsyncIterableIterator<Uint8Array> {
       this.ended = true;
       this.notify();
     });
-    res.on('error', (err) => this.fail(new DownloadError(`${url}: connection failed mid-body: ${err.message}`, { cause: err })));
+    res.on('error', (err) =>
+      this.fail(new DownloadError(`${url}: connection failed mid-body: ${err.message}`, { cause: err })),
+    );
     res.on('close', () => {
       if (!this.ended) this.fail(new DownloadError(`${url}: connection closed before the end of the body`));
     });
@@ -479,12 +508,14 @@ function parseDecimal(value: string | undefined): number | undefined {
 }
 
 function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new ValueError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new ValueError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
 function nonNegativeInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new ValueError(`${name} must be a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new ValueError(`${name} must be a non-negative integer, got ${value}`);
   return value;
 }
 

@@ -6,7 +6,14 @@
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StorageError, ValueError } from '../core/errors.js';
-import { acquireLock, withLock, type LockOptions, errorCode, readFileBounded, writeFileAtomic } from '../node-io/index.js';
+import {
+  acquireLock,
+  withLock,
+  type LockOptions,
+  errorCode,
+  readFileBounded,
+  writeFileAtomic,
+} from '../node-io/index.js';
 import { describeName, MAX_FILE_NAME_LENGTH, percentEncode, portableFileName } from './target-path.js';
 
 /** Default read bound: the reference client's largest default (top-level targets, 5,000,000 bytes). */
@@ -24,7 +31,9 @@ export function roleFileName(role: string): string {
   if (typeof role !== 'string' || role.length === 0) throw new ValueError('role name is empty');
   const name = portableFileName(`${percentEncode(role)}${SUFFIX}`);
   if (name.length > MAX_FILE_NAME_LENGTH) {
-    throw new ValueError(`role name ${describeName(role)} is too long to store (${name.length} > ${MAX_FILE_NAME_LENGTH} characters encoded)`);
+    throw new ValueError(
+      `role name ${describeName(role)} is too long to store (${name.length} > ${MAX_FILE_NAME_LENGTH} characters encoded)`,
+    );
   }
   return name;
 }
@@ -55,7 +64,9 @@ export class MetadataStore {
       if (!existing) await mkdir(absolute, { recursive: true });
       if (!(existing ?? (await stat(absolute))).isDirectory()) throw new Error('not a directory');
     } catch (error) {
-      throw new StorageError(`cannot use ${absolute} as the metadata directory: ${(error as Error).message}`, { cause: error });
+      throw new StorageError(`cannot use ${absolute} as the metadata directory: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     return new MetadataStore(absolute, maxBytes);
   }

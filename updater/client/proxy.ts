@@ -5,7 +5,14 @@
  */
 import http from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
-import { CancelledError, DownloadError, DownloadHTTPError, SlowRetrievalError, TufError, ValueError } from '../core/errors.js';
+import {
+  CancelledError,
+  DownloadError,
+  DownloadHTTPError,
+  SlowRetrievalError,
+  TufError,
+  ValueError,
+} from '../core/errors.js';
 
 export interface ProxyConfig {
   /** Proxy for http:// URLs, e.g. `http://user:pass@proxy.corp:3128`. */
@@ -18,7 +25,8 @@ export interface ProxyConfig {
 
 /** Reads the conventional variables; the lower-case spelling wins, as in curl. */
 export function proxyConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ProxyConfig {
-  const pick = (name: string): string | undefined => nonEmpty(env[name.toLowerCase()]) ?? nonEmpty(env[name.toUpperCase()]);
+  const pick = (name: string): string | undefined =>
+    nonEmpty(env[name.toLowerCase()]) ?? nonEmpty(env[name.toUpperCase()]);
   return { httpProxy: pick('http_proxy'), httpsProxy: pick('https_proxy'), noProxy: pick('no_proxy') };
 }
 
@@ -141,7 +149,12 @@ export function openTunnel(proxy: URL, host: string, port: number, options: Tunn
     };
     const onAbort = (): void => settle(new CancelledError(`CONNECT ${authority} cancelled`));
     const timer = setTimeout(
-      () => settle(new SlowRetrievalError(`proxy ${proxy.host} did not open a tunnel to ${authority} within ${options.timeoutMs} ms`)),
+      () =>
+        settle(
+          new SlowRetrievalError(
+            `proxy ${proxy.host} did not open a tunnel to ${authority} within ${options.timeoutMs} ms`,
+          ),
+        ),
       options.timeoutMs,
     );
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -150,7 +163,10 @@ export function openTunnel(proxy: URL, host: string, port: number, options: Tunn
       socket.on('error', () => {}); // reported through the TLS layer or the caller's request
       const status = res.statusCode ?? 0;
       if (status < 200 || status >= 300) {
-        return settle(new DownloadHTTPError(`proxy ${proxy.host} refused CONNECT ${authority}: HTTP ${status}`, status), socket);
+        return settle(
+          new DownloadHTTPError(`proxy ${proxy.host} refused CONNECT ${authority}: HTTP ${status}`, status),
+          socket,
+        );
       }
       // TLS clients speak first, so a proxy has nothing to send yet; keep anything it did send.
       if (head.length > 0) socket.unshift(head);

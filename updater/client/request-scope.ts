@@ -67,7 +67,11 @@ export class RequestScope {
         },
         (err: unknown) => {
           if (this.pending === entry) this.pending = undefined;
-          reject(err instanceof TufError ? err : new DownloadError(`${this.url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+          reject(
+            err instanceof TufError
+              ? err
+              : new DownloadError(`${this.url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }),
+          );
         },
       );
     });

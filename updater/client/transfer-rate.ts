@@ -50,7 +50,9 @@ export function checkedRateOptions(options: TransferRateOptions): Required<Trans
     throw new ValueError(`minBytesPerSecond must be a positive number, got ${String(minBytesPerSecond)}`);
   }
   if (!Number.isSafeInteger(rateWindowMs) || rateWindowMs < TICKS_PER_WINDOW) {
-    throw new ValueError(`rateWindowMs must be an integer of at least ${TICKS_PER_WINDOW}, got ${String(rateWindowMs)}`);
+    throw new ValueError(
+      `rateWindowMs must be an integer of at least ${TICKS_PER_WINDOW}, got ${String(rateWindowMs)}`,
+    );
   }
   return { minBytesPerSecond, rateWindowMs };
 }

@@ -104,14 +104,17 @@ export class TrustedMetadataSet {
     // The bytes of the timestamp this set holds, already verified against this root (which
     // cannot change any more): parsing and verifying them again could only end below in
     // "version equal". The usual no-change refresh: local timestamp, then the same remotely.
-    if (this.timestampBytes && bytes instanceof Uint8Array && Buffer.compare(bytes, this.timestampBytes) === 0) throw new EqualVersionNumberError('timestamp unchanged');
+    if (this.timestampBytes && bytes instanceof Uint8Array && Buffer.compare(bytes, this.timestampBytes) === 0)
+      throw new EqualVersionNumberError('timestamp unchanged');
     const newTs = Metadata.fromBytes(bytes, 'timestamp');
     verifyDelegate(this.rootMd.signed, 'timestamp', newTs); // 5.4.2
     if (this.timestampMd) {
       const old = this.timestampMd.signed;
       // 5.4.3.1: no rollback of the timestamp version.
       if (newTs.signed.version < old.version) {
-        throw new BadVersionNumberError(`timestamp version ${newTs.signed.version} is older than trusted ${old.version}`);
+        throw new BadVersionNumberError(
+          `timestamp version ${newTs.signed.version} is older than trusted ${old.version}`,
+        );
       }
       if (newTs.signed.version === old.version) throw new EqualVersionNumberError('timestamp unchanged');
       // 5.4.3.2: no rollback of the snapshot version.
@@ -149,7 +152,9 @@ export class TrustedMetadataSet {
         const newMeta = newSnap.signed.meta.get(name);
         if (!newMeta) throw new RepositoryError(`new snapshot drops ${name}`);
         if (newMeta.version < oldMeta.version) {
-          throw new BadVersionNumberError(`new snapshot rolls ${name} back from ${oldMeta.version} to ${newMeta.version}`);
+          throw new BadVersionNumberError(
+            `new snapshot rolls ${name} back from ${oldMeta.version} to ${newMeta.version}`,
+          );
         }
       }
     }
@@ -189,7 +194,9 @@ export class TrustedMetadataSet {
     verifyDelegate(delegator, roleName, md); // 5.6.3
     if (md.signed.version !== meta.version) {
       // 5.6.4
-      throw new BadVersionNumberError(`${roleName} version ${md.signed.version} does not match snapshot's ${meta.version}`);
+      throw new BadVersionNumberError(
+        `${roleName} version ${md.signed.version} does not match snapshot's ${meta.version}`,
+      );
     }
     if (md.signed.isExpired(this.referenceTime)) throw new ExpiredMetadataError(`${roleName} is expired`); // 5.6.5
     this.targetsMd.set(roleName, md);

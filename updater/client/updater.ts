@@ -61,9 +61,7 @@ export const DEFAULT_CONFIG: Readonly<UpdaterConfig> = Object.freeze({
 
 /** What the client did and why, for `--verbose` and for tests. */
 export type TraceEvent =
-  | { type: 'fetch'; url: string }
-  | { type: 'visit'; role: string }
-  | { type: 'info'; message: string };
+  { type: 'fetch'; url: string } | { type: 'visit'; role: string } | { type: 'info'; message: string };
 
 export interface UpdaterOptions {
   /** Local metadata directory; must hold root.json, or pass `bootstrapRoot`. */
@@ -227,20 +225,24 @@ export class Updater {
     const url = targetUrl(base, info.path, hashPrefix);
     await mkdir(dirname(path), { recursive: true });
     const lockOptions = { timeoutMs: this.downloadLockTimeoutMs(info.length), signal: options.signal };
-    return withLock(path, async () => {
-      const done = await this.findCachedTarget(info, path);
-      if (done) return done;
-      this.trace({ type: 'fetch', url });
-      await downloadFile(this.fetcher, url, path, {
-        length: info.length,
-        hashes: info.hashes,
-        onProgress: options.onProgress,
-        signal: options.signal,
-        ...this.readOptions(),
-        resume: true,
-      });
-      return path;
-    }, lockOptions);
+    return withLock(
+      path,
+      async () => {
+        const done = await this.findCachedTarget(info, path);
+        if (done) return done;
+        this.trace({ type: 'fetch', url });
+        await downloadFile(this.fetcher, url, path, {
+          length: info.length,
+          hashes: info.hashes,
+          onProgress: options.onProgress,
+          signal: options.signal,
+          ...this.readOptions(),
+          resume: true,
+        });
+        return path;
+      },
+      lockOptions,
+    );
   }
 
   /**
@@ -287,7 +289,9 @@ export class Updater {
     if (local) return new TrustedMetadataSet(local, referenceTime);
     const bootstrap = this.options.bootstrapRoot;
     if (!bootstrap) {
-      throw new ValueError(`no trusted root: ${this.options.metadataDir} has no root.json and no bootstrap root was given`);
+      throw new ValueError(
+        `no trusted root: ${this.options.metadataDir} has no root.json and no bootstrap root was given`,
+      );
     }
     const bytes = typeof bootstrap === 'function' ? await bootstrap() : bootstrap;
     if (!(bytes instanceof Uint8Array)) throw new ValueError('the bootstrap root must be bytes');
@@ -339,7 +343,10 @@ export class Updater {
     for (const role of ['timestamp', 'snapshot'] as const) {
       const a = before.roles[role];
       const b = after.roles[role];
-      const same = a.threshold === b.threshold && a.keyids.length === b.keyids.length && a.keyids.every((k) => b.keyids.includes(k));
+      const same =
+        a.threshold === b.threshold &&
+        a.keyids.length === b.keyids.length &&
+        a.keyids.every((k) => b.keyids.includes(k));
       if (!same) {
         await io.remove('timestamp');
         await io.remove('snapshot');
@@ -408,8 +415,15 @@ export class Updater {
   }
 
   /** Feeds local metadata to `accept` (see acceptLocal); a missing or unusable local file is traced, not an error. */
-  private tryLocal(io: MetadataIO, role: string, maxLength: number, accept: (bytes: Uint8Array) => unknown): Promise<boolean> {
-    return acceptLocal(io, role, maxLength, accept, (e) => this.trace({ type: 'info', message: `local ${role} not usable: ${e.message}` }));
+  private tryLocal(
+    io: MetadataIO,
+    role: string,
+    maxLength: number,
+    accept: (bytes: Uint8Array) => unknown,
+  ): Promise<boolean> {
+    return acceptLocal(io, role, maxLength, accept, (e) =>
+      this.trace({ type: 'info', message: `local ${role} not usable: ${e.message}` }),
+    );
   }
 
   /**
@@ -440,7 +454,8 @@ export class Updater {
       }
       toVisit.push(...children.reverse());
     }
-    if (toVisit.length > 0) this.trace({ type: 'info', message: `stopped after ${this.config.maxDelegations} delegations` });
+    if (toVisit.length > 0)
+      this.trace({ type: 'info', message: `stopped after ${this.config.maxDelegations} delegations` });
     return undefined;
   }
 }

@@ -16,7 +16,8 @@ export class JsonFloat {
 }
 
 /** A JSON value as our parsers produce it: integers beyond 2^53 arrive as bigint (parseJsonLossless). */
-export type JsonValue = null | boolean | number | bigint | string | JsonFloat | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | bigint | string | JsonFloat | JsonValue[] | { [key: string]: JsonValue };
 
 export class CanonicalizationError extends DeserializationError {
   override name = 'CanonicalizationError';
@@ -153,7 +154,11 @@ function hasStringifyStructure(value: unknown, depth: number, byCodePoint: boole
 
 /** Strings, booleans and safe integers; undefined, bigint, functions, symbols: `encode` decides. */
 function isStringifyLeaf(value: unknown): boolean {
-  return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value));
+  return (
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isSafeInteger(value))
+  );
 }
 
 /** `key` starts with a digit: is it an array index? */
@@ -258,7 +263,12 @@ export function parseJsonLossless(text: string, maxDepth = 512): JsonValue {
         if (Object.prototype.hasOwnProperty.call(obj, k)) fail(`duplicate key ${JSON.stringify(k)}`);
         ws();
         if (text[i++] !== ':') fail('expected ":"');
-        Object.defineProperty(obj, k, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(obj, k, {
+          value: value(depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         ws();
         const d = text[i++];
         if (d === '}') break;
@@ -285,7 +295,11 @@ export function parseJsonLossless(text: string, maxDepth = 512): JsonValue {
     }
     if (c === '"') return str();
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return num();
-    for (const [lit, v] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [lit, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (text.startsWith(lit, i)) {
         i += lit.length;
         return v;

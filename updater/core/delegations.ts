@@ -24,7 +24,7 @@ function cp(c: string): string {
 function translateSet(body: string[]): string {
   const negate = body[0] === '!';
   const items: string[] = [];
-  for (let k = negate ? 1 : 0; k < body.length; ) {
+  for (let k = negate ? 1 : 0; k < body.length;) {
     if (body[k + 1] === '-' && k + 2 < body.length) {
       if (body[k].codePointAt(0)! <= body[k + 2].codePointAt(0)!) items.push(`${cp(body[k])}-${cp(body[k + 2])}`);
       k += 3;
@@ -111,7 +111,8 @@ export class DelegatedRole extends Role {
     const paths = r.has('paths') ? r.stringArray('paths') : undefined;
     const prefixes = r.has('path_hash_prefixes') ? r.stringArray('path_hash_prefixes') : undefined;
     prefixes?.forEach((p) => {
-      if (!/^[0-9a-f]*$/.test(p)) throw new DeserializationError(`${where}.path_hash_prefixes: ${p} is not lowercase hex`);
+      if (!/^[0-9a-f]*$/.test(p))
+        throw new DeserializationError(`${where}.path_hash_prefixes: ${p} is not lowercase hex`);
     });
     return new DelegatedRole(name, keyids, threshold, terminating, paths, prefixes, r.unrecognized());
   }
@@ -228,7 +229,9 @@ export class Delegations {
     const roles = r.has('roles')
       ? r.array('roles').map((v, i) => DelegatedRole.fromJSON(v, `${where}.roles[${i}]`))
       : undefined;
-    const succinct = r.has('succinct_roles') ? SuccinctRoles.fromJSON(r.raw('succinct_roles'), `${where}.succinct_roles`) : undefined;
+    const succinct = r.has('succinct_roles')
+      ? SuccinctRoles.fromJSON(r.raw('succinct_roles'), `${where}.succinct_roles`)
+      : undefined;
     return new Delegations(keys, roles, succinct, r.unrecognized());
   }
 

@@ -131,7 +131,10 @@ export function __nobleLoaded(): boolean {
  * faster. The self-test goes through here too, so a backend that cannot do it falls back.
  */
 function nodePublicKey(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 function nodePrivateKey(seed: Uint8Array): KeyObject {

@@ -29,7 +29,9 @@ export class LengthAndHashVerifier {
       if (isSupported(alg)) this.hashers.push([alg, expected.toLowerCase(), createHash(alg)]);
     }
     if (expectedHashes && Object.keys(expectedHashes).length > 0 && this.hashers.length === 0) {
-      throw new LengthOrHashMismatchError(`${what}: none of the hash algorithms ${Object.keys(expectedHashes).join(', ')} is supported`);
+      throw new LengthOrHashMismatchError(
+        `${what}: none of the hash algorithms ${Object.keys(expectedHashes).join(', ')} is supported`,
+      );
     }
   }
 
@@ -48,9 +50,7 @@ export class LengthAndHashVerifier {
   /** Throws LengthOrHashMismatchError unless every expectation holds. Call once. */
   verify(): void {
     if (this.expectedLength !== undefined && this.received !== this.expectedLength) {
-      throw new LengthOrHashMismatchError(
-        `${this.what}: expected length ${this.expectedLength}, got ${this.received}`,
-      );
+      throw new LengthOrHashMismatchError(`${this.what}: expected length ${this.expectedLength}, got ${this.received}`);
     }
     for (const [alg, expected, h] of this.hashers) {
       const actual = h.digest('hex');

@@ -36,7 +36,12 @@ const ecdsa = (hash: DigestName, curve: NamedCurve, keytype: string): PemSchemeS
   hash,
   curve,
 });
-const rsa = (hash: DigestName, padding: 'pss' | 'pkcs1v15'): PemSchemeSpec => ({ family: 'rsa', keytypes: ['rsa'], hash, padding });
+const rsa = (hash: DigestName, padding: 'pss' | 'pkcs1v15'): PemSchemeSpec => ({
+  family: 'rsa',
+  keytypes: ['rsa'],
+  hash,
+  padding,
+});
 
 /**
  * Every scheme we verify, by scheme name. The sha224 RSA variants are here because python-tuf's

@@ -276,7 +276,12 @@ export class TargetFile {
     if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
       throw new DeserializationError(`targets.${path}.length: expected an integer >= 0`);
     }
-    return new TargetFile(path, length, parseHashes(hashes, `targets.${path}`), fieldsExcept(value, 'length', 'hashes'));
+    return new TargetFile(
+      path,
+      length,
+      parseHashes(hashes, `targets.${path}`),
+      fieldsExcept(value, 'length', 'hashes'),
+    );
   }
 
   get custom(): unknown {
@@ -303,7 +308,9 @@ export class Targets extends Signed {
     const common = readCommon(r, 'targets');
     const targets = new Map<string, TargetFile>();
     for (const [path, t] of Object.entries(r.object('targets'))) targets.set(path, TargetFile.fromJSON(path, t));
-    const delegations = r.has('delegations') ? Delegations.fromJSON(r.raw('delegations'), 'targets.delegations') : undefined;
+    const delegations = r.has('delegations')
+      ? Delegations.fromJSON(r.raw('delegations'), 'targets.delegations')
+      : undefined;
     return new Targets({ ...common, unrecognized: r.unrecognized() }, targets, delegations);
   }
 
@@ -376,7 +383,9 @@ function parseDocument(bytes: Uint8Array): { doc: unknown; text: string } {
   const float = findNonIntegerNumber(text);
   if (float) {
     const shown = JSON.stringify(float.literal.slice(0, 40));
-    throw new DeserializationError(`metadata: the number ${shown} at offset ${float.offset} is not an integer as written; TUF metadata holds integers only`);
+    throw new DeserializationError(
+      `metadata: the number ${shown} at offset ${float.offset} is not an integer as written; TUF metadata holds integers only`,
+    );
   }
   return { doc, text };
 }
@@ -411,7 +420,10 @@ export class Metadata<T extends AnySigned = AnySigned> {
    * Parses metadata bytes from the network or disk. Checks structure and types only;
    * signatures are checked by the caller (client/trusted-metadata-set.ts, verify.ts).
    */
-  static fromBytes<R extends TopLevelRole>(bytes: Uint8Array, expectedType: R): Metadata<Extract<AnySigned, { type: R }>>;
+  static fromBytes<R extends TopLevelRole>(
+    bytes: Uint8Array,
+    expectedType: R,
+  ): Metadata<Extract<AnySigned, { type: R }>>;
   static fromBytes(bytes: Uint8Array, expectedType?: TopLevelRole): Metadata;
   static fromBytes(bytes: Uint8Array, expectedType?: TopLevelRole): Metadata {
     const { doc, text } = parseDocument(bytes);

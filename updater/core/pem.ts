@@ -24,6 +24,9 @@ export function pemToDer(text: string, label: PemLabel): Buffer | undefined {
 
 /** PEM text as OpenSSL and python's `cryptography` write it: 64-column lines, final newline. */
 export function derToPem(der: Uint8Array, label: PemLabel): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return [`-----BEGIN ${label}-----`, ...lines, `-----END ${label}-----`, ''].join('\n');
 }

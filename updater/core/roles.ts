@@ -14,8 +14,14 @@ export const MAX_ROLE_NAME_LENGTH = 200;
  * no control characters, not `.`/`..`. Stores and URLs percent-encode them on top of this.
  */
 export function validateRoleName(name: string, where: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (name.length === 0 || name.length > MAX_ROLE_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name) || name === '.' || name === '..') {
+  if (
+    name.length === 0 ||
+    name.length > MAX_ROLE_NAME_LENGTH ||
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+    /[\u0000-\u001f\u007f]/.test(name) ||
+    name === '.' ||
+    name === '..'
+  ) {
     throw new DeserializationError(`${where}: invalid role name ${JSON.stringify(name.slice(0, 80))}`);
   }
   return name;

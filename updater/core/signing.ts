@@ -59,7 +59,9 @@ function generatePrivateKeyPem(alg: KeyAlgorithm): string {
       return generateKeyPairSync('ec', { namedCurve }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     }
     case 'rsa-pss':
-      return generateKeyPairSync('rsa', { modulusLength: RSA_BITS }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      return generateKeyPairSync('rsa', { modulusLength: RSA_BITS })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
     default:
       throw new ValueError(`unknown key algorithm ${JSON.stringify(alg)}`);
   }
@@ -79,7 +81,8 @@ function derivePublicKey(privateKey: PrivateKey): PublicKey {
     return { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: publicHex } };
   }
   const publicPem = createPublicKey(privateKey.key).export({ type: 'spki', format: 'pem' }).toString();
-  if (privateKey.family === 'rsa') return { keytype: 'rsa', scheme: 'rsassa-pss-sha256', keyval: { public: publicPem } };
+  if (privateKey.family === 'rsa')
+    return { keytype: 'rsa', scheme: 'rsassa-pss-sha256', keyval: { public: publicPem } };
   const curve = privateKey.key.asymmetricKeyDetails?.namedCurve;
   const scheme = curve === 'prime256v1' ? 'ecdsa-sha2-nistp256' : 'ecdsa-sha2-nistp384';
   return { keytype: 'ecdsa', scheme, keyval: { public: publicPem } };
@@ -99,7 +102,8 @@ export function signerFromPrivateKeyPem(pem: string, publicKey?: PublicKey): Sig
   if (publicKey === undefined) return new InMemorySigner(privateKey, frozenCopy(derived));
 
   const givenVerifier = parsePublicKey(publicKey);
-  if (!givenVerifier) throw new ValueError(`unsupported public key (${String(publicKey?.keytype)}/${String(publicKey?.scheme)})`);
+  if (!givenVerifier)
+    throw new ValueError(`unsupported public key (${String(publicKey?.keytype)}/${String(publicKey?.scheme)})`);
   if (givenVerifier.keyMaterialHex !== derivedVerifier.keyMaterialHex) {
     throw new ValueError('the public key does not belong to the private key');
   }
@@ -142,7 +146,11 @@ function signOptions(key: KeyObject, scheme: PemSchemeSpec): SignKeyObjectInput 
 }
 
 /** node:crypto's callback form runs off the event loop (an RSA-3072 signature takes ~1 ms+). */
-function signInThreadPool(hash: string, data: Uint8Array, options: SignKeyObjectInput | SignPrivateKeyInput): Promise<Buffer> {
+function signInThreadPool(
+  hash: string,
+  data: Uint8Array,
+  options: SignKeyObjectInput | SignPrivateKeyInput,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     nodeSign(hash, data, options, (error, signature) => {
       if (error) reject(new ValueError('signing failed', { cause: error }));
@@ -176,6 +184,9 @@ function loadPrivateKey(pem: string): PrivateKey {
   }
   if (key.asymmetricKeyType === 'rsa') return { family: 'rsa', key };
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType === 'ec' && (curve === 'prime256v1' || curve === 'secp384r1')) return { family: 'ecdsa', key };
-  throw new ValueError(`unsupported private key type ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''}`);
+  if (key.asymmetricKeyType === 'ec' && (curve === 'prime256v1' || curve === 'secp384r1'))
+    return { family: 'ecdsa', key };
+  throw new ValueError(
+    `unsupported private key type ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''}`,
+  );
 }

@@ -78,7 +78,13 @@ export class AppFetcher implements Fetcher {
   private askLogin(url: string): Promise<Credentials | undefined> {
     const proxy = proxyFor(new URL(url), this.proxy);
     if (!proxy) return Promise.resolve(undefined);
-    const authInfo: AuthInfo = { isProxy: true, scheme: 'basic', host: proxy.hostname, port: Number(effectivePort(proxy)), realm: '' };
+    const authInfo: AuthInfo = {
+      isProxy: true,
+      scheme: 'basic',
+      host: proxy.hostname,
+      port: Number(effectivePort(proxy)),
+      realm: '',
+    };
     return new Promise((resolve) => {
       // An unanswered login must not hold the check (and every later one sharing it) forever.
       const timer = setTimeout(() => resolve(undefined), LOGIN_ANSWER_TIMEOUT_MS);
@@ -87,7 +93,9 @@ export class AppFetcher implements Fetcher {
         clearTimeout(timer);
         resolve(credentials);
       };
-      const asked = this.options.login(authInfo, (username, password) => answer(username ? { username, password: password ?? '' } : undefined));
+      const asked = this.options.login(authInfo, (username, password) =>
+        answer(username ? { username, password: password ?? '' } : undefined),
+      );
       if (!asked) answer(undefined);
     });
   }

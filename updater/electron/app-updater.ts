@@ -29,7 +29,14 @@ import { indexArchTiers } from './arch.js';
 import { CancellationToken } from './cancellation.js';
 import { formatDownloadNotification } from './compat.js';
 import { UpdaterProperties } from './updater-properties.js';
-import { channelsToRead, readChannelIndexes, resolveInstaller, selectRelease, type Candidate, type Selection } from './discovery.js';
+import {
+  channelsToRead,
+  readChannelIndexes,
+  resolveInstaller,
+  selectRelease,
+  type Candidate,
+  type Selection,
+} from './discovery.js';
 import { electronHost, type ElectronHost, type ElectronSession, type NetAccess } from './electron-host.js';
 import { parseFeed, type Feed, type FeedOptions } from './feed.js';
 import { defaultInstallers, removePreviousInstall } from './installers/index.js';
@@ -116,7 +123,8 @@ export class TufAppUpdater extends UpdaterProperties {
     super();
     this.host = options.host ?? electronHost();
     const version = this.host.appVersion();
-    if (semver.valid(version) !== version) throw new ValueError(`the app version ${JSON.stringify(version)} is not semver (e.g. 1.2.3)`);
+    if (semver.valid(version) !== version)
+      throw new ValueError(`the app version ${JSON.stringify(version)} is not semver (e.g. 1.2.3)`);
     this.currentVersion = new semver.SemVer(version);
     this.allowPrerelease = this.currentVersion.prerelease.length > 0;
     this.loggerOption = options.logger === undefined ? console : options.logger;
@@ -207,7 +215,10 @@ export class TufAppUpdater extends UpdaterProperties {
   downloadUpdate(cancellationToken: CancellationToken = new CancellationToken()): Promise<string[]> {
     if (this.downloading) return this.downloading;
     const available = this.available;
-    if (!available) return Promise.reject(this.report(new OrderError('no update to download: call checkForUpdates() first'), 'Cannot download update'));
+    if (!available)
+      return Promise.reject(
+        this.report(new OrderError('no update to download: call checkForUpdates() first'), 'Cannot download update'),
+      );
     if (this.downloaded?.available === available) return Promise.resolve([this.downloaded.file]);
     this.downloading = this.runDownload(available, cancellationToken).finally(() => {
       this.downloading = undefined;
@@ -222,7 +233,11 @@ export class TufAppUpdater extends UpdaterProperties {
    * running app untouched. Never rejects, so calling it without `await` is safe.
    */
   quitAndInstall(isSilent = false, isForceRunAfter = false): Promise<boolean> {
-    return this.install({ isSilent, isForceRunAfter, relaunch: isSilent ? isForceRunAfter : this.autoRunAppAfterInstall });
+    return this.install({
+      isSilent,
+      isForceRunAfter,
+      relaunch: isSilent ? isForceRunAfter : this.autoRunAppAfterInstall,
+    });
   }
 
   private async runCheck(): Promise<UpdateCheckResult | null> {
@@ -233,7 +248,10 @@ export class TufAppUpdater extends UpdaterProperties {
       await ctx.client.refresh();
       const { selection, indexes } = await this.selectRelease(ctx);
       if (!selection.offer) return this.noUpdate(selection.newest);
-      const target = await resolveInstaller(ctx.client, selection.offer, { platform: ctx.platform, kind: ctx.installKind });
+      const target = await resolveInstaller(ctx.client, selection.offer, {
+        platform: ctx.platform,
+        kind: ctx.installKind,
+      });
       const info = updateInfoOf(selection.offer, target);
       if (this.fullChangelog) info.releaseNotes = changelog(indexes, this.currentVersion.version, info.version);
       if (!(await this.isUpdateSupported(info))) return this.noUpdate(selection.offer, info);
@@ -247,7 +265,11 @@ export class TufAppUpdater extends UpdaterProperties {
   private async selectRelease(ctx: Context): Promise<{ selection: Selection; indexes: ChannelIndex[] }> {
     const channel = this.channel;
     const archTiers = indexArchTiers(ctx.platform, ctx.arch);
-    const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), { platform: ctx.platform, archTiers, cacheDir: ctx.cacheDir });
+    const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), {
+      platform: ctx.platform,
+      archTiers,
+      cacheDir: ctx.cacheDir,
+    });
     const staged = await stagedReleases(indexes, this.isUserWithinRollout);
     const selection = selectRelease(indexes, {
       currentVersion: this.currentVersion.version,
@@ -276,14 +298,17 @@ export class TufAppUpdater extends UpdaterProperties {
       this.downloaded = undefined;
     }
     const info = known ?? (newest ? updateInfoOf(newest) : currentInfo(this.currentVersion.version));
-    this.log.info(`no update: running ${this.currentVersion.version}, newest for this install ${newest?.release.version ?? 'none'}`);
+    this.log.info(
+      `no update: running ${this.currentVersion.version}, newest for this install ${newest?.release.version ?? 'none'}`,
+    );
     this.emit('update-not-available', info);
     return { isUpdateAvailable: false, updateInfo: info, versionInfo: info };
   }
 
   private updateFound(found: Available): UpdateCheckResult {
     // A download of the same signed file stays valid; anything else must be fetched anew.
-    if (this.downloaded && sameTarget(this.downloaded.available.target, found.target)) this.downloaded.available = found;
+    if (this.downloaded && sameTarget(this.downloaded.available.target, found.target))
+      this.downloaded.available = found;
     else if (!this.installing) this.downloaded = undefined;
     this.available = found;
     this.log.info(`update available: ${found.info.version} (${found.target.path}, ${found.target.length} bytes)`);
@@ -315,7 +340,9 @@ export class TufAppUpdater extends UpdaterProperties {
       if (error instanceof CancelledError || token.cancelled) {
         this.log.info(`download of ${available.info.version} cancelled`);
         this.emit('update-cancelled', available.info);
-        throw error instanceof CancellationError ? error : new CancellationError('update download cancelled', { cause: error });
+        throw error instanceof CancellationError
+          ? error
+          : new CancellationError('update download cancelled', { cause: error });
       }
       throw this.report(error, 'Cannot download update');
     }
@@ -339,7 +366,9 @@ export class TufAppUpdater extends UpdaterProperties {
       const ctx = await this.context();
       // Verified again right before use: the file sat on disk since the download.
       const file = await ctx.downloads.verify(available.target);
-      const installer = (this.options.installers ?? defaultInstallers()).find((i) => i.canInstall(ctx.installKind, ctx.platform));
+      const installer = (this.options.installers ?? defaultInstallers()).find((i) =>
+        i.canInstall(ctx.installKind, ctx.platform),
+      );
       if (!installer) throw new InstallError(`no installer for ${ctx.installKind} on ${ctx.platform}`);
       this.unhookInstallOnQuit();
       this.log.info(`installing ${available.info.version} with the ${installer.name} installer`);
@@ -419,7 +448,8 @@ export class TufAppUpdater extends UpdaterProperties {
 
   /** Electron's net inside Electron (proxy logins reach the `login` event), Node's http outside. */
   private defaultFetcher(net: NetAccess | undefined): Fetcher {
-    const login = (...args: TufAppUpdaterEvents['login']) => this.listenerCount('login') > 0 && this.emit('login', ...args);
+    const login = (...args: TufAppUpdaterEvents['login']) =>
+      this.listenerCount('login') > 0 && this.emit('login', ...args);
     if (net && !this.removeLoginHook) this.removeLoginHook = this.host.onLogin?.(login);
     return new AppFetcher({ net, headers: () => ({ ...this.requestHeaders }), login });
   }

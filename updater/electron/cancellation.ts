@@ -50,7 +50,11 @@ export class CancellationToken extends EventEmitter<{ cancel: [] }> {
    * `onCancel` registers clean-up to run then (electron-updater's helper for custom tasks).
    */
   createPromise<R>(
-    callback: (resolve: (value: R | PromiseLike<R>) => void, reject: (error: Error) => void, onCancel: (handler: () => void) => void) => void,
+    callback: (
+      resolve: (value: R | PromiseLike<R>) => void,
+      reject: (error: Error) => void,
+      onCancel: (handler: () => void) => void,
+    ) => void,
   ): Promise<R> {
     if (this.cancelled) return Promise.reject(new CancellationError());
     const handlers: Array<() => void> = [];

@@ -6,7 +6,14 @@ import type { EventEmitter } from 'node:events';
 import { release as osRelease } from 'node:os';
 import semver from 'semver';
 import type { AuthInfo, LoginCallback } from './electron-host.js';
-import type { DownloadNotification, Logger, ProgressInfo, TufAppUpdaterEvents, UpdateDownloadedEvent, UpdateInfo } from './types.js';
+import type {
+  DownloadNotification,
+  Logger,
+  ProgressInfo,
+  TufAppUpdaterEvents,
+  UpdateDownloadedEvent,
+  UpdateInfo,
+} from './types.js';
 
 /** `autoUpdater.signals.progress(...)` and friends: `on()` with the handler's type spelled out. */
 export class UpdaterSignal {
@@ -42,7 +49,11 @@ export const DEFAULT_DOWNLOAD_NOTIFICATION: DownloadNotification = {
   body: '{appName} version {version} has been downloaded and will be automatically installed on exit',
 };
 
-export function formatDownloadNotification(version: string, appName: string, notification: DownloadNotification = DEFAULT_DOWNLOAD_NOTIFICATION): DownloadNotification {
+export function formatDownloadNotification(
+  version: string,
+  appName: string,
+  notification: DownloadNotification = DEFAULT_DOWNLOAD_NOTIFICATION,
+): DownloadNotification {
   const fill = (text: string) => text.replace('{appName}', appName).replace('{version}', version);
   return { title: fill(notification.title), body: fill(notification.body) };
 }

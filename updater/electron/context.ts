@@ -12,7 +12,12 @@ import { Updater, type TraceEvent } from '../client/updater.js';
 import type { TufAppUpdaterOptions } from './app-updater.js';
 import { DownloadManager } from './download-manager.js';
 import type { ElectronHost, NetAccess } from './electron-host.js';
-import { EMBEDDED_ROOT_MAX_BYTES, readEmbeddedRoot, readEmbeddedSettings, readEmbeddedSettingsIfAny } from './embedded-config.js';
+import {
+  EMBEDDED_ROOT_MAX_BYTES,
+  readEmbeddedRoot,
+  readEmbeddedSettings,
+  readEmbeddedSettingsIfAny,
+} from './embedded-config.js';
 import { DEV_CONFIG_FILE, readUpdateConfig, type Feed, type UpdateConfig } from './feed.js';
 import { detectInstallKind } from './installers/index.js';
 import type { Logger } from './types.js';
@@ -67,7 +72,15 @@ export async function createContext(inputs: ContextInputs): Promise<Context> {
     trace: (event) => log.debug?.(describeTrace(event)),
   });
   const installKind = options.installKind ?? (await detectInstallKind(host, platform));
-  return { client, downloads: new DownloadManager(client, cacheDir, log), cacheDir, platform, arch, installKind, source };
+  return {
+    client,
+    downloads: new DownloadManager(client, cacheDir, log),
+    cacheDir,
+    platform,
+    arch,
+    installKind,
+    source,
+  };
 }
 
 /**
@@ -75,7 +88,8 @@ export async function createContext(inputs: ContextInputs): Promise<Context> {
  * folder in dev mode), else the embedded settings. setFeedURL replaces the URLs only.
  */
 async function sourceOf({ options, host, log, feed, configPath }: ContextInputs): Promise<Source> {
-  if (!options.metadataUrl !== !options.targetsUrl) throw new ValueError('pass both metadataUrl and targetsUrl, or neither (to use the embedded settings)');
+  if (!options.metadataUrl !== !options.targetsUrl)
+    throw new ValueError('pass both metadataUrl and targetsUrl, or neither (to use the embedded settings)');
   if (options.metadataUrl) return { metadataUrl: options.metadataUrl, targetsUrl: options.targetsUrl! };
   const devMode = !(host.isPackaged?.() ?? true);
   const path = configPath ?? (devMode ? join(host.appPath?.() ?? host.resourcesPath(), DEV_CONFIG_FILE) : undefined);
@@ -87,7 +101,13 @@ async function sourceOf({ options, host, log, feed, configPath }: ContextInputs)
       ? await readEmbeddedSettingsIfAny(host.resourcesPath())
       : await readEmbeddedSettings(host.resourcesPath());
   const urls = feed ?? config!;
-  return { metadataUrl: urls.metadataUrl, targetsUrl: urls.targetsUrl, root: config?.root, channel: config?.channel, arch: config?.arch };
+  return {
+    metadataUrl: urls.metadataUrl,
+    targetsUrl: urls.targetsUrl,
+    root: config?.root,
+    channel: config?.channel,
+    arch: config?.arch,
+  };
 }
 
 async function trustedRoot(root: Uint8Array | string | undefined, host: ElectronHost): Promise<Uint8Array> {

@@ -94,7 +94,9 @@ export interface Selection {
  */
 export function selectRelease(indexes: readonly ChannelIndex[], policy: ReleasePolicy): Selection {
   const skipped: string[] = [];
-  const candidates = eligibleCandidates(indexes, policy, skipped).sort((a, b) => semver.rcompare(a.release.version, b.release.version));
+  const candidates = eligibleCandidates(indexes, policy, skipped).sort((a, b) =>
+    semver.rcompare(a.release.version, b.release.version),
+  );
   for (const candidate of candidates) {
     const version = candidate.release.version;
     if (!policy.isStaged(candidate.release)) {
@@ -103,7 +105,8 @@ export function selectRelease(indexes: readonly ChannelIndex[], policy: ReleaseP
     }
     const order = semver.compare(version, policy.currentVersion);
     if (order > 0 || (order < 0 && policy.allowDowngrade)) return { offer: candidate, newest: candidate, skipped };
-    if (order < 0) skipped.push(`${version}: older than the running ${policy.currentVersion} (downgrades are not allowed)`);
+    if (order < 0)
+      skipped.push(`${version}: older than the running ${policy.currentVersion} (downgrades are not allowed)`);
     return { newest: candidate, skipped };
   }
   return { skipped };
@@ -126,7 +129,12 @@ function eligibleCandidates(indexes: readonly ChannelIndex[], policy: ReleasePol
       } else {
         const seen = best.get(release.version);
         if (seen && rank(seen.arch) <= rank(index.arch)) continue;
-        best.set(release.version, { release, channel: index.channel, arch: index.arch, installerTarget: installer.target });
+        best.set(release.version, {
+          release,
+          channel: index.channel,
+          arch: index.arch,
+          installerTarget: installer.target,
+        });
       }
     }
   }
@@ -146,7 +154,11 @@ export interface IndexLocation {
  * has any (missing ones are skipped: a channel or arch with no release yet). An index
  * unchanged since the last check is not downloaded again.
  */
-export async function readChannelIndexes(client: Updater, channels: readonly string[], where: IndexLocation): Promise<ChannelIndex[]> {
+export async function readChannelIndexes(
+  client: Updater,
+  channels: readonly string[],
+  where: IndexLocation,
+): Promise<ChannelIndex[]> {
   for (const archs of where.archTiers) {
     const indexes: ChannelIndex[] = [];
     for (const channel of channels) {
@@ -160,7 +172,13 @@ export async function readChannelIndexes(client: Updater, channels: readonly str
   return [];
 }
 
-async function readChannelIndex(client: Updater, channel: string, platform: Platform, arch: Arch, cacheDir: string): Promise<ChannelIndex | undefined> {
+async function readChannelIndex(
+  client: Updater,
+  channel: string,
+  platform: Platform,
+  arch: Arch,
+  cacheDir: string,
+): Promise<ChannelIndex | undefined> {
   const path = channelIndexPath(channel, platform, arch);
   const info = await client.getTargetInfo(path);
   if (!info) return undefined;
@@ -207,12 +225,21 @@ export interface ExpectedInstaller {
  * describe the same version, platform, arch and kind as the index that listed it: an index that points at
  * another release's installer (an old one re-listed under a new version) is refused.
  */
-export async function resolveInstaller(client: Updater, candidate: Candidate, expected: ExpectedInstaller): Promise<TargetFile> {
+export async function resolveInstaller(
+  client: Updater,
+  candidate: Candidate,
+  expected: ExpectedInstaller,
+): Promise<TargetFile> {
   const info = await client.getTargetInfo(candidate.installerTarget);
-  if (!info) throw new RepositoryError(`the channel index names ${candidate.installerTarget}, which no trusted targets metadata lists`);
+  if (!info)
+    throw new RepositoryError(
+      `the channel index names ${candidate.installerTarget}, which no trusted targets metadata lists`,
+    );
   const custom = info.custom;
   const mismatch = (field: string, value: unknown): never => {
-    throw new RepositoryError(`${info.path} is signed as ${field} ${JSON.stringify(value)}, but the channel index lists it for ${candidate.release.version} ${expected.platform}-${candidate.arch} ${expected.kind}`);
+    throw new RepositoryError(
+      `${info.path} is signed as ${field} ${JSON.stringify(value)}, but the channel index lists it for ${candidate.release.version} ${expected.platform}-${candidate.arch} ${expected.kind}`,
+    );
   };
   if (!isPlainObject(custom)) return mismatch('custom', custom ?? null);
   if (custom.version !== candidate.release.version) mismatch('version', custom.version);

@@ -76,30 +76,37 @@ export class DownloadManager {
    * app instance fails at once with StorageError instead of writing the same `.part` file.
    */
   async download(request: PendingRequest, options: DownloadOptions = {}): Promise<string> {
-    return withLock(this.pendingDir, async () => {
-      const path = this.pendingPath(request.info);
-      const reused = await this.client.findCachedTarget(request.info, path);
-      if (reused) {
-        this.log.info(`update ${request.version}: verified installer already downloaded at ${reused}`);
-      } else {
-        await this.removeOtherFiles(path);
-        const meter = new ProgressMeter();
-        await this.client.downloadTarget(request.info, path, undefined, {
-          signal: options.signal,
-          onProgress: options.onProgress && ((p) => options.onProgress!(meter.next(p))),
-        });
-        this.log.info(`update ${request.version}: installer downloaded and verified (${request.info.length} bytes)`);
-      }
-      await this.writePending(request, path);
-      return path;
-    }, { timeoutMs: 0, signal: options.signal });
+    return withLock(
+      this.pendingDir,
+      async () => {
+        const path = this.pendingPath(request.info);
+        const reused = await this.client.findCachedTarget(request.info, path);
+        if (reused) {
+          this.log.info(`update ${request.version}: verified installer already downloaded at ${reused}`);
+        } else {
+          await this.removeOtherFiles(path);
+          const meter = new ProgressMeter();
+          await this.client.downloadTarget(request.info, path, undefined, {
+            signal: options.signal,
+            onProgress: options.onProgress && ((p) => options.onProgress!(meter.next(p))),
+          });
+          this.log.info(`update ${request.version}: installer downloaded and verified (${request.info.length} bytes)`);
+        }
+        await this.writePending(request, path);
+        return path;
+      },
+      { timeoutMs: 0, signal: options.signal },
+    );
   }
 
   /** Re-verifies the pending installer against the trusted info right before install. */
   async verify(info: TargetFile): Promise<string> {
     const path = this.pendingPath(info);
     const verified = await this.client.findCachedTarget(info, path);
-    if (!verified) throw new LengthOrHashMismatchError(`the downloaded installer ${path} is missing or no longer matches ${info.path}: refusing to install it`);
+    if (!verified)
+      throw new LengthOrHashMismatchError(
+        `the downloaded installer ${path} is missing or no longer matches ${info.path}: refusing to install it`,
+      );
     return verified;
   }
 
@@ -110,7 +117,9 @@ export class DownloadManager {
     if (!bytes) return undefined;
     try {
       const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<PendingUpdate>;
-      return doc?.format === PENDING_FORMAT && typeof doc.version === 'string' && typeof doc.file === 'string' ? (doc as PendingUpdate) : undefined;
+      return doc?.format === PENDING_FORMAT && typeof doc.version === 'string' && typeof doc.file === 'string'
+        ? (doc as PendingUpdate)
+        : undefined;
     } catch {
       return undefined;
     }
@@ -121,10 +130,14 @@ export class DownloadManager {
    * it fails (StorageError) rather than pull files from under another instance's download.
    */
   async clear(): Promise<void> {
-    await withLock(this.pendingDir, async () => {
-      await rm(join(this.cacheDir, PENDING_FILE), { force: true });
-      await rm(this.pendingDir, { recursive: true, force: true });
-    }, { timeoutMs: 0 });
+    await withLock(
+      this.pendingDir,
+      async () => {
+        await rm(join(this.cacheDir, PENDING_FILE), { force: true });
+        await rm(this.pendingDir, { recursive: true, force: true });
+      },
+      { timeoutMs: 0 },
+    );
   }
 
   private async writePending(request: PendingRequest, path: string): Promise<void> {

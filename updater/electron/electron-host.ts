@@ -54,7 +54,10 @@ export type LoginCallback = (username?: string, password?: string) => void;
 /** What the updater needs of Electron's `net` (inside Electron only). */
 export interface NetAccess {
   /** `session.fetch` of the updater's own session (system proxy, OS certificate store). */
-  fetch: (url: string, init: { headers: Record<string, string>; signal: AbortSignal; redirect: 'follow' }) => Promise<Response>;
+  fetch: (
+    url: string,
+    init: { headers: Record<string, string>; signal: AbortSignal; redirect: 'follow' },
+  ) => Promise<Response>;
   /** The Electron Session the requests use (electron-updater's `netSession`). */
   session: unknown;
 }
@@ -106,7 +109,9 @@ export function electronHost(): ElectronHost {
       try {
         candidate = createRequire(import.meta.url)('electron');
       } catch (error) {
-        throw new ValueError("'electron' cannot be loaded: run inside Electron's main process, or pass a NodeHost", { cause: error });
+        throw new ValueError("'electron' cannot be loaded: run inside Electron's main process, or pass a NodeHost", {
+          cause: error,
+        });
       }
       // In plain Node, the npm package 'electron' exports the path of its binary, not the API.
       if (typeof candidate !== 'object' || candidate === null || !('app' in candidate)) {
@@ -123,7 +128,10 @@ export function electronHost(): ElectronHost {
     resourcesPath: () => (process as { resourcesPath?: string }).resourcesPath ?? dirname(process.execPath),
     execPath: () => process.execPath,
     env: () => process.env,
-    relaunch: (options) => electron().app.relaunch(options?.execPath ? { execPath: options.execPath, args: options.args ?? process.argv.slice(1) } : undefined),
+    relaunch: (options) =>
+      electron().app.relaunch(
+        options?.execPath ? { execPath: options.execPath, args: options.args ?? process.argv.slice(1) } : undefined,
+      ),
     quit: () => electron().app.quit(),
     onBeforeQuit: (listener) => {
       const app = electron().app;
@@ -142,7 +150,13 @@ export function electronHost(): ElectronHost {
     onLogin: (listener) => {
       const app = electron().app;
       // Requests of a session (not of a window) arrive here without webContents.
-      const onLogin = (event: { preventDefault(): void }, webContents: unknown, _details: unknown, authInfo: AuthInfo, callback: LoginCallback) => {
+      const onLogin = (
+        event: { preventDefault(): void },
+        webContents: unknown,
+        _details: unknown,
+        authInfo: AuthInfo,
+        callback: LoginCallback,
+      ) => {
         if (webContents) return;
         if (listener(authInfo, callback)) event.preventDefault();
       };
@@ -214,7 +228,11 @@ export class NodeHost implements ElectronHost {
 
   relaunch(options: RelaunchOptions = {}): void {
     this.relaunches.push(options);
-    const child = spawn(options.execPath ?? this.execPath(), options.args ?? [], { detached: true, stdio: 'ignore', shell: false });
+    const child = spawn(options.execPath ?? this.execPath(), options.args ?? [], {
+      detached: true,
+      stdio: 'ignore',
+      shell: false,
+    });
     child.on('error', () => {}); // a relaunch that fails to start is visible to the test through its absence
     child.unref();
   }

@@ -69,7 +69,10 @@ export function parseEmbeddedSettings(bytes: Uint8Array): EmbeddedSettings {
 /** Reads settings.json from the app's resources; StorageError when it is missing. */
 export async function readEmbeddedSettings(resourcesPath: string): Promise<EmbeddedSettings> {
   const settings = await readEmbeddedSettingsIfAny(resourcesPath);
-  if (!settings) throw new StorageError(`no update settings at ${embeddedSettingsPath(resourcesPath)}: pass metadataUrl and targetsUrl, or embed them with the build hook`);
+  if (!settings)
+    throw new StorageError(
+      `no update settings at ${embeddedSettingsPath(resourcesPath)}: pass metadataUrl and targetsUrl, or embed them with the build hook`,
+    );
   return settings;
 }
 

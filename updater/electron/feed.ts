@@ -45,9 +45,12 @@ export interface UpdateConfig extends EmbeddedSettings {
 /** setFeedURL's argument: a base URL serving metadata/ and targets/, or the two URLs. */
 export function parseFeed(options: string | FeedOptions): Feed {
   if (typeof options === 'string') return feedOfBase(options);
-  if (options === null || typeof options !== 'object') throw new ValueError('setFeedURL takes a URL or { url } (or { metadataUrl, targetsUrl })');
+  if (options === null || typeof options !== 'object')
+    throw new ValueError('setFeedURL takes a URL or { url } (or { metadataUrl, targetsUrl })');
   if (options.provider !== undefined && options.provider !== 'generic') {
-    throw new ValueError(`provider ${JSON.stringify(options.provider)} is not a TUF repository: give the repository's base URL ({ url })`);
+    throw new ValueError(
+      `provider ${JSON.stringify(options.provider)} is not a TUF repository: give the repository's base URL ({ url })`,
+    );
   }
   if (options.metadataUrl !== undefined || options.targetsUrl !== undefined) {
     const metadataUrl = httpUrl(options.metadataUrl, 'metadataUrl');
@@ -71,8 +74,10 @@ function httpUrl(value: unknown, what: string): string {
   } catch {
     throw new ValueError(`${what} ${JSON.stringify(value)} is not an absolute URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValueError(`${what} ${JSON.stringify(value)} must be an http(s) URL`);
-  if (url.search || url.hash) throw new ValueError(`${what} ${JSON.stringify(value)} must not have a query or fragment`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ValueError(`${what} ${JSON.stringify(value)} must be an http(s) URL`);
+  if (url.search || url.hash)
+    throw new ValueError(`${what} ${JSON.stringify(value)} must not have a query or fragment`);
   return value;
 }
 
@@ -88,8 +93,12 @@ export async function readUpdateConfig(path: string): Promise<UpdateConfig> {
   }
   const r = FieldReader.of(doc, path);
   const url = r.optionalString('url');
-  if (url === undefined && !r.has('metadataUrl')) throw new ValueError(`${path}: set url (or metadataUrl and targetsUrl)`);
-  const feed = url !== undefined ? feedOfBase(url) : parseFeed({ metadataUrl: r.optionalString('metadataUrl'), targetsUrl: r.optionalString('targetsUrl') });
+  if (url === undefined && !r.has('metadataUrl'))
+    throw new ValueError(`${path}: set url (or metadataUrl and targetsUrl)`);
+  const feed =
+    url !== undefined
+      ? feedOfBase(url)
+      : parseFeed({ metadataUrl: r.optionalString('metadataUrl'), targetsUrl: r.optionalString('targetsUrl') });
   const channel = r.optionalString('channel');
   const settings: EmbeddedSettings = { metadataUrl: feed.metadataUrl, targetsUrl: feed.targetsUrl };
   if (channel !== undefined) settings.channel = validateChannel(channel);

@@ -19,7 +19,17 @@ export type {
   UpdateInfo,
   VerifyUpdateSupport,
 } from './types.js';
-export { electronHost, NodeHost, NET_PARTITION, type NetAccess, type ElectronHost, type NodeHostOptions, type QuitEvent, type RelaunchOptions, type SquirrelUpdater } from './electron-host.js';
+export {
+  electronHost,
+  NodeHost,
+  NET_PARTITION,
+  type NetAccess,
+  type ElectronHost,
+  type NodeHostOptions,
+  type QuitEvent,
+  type RelaunchOptions,
+  type SquirrelUpdater,
+} from './electron-host.js';
 export {
   EMBEDDED_DIR_NAME,
   EMBEDDED_ROOT_FILE,

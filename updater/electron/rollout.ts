@@ -57,7 +57,10 @@ async function readInstallId(path: string): Promise<string | undefined> {
  * The staged releases of `indexes` this install is in: `withinRollout` (isUserWithinRollout)
  * is asked once per release and percentage. Keys are `<version> <percentage>`.
  */
-export async function stagedReleases(indexes: readonly ChannelIndex[], withinRollout: VerifyUpdateSupport): Promise<Set<string>> {
+export async function stagedReleases(
+  indexes: readonly ChannelIndex[],
+  withinRollout: VerifyUpdateSupport,
+): Promise<Set<string>> {
   const staged = new Set<string>();
   const asked = new Set<string>();
   for (const index of indexes) {

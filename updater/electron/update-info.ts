@@ -16,7 +16,13 @@ export function updateInfoOf(candidate: Candidate, target?: TargetFile): UpdateI
   const release = candidate.release;
   const kind = release.installers.find((i) => i.target === candidate.installerTarget)!.kind;
   const file: UpdateFileInfo = target
-    ? { url: target.path, kind, size: target.length, sha512: base64OfHex(target.hashes.sha512), sha256: target.hashes.sha256 }
+    ? {
+        url: target.path,
+        kind,
+        size: target.length,
+        sha512: base64OfHex(target.hashes.sha512),
+        sha256: target.hashes.sha256,
+      }
     : { url: candidate.installerTarget, kind, sha512: '' };
   const info: UpdateInfo = {
     version: release.version,
@@ -51,7 +57,8 @@ export function changelog(indexes: readonly ChannelIndex[], current: string, off
   const notes = new Map<string, string | null>();
   for (const index of indexes) {
     for (const release of index.releases) {
-      if (notes.has(release.version) || !semver.gt(release.version, current) || semver.gt(release.version, offered)) continue;
+      if (notes.has(release.version) || !semver.gt(release.version, current) || semver.gt(release.version, offered))
+        continue;
       notes.set(release.version, release.releaseNotes ?? null);
     }
   }

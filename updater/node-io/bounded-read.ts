@@ -36,7 +36,8 @@ async function readAllBounded(handle: FileHandle, path: string, maxBytes: number
     throw new StorageError(`cannot stat ${path}: ${describeError(error)}`, { cause: error });
   });
   if (!stats.isFile()) throw new StorageError(`${path} is not a regular file`);
-  if (stats.size > maxBytes) throw new StorageError(`${path} is ${stats.size} bytes, more than the limit of ${maxBytes}`);
+  if (stats.size > maxBytes)
+    throw new StorageError(`${path} is ${stats.size} bytes, more than the limit of ${maxBytes}`);
   // One byte of headroom tells us whether the file grew since fstat: a writer that does not
   // replace files atomically is at work, and what we would read is not one coherent version.
   const buffer = new Uint8Array(stats.size + 1);

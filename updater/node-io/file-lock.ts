@@ -58,7 +58,12 @@ interface LockState {
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<ReleaseLock> {
   const { timeoutMs, staleMs } = checkedOptions(options);
   const lockPath = `${path}.lock`;
-  const owner: LockOwner = { pid: process.pid, hostname: hostname(), token: randomBytes(16).toString('hex'), acquiredAt: '' };
+  const owner: LockOwner = {
+    pid: process.pid,
+    hostname: hostname(),
+    token: randomBytes(16).toString('hex'),
+    acquiredAt: '',
+  };
   const deadline = Date.now() + timeoutMs;
   for (let delay = FIRST_RETRY_DELAY_MS; ; delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS)) {
     throwIfAborted(options.signal, lockPath);
@@ -222,12 +227,15 @@ async function breakStaleLock(lockPath: string, staleMs: number): Promise<boolea
 /** Starts the heartbeat and returns the release function. */
 function startHolding(lockPath: string, token: string, staleMs: number): ReleaseLock {
   let beat: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    const now = new Date();
-    beat ??= utimes(lockPath, now, now)
-      .catch(() => undefined) // a missed beat only brings staleness closer
-      .finally(() => (beat = undefined));
-  }, Math.max(1, Math.floor(staleMs / 4)));
+  const timer = setInterval(
+    () => {
+      const now = new Date();
+      beat ??= utimes(lockPath, now, now)
+        .catch(() => undefined) // a missed beat only brings staleness closer
+        .finally(() => (beat = undefined));
+    },
+    Math.max(1, Math.floor(staleMs / 4)),
+  );
   timer.unref(); // a held lock must not keep the process alive
   let released: Promise<void> | undefined;
   return () => {
@@ -255,7 +263,9 @@ async function removeIfOurs(lockPath: string, token: string): Promise<void> {
 }
 
 function timeoutError(lockPath: string, timeoutMs: number, state: LockState): StorageError {
-  const holder = state.owner ? ` (held by pid ${state.owner.pid} on ${state.owner.hostname} since ${state.owner.acquiredAt})` : '';
+  const holder = state.owner
+    ? ` (held by pid ${state.owner.pid} on ${state.owner.hostname} since ${state.owner.acquiredAt})`
+    : '';
   return new StorageError(`timed out after ${timeoutMs} ms waiting for lock ${lockPath}${holder}`);
 }
 
@@ -268,7 +278,8 @@ async function pause(ms: number, signal: AbortSignal | undefined, lockPath: stri
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, lockPath: string): void {
-  if (signal?.aborted) throw new CancelledError(`cancelled while waiting for lock ${lockPath}`, { cause: signal.reason });
+  if (signal?.aborted)
+    throw new CancelledError(`cancelled while waiting for lock ${lockPath}`, { cause: signal.reason });
 }
 
 function messageOf(error: unknown): string {

@@ -15,7 +15,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * `bytes` as UTF-8 text; `ErrorClass` (default DeserializationError) naming `what` if they are
  * not UTF-8. A leading byte order mark is skipped (as editors on Windows write one).
  */
-export function decodeUtf8Strict(bytes: Uint8Array, what: string, ErrorClass: ParseErrorClass = DeserializationError): string {
+export function decodeUtf8Strict(
+  bytes: Uint8Array,
+  what: string,
+  ErrorClass: ParseErrorClass = DeserializationError,
+): string {
   try {
     return utf8.decode(bytes);
   } catch (error) {
@@ -27,7 +31,11 @@ export function decodeUtf8Strict(bytes: Uint8Array, what: string, ErrorClass: Pa
  * The JSON value in `bytes` (strict UTF-8, then JSON.parse); `ErrorClass` (default
  * DeserializationError) naming `what` otherwise. The value's shape is the caller's to check.
  */
-export function parseJsonBytes(bytes: Uint8Array, what: string, ErrorClass: ParseErrorClass = DeserializationError): unknown {
+export function parseJsonBytes(
+  bytes: Uint8Array,
+  what: string,
+  ErrorClass: ParseErrorClass = DeserializationError,
+): unknown {
   const text = decodeUtf8Strict(bytes, what, ErrorClass);
   try {
     return JSON.parse(text) as unknown;

@@ -28,7 +28,9 @@ export const CHANNEL_INDEX_FORMAT = 1;
 
 export function validateChannel(channel: string): string {
   if (!CHANNEL_NAME.test(channel)) {
-    throw new ValueError(`invalid channel name ${JSON.stringify(channel)}: use lowercase letters, digits and dashes (max 32)`);
+    throw new ValueError(
+      `invalid channel name ${JSON.stringify(channel)}: use lowercase letters, digits and dashes (max 32)`,
+    );
   }
   return channel;
 }
@@ -50,7 +52,8 @@ export function validateArch(arch: string): Arch {
 /** A strict semver version (no leading `v`), returned normalized. */
 export function validateVersion(version: string): string {
   const v = semver.valid(version);
-  if (!v || v !== version) throw new ValueError(`invalid version ${JSON.stringify(version)}: expected semver such as 1.2.3`);
+  if (!v || v !== version)
+    throw new ValueError(`invalid version ${JSON.stringify(version)}: expected semver such as 1.2.3`);
   return v;
 }
 
@@ -122,7 +125,8 @@ export interface ChannelIndex {
 function parseStaging(r: FieldReader): number | undefined {
   if (!r.has('stagingPercentage')) return undefined;
   const v = r.raw('stagingPercentage');
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) r.fail('stagingPercentage', 'a number from 0 to 100');
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100)
+    r.fail('stagingPercentage', 'a number from 0 to 100');
   return v;
 }
 

@@ -51,7 +51,13 @@ declare module 'fastify' {
   }
 }
 
-export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type Api = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 export async function buildApi(deps: ApiDeps): Promise<Api> {
   const app = Fastify({
@@ -74,7 +80,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     if (error.validation) return reply.code(400).send({ error: error.message });
     if (error instanceof ServiceError) return reply.code(error.status).send({ error: error.message });
     if (error instanceof ValueError) return reply.code(400).send({ error: error.message });
-    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.code(error.statusCode).send({ error: error.message });
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
+      return reply.code(error.statusCode).send({ error: error.message });
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: 'internal error (see the server log)' });
   });
@@ -119,5 +126,8 @@ export async function tokenOf(request: FastifyRequest, db: Db): Promise<TokenInf
 
 /** Options for pino: structured logs without credentials. */
 export function loggerOptions(level = 'info'): FastifyServerOptions['logger'] {
-  return { level, redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token'], censor: '[redacted]' } };
+  return {
+    level,
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token'], censor: '[redacted]' },
+  };
 }

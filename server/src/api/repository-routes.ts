@@ -5,15 +5,28 @@ import { enqueueChange, getTask, knownRelease, pendingOf, publishedReleases } fr
 import { BadRequestError, NotFoundError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';
 import { BOOTSTRAP_BODY_LIMIT, tokenOf, type Api, type ApiDeps } from './app.js';
-import { AddRelease, Bootstrap, ChannelQuery, ReleaseParams, RepoParams, StagingChange, TaskParams, UploadParams } from './schemas.js';
+import {
+  AddRelease,
+  Bootstrap,
+  ChannelQuery,
+  ReleaseParams,
+  RepoParams,
+  StagingChange,
+  TaskParams,
+  UploadParams,
+} from './schemas.js';
 
 export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise<void> {
   const { db, repositories } = deps;
 
-  api.post('/repositories', { bodyLimit: BOOTSTRAP_BODY_LIMIT, schema: { body: Bootstrap, tags: ['repositories'] } }, async (request, reply) => {
-    requireAdmin(await tokenOf(request, db));
-    return reply.code(201).send(await repositories.bootstrap(request.body));
-  });
+  api.post(
+    '/repositories',
+    { bodyLimit: BOOTSTRAP_BODY_LIMIT, schema: { body: Bootstrap, tags: ['repositories'] } },
+    async (request, reply) => {
+      requireAdmin(await tokenOf(request, db));
+      return reply.code(201).send(await repositories.bootstrap(request.body));
+    },
+  );
 
   api.get('/repositories', { schema: { tags: ['repositories'] } }, async (request) => {
     const token = await tokenOf(request, db);
@@ -26,66 +39,94 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
   await api.register(async (scope) => {
     const uploads = scope as Api;
     uploads.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
-    uploads.put('/repositories/:repo/uploads/:sha256', { schema: { params: UploadParams, tags: ['releases'] } }, async (request, reply) => {
+    uploads.put(
+      '/repositories/:repo/uploads/:sha256',
+      { schema: { params: UploadParams, tags: ['releases'] } },
+      async (request, reply) => {
+        requirePublish(await tokenOf(request, db), request.params.repo);
+        await repositories.get(request.params.repo);
+        const length = Number(request.headers['content-length']);
+        if (!Number.isSafeInteger(length) || length < 1)
+          throw new ServiceError('an upload needs a Content-Length', 411);
+        if (length > deps.maxUploadBytes)
+          throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
+        if (!(request.body instanceof Stream))
+          throw new ServiceError('send the installer bytes as application/octet-stream', 415);
+        await deps.blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
+        return reply.code(201).send({ sha256: request.params.sha256, length });
+      },
+    );
+  });
+
+  api.post(
+    '/repositories/:repo/releases',
+    { schema: { params: RepoParams, body: AddRelease, tags: ['releases'] } },
+    async (request, reply) => {
+      const { repo } = request.params;
+      const b = request.body;
+      const version = validateVersion(b.version);
+      const channel = b.channel ?? defaultChannelFor(version);
+      requirePublish(await tokenOf(request, db), repo, channel);
+      await repositories.get(repo);
+      const names = new Set<string>();
+      for (const i of b.installers) {
+        if (names.has(i.name)) throw new BadRequestError(`installer ${i.name} is given twice`);
+        names.add(i.name);
+        if (!(await deps.blobs.has(repo, i.sha256, i.length)))
+          throw new BadRequestError(`installer ${i.name}: upload its ${i.length} bytes (SHA-256 ${i.sha256}) first`);
+      }
+      const task = await enqueueChange(db, repo, 'add', { ...b, version, channel });
+      await deps.trigger(repo);
+      return reply.code(202).send({ task, state: 'pending' });
+    },
+  );
+
+  api.delete(
+    '/repositories/:repo/releases/:version',
+    { schema: { params: ReleaseParams, querystring: ChannelQuery, tags: ['releases'] } },
+    async (request, reply) => {
+      const { repo } = request.params;
+      const version = validateVersion(request.params.version);
+      const { channel } = request.query;
+      const token = await tokenOf(request, db);
+      requirePublish(token, repo, channel);
+      requireChannelFor(token, channel);
+      await repositories.get(repo);
+      if (!(await knownRelease(db, repo, version, channel)))
+        throw new NotFoundError(
+          `no release ${version}${channel ? ` in channel ${channel}` : ''} in repository ${repo}`,
+        );
+      const task = await enqueueChange(db, repo, 'remove', { version, channel });
+      await deps.trigger(repo);
+      return reply.code(202).send({ task, state: 'pending' });
+    },
+  );
+
+  api.patch(
+    '/repositories/:repo/releases/:version',
+    { schema: { params: ReleaseParams, body: StagingChange, tags: ['releases'] } },
+    async (request, reply) => {
+      const { repo } = request.params;
+      const version = validateVersion(request.params.version);
+      requirePublish(await tokenOf(request, db), repo, request.body.channel);
+      await repositories.get(repo);
+      if (!(await knownRelease(db, repo, version, request.body.channel)))
+        throw new NotFoundError(`no release ${version} in channel ${request.body.channel} in repository ${repo}`);
+      const task = await enqueueChange(db, repo, 'staging', { version, ...request.body });
+      await deps.trigger(repo);
+      return reply.code(202).send({ task, state: 'pending' });
+    },
+  );
+
+  api.get(
+    '/repositories/:repo/releases/pending',
+    { schema: { params: RepoParams, tags: ['releases'] } },
+    async (request) => {
       requirePublish(await tokenOf(request, db), request.params.repo);
       await repositories.get(request.params.repo);
-      const length = Number(request.headers['content-length']);
-      if (!Number.isSafeInteger(length) || length < 1) throw new ServiceError('an upload needs a Content-Length', 411);
-      if (length > deps.maxUploadBytes) throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
-      if (!(request.body instanceof Stream)) throw new ServiceError('send the installer bytes as application/octet-stream', 415);
-      await deps.blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
-      return reply.code(201).send({ sha256: request.params.sha256, length });
-    });
-  });
-
-  api.post('/repositories/:repo/releases', { schema: { params: RepoParams, body: AddRelease, tags: ['releases'] } }, async (request, reply) => {
-    const { repo } = request.params;
-    const b = request.body;
-    const version = validateVersion(b.version);
-    const channel = b.channel ?? defaultChannelFor(version);
-    requirePublish(await tokenOf(request, db), repo, channel);
-    await repositories.get(repo);
-    const names = new Set<string>();
-    for (const i of b.installers) {
-      if (names.has(i.name)) throw new BadRequestError(`installer ${i.name} is given twice`);
-      names.add(i.name);
-      if (!(await deps.blobs.has(repo, i.sha256, i.length))) throw new BadRequestError(`installer ${i.name}: upload its ${i.length} bytes (SHA-256 ${i.sha256}) first`);
-    }
-    const task = await enqueueChange(db, repo, 'add', { ...b, version, channel });
-    await deps.trigger(repo);
-    return reply.code(202).send({ task, state: 'pending' });
-  });
-
-  api.delete('/repositories/:repo/releases/:version', { schema: { params: ReleaseParams, querystring: ChannelQuery, tags: ['releases'] } }, async (request, reply) => {
-    const { repo } = request.params;
-    const version = validateVersion(request.params.version);
-    const { channel } = request.query;
-    const token = await tokenOf(request, db);
-    requirePublish(token, repo, channel);
-    requireChannelFor(token, channel);
-    await repositories.get(repo);
-    if (!(await knownRelease(db, repo, version, channel))) throw new NotFoundError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in repository ${repo}`);
-    const task = await enqueueChange(db, repo, 'remove', { version, channel });
-    await deps.trigger(repo);
-    return reply.code(202).send({ task, state: 'pending' });
-  });
-
-  api.patch('/repositories/:repo/releases/:version', { schema: { params: ReleaseParams, body: StagingChange, tags: ['releases'] } }, async (request, reply) => {
-    const { repo } = request.params;
-    const version = validateVersion(request.params.version);
-    requirePublish(await tokenOf(request, db), repo, request.body.channel);
-    await repositories.get(repo);
-    if (!(await knownRelease(db, repo, version, request.body.channel))) throw new NotFoundError(`no release ${version} in channel ${request.body.channel} in repository ${repo}`);
-    const task = await enqueueChange(db, repo, 'staging', { version, ...request.body });
-    await deps.trigger(repo);
-    return reply.code(202).send({ task, state: 'pending' });
-  });
-
-  api.get('/repositories/:repo/releases/pending', { schema: { params: RepoParams, tags: ['releases'] } }, async (request) => {
-    requirePublish(await tokenOf(request, db), request.params.repo);
-    await repositories.get(request.params.repo);
-    return { pending: await pendingOf(db, request.params.repo) };
-  });
+      return { pending: await pendingOf(db, request.params.repo) };
+    },
+  );
 
   api.get('/repositories/:repo/releases', { schema: { params: RepoParams, tags: ['releases'] } }, async (request) => {
     requirePublish(await tokenOf(request, db), request.params.repo);

@@ -17,28 +17,41 @@ const MAX_STAGED_ROOT_BYTES = 1024 * 1024;
 export function registerRootRoutes(api: Api, deps: ApiDeps): void {
   const { db, repositories } = deps;
 
-  api.post('/repositories/:repo/root/rotations', { schema: { params: RepoParams, body: RotateRoot, tags: ['root'] } }, async (request, reply) => {
-    requireAdmin(await tokenOf(request, db));
-    await repositories.get(request.params.repo);
-    const task = await enqueueChange(db, request.params.repo, 'rotate', request.body);
-    await deps.trigger(request.params.repo);
-    return reply.code(202).send({ task, state: 'pending' });
-  });
+  api.post(
+    '/repositories/:repo/root/rotations',
+    { schema: { params: RepoParams, body: RotateRoot, tags: ['root'] } },
+    async (request, reply) => {
+      requireAdmin(await tokenOf(request, db));
+      await repositories.get(request.params.repo);
+      const task = await enqueueChange(db, request.params.repo, 'rotate', request.body);
+      await deps.trigger(request.params.repo);
+      return reply.code(202).send({ task, state: 'pending' });
+    },
+  );
 
-  api.get('/repositories/:repo/root/staged', { schema: { params: RepoParams, tags: ['root'] } }, async (request, reply) => {
-    requirePublish(await tokenOf(request, db), request.params.repo);
-    await repositories.get(request.params.repo);
-    const file = join(repositories.dirOf(request.params.repo), 'staged', 'root.json');
-    const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile() || info.size > MAX_STAGED_ROOT_BYTES) return reply.code(404).send({ error: 'no root change is staged' });
-    return { staged: await readFile(file, 'utf8') };
-  });
+  api.get(
+    '/repositories/:repo/root/staged',
+    { schema: { params: RepoParams, tags: ['root'] } },
+    async (request, reply) => {
+      requirePublish(await tokenOf(request, db), request.params.repo);
+      await repositories.get(request.params.repo);
+      const file = join(repositories.dirOf(request.params.repo), 'staged', 'root.json');
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile() || info.size > MAX_STAGED_ROOT_BYTES)
+        return reply.code(404).send({ error: 'no root change is staged' });
+      return { staged: await readFile(file, 'utf8') };
+    },
+  );
 
-  api.post('/repositories/:repo/root/signatures', { schema: { params: RepoParams, body: RootSignature, tags: ['root'] } }, async (request, reply) => {
-    requireAdmin(await tokenOf(request, db));
-    await repositories.get(request.params.repo);
-    const task = await enqueueChange(db, request.params.repo, 'sign', request.body);
-    await deps.trigger(request.params.repo);
-    return reply.code(202).send({ task, state: 'pending' });
-  });
+  api.post(
+    '/repositories/:repo/root/signatures',
+    { schema: { params: RepoParams, body: RootSignature, tags: ['root'] } },
+    async (request, reply) => {
+      requireAdmin(await tokenOf(request, db));
+      await repositories.get(request.params.repo);
+      const task = await enqueueChange(db, request.params.repo, 'sign', request.body);
+      await deps.trigger(request.params.repo);
+      return reply.code(202).send({ task, state: 'pending' });
+    },
+  );
 }

@@ -80,7 +80,13 @@ export const TokenParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9
 
 export const RotateRoot = Type.Object(
   {
-    role: Type.Union([Type.Literal('root'), Type.Literal('targets'), Type.Literal('snapshot'), Type.Literal('timestamp'), Type.Literal('bins')]),
+    role: Type.Union([
+      Type.Literal('root'),
+      Type.Literal('targets'),
+      Type.Literal('snapshot'),
+      Type.Literal('timestamp'),
+      Type.Literal('bins'),
+    ]),
     addKeys: Type.Optional(Type.Array(Type.String({ maxLength: 16 * 1024 }), { maxItems: 32 })),
     removeKeys: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-f]{8,64}$' }), { maxItems: 32 })),
     threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
@@ -89,4 +95,7 @@ export const RotateRoot = Type.Object(
   { additionalProperties: false },
 );
 
-export const RootSignature = Type.Object({ signature: Type.String({ minLength: 2, maxLength: 16 * 1024 }) }, { additionalProperties: false });
+export const RootSignature = Type.Object(
+  { signature: Type.String({ minLength: 2, maxLength: 16 * 1024 }) },
+  { additionalProperties: false },
+);

@@ -20,7 +20,10 @@ export function registerStaticRoutes(app: Api, deps: ApiDeps): void {
     const file = await resolveFile({ metadata: join(base, 'metadata'), targets: join(base, 'targets') }, m[2]);
     const info = file ? await stat(file).catch(() => undefined) : undefined;
     if (!file || !info?.isFile()) return reply.code(404).send({ error: 'not found' });
-    reply.header('content-length', info.size).header('content-type', 'application/octet-stream').header('cache-control', 'no-cache');
+    reply
+      .header('content-length', info.size)
+      .header('content-type', 'application/octet-stream')
+      .header('cache-control', 'no-cache');
     return reply.send(createReadStream(file));
   });
 }

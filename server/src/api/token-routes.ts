@@ -12,10 +12,17 @@ export function registerTokenRoutes(api: Api, deps: ApiDeps): void {
     requireAdmin(await tokenOf(request, deps.db));
     const b = request.body;
     if (b.scope === 'publish' && !b.repository) throw new BadRequestError('a publish token needs a repository');
-    if (b.scope === 'admin' && (b.repository || b.channel)) throw new BadRequestError('an admin token has no repository or channel');
+    if (b.scope === 'admin' && (b.repository || b.channel))
+      throw new BadRequestError('an admin token has no repository or channel');
     if (b.repository) await deps.repositories.get(b.repository);
     const expiresAt = b.expiresInDays === undefined ? undefined : new Date(Date.now() + b.expiresInDays * DAY_MS);
-    const { token, info } = await createToken(deps.db, { scope: b.scope, repository: b.repository, channel: b.channel, label: b.label, expiresAt });
+    const { token, info } = await createToken(deps.db, {
+      scope: b.scope,
+      repository: b.repository,
+      channel: b.channel,
+      label: b.label,
+      expiresAt,
+    });
     return reply.code(201).send({ ...info, token });
   });
 
@@ -26,7 +33,8 @@ export function registerTokenRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete('/tokens/:id', { schema: { params: TokenParams, tags: ['tokens'] } }, async (request) => {
     requireAdmin(await tokenOf(request, deps.db));
-    if (!(await revokeToken(deps.db, request.params.id))) throw new NotFoundError(`no active token ${request.params.id}`);
+    if (!(await revokeToken(deps.db, request.params.id)))
+      throw new NotFoundError(`no active token ${request.params.id}`);
     return { id: request.params.id, revoked: true };
   });
 }

@@ -27,15 +27,19 @@ if (options.httpFloor) {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const bytes = await new Promise((resolve, reject) => {
-    http.get(url, (response) => {
-      let received = 0;
-      response.on('data', (chunk) => (received += chunk.length));
-      response.on('end', () => resolve(received));
-    }).on('error', reject);
+    http
+      .get(url, (response) => {
+        let received = 0;
+        response.on('data', (chunk) => (received += chunk.length));
+        response.on('end', () => resolve(received));
+      })
+      .on('error', reject);
   });
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
-  process.stdout.write(`${JSON.stringify([{ cpuMs: (cpu.user + cpu.system) / 1000, wallMs, available: null, version: null, fetches: [{ url, bytes, ok: true }] }])}\n`);
+  process.stdout.write(
+    `${JSON.stringify([{ cpuMs: (cpu.user + cpu.system) / 1000, wallMs, available: null, version: null, fetches: [{ url, bytes, ok: true }] }])}\n`,
+  );
   process.exit(0);
 }
 const checks = [];

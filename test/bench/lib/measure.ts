@@ -12,9 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const CHILDREN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'children');
 export const MIB = 1024 * 1024;
 
-export type ChildOutcome<T> =
-  | { finished: true; result: T; wallMs: number }
-  | { finished: false; wallMs: number };
+export type ChildOutcome<T> = { finished: true; result: T; wallMs: number } | { finished: false; wallMs: number };
 
 export interface ChildOptions {
   /** Kill the child (SIGKILL) after this long and report it as not finished. */

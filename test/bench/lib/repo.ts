@@ -14,7 +14,16 @@ import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { Delegations, SuccinctRoles } from '../../../updater/core/delegations.js';
 import { generateKey, signerFromPrivateKeyPem, type Signer } from '../../../updater/core/keys.js';
-import { Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, type AnySigned } from '../../../updater/core/metadata.js';
+import {
+  Metadata,
+  MetaFile,
+  Root,
+  Snapshot,
+  TargetFile,
+  Targets,
+  Timestamp,
+  type AnySigned,
+} from '../../../updater/core/metadata.js';
 import { Role, TOP_LEVEL_ROLES } from '../../../updater/core/roles.js';
 
 const EXPIRES = '2100-01-01T00:00:00Z';
@@ -73,7 +82,10 @@ export async function buildRepo(options: RepoOptions): Promise<BenchRepo> {
     entries.set(path, fakeTargetFile(path, i));
   }
 
-  const signers = Object.fromEntries([...TOP_LEVEL_ROLES, BIN_PREFIX].map((r) => [r, newSigner()])) as Record<string, Signer>;
+  const signers = Object.fromEntries([...TOP_LEVEL_ROLES, BIN_PREFIX].map((r) => [r, newSigner()])) as Record<
+    string,
+    Signer
+  >;
   const writer = new MetadataWriter(metadataDir);
   const rootBytes = await writer.write('root', rootOf(signers), signers.root, { alsoUnversioned: true });
 
@@ -83,12 +95,19 @@ export async function buildRepo(options: RepoOptions): Promise<BenchRepo> {
     snapshotMeta.set('targets.json', new MetaFile(1, (await writer.write('targets', targets, signers.targets)).length));
   } else {
     const bins = new SuccinctRoles([signers[BIN_PREFIX].keyid], 1, BIN_BITS, BIN_PREFIX);
-    const delegations = new Delegations({ [signers[BIN_PREFIX].keyid]: signers[BIN_PREFIX].publicKey }, undefined, bins);
+    const delegations = new Delegations(
+      { [signers[BIN_PREFIX].keyid]: signers[BIN_PREFIX].publicKey },
+      undefined,
+      bins,
+    );
     const top = new Targets({ version: 1, expires: EXPIRES }, new Map(), delegations);
     snapshotMeta.set('targets.json', new MetaFile(1, (await writer.write('targets', top, signers.targets)).length));
     for (const [binName, binEntries] of splitIntoBins(bins, entries)) {
       const bin = new Targets({ version: 1, expires: EXPIRES }, binEntries);
-      snapshotMeta.set(`${binName}.json`, new MetaFile(1, (await writer.write(binName, bin, signers[BIN_PREFIX])).length));
+      snapshotMeta.set(
+        `${binName}.json`,
+        new MetaFile(1, (await writer.write(binName, bin, signers[BIN_PREFIX])).length),
+      );
     }
   }
   const snapshot = new Snapshot({ version: 1, expires: EXPIRES }, snapshotMeta);
@@ -129,7 +148,7 @@ async function writeTargetFile(targetsDir: string, spec: TargetFileSpec): Promis
   const handle = await open(scratch, 'w');
   try {
     const chunk = Buffer.allocUnsafe(Math.min(WRITE_CHUNK_BYTES, Math.max(spec.size, 1)));
-    for (let written = 0; written < spec.size; ) {
+    for (let written = 0; written < spec.size;) {
       const part = chunk.subarray(0, Math.min(chunk.length, spec.size - written));
       randomFillSync(part);
       hash.update(part);
@@ -162,7 +181,10 @@ class MetadataWriter {
     const md = new Metadata(signed);
     await md.sign(signer);
     const bytes = md.toBytes();
-    const names = [...(versioned ? [`${signed.version}.${role}.json`] : []), ...(!versioned || alsoUnversioned ? [`${role}.json`] : [])];
+    const names = [
+      ...(versioned ? [`${signed.version}.${role}.json`] : []),
+      ...(!versioned || alsoUnversioned ? [`${role}.json`] : []),
+    ];
     for (const name of names) {
       await writeFile(join(this.dir, name), bytes);
       this.sizes.set(name, bytes.length);

@@ -56,7 +56,12 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
   };
 }
 
-async function serveFile(base: string, req: http.IncomingMessage, res: http.ServerResponse, counters: ServerStats): Promise<void> {
+async function serveFile(
+  base: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  counters: ServerStats,
+): Promise<void> {
   const path = filePathFor(base, req.url ?? '/');
   const info = path && req.method === 'GET' ? await stat(path).catch(() => undefined) : undefined;
   if (!path || !info?.isFile()) {

@@ -20,7 +20,8 @@ export class AppImageInstaller implements Installer {
 
   async install(ctx: InstallContext): Promise<void> {
     const target = ctx.host.env().APPIMAGE;
-    if (!target || !isAbsolute(target)) throw new InstallError('$APPIMAGE is not set: this app is not running as an AppImage');
+    if (!target || !isAbsolute(target))
+      throw new InstallError('$APPIMAGE is not set: this app is not running as an AppImage');
     const current = await stat(target).catch(() => undefined);
     if (!current?.isFile()) throw new InstallError(`$APPIMAGE ${target} is not a file`);
     const temp = tempPathBeside(target);
@@ -32,7 +33,9 @@ export class AppImageInstaller implements Installer {
       await rename(temp, target);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
-      throw new InstallError(`cannot replace ${target}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new InstallError(`cannot replace ${target}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     }
     await fsyncDirectory(dirname(target)).catch(() => undefined);
     ctx.log.info(`installed ${ctx.version} as ${target}`);

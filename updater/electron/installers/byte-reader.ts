@@ -23,7 +23,7 @@ export class ByteReader {
   async read(n: number): Promise<Buffer | undefined> {
     if (n === 0) return Buffer.alloc(0);
     const parts: Buffer[] = [];
-    for (let got = 0; got < n; ) {
+    for (let got = 0; got < n;) {
       const chunk = await this.pull(n - got);
       if (!chunk) {
         if (got === 0) return undefined;
@@ -36,11 +36,10 @@ export class ByteReader {
   }
 
   async skip(n: number): Promise<void> {
-    for (let left = n; left > 0; ) {
+    for (let left = n; left > 0;) {
       const chunk = await this.pull(left);
       if (!chunk) throw new DeserializationError('tar archive is truncated');
       left -= chunk.length;
     }
   }
 }
-

@@ -22,7 +22,13 @@ export { SquirrelMacInstaller, startZipFeed, handToSquirrel } from './squirrel-m
 export { extractTarGz, type ExtractLimits } from './tar-extract.js';
 
 export function defaultInstallers(): Installer[] {
-  return [new TarGzInstaller(), new AppImageInstaller(), new LinuxPackageInstaller(), new NsisInstaller(), new SquirrelMacInstaller()];
+  return [
+    new TarGzInstaller(),
+    new AppImageInstaller(),
+    new LinuxPackageInstaller(),
+    new NsisInstaller(),
+    new SquirrelMacInstaller(),
+  ];
 }
 
 /**

@@ -50,8 +50,12 @@ if [ "$kind" = deb ]; then dpkg -i "$pkg"; else rpm -U "$pkg"; fi
 const HEX = /^[0-9a-f]+$/;
 
 /** The exact command each package kind runs (pkexec, then its arguments); the package goes on stdin. */
-export function packageInstallCommand(kind: 'deb' | 'rpm', expected: ExpectedFile): { command: string; args: string[] } {
-  if (!Number.isSafeInteger(expected.length) || expected.length < 0) throw new InstallError(`bad expected length ${expected.length}`);
+export function packageInstallCommand(
+  kind: 'deb' | 'rpm',
+  expected: ExpectedFile,
+): { command: string; args: string[] } {
+  if (!Number.isSafeInteger(expected.length) || expected.length < 0)
+    throw new InstallError(`bad expected length ${expected.length}`);
   const hashes: string[] = [];
   for (const alg of SUPPORTED_HASH_ALGORITHMS) {
     const value = Object.hasOwn(expected.hashes, alg) ? expected.hashes[alg].toLowerCase() : undefined;
@@ -59,8 +63,14 @@ export function packageInstallCommand(kind: 'deb' | 'rpm', expected: ExpectedFil
     if (!HEX.test(value)) throw new InstallError(`the signed ${alg} of the package is not hex`);
     hashes.push(`${alg}=${value}`);
   }
-  if (hashes.length === 0) throw new InstallError(`the package has none of the hashes ${SUPPORTED_HASH_ALGORITHMS.join(', ')}: root could not check it`);
-  return { command: 'pkexec', args: ['/bin/sh', '-c', ELEVATED_INSTALL_SCRIPT, 'electron-tuf-install', kind, String(expected.length), ...hashes] };
+  if (hashes.length === 0)
+    throw new InstallError(
+      `the package has none of the hashes ${SUPPORTED_HASH_ALGORITHMS.join(', ')}: root could not check it`,
+    );
+  return {
+    command: 'pkexec',
+    args: ['/bin/sh', '-c', ELEVATED_INSTALL_SCRIPT, 'electron-tuf-install', kind, String(expected.length), ...hashes],
+  };
 }
 
 export class LinuxPackageInstaller implements Installer {

@@ -44,15 +44,22 @@ export class TarGzInstaller implements Installer {
     const staging = join(dirname(installDir), `.${basename(installDir)}.update-${randomBytes(6).toString('hex')}`);
     await step(`create ${staging}`, () => mkdir(staging, { mode: 0o755 }));
     try {
-      await step(`extract ${ctx.file}`, () => extractTarGz(ctx.file, staging, this.options.limits ?? DEFAULT_EXTRACT_LIMITS));
+      await step(`extract ${ctx.file}`, () =>
+        extractTarGz(ctx.file, staging, this.options.limits ?? DEFAULT_EXTRACT_LIMITS),
+      );
       const newDir = await appRootOf(staging);
       await checkExecutable(join(newDir, exeName), exeName);
       await swapDirectories(installDir, newDir);
-      ctx.log.info(`installed ${ctx.version} into ${installDir} (previous version kept in ${previousInstallDir(installDir)} until the next start)`);
+      ctx.log.info(
+        `installed ${ctx.version} into ${installDir} (previous version kept in ${previousInstallDir(installDir)} until the next start)`,
+      );
     } catch (error) {
       // A refused archive must not stay behind unnoticed: say so if it cannot be removed.
       await rm(staging, { recursive: true, force: true }).catch((rmError: unknown) => {
-        throw new InstallError(`${messageOf(error)}; and the partial extraction ${staging} could not be removed: ${messageOf(rmError)}`, { cause: error });
+        throw new InstallError(
+          `${messageOf(error)}; and the partial extraction ${staging} could not be removed: ${messageOf(rmError)}`,
+          { cause: error },
+        );
       });
       throw error;
     }
@@ -77,7 +84,11 @@ export interface RenameOps {
  * current -> current.old, replacement -> current. If the second rename fails, the first is
  * undone, so `current` always holds a complete app.
  */
-export async function swapDirectories(current: string, replacement: string, ops: RenameOps = { rename }): Promise<void> {
+export async function swapDirectories(
+  current: string,
+  replacement: string,
+  ops: RenameOps = { rename },
+): Promise<void> {
   const old = previousInstallDir(current);
   await step(`remove ${old}`, () => rm(old, { recursive: true, force: true }));
   await step(`move ${current} aside`, () => ops.rename(current, old));
@@ -87,9 +98,14 @@ export async function swapDirectories(current: string, replacement: string, ops:
     try {
       await ops.rename(old, current);
     } catch (rollbackError) {
-      throw new InstallError(`swap failed and could not be rolled back: the app is at ${old}: ${messageOf(rollbackError)}`, { cause: error });
+      throw new InstallError(
+        `swap failed and could not be rolled back: the app is at ${old}: ${messageOf(rollbackError)}`,
+        { cause: error },
+      );
     }
-    throw new InstallError(`cannot move the new version into ${current} (rolled back): ${messageOf(error)}`, { cause: error });
+    throw new InstallError(`cannot move the new version into ${current} (rolled back): ${messageOf(error)}`, {
+      cause: error,
+    });
   }
 }
 

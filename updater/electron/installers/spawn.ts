@@ -39,14 +39,21 @@ export const defaultSpawn: SpawnFunction = (command, args, options) =>
 const STDERR_KEEP_BYTES = 4096;
 
 /** Runs a command to completion; InstallError unless it exits with 0 (the end of stderr is kept in the message). */
-export function runCommand(spawn: SpawnFunction, command: string, args: readonly string[], options: SpawnOptions = {}): Promise<void> {
+export function runCommand(
+  spawn: SpawnFunction,
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...options, detached: false });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer | string) => {
       stderr = (stderr + chunk.toString()).slice(-STDERR_KEEP_BYTES);
     });
-    child.once('error', (error) => reject(new InstallError(`cannot run ${command}: ${error.message}`, { cause: error })));
+    child.once('error', (error) =>
+      reject(new InstallError(`cannot run ${command}: ${error.message}`, { cause: error })),
+    );
     child.once('close', (code, signal) => {
       if (code === 0) return resolve();
       const how = signal ? `was killed by ${signal}` : `exited with ${code}`;
@@ -56,10 +63,17 @@ export function runCommand(spawn: SpawnFunction, command: string, args: readonly
 }
 
 /** Starts a detached process that outlives this one; resolves once it has started. */
-export function startDetached(spawn: SpawnFunction, command: string, args: readonly string[], options: SpawnOptions = {}): Promise<void> {
+export function startDetached(
+  spawn: SpawnFunction,
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...options, detached: true });
-    child.once('error', (error) => reject(new InstallError(`cannot start ${command}: ${error.message}`, { cause: error })));
+    child.once('error', (error) =>
+      reject(new InstallError(`cannot start ${command}: ${error.message}`, { cause: error })),
+    );
     child.once('spawn', () => {
       child.unref();
       resolve();

@@ -33,15 +33,26 @@ export async function startZipFeed(zipPath: string): Promise<ZipFeed> {
   let zipUrl = '';
   const server = http.createServer((req, res) => {
     res.on('error', () => {});
-    const [tokenPart, name] = (new URL(req.url ?? '/', 'http://127.0.0.1').pathname.split('/').slice(1) as [string?, string?]);
+    const [tokenPart, name] = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.split('/').slice(1) as [
+      string?,
+      string?,
+    ];
     if (!tokenMatches(tokenPart, token) || req.method !== 'GET') {
       res.writeHead(404).end();
     } else if (name === 'feed.json') {
       const body = JSON.stringify({ url: zipUrl });
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' }).end(body);
+      res
+        .writeHead(200, {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+          'Cache-Control': 'no-store',
+        })
+        .end(body);
     } else if (name === 'update.zip') {
       res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Length': size, 'Cache-Control': 'no-store' });
-      createReadStream(zipPath).on('error', () => res.destroy()).pipe(res);
+      createReadStream(zipPath)
+        .on('error', () => res.destroy())
+        .pipe(res);
     } else {
       res.writeHead(404).end();
     }
@@ -70,18 +81,30 @@ function tokenMatches(candidate: string | undefined, token: string): boolean {
 }
 
 /** Points Squirrel at the feed and waits until it has downloaded (and checked) the update. */
-export function handToSquirrel(squirrel: SquirrelUpdater, feedUrl: string, timeoutMs = SQUIRREL_TIMEOUT_MS): Promise<void> {
+export function handToSquirrel(
+  squirrel: SquirrelUpdater,
+  feedUrl: string,
+  timeoutMs = SQUIRREL_TIMEOUT_MS,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const finish = (error?: unknown): void => {
       clearTimeout(timer);
       squirrel.removeListener('update-downloaded', onDownloaded);
       squirrel.removeListener('error', onError);
       if (error === undefined) resolve();
-      else reject(error instanceof InstallError ? error : new InstallError(`Squirrel.Mac refused the update: ${describeError(error)}`, { cause: error }));
+      else
+        reject(
+          error instanceof InstallError
+            ? error
+            : new InstallError(`Squirrel.Mac refused the update: ${describeError(error)}`, { cause: error }),
+        );
     };
     const onDownloaded = (): void => finish();
     const onError = (error: unknown): void => finish(error ?? new Error('unknown error'));
-    const timer = setTimeout(() => finish(new InstallError(`Squirrel.Mac did not take the update within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new InstallError(`Squirrel.Mac did not take the update within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     squirrel.on('update-downloaded', onDownloaded);
     squirrel.on('error', onError);
     try {

@@ -72,7 +72,11 @@ interface Header {
 }
 
 /** Extracts `archive` (gzip-compressed tar) into `destDir`, which must exist and be empty. */
-export async function extractTarGz(archive: string, destDir: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<ExtractSummary> {
+export async function extractTarGz(
+  archive: string,
+  destDir: string,
+  limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS,
+): Promise<ExtractSummary> {
   const source = createReadStream(archive);
   const gunzip = createGunzip();
   source.on('error', (error) => gunzip.destroy(error));
@@ -86,7 +90,8 @@ export async function extractTarGz(archive: string, destDir: string, limits: Ext
   } catch (error) {
     if (error instanceof TufError) throw error;
     const code = (error as { code?: string }).code ?? '';
-    if (code.startsWith('Z_')) throw new DeserializationError(`${archive} is not a valid gzip file: ${(error as Error).message}`);
+    if (code.startsWith('Z_'))
+      throw new DeserializationError(`${archive} is not a valid gzip file: ${(error as Error).message}`);
     throw new StorageError(`cannot extract ${archive}: ${(error as Error).message}`, { cause: error });
   } finally {
     source.destroy();
@@ -116,7 +121,12 @@ async function readEntries(reader: ByteReader, tree: ExtractedTree): Promise<voi
         await readMeta(reader, size); // global pax defaults: nothing we use
         continue;
     }
-    const entry = { ...header, name: override.path ?? header.name, linkname: override.linkpath ?? header.linkname, size };
+    const entry = {
+      ...header,
+      name: override.path ?? header.name,
+      linkname: override.linkpath ?? header.linkname,
+      size,
+    };
     override = {};
     const consumed = await tree.add(entry, reader);
     await reader.skip((consumed ? 0 : entry.size) + padding(entry.size));
@@ -189,7 +199,9 @@ class ExtractedTree {
         await this.addHardLink(rel, entry.linkname);
         break;
       default:
-        throw new DeserializationError(`tar entry ${rel} has unsupported type ${JSON.stringify(entry.type)} (devices, FIFOs and the like are refused)`);
+        throw new DeserializationError(
+          `tar entry ${rel} has unsupported type ${JSON.stringify(entry.type)} (devices, FIFOs and the like are refused)`,
+        );
     }
     parent.set(name, { kind: entry.type === '2' ? 'symlink' : 'file' });
     return entry.type === '0' || entry.type === '7';
@@ -198,18 +210,24 @@ class ExtractedTree {
   /** Every entry and every directory made for one counts toward maxEntries. */
   private countEntry(): void {
     if (++this.entries > this.limits.maxEntries) {
-      throw new DeserializationError(`archive has more than ${this.limits.maxEntries} entries (counting the directories their paths imply)`);
+      throw new DeserializationError(
+        `archive has more than ${this.limits.maxEntries} entries (counting the directories their paths imply)`,
+      );
     }
   }
 
   /** The path's segments, once its depth and length are within bounds (checked before anything is made). */
   private checkedSegments(rel: string): string[] {
     if (Buffer.byteLength(rel) > this.limits.maxPathBytes) {
-      throw new DeserializationError(`tar entry ${rel.slice(0, 80)}... is longer than ${this.limits.maxPathBytes} bytes`);
+      throw new DeserializationError(
+        `tar entry ${rel.slice(0, 80)}... is longer than ${this.limits.maxPathBytes} bytes`,
+      );
     }
     const parts = rel.split('/');
     if (parts.length > this.limits.maxDepth) {
-      throw new DeserializationError(`tar entry ${rel.slice(0, 80)}... is more than ${this.limits.maxDepth} levels deep`);
+      throw new DeserializationError(
+        `tar entry ${rel.slice(0, 80)}... is more than ${this.limits.maxDepth} levels deep`,
+      );
     }
     return parts;
   }
@@ -236,7 +254,10 @@ class ExtractedTree {
         node = { kind: 'dir', children: new Map() };
         children.set(parts[i], node);
       }
-      if (node.kind !== 'dir') throw new DeserializationError(`tar entry ${rel} lies below the ${node.kind} ${parts.slice(0, i + 1).join('/')}`);
+      if (node.kind !== 'dir')
+        throw new DeserializationError(
+          `tar entry ${rel} lies below the ${node.kind} ${parts.slice(0, i + 1).join('/')}`,
+        );
       children = node.children!;
     }
     return children;
@@ -251,15 +272,16 @@ class ExtractedTree {
 
   private async addFile(rel: string, entry: Header, reader: ByteReader): Promise<void> {
     this.bytes += entry.size;
-    if (this.bytes > this.limits.maxTotalBytes) throw new DeserializationError(`archive expands to more than ${this.limits.maxTotalBytes} bytes`);
+    if (this.bytes > this.limits.maxTotalBytes)
+      throw new DeserializationError(`archive expands to more than ${this.limits.maxTotalBytes} bytes`);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
     // Permission bits only: setuid/setgid/sticky from an archive are never honoured.
     const handle = await open(this.abs(rel), flags, entry.mode & 0o777);
     try {
-      for (let left = entry.size; left > 0; ) {
+      for (let left = entry.size; left > 0;) {
         const chunk = await reader.pull(left);
         if (!chunk) throw new DeserializationError(`tar archive ends inside ${rel}`);
-        for (let written = 0; written < chunk.length; ) {
+        for (let written = 0; written < chunk.length;) {
           written += (await handle.write(chunk, written, chunk.length - written)).bytesWritten;
         }
         left -= chunk.length;
@@ -274,14 +296,16 @@ class ExtractedTree {
       throw new DeserializationError(`symlink ${rel} -> ${JSON.stringify(target)} is not a relative link`);
     }
     const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
-    if (resolved === '..' || resolved.startsWith('../')) throw new DeserializationError(`symlink ${rel} -> ${target} points outside the archive`);
+    if (resolved === '..' || resolved.startsWith('../'))
+      throw new DeserializationError(`symlink ${rel} -> ${target} points outside the archive`);
     await symlink(target, this.abs(rel));
     this.symlinks.push(rel);
   }
 
   private async addHardLink(rel: string, target: string): Promise<void> {
     const targetRel = safeRelativePath(target);
-    if (this.lookup(targetRel)?.kind !== 'file') throw new DeserializationError(`hard link ${rel} -> ${target} does not name a file extracted before it`);
+    if (this.lookup(targetRel)?.kind !== 'file')
+      throw new DeserializationError(`hard link ${rel} -> ${target} does not name a file extracted before it`);
     await link(this.abs(targetRel), this.abs(rel));
   }
 
@@ -307,7 +331,8 @@ class ExtractedTree {
 
 /** `./a//b/` -> `a/b`; refuses absolute paths, `..`, backslashes and overlong names. */
 export function safeRelativePath(name: string): string {
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new DeserializationError(`tar entry name longer than ${MAX_NAME_BYTES} bytes`);
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES)
+    throw new DeserializationError(`tar entry name longer than ${MAX_NAME_BYTES} bytes`);
   if (name.startsWith('/') || name.includes('\\') || name.includes('\0')) {
     throw new DeserializationError(`tar entry ${JSON.stringify(name)} is not a relative path`);
   }
@@ -340,8 +365,12 @@ function parseHeader(block: Buffer): Header {
 }
 
 function octal(block: Buffer, offset: number, length: number, field: string): number {
-  if (block[offset] & 0x80) throw new DeserializationError(`tar ${field} in base-256 (entries over 8 GiB) is not supported`);
-  const text = block.toString('latin1', offset, offset + length).replace(/[\0 ]+$/, '').trim();
+  if (block[offset] & 0x80)
+    throw new DeserializationError(`tar ${field} in base-256 (entries over 8 GiB) is not supported`);
+  const text = block
+    .toString('latin1', offset, offset + length)
+    .replace(/[\0 ]+$/, '')
+    .trim();
   if (!/^[0-7]*$/.test(text)) throw new DeserializationError(`tar ${field} field is not octal`);
   return text === '' ? 0 : Number.parseInt(text, 8);
 }
@@ -354,10 +383,11 @@ function cString(bytes: Buffer): string {
 /** pax records: `<length> <key>=<value>\n`; only path, linkpath and size matter here. */
 function parsePax(data: Buffer): { path?: string; linkpath?: string; size?: number } {
   const out: { path?: string; linkpath?: string; size?: number } = {};
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const space = data.indexOf(0x20, at);
     const length = space === -1 ? NaN : Number(data.toString('latin1', at, space));
-    if (!Number.isSafeInteger(length) || length <= space - at || at + length > data.length) throw new DeserializationError('malformed pax header');
+    if (!Number.isSafeInteger(length) || length <= space - at || at + length > data.length)
+      throw new DeserializationError('malformed pax header');
     const record = data.toString('utf8', space + 1, at + length - 1);
     const eq = record.indexOf('=');
     const key = record.slice(0, eq);
@@ -365,7 +395,8 @@ function parsePax(data: Buffer): { path?: string; linkpath?: string; size?: numb
     if (key === 'path') out.path = value;
     else if (key === 'linkpath') out.linkpath = value;
     else if (key === 'size') {
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new DeserializationError('malformed pax size');
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+        throw new DeserializationError('malformed pax size');
       out.size = Number(value);
     }
     at += length;
