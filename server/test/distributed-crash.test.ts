@@ -45,9 +45,11 @@ function startWorker(data: string): Promise<ChildProcess> {
     },
   );
   children.push(child);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('worker started') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before starting`)));
+    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before starting: ${stderr}`)));
   });
 }
 
