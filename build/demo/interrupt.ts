@@ -33,8 +33,27 @@ export function exitCleanlyOnSignals(workspace: Interruptible, announce: (signal
   };
 }
 
-/** SIGKILLs every process below `pid` (children first found, then theirs), from /proc on Linux. */
+/**
+ * SIGKILLs every process below `pid`, from /proc on Linux. The tree is frozen first (SIGSTOP,
+ * pass after pass until a pass finds no new process): a build tool that forks between our
+ * look at /proc and its own death would otherwise leave an orphan writing into the folder
+ * being deleted. A stopped process cannot fork, so the last pass sees the whole tree.
+ */
 export function killDescendants(pid: number): number[] {
+  const stopped = new Set<number>();
+  for (let pass = 0; pass < 20; pass++) {
+    const fresh = descendantsOf(pid).filter((p) => !stopped.has(p));
+    if (fresh.length === 0) break;
+    for (const p of fresh) {
+      signal(p, 'SIGSTOP');
+      stopped.add(p);
+    }
+  }
+  for (const p of stopped) signal(p, 'SIGKILL');
+  return [...stopped];
+}
+
+function descendantsOf(pid: number): number[] {
   const children = childrenByParent();
   const found: number[] = [];
   for (let queue = [pid]; queue.length > 0;) {
@@ -42,14 +61,15 @@ export function killDescendants(pid: number): number[] {
     found.push(...next);
     queue.push(...next);
   }
-  for (const descendant of found) {
-    try {
-      process.kill(descendant, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
   return found;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone already
+  }
 }
 
 /** ppid -> pids, read from /proc/<pid>/stat ("pid (comm) state ppid ..."); empty without /proc. */
