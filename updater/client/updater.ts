@@ -12,7 +12,7 @@ import type { Metadata, Root, TargetFile, Targets } from '../core/metadata.js';
 import type { Fetcher } from './fetcher.js';
 import { DEFAULT_DOWNLOAD_RETRIES, downloadBytes, downloadFile, type DownloadProgress } from './download.js';
 import { HttpFetcher } from './http-fetcher.js';
-import { withLock, type ReleaseLock } from '../node-io/index.js';
+import { errorCode, withLock, type ReleaseLock } from '../node-io/index.js';
 import { MetadataStore } from './metadata-store.js';
 import { acceptLocal, planResult, StagedMetadata, type MetadataIO, type RefreshPlan } from './refresh-plan.js';
 import { metadataUrl, targetFilePath, targetUrl, validateTargetPath } from './target-path.js';
@@ -193,7 +193,7 @@ export class Updater {
       verifier.verify();
       return path;
     } catch (e) {
-      if (e instanceof TufError || isNotFound(e)) return undefined;
+      if (e instanceof TufError || errorCode(e) === 'ENOENT') return undefined;
       throw e;
     }
   }
@@ -458,8 +458,4 @@ export class Updater {
       this.trace({ type: 'info', message: `stopped after ${this.config.maxDelegations} delegations` });
     return undefined;
   }
-}
-
-function isNotFound(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'ENOENT';
 }

@@ -19,7 +19,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, StorageError, ValueError } from '../core/errors.js';
 import { readFileBounded } from './bounded-read.js';
-import { errorCode, isSystemFailure } from './error-code.js';
+import { describeError, errorCode, isSystemFailure } from './error-code.js';
 import { parseJsonBytes } from './json-bytes.js';
 
 export interface LockOptions {
@@ -110,7 +110,7 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
     handle = await createExclusive(lockPath);
   } catch (error) {
     if (isBusy(error)) return false;
-    throw new StorageError(`cannot create lock ${lockPath}: ${messageOf(error)}`, { cause: error });
+    throw new StorageError(`cannot create lock ${lockPath}: ${describeError(error)}`, { cause: error });
   }
   try {
     await handle.writeFile(JSON.stringify(owner));
@@ -118,7 +118,7 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   } catch (error) {
     await handle.close().catch(() => undefined);
     await unlink(lockPath).catch(() => undefined);
-    throw new StorageError(`cannot write lock ${lockPath}: ${messageOf(error)}`, { cause: error });
+    throw new StorageError(`cannot write lock ${lockPath}: ${describeError(error)}`, { cause: error });
   }
   return true;
 }
@@ -131,7 +131,7 @@ async function createExclusive(lockPath: string): Promise<FileHandle> {
     if (errorCode(error) !== 'ENOENT') throw error;
   }
   await mkdir(dirname(lockPath), { recursive: true }).catch((error: unknown) => {
-    throw new StorageError(`cannot create the directory for ${lockPath}: ${messageOf(error)}`, { cause: error });
+    throw new StorageError(`cannot create the directory for ${lockPath}: ${describeError(error)}`, { cause: error });
   });
   return open(lockPath, 'wx', 0o644);
 }
@@ -150,7 +150,7 @@ async function inspect(lockPath: string): Promise<LockState | undefined> {
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined;
     if (isBusy(error)) return { mtimeMs: Date.now() }; // Windows, being deleted: wait as for a fresh lock
-    throw new StorageError(`cannot inspect lock ${lockPath}: ${messageOf(error)}`, { cause: error });
+    throw new StorageError(`cannot inspect lock ${lockPath}: ${describeError(error)}`, { cause: error });
   }
   return { owner: await readOwner(lockPath), mtimeMs };
 }
@@ -214,7 +214,7 @@ async function breakStaleLock(lockPath: string, staleMs: number): Promise<boolea
     const code = errorCode(error);
     if (code === 'ENOENT') return true; // released or broken by someone else meanwhile
     if (code === 'EPERM' || code === 'EBUSY' || code === 'EACCES') return false; // Windows: open elsewhere
-    throw new StorageError(`cannot break stale lock ${lockPath}: ${messageOf(error)}`, { cause: error });
+    throw new StorageError(`cannot break stale lock ${lockPath}: ${describeError(error)}`, { cause: error });
   }
   const moved = await inspect(asidePath);
   if (moved && !isStale(moved, staleMs)) {
@@ -258,7 +258,7 @@ async function removeIfOurs(lockPath: string, token: string): Promise<void> {
     await unlink(lockPath);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return;
-    throw new StorageError(`cannot release lock ${lockPath}: ${messageOf(error)}`, { cause: error });
+    throw new StorageError(`cannot release lock ${lockPath}: ${describeError(error)}`, { cause: error });
   }
 }
 
@@ -280,8 +280,4 @@ async function pause(ms: number, signal: AbortSignal | undefined, lockPath: stri
 function throwIfAborted(signal: AbortSignal | undefined, lockPath: string): void {
   if (signal?.aborted)
     throw new CancelledError(`cancelled while waiting for lock ${lockPath}`, { cause: signal.reason });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
