@@ -320,7 +320,10 @@ export class KeyRing {
 
 /** A keys directory given for signing must exist: a typo should not read as "no keys". */
 async function openExisting(dir: string): Promise<KeyDirectory> {
-  const found = await stat(dir).catch(() => undefined);
+  const found = await stat(dir).catch((error: unknown) => {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  });
   if (!found) throw new ValueError(`keys directory ${resolve(dir)} does not exist`);
   if (!found.isDirectory()) throw new ValueError(`keys directory ${resolve(dir)} is not a directory`);
   return KeyDirectory.open(dir);

@@ -28,6 +28,7 @@ import {
 import { countSignatures, verifyDelegate } from '../updater/core/verify.js';
 import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { binNames, binForPath, succinctBins } from './bins.js';
+import { eachConcurrently } from './concurrency.js';
 import { readConfig, type ManagedRole, type RepositoryConfig } from './config.js';
 import { metadataFileName, repositoryPaths, type RepositoryPaths } from './layout.js';
 import type { TrustedKeys } from './keystore.js';
@@ -183,11 +184,7 @@ export class RepositoryState {
   /** Loads the given targets roles, several files at a time (a bulk change touching thousands of bins). */
   async preload(names: Iterable<string>): Promise<void> {
     const pending = [...new Set(names)].filter((n) => n !== 'targets' && !this.delegatedCache.has(n));
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < pending.length) await this.targetsRole(pending[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, pending.length) }, worker));
+    await eachConcurrently(pending, READ_CONCURRENCY, async (name) => void (await this.targetsRole(name)));
   }
 
   /** Every targets role, top-level first, loading bins a few at a time. */

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { RepositoryError, StorageError } from '../updater/core/errors.js';
 import { errorCode, fsyncDirectory, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
 import { withLock } from '../updater/node-io/index.js';
+import { eachConcurrently } from './concurrency.js';
 import type { RepositoryPaths } from './layout.js';
 import { cleanIncoming, isAlive, placeTarget, type IncomingFile } from './target-store.js';
 
@@ -82,7 +83,7 @@ export class DiskStorage implements RepositoryStorage {
   /** The files already stored with exactly these bytes; RepositoryError for one stored with others. */
   private async held(files: readonly Prepared[], replaceable: ReadonlySet<string>): Promise<Set<Prepared>> {
     const held = new Set<Prepared>();
-    await eachConcurrently(files, async (file) => {
+    await eachConcurrently(files, WRITE_CONCURRENCY, async (file) => {
       if (replaceable.has(file.name)) return;
       const known = this.checked.get(file.name);
       const same = known ?? (await this.holdsExactly(file));
@@ -135,14 +136,6 @@ export class DiskStorage implements RepositoryStorage {
   }
 }
 
-async function eachConcurrently<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, worker));
-}
-
 /**
  * Writes files into one directory, several at a time, each by temp file + fsync + rename
  * (writeFileAtomic), then fsyncs the directory once for the whole group: durable when this
@@ -150,7 +143,7 @@ async function eachConcurrently<T>(items: readonly T[], fn: (item: T) => Promise
  */
 async function writeGroup(dir: string, files: readonly Prepared[]): Promise<void> {
   if (files.length === 0) return;
-  await eachConcurrently(files, (file) =>
+  await eachConcurrently(files, WRITE_CONCURRENCY, (file) =>
     writeFileAtomic(join(dir, file.name), file.bytes, { mode: 0o644, syncDirectory: false }),
   );
   await fsyncDirectory(dir);

@@ -17,6 +17,7 @@ import { readFileBounded } from '../updater/node-io/index.js';
 import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG } from '../updater/client/updater.js';
 import { targetUrl } from '../updater/client/target-path.js';
+import { eachConcurrently } from './concurrency.js';
 import { metadataFileName, repositoryPaths, targetFilePath, type RepositoryPaths } from './layout.js';
 import { readCustom } from './release-entries.js';
 
@@ -279,15 +280,11 @@ async function checkTargetFiles(
       seen.add(t.path);
     }
   }
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const problem = await checkTargetFile(paths, jobs[next++]);
-      if (problem) result.problems.push(problem);
-      else result.targetFilesChecked++;
-    }
-  };
-  await Promise.all(Array.from({ length: FILE_CHECK_CONCURRENCY }, worker));
+  await eachConcurrently(jobs, FILE_CHECK_CONCURRENCY, async (job) => {
+    const problem = await checkTargetFile(paths, job);
+    if (problem) result.problems.push(problem);
+    else result.targetFilesChecked++;
+  });
 }
 
 async function checkTargetFile(paths: RepositoryPaths, target: TargetFile): Promise<string | undefined> {

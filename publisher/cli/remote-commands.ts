@@ -66,8 +66,8 @@ export class ServiceClient {
       duplex: body?.file ? 'half' : undefined,
     };
     const res = await fetch(`${this.base}/api/v1${path}`, init);
-    const text = await res.text();
-    if (text.length > MAX_ANSWER_BYTES)
+    const text = await readAnswer(res, MAX_ANSWER_BYTES);
+    if (text === undefined)
       throw new DownloadHTTPError(`the server's answer to ${method} ${path} is too long`, res.status);
     let parsed: { error?: unknown } | undefined;
     try {
@@ -82,6 +82,19 @@ export class ServiceClient {
       );
     return parsed;
   }
+}
+
+/** The answer's body as text, read no further than `maxBytes` (undefined past it). */
+async function readAnswer(res: Response, maxBytes: number): Promise<string | undefined> {
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > maxBytes) return undefined; // leaving the loop cancels the rest of the body
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function sha256Of(file: string): Promise<string> {

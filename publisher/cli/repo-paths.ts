@@ -5,12 +5,15 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
-import { readFileBounded } from '../../updater/node-io/index.js';
+import { errorCode, readFileBounded } from '../../updater/node-io/index.js';
 import { openPaths } from '../options.js';
 
 /** One clear line for a path that cannot become a repository (a file, say), before any work. */
 export async function newRepositoryPath(repo: string): Promise<string> {
-  const found = await stat(repo).catch(() => undefined);
+  const found = await stat(repo).catch((error: unknown) => {
+    if (errorCode(error) === 'ENOENT') return undefined; // a new repository
+    throw error;
+  });
   if (found && !found.isDirectory())
     throw new ValueError(`${repo} is a file, not a directory: give a new or empty directory for the repository`);
   return repo;

@@ -5,10 +5,10 @@
  * and for Windows the nsis target as the only one making .exe files. Anything else is an error
  * that names the fix (afterPack), never a guess: a wrong arch or version would be signed.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ValueError } from '../../updater/core/errors.js';
 import { isPlainObject } from '../../updater/core/fields.js';
+import { describeError, parseJsonBytes, readFileBounded } from '../../updater/node-io/index.js';
 import {
   installerKindOf,
   validatePlatform,
@@ -128,18 +128,12 @@ function archOfName(name: string, version: string): Arch {
 
 async function readManifest(projectDir: string): Promise<unknown> {
   const path = join(projectDir, 'package.json');
-  let text: string;
+  let bytes: Uint8Array | undefined;
   try {
-    const bytes = await readFile(path);
-    if (bytes.length > MANIFEST_MAX_BYTES) throw new ValueError(`${path} is larger than ${MANIFEST_MAX_BYTES} bytes`);
-    text = bytes.toString('utf8');
+    bytes = await readFileBounded(path, MANIFEST_MAX_BYTES); // StorageError names a file too large
   } catch (cause) {
-    if (cause instanceof ValueError) throw cause;
-    throw new ValueError(`cannot read ${path} for the app's version: ${FIX}`, { cause });
+    throw new ValueError(`cannot read ${path} for the app's version (${describeError(cause)}): ${FIX}`, { cause });
   }
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new ValueError(`${path} is not valid JSON`, { cause });
-  }
+  if (!bytes) throw new ValueError(`cannot read ${path} for the app's version: ${FIX}`);
+  return parseJsonBytes(bytes, path, ValueError);
 }
