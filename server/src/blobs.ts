@@ -5,7 +5,7 @@
  * hashed again (`verifyBlob`), so bytes that changed on disk are never signed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -13,6 +13,14 @@ import { pipeline } from 'node:stream/promises';
 import { BadRequestError } from './errors.js';
 
 export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+
+/** `stat`, or undefined when nothing is there; other errors (EACCES, EIO) are thrown, not read as "absent". */
+async function statIfPresent(path: string): Promise<Stats | undefined> {
+  return stat(path).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  });
+}
 
 export class BlobStore {
   constructor(readonly dir: string) {}
@@ -59,7 +67,7 @@ export class BlobStore {
   /** True when the stored file has exactly this length and SHA-256 (read and hashed again now). */
   async verify(repository: string, sha256: string, length: number): Promise<boolean> {
     const path = this.pathOf(repository, sha256);
-    const info = await stat(path).catch(() => undefined);
+    const info = await statIfPresent(path);
     if (!info?.isFile() || info.size !== length) return false;
     const hash = createHash('sha256');
     await pipeline(createReadStream(path), hash);
@@ -67,7 +75,7 @@ export class BlobStore {
   }
 
   async has(repository: string, sha256: string, length: number): Promise<boolean> {
-    const info = await stat(this.pathOf(repository, sha256)).catch(() => undefined);
+    const info = await statIfPresent(this.pathOf(repository, sha256));
     return info?.isFile() === true && info.size === length;
   }
 }

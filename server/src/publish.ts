@@ -214,7 +214,12 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
   const files: string[] = [];
   for (const i of release.installers) {
     const file = join(p.dir, i.name);
-    await link(ctx.blobs.pathOf(ctx.repository, i.sha256), file).catch(() => {
+    await link(ctx.blobs.pathOf(ctx.repository, i.sha256), file).catch((e: unknown) => {
+      // A missing upload or a name clash (case-insensitive disk) is the change's fault and fails its task;
+      // any other failure (EXDEV, EACCES, ENOSPC) is the server's and is rethrown, not blamed on the upload.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new ValueError(`installer ${i.name}: another installer has this name`);
+      if (code !== 'ENOENT') throw e;
       throw new ValueError(`installer ${i.name}: no upload with SHA-256 ${i.sha256} (upload it first)`);
     });
     files.push(file);
