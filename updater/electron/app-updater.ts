@@ -20,6 +20,7 @@
 import semver from 'semver';
 import { CancellationError, CancelledError, OrderError, TufError, ValueError } from '../core/errors.js';
 import { InstallError } from './errors.js';
+import { describeError } from '../node-io/index.js';
 import type { TargetFile } from '../core/metadata.js';
 import { defaultChannelFor, validateChannel, type ChannelIndex, type InstallerKind } from '../release/index.js';
 import type { Fetcher } from '../client/fetcher.js';
@@ -418,7 +419,10 @@ export class TufAppUpdater extends UpdaterProperties {
     this.cleanedUp = true;
     const pending = await ctx.downloads.readPending();
     if (pending && semver.valid(pending.version) && !semver.gt(pending.version, this.currentVersion)) {
-      await ctx.downloads.clear().catch(() => undefined);
+      // Best effort (another instance may hold the lock), but not silently.
+      await ctx.downloads.clear().catch((error: unknown) => {
+        this.log.warn(`could not forget the installed update ${pending.version}: ${describeError(error)}`);
+      });
     }
     if (ctx.installKind === 'tar.gz' && (await removePreviousInstall(this.host.execPath()).catch(() => false))) {
       this.log.info('removed the previous version left by the last update');

@@ -15,7 +15,7 @@ import { LengthOrHashMismatchError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
 import type { InstallerKind } from '../release/index.js';
 import type { DownloadProgress } from '../client/download.js';
-import { withLock, errorCode, readFileBounded, writeFileAtomic } from '../node-io/index.js';
+import { withLock, describeError, errorCode, readFileBounded, writeFileAtomic } from '../node-io/index.js';
 import { targetFileName } from '../client/target-path.js';
 import type { Updater } from '../client/updater.js';
 import type { Logger, ProgressInfo } from './types.js';
@@ -166,8 +166,13 @@ export class DownloadManager {
     }
     for (const entry of entries) {
       if (keepNames.has(entry.name) || entry.isDirectory()) continue;
-      await unlink(join(this.pendingDir, entry.name)).catch(() => undefined);
-      this.log.debug?.(`removed stale pending file ${entry.name}`);
+      try {
+        await unlink(join(this.pendingDir, entry.name));
+        this.log.debug?.(`removed stale pending file ${entry.name}`);
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT')
+          this.log.warn(`could not remove stale pending file ${entry.name}: ${describeError(error)}`);
+      }
     }
   }
 }

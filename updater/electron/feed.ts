@@ -10,9 +10,9 @@
  * `root` is resolved from the file's folder.
  */
 import { dirname, resolve } from 'node:path';
-import { DeserializationError, StorageError, ValueError } from '../core/errors.js';
+import { StorageError, ValueError } from '../core/errors.js';
 import { FieldReader } from '../core/fields.js';
-import { readFileBounded } from '../node-io/index.js';
+import { parseJsonBytes, readFileBounded } from '../node-io/index.js';
 import { validateChannel } from '../release/index.js';
 import type { EmbeddedSettings } from './embedded-config.js';
 
@@ -85,13 +85,7 @@ function httpUrl(value: unknown, what: string): string {
 export async function readUpdateConfig(path: string): Promise<UpdateConfig> {
   const bytes = await readFileBounded(path, CONFIG_MAX_BYTES);
   if (!bytes) throw new StorageError(`no update config at ${path}`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (cause) {
-    throw new DeserializationError(`${path} is not valid JSON`, { cause });
-  }
-  const r = FieldReader.of(doc, path);
+  const r = FieldReader.of(parseJsonBytes(bytes, path), path);
   const url = r.optionalString('url');
   if (url === undefined && !r.has('metadataUrl'))
     throw new ValueError(`${path}: set url (or metadataUrl and targetsUrl)`);

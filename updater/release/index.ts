@@ -156,8 +156,8 @@ export function parseChannelIndex(bytes: Uint8Array): ChannelIndex {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    throw new DeserializationError('channel index is not valid JSON');
+  } catch (cause) {
+    throw new DeserializationError('channel index is not valid JSON', { cause });
   }
   const r = FieldReader.of(doc, 'channel index');
   if (r.integer('format') !== CHANNEL_INDEX_FORMAT) r.fail('format', `${CHANNEL_INDEX_FORMAT}`);
