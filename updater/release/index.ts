@@ -102,6 +102,8 @@ export interface ReleaseCustom {
   stagingPercentage?: number;
   /** Lowest OS version (`os.release()` terms) the installer runs on; the app updater skips it below. */
   minimumSystemVersion?: string;
+  /** Target path of this installer's chunk map (chunk-map.ts), for differential updates. */
+  chunkMap?: string;
 }
 
 export interface ChannelRelease {
@@ -176,3 +178,5 @@ export function parseChannelIndex(bytes: Uint8Array): ChannelIndex {
 export function serializeChannelIndex(index: ChannelIndex): Uint8Array {
   return Buffer.from(JSON.stringify(index, null, 1) + '\n', 'utf8');
 }
+
+export * from './chunk-map.js';
