@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   CancelledError,
   DownloadError,
@@ -16,6 +17,7 @@ import {
   ValueError,
 } from '../core/errors.js';
 import { LengthAndHashVerifier, type Hashes } from '../core/hashes.js';
+import { fsyncDirectory } from '../node-io/index.js';
 import { OWNED_CHUNKS, type Fetcher, type FetchResponse } from './fetcher.js';
 import { RequestScope } from './request-scope.js';
 import { checkedRateOptions, type TransferRateOptions } from './transfer-rate.js';
@@ -411,12 +413,16 @@ class PartFile {
     this.verifier.verify();
   }
 
-  /** fsync, close, then rename into place: destPath holds either nothing or the verified file. */
+  /**
+   * fsync, close, rename into place, fsync the directory: destPath holds either nothing or the
+   * verified file, and after a power loss the rename is not lost (no second download).
+   */
   async commit(destPath: string): Promise<void> {
     await this.flush();
     await onDisk(`fsync ${this.path}`, () => this.handle.sync());
     await this.close();
     await onDisk(`rename ${this.path}`, () => rename(this.path, destPath));
+    await fsyncDirectory(dirname(destPath));
   }
 
   async close(): Promise<void> {
