@@ -14,6 +14,7 @@
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValueError } from 'electron-tuf/core';
+import { errorCode } from 'electron-tuf/node-io';
 import {
   discard,
   editRepository,
@@ -217,7 +218,7 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
     await link(ctx.blobs.pathOf(ctx.repository, i.sha256), file).catch((e: unknown) => {
       // A missing upload or a name clash (case-insensitive disk) is the change's fault and fails its task;
       // any other failure (EXDEV, EACCES, ENOSPC) is the server's and is rethrown, not blamed on the upload.
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = errorCode(e);
       if (code === 'EEXIST') throw new ValueError(`installer ${i.name}: another installer has this name`);
       if (code !== 'ENOENT') throw e;
       throw new ValueError(`installer ${i.name}: no upload with SHA-256 ${i.sha256} (upload it first)`);
