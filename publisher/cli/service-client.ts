@@ -9,12 +9,15 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DownloadHTTPError, ValueError } from '../../updater/core/errors.js';
+import { DownloadError, DownloadHTTPError, ValueError } from '../../updater/core/errors.js';
+import { errorCode } from '../../updater/node-io/index.js';
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
 const POLL_MS = 250;
 const WAIT_LIMIT_MS = 30 * 60_000;
+/** How long a waiting client tolerates an unreachable service (an API process restarting). */
+const UNREACHABLE_LIMIT_MS = 2 * 60_000;
 
 export class ServiceClient {
   constructor(
@@ -48,7 +51,11 @@ export class ServiceClient {
       body: payload,
       duplex: body?.file ? 'half' : undefined,
     };
-    const res = await fetch(`${this.base}/api/v1${path}`, init);
+    const res = await fetch(`${this.base}/api/v1${path}`, init).catch((e: unknown) => {
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ECONNRESET) is its cause.
+      const reason = errorCode((e as { cause?: unknown }).cause) ?? (e as Error).message;
+      throw new DownloadError(`${method} ${path}: cannot reach the service at ${this.base} (${reason})`, { cause: e });
+    });
     if (body?.absent !== undefined && res.status === body.absent) {
       await res.body?.cancel();
       return undefined;
@@ -111,7 +118,10 @@ export function serviceClient(server: string | undefined, token: string | undefi
   return new ServiceClient(url.href.replace(/\/+$/, ''), token);
 }
 
-/** Polls task `task` until it is settled (or WAIT_LIMIT_MS passed). */
+/**
+ * Polls task `task` until it is settled (or WAIT_LIMIT_MS passed). The task is recorded: an
+ * API process restarting meanwhile (unreachable, or a gateway's 502-504) is waited out.
+ */
 export async function waitForTask(
   client: ServiceClient,
   task: string,
@@ -119,12 +129,27 @@ export async function waitForTask(
 ): Promise<{ state: string; error?: string; result?: unknown }> {
   log(`waiting for task ${task} to be published...`);
   const deadline = Date.now() + WAIT_LIMIT_MS;
+  let unreachableSince: number | undefined;
   for (;;) {
-    const t = (await client.request('GET', `/tasks/${task}`)) as { state: string; error?: string; result?: unknown };
-    if (t.state !== 'pending') return t;
+    try {
+      const t = (await client.request('GET', `/tasks/${task}`)) as { state: string; error?: string; result?: unknown };
+      if (t.state !== 'pending') return t;
+      unreachableSince = undefined;
+    } catch (e) {
+      if (!isTransient(e)) throw e;
+      if (unreachableSince === undefined) log(`${(e as Error).message}; asking again`);
+      unreachableSince ??= Date.now();
+      if (Date.now() - unreachableSince > UNREACHABLE_LIMIT_MS) throw e;
+    }
     if (Date.now() > deadline) throw new ValueError(`task ${task} is still pending; check it later`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/** The service unreachable or its gateway failing: worth asking again (a refusal is not). */
+function isTransient(e: unknown): boolean {
+  if (e instanceof DownloadHTTPError) return e.status === 502 || e.status === 503 || e.status === 504;
+  return e instanceof DownloadError;
 }
 
 export interface RemoteRelease {
