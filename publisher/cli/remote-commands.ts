@@ -142,6 +142,10 @@ export async function runRemoteCommand(argv: string[], io: CliIO): Promise<numbe
     const [name, ...rest] = argv;
     const command =
       name !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!command && (argv.includes('--help') || argv.includes('-h'))) {
+      io.stdout(USAGE);
+      return 0;
+    }
     if (!command)
       throw new ValueError(`repo ${name ?? ''} is not available with --server (${Object.keys(COMMANDS).join(', ')})`);
     const { values, positionals } = parseArgs({

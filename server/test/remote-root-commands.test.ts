@@ -5,14 +5,14 @@
  * (one signing here in one go, one uploading a signature made offline); the new root is
  * published and our client and tuf-js follow it.
  */
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyDirectory, signStaged } from 'electron-tuf/publisher';
 import { main } from '../../publisher/cli/main.js';
 import type { CliIO } from '../../publisher/cli/io.js';
 import { cleanupTemp, makeRepo, ourClient, tempDir, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
-import { call, settled, startTestServer, type TestServer } from './helpers.js';
+import { call, settled, splitRootKeys, startTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
@@ -38,14 +38,8 @@ beforeAll(async () => {
   work = await tempDir('etuf-ceremony-');
   repo = await makeRepo({ rootKeys: 3, rootThreshold: 2 });
   // The service gets the online keys only: the root key files stay with their holders.
-  serviceKeys = join(await tempDir('etuf-service-keys-'), 'keys');
-  await cp(repo.keys, serviceKeys, { recursive: true });
-  rootKeyFiles = (await readdir(repo.keys))
-    .filter((f) => /^root-\d+\.key\.pem$/.test(f))
-    .sort()
-    .map((f) => join(repo.keys, f));
+  ({ serviceKeys, rootKeyFiles } = await splitRootKeys(repo));
   expect(rootKeyFiles).toHaveLength(3);
-  for (const f of await readdir(serviceKeys)) if (f.startsWith('root-')) await rm(join(serviceKeys, f));
 }, 120_000);
 
 afterAll(async () => {
@@ -77,6 +71,13 @@ describe('repo bootstrap --server', () => {
 
     const relative = await cli('bootstrap', repo.repo, '--name', 'app', '--keys-dir', 'keys');
     expect([relative.code, relative.err]).toEqual([1, expect.stringMatching(/absolute/)]);
+
+    const local = io();
+    expect(await main(['repo', 'bootstrap', repo.repo, '--name', 'app'], local)).toBe(1);
+    expect(local.err).toEqual([expect.stringMatching(/works with the repository service: add --server URL/)]);
+    const help = io();
+    expect(await main(['repo', '--server', server.url, '--help'], help)).toBe(0);
+    expect(help.out.join('\n')).toMatch(/repo bootstrap <repo-dir> --name N[\s\S]*repo sign <name> root \(--key/);
 
     const ok = await cli('bootstrap', repo.repo, '--name', 'app', '--keys-dir', serviceKeys);
     expect([ok.code, ok.out]).toEqual([0, expect.stringMatching(/^Bootstrapped app: root version 1/)]);
