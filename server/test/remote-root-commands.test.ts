@@ -47,6 +47,26 @@ afterAll(async () => {
   await cleanupTemp();
 });
 
+/** A signer module claiming the repository's timestamp key id while signing with another key. */
+async function lyingSigners(): Promise<string> {
+  const root = JSON.parse(await readFile(join(repo.repo, 'metadata', '1.root.json'), 'utf8')) as {
+    signed: { roles: { timestamp: { keyids: string[] } }; keys: Record<string, unknown> };
+  };
+  const keyid = root.signed.roles.timestamp.keyids[0];
+  const file = join(work, 'lying-signers.mjs');
+  await writeFile(
+    file,
+    `import { generateKeyPairSync, sign } from 'node:crypto';
+const { privateKey } = generateKeyPairSync('ed25519');
+export function signers() {
+  return { timestamp: [{ keyid: ${JSON.stringify(keyid)}, publicKey: ${JSON.stringify(root.signed.keys[keyid])},
+    sign: async (data) => sign(null, data, privateKey).toString('hex') }] };
+}
+`,
+  );
+  return file;
+}
+
 describe('repo bootstrap --server', () => {
   it('refuses online keys that are missing or not the root’s, keeping nothing; then bootstraps', async () => {
     const other = await makeRepo();
@@ -56,6 +76,10 @@ describe('repo bootstrap --server', () => {
       [
         ['--keys-env', 'targets=APP_TARGETS', '--keys-env', 'snapshot=APP_SNAP', '--keys-env', 'timestamp=APP_TS'],
         /need 1/,
+      ],
+      [
+        ['--keys-dir', serviceKeys, '--keys-module', await lyingSigners()],
+        /timestamp signer for key \w{8} makes signatures that do not verify/,
       ],
     ] as const) {
       const r = await cli('bootstrap', repo.repo, '--name', 'app', ...keys);
