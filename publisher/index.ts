@@ -49,7 +49,7 @@ export {
 } from './transaction.js';
 export { validateReleaseInput, type ReleaseInput, type ReleaseRequest } from './release-input.js';
 export type { ReleaseEditOptions, ReleaseEditResult, RemovalResult, TargetsEditResult } from './release-edits.js';
-export { hashAndCopy, discard, type IncomingFile } from './target-store.js';
+export { hashAndCopy, discard, duplicateIncoming, type IncomingFile } from './target-store.js';
 export { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
 export { repositoryPaths, type RepositoryPaths } from './layout.js';
 export { RepositoryState } from './repository.js';

@@ -6,7 +6,7 @@
  * together, so the two signed sources never disagree.
  */
 import { canonicalString } from '../updater/core/canonical.js';
-import { ValueError } from '../updater/core/errors.js';
+import { UnknownReleaseError, ValueError } from '../updater/core/errors.js';
 import { TargetFile } from '../updater/core/metadata.js';
 import type { ChannelRelease, InstallerKind, ReleaseCustom } from '../updater/release/index.js';
 import { collectInstallers, indexPathOf, readPublishedIndex, rebuildIndex, stageIndex } from './channel-indexes.js';
@@ -227,8 +227,7 @@ export async function applyRemoval(edit: RepositoryEdit, version: string, channe
       affected.set(indexKeyString(indexKeyOf(item.custom)), indexKeyOf(item.custom));
     }
   }
-  if (removed.length === 0)
-    throw new ValueError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in this repository`);
+  if (removed.length === 0) throw new UnknownReleaseError(version, channel);
   for (const r of removed) await edit.targets.delete(r.role, r.path);
   const gone = new Set(removed.map((r) => r.path));
   const indexes: RemovalResult['indexes'] = [];
@@ -271,8 +270,7 @@ export async function applyStaging(
       count++;
     }
   }
-  if (count === 0)
-    throw new ValueError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in this repository`);
+  if (count === 0) throw new UnknownReleaseError(version, channel);
   for (const key of affected.values()) await publishIndex(edit, await rebuildIndex(edit.targets, key));
   return { installers: count };
 }

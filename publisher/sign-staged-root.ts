@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { ValueError } from '../updater/core/errors.js';
+import type { Metadata, Root } from '../updater/core/metadata.js';
 import { writeFileAtomic } from '../updater/node-io/index.js';
 import { readKeyFile, shortKeyId, signerFromPem } from './keystore.js';
 import { openPaths } from './options.js';
@@ -19,6 +20,7 @@ import {
   signWithAvailableRootKeys,
   stagedStatus,
   storeDetached,
+  type DetachedSignature,
   type PublishedRoot,
   type StagedStatus,
 } from './staged-root.js';
@@ -47,6 +49,29 @@ export interface SignResult {
   published?: PublishedRoot;
 }
 
+/**
+ * A detached signature over the staged root by the root key in `pem` (read from `where`). The
+ * key must be a root key of `current` or of the staged root (5.3.4: both thresholds count), so
+ * a holder never signs a root with a key that would not count.
+ */
+export async function signStagedWithKey(
+  staged: Metadata<Root>,
+  current: Root,
+  pem: string,
+  where: string,
+): Promise<DetachedSignature> {
+  const signer = signerFromPem(pem, undefined, where);
+  const key = staged.signed.keys[signer.keyid] ?? current.keys[signer.keyid];
+  const isRootKey =
+    staged.signed.roles.root.keyids.includes(signer.keyid) || current.roles.root.keyids.includes(signer.keyid);
+  if (!key || !isRootKey) {
+    throw new ValueError(
+      `${where} holds key ${shortKeyId(signer.keyid)}, which is not a root key of version ${current.version} or ${staged.signed.version}`,
+    );
+  }
+  return detachedFor(staged, signer.keyid, await signerFromPem(pem, key, where).sign(staged.signedBytes));
+}
+
 export async function signStaged(options: SignOptions): Promise<SignResult> {
   if (options.role !== 'root')
     throw new ValueError(
@@ -68,21 +93,7 @@ export async function signStaged(options: SignOptions): Promise<SignResult> {
     const added: string[] = [];
     const result: Partial<SignResult> = { version: staged.signed.version, added };
     if (pem !== undefined) {
-      const signer = signerFromPem(pem, undefined, options.keyFile!);
-      const key = staged.signed.keys[signer.keyid] ?? state.root.signed.keys[signer.keyid];
-      const isRootKey =
-        staged.signed.roles.root.keyids.includes(signer.keyid) ||
-        state.root.signed.roles.root.keyids.includes(signer.keyid);
-      if (!key || !isRootKey) {
-        throw new ValueError(
-          `${options.keyFile} holds key ${shortKeyId(signer.keyid)}, which is not a root key of version ${state.root.signed.version} or ${staged.signed.version}`,
-        );
-      }
-      const sig = detachedFor(
-        staged,
-        signer.keyid,
-        await signerFromPem(pem, key, options.keyFile!).sign(staged.signedBytes),
-      );
+      const sig = await signStagedWithKey(staged, state.root.signed, pem, options.keyFile!);
       if (options.out !== undefined) {
         result.out = resolve(options.out);
         await writeFileAtomic(result.out, detachedBytes(sig));

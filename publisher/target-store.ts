@@ -86,6 +86,24 @@ export async function stageBytes(paths: RepositoryPaths, bytes: Uint8Array): Pro
   };
 }
 
+/**
+ * A second staged copy of `file` for another transaction (a transaction consumes or discards
+ * the copies it is handed): a hard link to the same bytes, or a copy where links fail. Its
+ * length and hashes are those computed when `file` was copied; nothing but us writes .incoming.
+ */
+export async function duplicateIncoming(paths: RepositoryPaths, file: IncomingFile): Promise<IncomingFile> {
+  const tempPath = join(paths.incoming, incomingName());
+  try {
+    await link(file.tempPath, tempPath);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') throw new StorageError(`the staged copy ${file.tempPath} is gone`);
+    await copyFile(file.tempPath, tempPath).catch((e: unknown) => {
+      throw new StorageError(`cannot copy ${file.tempPath}: ${(e as Error).message}`, { cause: e });
+    });
+  }
+  return { ...file, tempPath };
+}
+
 export async function discard(file: IncomingFile): Promise<void> {
   await unlink(file.tempPath).catch(() => undefined);
 }

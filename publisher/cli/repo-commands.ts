@@ -524,7 +524,9 @@ function stagedLines(s: {
 const USAGE = `usage: electron-tuf ${Object.values(COMMANDS)
   .map((c) => c.usage.split('\n')[0])
   .join('\n       electron-tuf ')}
-options for every command: --json (print the result as JSON), --verbose, --help`;
+options for every command: --json (print the result as JSON), --verbose, --help
+with the repository service (docs/server.md): add, remove, list, bootstrap, staged and sign take --server URL --token T
+  (electron-tuf repo --server URL --help lists them)`;
 
 interface Outcome {
   result: unknown;
@@ -546,6 +548,8 @@ export async function runRepoCommand(argv: string[], io: CliIO): Promise<number>
       return name === undefined ? 1 : 0;
     }
     const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!command && (name === 'bootstrap' || name === 'staged'))
+      throw new ValueError(`repo ${name} works with the repository service: add --server URL --token T`);
     if (!command) throw new ValueError(`unknown command "repo ${name}" (see electron-tuf repo --help)`);
     const { values, positionals } = parseArgs({
       args: rest,

@@ -5,7 +5,7 @@
  * (cli/remote-commands.ts): upload each installer, record each release, wait until published.
  */
 import { ValueError } from '../../updater/core/errors.js';
-import { serviceClient, submitRelease, waitForTask, type ServiceClient } from '../cli/remote-commands.js';
+import { serviceClient, submitRelease, waitForTask, type ServiceClient } from '../cli/service-client.js';
 import type { HookSettings } from './settings.js';
 import type { ReleaseGroup } from './sign.js';
 

@@ -2,14 +2,16 @@
  * Uploaded installer bytes, stored by content: `<data>/uploads/<repo>/<sha256>`. An upload is
  * streamed to a temporary file while it is hashed and counted, and kept only when its length
  * and SHA-256 match what the client declared; before a release is signed the stored file is
- * hashed again (`verifyBlob`), so bytes that changed on disk are never signed.
+ * hashed again while it is copied for publishing (publish.ts), so bytes that changed on disk
+ * are never signed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { createWriteStream, type Stats } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { errorCode } from 'electron-tuf/node-io';
 import { BadRequestError } from './errors.js';
 
 export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
@@ -17,7 +19,7 @@ export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 /** `stat`, or undefined when nothing is there; other errors (EACCES, EIO) are thrown, not read as "absent". */
 async function statIfPresent(path: string): Promise<Stats | undefined> {
   return stat(path).catch((e: unknown) => {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errorCode(e) === 'ENOENT') return undefined;
     throw e;
   });
 }
@@ -62,16 +64,6 @@ export class BlobStore {
     } finally {
       await rm(temp, { force: true });
     }
-  }
-
-  /** True when the stored file has exactly this length and SHA-256 (read and hashed again now). */
-  async verify(repository: string, sha256: string, length: number): Promise<boolean> {
-    const path = this.pathOf(repository, sha256);
-    const info = await statIfPresent(path);
-    if (!info?.isFile() || info.size !== length) return false;
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(path), hash);
-    return hash.digest('hex') === sha256;
   }
 
   async has(repository: string, sha256: string, length: number): Promise<boolean> {

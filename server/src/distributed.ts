@@ -70,7 +70,12 @@ async function openState(
     await db.close();
     throw e;
   }
-  return { db, data, repositories: new Repositories(db, data), blobs: new BlobStore(join(data, 'uploads')) };
+  return {
+    db,
+    data,
+    repositories: new Repositories(db, data, o.env ?? process.env),
+    blobs: new BlobStore(join(data, 'uploads')),
+  };
 }
 
 const JOB_OPTIONS = {

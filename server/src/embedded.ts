@@ -74,7 +74,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
   try {
     await migrate(db);
     const adminTokenFile = await ensureAdminToken(db, data, options.adminToken ?? env.ELECTRON_TUF_ADMIN_TOKEN);
-    const repositories = new Repositories(db, data);
+    const repositories = new Repositories(db, data, env);
     const blobs = new BlobStore(join(data, 'uploads'));
     const logger = options.logger ?? loggerOptions();
     const app = await buildApi({

@@ -8,10 +8,18 @@
  *   (a KMS or HSM).
  * They become the publisher's KeyOptions, so signing goes through the publisher's KeyRing.
  */
+import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ValueError } from 'electron-tuf/core';
-import { roleKeyEnvVar, type KeyOptions, type ManagedRole, type Signer } from 'electron-tuf/publisher';
+import { ValueError, verifySignature } from 'electron-tuf/core';
+import {
+  KeyRing,
+  RepositoryState,
+  roleKeyEnvVar,
+  type KeyOptions,
+  type ManagedRole,
+  type Signer,
+} from 'electron-tuf/publisher';
 
 export const ONLINE_ROLES = ['targets', 'snapshot', 'timestamp', 'bins'] as const satisfies readonly ManagedRole[];
 export type OnlineRole = (typeof ONLINE_ROLES)[number];
@@ -69,9 +77,36 @@ export async function keyOptionsFor(
     if (value !== undefined) options.env![roleKeyEnvVar(role)] = value;
   }
   if (ref.module) {
-    const mod = (await import(pathToFileURL(ref.module).href)) as { signers?: (repo: string) => unknown };
+    const mod = (await import(pathToFileURL(ref.module).href).catch((e: unknown) => {
+      throw new ValueError(`keys.module ${ref.module} cannot be loaded: ${(e as Error).message}`, { cause: e });
+    })) as { signers?: (repo: string) => unknown };
     if (typeof mod.signers !== 'function') throw new ValueError(`${ref.module} does not export signers(repository)`);
     options.signers = (await mod.signers(repository)) as Partial<Record<ManagedRole, Signer[]>>;
   }
   return options;
+}
+
+/**
+ * Refuses a repository whose online keys the service cannot use: for targets, snapshot,
+ * timestamp (and bins, when the repository has them) the reference must supply a threshold of
+ * the keys root (or targets, for bins) lists, and each must sign a fresh challenge that
+ * verifies with the listed public key (a signer module's claimed key id is not taken on
+ * trust). Checked at bootstrap, so a wrong reference fails there and not at the first publish.
+ */
+export async function checkOnlineKeys(repoDir: string, keys: KeyOptions): Promise<void> {
+  const state = await RepositoryState.load(repoDir);
+  const ring = new KeyRing({ keysDir: keys.keys, env: keys.env ?? {}, signers: keys.signers });
+  const roles: ManagedRole[] = ['targets', 'snapshot', 'timestamp', ...(state.hasBins ? (['bins'] as const) : [])];
+  const requests = roles.map((role) => ({ role, trusted: state.trustedKeys(role) }));
+  const found = await ring.forThresholds(requests);
+  const challenge = randomBytes(32);
+  for (const { role, trusted } of requests) {
+    for (const signer of found.get(role) ?? []) {
+      const sig = await signer.sign(challenge);
+      if (!verifySignature(trusted.keys[signer.keyid], sig, challenge))
+        throw new ValueError(
+          `the ${role} signer for key ${signer.keyid.slice(0, 8)} makes signatures that do not verify`,
+        );
+    }
+  }
 }

@@ -9,13 +9,16 @@
  * with other content, a staging change of an unknown release) fails its task alone: when an
  * edit refuses, the transaction is abandoned (nothing written) and the batch is retried without
  * that change. Validating against the loaded state first would duplicate the publisher's rules;
- * the retry reuses them exactly, and costs one extra transaction per refused change.
+ * the retry reuses them exactly, and costs one extra transaction per refused change (the
+ * installers are not hashed again: each is copied and hashed once per round).
  */
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ValueError } from 'electron-tuf/core';
+import { UnknownReleaseError, ValueError } from 'electron-tuf/core';
+import { errorCode } from 'electron-tuf/node-io';
 import {
   discard,
+  duplicateIncoming,
   editRepository,
   hashAndCopy,
   repositoryPaths,
@@ -95,38 +98,64 @@ class ChangeRefused extends Error {
   }
 }
 
-/** One transaction for the run; a refused change is settled failed and the rest retried without it. */
+/**
+ * One transaction for the run; a refused change is settled failed and the rest retried without
+ * it. The installers are copied and hashed once for the whole round (`prepare`): every attempt
+ * gets fresh links to those verified copies, since a transaction consumes or discards the copies
+ * it is handed.
+ */
 async function groupCommit(ctx: PublishContext, changes: EditChange[]): Promise<Settled> {
-  const failed: Settled = [];
-  let remaining = changes;
-  while (remaining.length > 0) {
-    const prepared = await prepare(ctx, remaining);
-    try {
-      for (const p of prepared) if (p.error) failed.push({ change: p.change, outcome: { ok: false, error: p.error } });
-      const ready = prepared.filter((p) => !p.error);
-      if (ready.length === 0) break;
-      const { value, publish } = await editRepository({ repo: ctx.repoDir, ...ctx.keys }, (edit) =>
-        applyAll(edit, ready),
-      );
-      for (const s of value)
-        Object.assign(s.outcome.ok ? (s.outcome.result as object) : {}, { published: publish?.timestampVersion });
-      return [...failed, ...value];
-    } catch (e) {
-      if (!(e instanceof ChangeRefused)) throw e;
-      failed.push({ change: e.change, outcome: { ok: false, error: e.reason.message } });
-      remaining = prepared.filter((p) => !p.error && p.change !== e.change).map((p) => p.change);
-    } finally {
-      await release(prepared);
+  const prepared = await prepare(ctx, changes);
+  try {
+    const failed: Settled = [];
+    for (const p of prepared) if (p.error) failed.push({ change: p.change, outcome: { ok: false, error: p.error } });
+    let ready = prepared.filter((p) => !p.error);
+    while (ready.length > 0) {
+      try {
+        return [...failed, ...(await commitOnce(ctx, ready))];
+      } catch (e) {
+        if (!(e instanceof ChangeRefused)) throw e;
+        failed.push({ change: e.change, outcome: { ok: false, error: e.reason.message } });
+        ready = ready.filter((p) => p.change !== e.change);
+      }
     }
+    return failed;
+  } finally {
+    await release(prepared);
   }
-  return failed;
 }
 
-async function applyAll(edit: RepositoryEdit, prepared: Prepared[]): Promise<Settled> {
+/** One `editRepository` transaction over `ready`, on links to the round's verified copies. */
+async function commitOnce(ctx: PublishContext, ready: Prepared[]): Promise<Settled> {
+  const paths = repositoryPaths(ctx.repoDir);
+  const copies = new Map<Prepared, IncomingFile[]>();
+  try {
+    for (const p of ready) {
+      const files: IncomingFile[] = [];
+      copies.set(p, files);
+      for (const f of p.staged) files.push(await duplicateIncoming(paths, f));
+    }
+    const { value, publish } = await editRepository({ repo: ctx.repoDir, ...ctx.keys }, (edit) =>
+      applyAll(edit, ready, copies),
+    );
+    for (const s of value)
+      Object.assign(s.outcome.ok ? (s.outcome.result as object) : {}, { published: publish?.timestampVersion });
+    return value;
+  } finally {
+    // Placed copies were moved into targets/ (unlinking their old name is then a no-op).
+    for (const files of copies.values()) for (const f of files) await discard(f);
+  }
+}
+
+async function applyAll(
+  edit: RepositoryEdit,
+  prepared: Prepared[],
+  copies: Map<Prepared, IncomingFile[]>,
+): Promise<Settled> {
   const settled: Settled = [];
   for (const p of prepared) {
     try {
-      settled.push({ change: p.change, outcome: { ok: true, result: await applyEdit(edit, p) } });
+      settled.push({ change: p.change, outcome: { ok: true, result: await applyEdit(edit, p, copies.get(p) ?? []) } });
     } catch (e) {
       if (e instanceof ValueError) throw new ChangeRefused(p.change, e);
       throw e;
@@ -135,10 +164,10 @@ async function applyAll(edit: RepositoryEdit, prepared: Prepared[]): Promise<Set
   return settled;
 }
 
-async function applyEdit(edit: RepositoryEdit, p: Prepared): Promise<unknown> {
+async function applyEdit(edit: RepositoryEdit, p: Prepared, staged: IncomingFile[]): Promise<unknown> {
   const { change } = p;
   if (change.kind === 'remove') return yank(edit, change.payload.version, change.payload.channel);
-  const r = await edit.addRelease(p.input!, p.staged);
+  const r = await edit.addRelease(p.input!, staged);
   return {
     targets: r.targets.map((t) => ({ path: t.path, status: t.status })),
     replaced: r.replaced,
@@ -157,8 +186,7 @@ async function yank(edit: RepositoryEdit, version: string, channel: string | und
     const r = await edit.removeRelease(version, channel);
     return { removed: r.removed.map((t) => t.path), indexes: r.indexes };
   } catch (e) {
-    if (e instanceof ValueError && e.message.startsWith(`no release ${version}`))
-      return { removed: [], alreadyRemoved: true };
+    if (e instanceof UnknownReleaseError) return { removed: [], alreadyRemoved: true };
     throw e;
   }
 }
@@ -168,7 +196,7 @@ interface Prepared {
   /** Why the change fails before the transaction (bad input, upload missing or changed). */
   error?: string;
   input?: ReleaseInput;
-  /** Private copies of the installers, hashed while copied, in `input.files` order. */
+  /** Private copies of the installers, hashed while copied (once per round), in `input.files` order. */
   staged: IncomingFile[];
   dir?: string;
 }
@@ -217,7 +245,7 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
     await link(ctx.blobs.pathOf(ctx.repository, i.sha256), file).catch((e: unknown) => {
       // A missing upload or a name clash (case-insensitive disk) is the change's fault and fails its task;
       // any other failure (EXDEV, EACCES, ENOSPC) is the server's and is rethrown, not blamed on the upload.
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = errorCode(e);
       if (code === 'EEXIST') throw new ValueError(`installer ${i.name}: another installer has this name`);
       if (code !== 'ENOENT') throw e;
       throw new ValueError(`installer ${i.name}: no upload with SHA-256 ${i.sha256} (upload it first)`);

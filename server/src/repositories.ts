@@ -7,11 +7,11 @@
  */
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ValueError } from 'electron-tuf/core';
+import { TufError, ValueError } from 'electron-tuf/core';
 import { verifyRepository } from 'electron-tuf/publisher';
 import type { Db, Queryable } from './db.js';
 import { ConflictError, NotFoundError } from './errors.js';
-import { validateKeyReference, type KeyReference } from './keyrefs.js';
+import { checkOnlineKeys, keyOptionsFor, validateKeyReference, type KeyReference } from './keyrefs.js';
 
 export const REPOSITORY_NAME = '^[a-z0-9][a-z0-9-]{0,62}$';
 /** Metadata file names as `repo init` writes them: `N.role.json` and `timestamp.json`. */
@@ -36,6 +36,8 @@ export class Repositories {
   constructor(
     private readonly db: Db,
     readonly dataDir: string,
+    /** Where the online keys' environment variables are read (bootstrap checks them). */
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
   dirOf(name: string): string {
@@ -55,6 +57,16 @@ export class Repositories {
 
   async list(): Promise<string[]> {
     return (await this.db.query<{ name: string }>('SELECT name FROM repositories ORDER BY name')).map((r) => r.name);
+  }
+
+  /** The referenced online keys must serve this repository's root now, not fail at the first publish. */
+  private async checkKeys(name: string, scratch: string, keys: KeyReference): Promise<void> {
+    try {
+      await checkOnlineKeys(scratch, await keyOptionsFor(name, keys, this.env));
+    } catch (e) {
+      if (!(e instanceof TufError)) throw e;
+      throw new ValueError(`the online keys given for ${name} cannot sign for its root: ${e.message}`, { cause: e });
+    }
   }
 
   async bootstrap(input: BootstrapInput): Promise<{ name: string; rootVersion: number; targets: number }> {
@@ -77,6 +89,7 @@ export class Repositories {
       if (input.settings !== undefined) await writeFile(join(scratch, 'electron-tuf.json'), input.settings);
       const check = await verifyRepository({ repo: scratch });
       if (!check.ok) throw new ValueError(`the uploaded repository does not verify: ${check.problems.join('; ')}`);
+      await this.checkKeys(input.name, scratch, keys);
       // Reserve the name first: two concurrent bootstraps of one name, one wins.
       await this.db.transaction(async (tx) => {
         const existing = await tx.query(

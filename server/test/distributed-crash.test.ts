@@ -3,70 +3,38 @@
  * every accepted change is published, the tree verifies. Real PostgreSQL and Redis, the worker
  * as its own process (the built CLI: `npm run build` first, as `npm test` does).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, ourClient, tempDir } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
+import { Children, isolated, killNine, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
 import { addRelease, bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
-const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.ETUF_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-const suffix = randomBytes(4).toString('hex');
-const database = `etuf_${suffix}`;
-const prefix = `etuf-test-${suffix}`;
-const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
-const children: ChildProcess[] = [];
+const services = isolated();
+const { databaseUrl, prefix } = services;
+const children = new Children();
 const processes: Process[] = [];
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function startWorker(data: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'worker', '--data', data, '--database-url', databaseUrl, '--redis-url', REDIS_URL],
-    {
-      env: { ...process.env, ELECTRON_TUF_REDIS_PREFIX: prefix },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+function startWorker(data: string) {
+  return children.start(
+    [SERVER_CLI, 'worker', '--data', data, '--database-url', databaseUrl, '--redis-url', REDIS_URL],
+    { ELECTRON_TUF_REDIS_PREFIX: prefix },
+    'worker started',
   );
-  children.push(child);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('worker started') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before starting: ${stderr}`)));
-  });
 }
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.killAll();
   for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
+  await services.drop();
   await cleanupTemp();
 }, 60_000);
 
 describe('distributed mode, kill -9', () => {
   it('a worker killed mid-publish and replaced loses no accepted release', async () => {
-    await admin(`CREATE DATABASE ${database}`);
+    await services.create();
     const data = await tempDir('etuf-dist-crash-');
     const adminToken = newToken();
     const common = {
@@ -96,9 +64,7 @@ describe('distributed mode, kill -9', () => {
       expect(a.status).toBe(202);
       tasks.push(a.body.task);
     }
-    const exited = new Promise((r) => first.once('exit', r));
-    first.kill('SIGKILL');
-    await exited;
+    await killNine(first);
     await startWorker(data);
 
     const states = await Promise.all(tasks.map(async (t) => (await settled(api, adminToken, t)).body.state));

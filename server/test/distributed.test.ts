@@ -3,39 +3,24 @@
  * key prefix): one API, two workers, a scheduler; 16 concurrent adds all published; the refresh
  * schedule runs once per tick with three workers and two schedulers.
  */
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
+import { isolated, REDIS_URL } from './distributed-helpers.js';
 import { addRelease, bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
 
-const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.ETUF_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-const suffix = randomBytes(4).toString('hex');
-const database = `etuf_${suffix}`;
-const prefix = `etuf-test-${suffix}`;
-const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+const services = isolated();
+const { databaseUrl, prefix } = services;
 const adminToken = newToken();
 const processes: Process[] = [];
 let data: string;
 let api: Awaited<ReturnType<typeof startApiProcess>>;
 let repo: TestRepo;
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${database}`);
+  await services.create();
   data = await tempDir('etuf-dist-');
   const common = {
     databaseUrl,
@@ -54,11 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
+  await services.drop();
   await cleanupTemp();
 }, 60_000);
 

@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyRepository } from 'electron-tuf/publisher';
+import { editRepository, verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, tempDir } from '../../test/publisher/helpers.js';
 import { BlobStore } from '../src/blobs.js';
 import { enqueueChange, getTask, type AddPayload } from '../src/changes.js';
@@ -24,11 +24,21 @@ afterAll(async () => {
   await cleanupTemp();
 });
 
+/** The real store, counting how often the worker opens a stored upload to copy and hash it. */
+class CountingBlobStore extends BlobStore {
+  opened = 0;
+  override pathOf(repository: string, sha256: string): string {
+    this.opened++;
+    return super.pathOf(repository, sha256);
+  }
+}
+
 interface Service {
   db: Db;
-  blobs: BlobStore;
+  blobs: CountingBlobStore;
   worker: PublishWorker;
   repoDir: string;
+  keys: string;
 }
 
 async function service(): Promise<Service> {
@@ -37,9 +47,11 @@ async function service(): Promise<Service> {
   dbs.push(db);
   await migrate(db);
   const repositories = new Repositories(db, data);
-  await repositories.bootstrap(await bootstrapBody('app', await makeRepo({ bins: 16 })));
-  const blobs = new BlobStore(join(data, 'uploads'));
-  return { db, blobs, worker: new PublishWorker(db, repositories, blobs, {}), repoDir: repositories.dirOf('app') };
+  const repo = await makeRepo({ bins: 16 });
+  await repositories.bootstrap(await bootstrapBody('app', repo));
+  const blobs = new CountingBlobStore(join(data, 'uploads'));
+  const worker = new PublishWorker(db, repositories, blobs, {});
+  return { db, blobs, worker, repoDir: repositories.dirOf('app'), keys: repo.keys };
 }
 
 /** Uploads the installer and records an add (its task pending); nothing publishes until `drain`. */
@@ -181,7 +193,10 @@ describe('group commit', () => {
     const yank = await enqueueChange(s.db, 'app', 'remove', { version: '2.0.0' });
     const before = await versions(s.repoDir);
 
+    s.blobs.opened = 0;
     expect(await s.worker.drain('app')).toBe(7);
+    // The refused change cost a second transaction, not a second copy and hash of the installers.
+    expect(s.blobs.opened).toBe(5);
 
     const task = (id: string) => getTask(s.db, id);
     expect((await task(good1)).state).toBe('succeeded');
@@ -215,5 +230,24 @@ describe('group commit', () => {
       '2.3.0/App-2.3.0.zip',
     ])
       expect(paths).not.toContain(gone);
+  }, 60_000);
+
+  it('a yank of a release that is already gone succeeds (typed UnknownReleaseError, not message matching)', async () => {
+    const s = await service();
+    await pendingAdd(s, '3.0.0');
+    await s.worker.drain('app');
+    // Two yanks of one release in one batch: the second finds it gone, as after a killed worker.
+    const first = await enqueueChange(s.db, 'app', 'remove', { version: '3.0.0' });
+    const again = await enqueueChange(s.db, 'app', 'remove', { version: '3.0.0', channel: 'stable' });
+    expect(await s.worker.drain('app')).toBe(2);
+    expect(await getTask(s.db, first)).toMatchObject({
+      state: 'succeeded',
+      result: { removed: ['3.0.0/App-3.0.0.zip'] },
+    });
+    expect(await getTask(s.db, again)).toMatchObject({ state: 'succeeded', result: { alreadyRemoved: true } });
+    expect(await targetPaths(s.repoDir)).not.toContain('3.0.0/App-3.0.0.zip');
+    await expect(
+      editRepository({ repo: s.repoDir, keys: s.keys, env: {} }, (edit) => edit.removeRelease('3.0.0', 'stable')),
+    ).rejects.toMatchObject({ name: 'UnknownReleaseError', version: '3.0.0', channel: 'stable' });
   }, 60_000);
 });

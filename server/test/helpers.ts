@@ -1,6 +1,6 @@
 /** Test helpers: an embedded server on a temporary data directory, and a small API client. */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmbedded, type RunningServer } from '../src/index.js';
 import { newToken } from '../src/tokens.js';
@@ -147,4 +147,19 @@ export function installerBytes(seed: string, size = 8192): Buffer {
   const data = Buffer.alloc(size);
   for (let i = 0; i < size; i += block.length) block.copy(data, i);
   return data;
+}
+
+/**
+ * Splits a `repo init` keys directory as a service with offline root keys has it: a copy with
+ * the online keys only (for the service), and the root key files (one per holder), in order.
+ */
+export async function splitRootKeys(repo: TestRepo): Promise<{ serviceKeys: string; rootKeyFiles: string[] }> {
+  const serviceKeys = join(await tempDir('etuf-service-keys-'), 'keys');
+  await cp(repo.keys, serviceKeys, { recursive: true });
+  for (const f of await readdir(serviceKeys)) if (f.startsWith('root-')) await rm(join(serviceKeys, f));
+  const rootKeyFiles = (await readdir(repo.keys))
+    .filter((f) => /^root-\d+\.key\.pem$/.test(f))
+    .sort()
+    .map((f) => join(repo.keys, f));
+  return { serviceKeys, rootKeyFiles };
 }

@@ -3,7 +3,7 @@
  * root renewal, two holders sign it offline (`repo sign --out`) and upload their signatures; the
  * root is published with the second one, and clients move to it.
  */
-import { cp, mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStaged } from 'electron-tuf/publisher';
@@ -15,7 +15,15 @@ import {
   tempDir,
   type TestRepo,
 } from '../../test/publisher/helpers.js';
-import { bootstrapBody, call, settled, startTestServer, type ApiBody, type TestServer } from './helpers.js';
+import {
+  bootstrapBody,
+  call,
+  settled,
+  splitRootKeys,
+  startTestServer,
+  type ApiBody,
+  type TestServer,
+} from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
@@ -25,14 +33,10 @@ beforeAll(async () => {
   server = await startTestServer();
   repo = await makeRepo({ rootKeys: 3, rootThreshold: 2 });
   // The service gets the online keys only: the root key files stay with their holders.
-  const serviceKeys = join(await tempDir('etuf-service-keys-'), 'keys');
-  await cp(repo.keys, serviceKeys, { recursive: true });
-  rootKeyFiles = (await readdir(repo.keys))
-    .filter((f) => /^root-\d+\.key\.pem$/.test(f))
-    .sort()
-    .map((f) => join(repo.keys, f));
+  const split = await splitRootKeys(repo);
+  rootKeyFiles = split.rootKeyFiles;
   expect(rootKeyFiles).toHaveLength(3);
-  for (const f of await readdir(serviceKeys)) if (f.startsWith('root-')) await rm(join(serviceKeys, f));
+  const serviceKeys = split.serviceKeys;
   const body = { ...(await bootstrapBody('app', repo)), keys: { dir: serviceKeys } };
   expect((await call(server, 'POST', '/api/v1/repositories', { token: server.adminToken, json: body })).status).toBe(
     201,

@@ -1,28 +1,16 @@
 /** The one schema on both databases: migrations applied once, also when processes start together. */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPglite, openPostgres, type Db } from '../src/db.js';
 import { migrate, SCHEMA_VERSION } from '../src/schema.js';
 import { createToken } from '../src/tokens.js';
+import { isolated } from './distributed-helpers.js';
 
-const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-const database = `etuf_${randomBytes(4).toString('hex')}`;
+const services = isolated();
 const opened: Db[] = [];
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 afterAll(async () => {
   for (const db of opened) await db.close().catch(() => undefined);
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await services.drop();
 });
 
 async function exercise(db: Db): Promise<void> {
@@ -47,8 +35,8 @@ async function exercise(db: Db): Promise<void> {
 
 describe('schema', () => {
   it('migrates PostgreSQL once when four processes start together', async () => {
-    await admin(`CREATE DATABASE ${database}`);
-    const url = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+    await services.create();
+    const url = services.databaseUrl;
     const dbs = await Promise.all([1, 2, 3, 4].map(() => openPostgres(url)));
     opened.push(...dbs);
     await Promise.all(dbs.map((db) => migrate(db)));

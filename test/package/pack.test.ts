@@ -82,6 +82,7 @@ describe('the packed package', () => {
       'electron-tuf/client',
       'electron-tuf/core',
       'electron-tuf/electron-builder',
+      'electron-tuf/node-io',
       'electron-tuf/publisher',
       'electron-tuf/release',
     ]);

@@ -16,6 +16,7 @@
  *   │   ├── DownloadHTTPError        non-success status (`status`)
  *   │   └── SlowRetrievalError       connect or read timeout
  *   ├── ValueError                   the caller passed something unusable (bad target path, config)
+ *   │   └── UnknownReleaseError      the publisher was asked to yank or stage a release it does not hold
  *   ├── OrderError                   an API used out of order (e.g. snapshot before timestamp): a bug
  *   ├── StorageError                 local disk or lock trouble
  *   ├── CancelledError               the caller cancelled a long operation (a download, a lock wait)
@@ -83,6 +84,21 @@ export class SlowRetrievalError extends DownloadError {
 
 export class ValueError extends TufError {
   override name = 'ValueError';
+}
+
+/**
+ * A yank or staging change names a release the repository does not hold (`version`, and the
+ * channel when one was given). Callers that must treat "already gone" as done (the service's
+ * idempotent yank) branch on this class, not on the message.
+ */
+export class UnknownReleaseError extends ValueError {
+  override name = 'UnknownReleaseError';
+  constructor(
+    readonly version: string,
+    readonly channel: string | undefined,
+  ) {
+    super(`no release ${version}${channel ? ` in channel ${channel}` : ''} in this repository`);
+  }
 }
 
 export class OrderError extends TufError {

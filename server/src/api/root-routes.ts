@@ -5,14 +5,22 @@
  * Both go through the worker like every publish; the root is published once the thresholds of
  * the current and the staged root are met (TUF 5.3.4).
  */
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFileBounded } from 'electron-tuf/node-io';
 import { enqueueChange } from '../changes.js';
+import { NotFoundError } from '../errors.js';
 import { requireAdmin, requirePublish } from '../tokens.js';
 import { tokenOf, type Api, type ApiDeps } from './app.js';
-import { RepoParams, RootSignature, RotateRoot } from './schemas.js';
+import { RepoParams, RootSignature, RootVersionParams, RotateRoot } from './schemas.js';
 
-const MAX_STAGED_ROOT_BYTES = 1024 * 1024;
+/** The publisher's own bound for root metadata is far below this; a larger file is not a root. */
+const MAX_ROOT_BYTES = 1024 * 1024;
+
+/** A root file of the repository as text, read no further than MAX_ROOT_BYTES; undefined when absent. */
+async function readRoot(file: string): Promise<string | undefined> {
+  const bytes = await readFileBounded(file, MAX_ROOT_BYTES);
+  return bytes && Buffer.from(bytes).toString('utf8');
+}
 
 export function registerRootRoutes(api: Api, deps: ApiDeps): void {
   const { db, repositories } = deps;
@@ -29,17 +37,26 @@ export function registerRootRoutes(api: Api, deps: ApiDeps): void {
     },
   );
 
+  api.get('/repositories/:repo/root/staged', { schema: { params: RepoParams, tags: ['root'] } }, async (request) => {
+    requirePublish(await tokenOf(request, db), request.params.repo);
+    await repositories.get(request.params.repo);
+    const staged = await readRoot(join(repositories.dirOf(request.params.repo), 'staged', 'root.json'));
+    if (staged === undefined) throw new NotFoundError('no root change is staged');
+    return { staged };
+  });
+
+  // The published roots, one version at a time, so a holder can walk the chain from a root they
+  // trust to the current one (TUF 5.3) before signing the staged root.
   api.get(
-    '/repositories/:repo/root/staged',
-    { schema: { params: RepoParams, tags: ['root'] } },
-    async (request, reply) => {
-      requirePublish(await tokenOf(request, db), request.params.repo);
-      await repositories.get(request.params.repo);
-      const file = join(repositories.dirOf(request.params.repo), 'staged', 'root.json');
-      const info = await stat(file).catch(() => undefined);
-      if (!info?.isFile() || info.size > MAX_STAGED_ROOT_BYTES)
-        return reply.code(404).send({ error: 'no root change is staged' });
-      return { staged: await readFile(file, 'utf8') };
+    '/repositories/:repo/root/versions/:version',
+    { schema: { params: RootVersionParams, tags: ['root'] } },
+    async (request) => {
+      const { repo, version } = request.params;
+      requirePublish(await tokenOf(request, db), repo);
+      await repositories.get(repo);
+      const root = await readRoot(join(repositories.dirOf(repo), 'metadata', `${version}.root.json`));
+      if (root === undefined) throw new NotFoundError(`no root version ${version} is published`);
+      return { root };
     },
   );
 

@@ -95,6 +95,8 @@ export const RotateRoot = Type.Object(
   { additionalProperties: false },
 );
 
+export const RootVersionParams = Type.Object({ repo: Name, version: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) });
+
 export const RootSignature = Type.Object(
   { signature: Type.String({ minLength: 2, maxLength: 16 * 1024 }) },
   { additionalProperties: false },
