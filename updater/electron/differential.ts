@@ -91,7 +91,9 @@ export class DifferentialDownloader {
       return true;
     } catch (error) {
       if (error instanceof CancelledError || request.signal?.aborted) throw error;
-      this.log.warn(`Cannot download differentially, fallback to full download: ${describeError(error)}`);
+      this.log.warn(`Cannot download differentially, fallback to full download: ${nameAndMessage(error)}`);
+      // The full download starts afresh: a server that mangled ranges must not get to mangle its resume.
+      await rm(`${request.destPath}.part`, { force: true });
       return false;
     } finally {
       await this.removeMapsExcept(used);
@@ -157,6 +159,10 @@ export function chunkMapPathOf(target: TargetFile): string | undefined {
   if (typeof custom !== 'object' || custom === null || Array.isArray(custom)) return undefined;
   const path = (custom as { chunkMap?: unknown }).chunkMap;
   return typeof path === 'string' ? path : undefined;
+}
+
+function nameAndMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 async function hasSize(path: string, length: number): Promise<boolean> {
