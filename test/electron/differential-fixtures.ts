@@ -6,17 +6,14 @@
  * default fetcher (HttpFetcher), logging to an array.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import { addRelease, addTargets, initRepository, resolveFile, repositoryPaths } from '../../publisher/index.js';
-import { Updater } from '../../updater/client/updater.js';
+import { initRepository, resolveFile, repositoryPaths } from '../../publisher/index.js';
 import { TufAppUpdater, type TufAppUpdaterOptions } from '../../updater/electron/app-updater.js';
 import { NodeHost } from '../../updater/electron/electron-host.js';
 import type { Logger, TufAppUpdaterEvents } from '../../updater/electron/types.js';
-import { chunkMapTargetPath, serializeChunkMap } from '../../updater/release/chunk-map.js';
-import { installerTargetPath } from '../../updater/release/index.js';
-import { chunkMapOf, type ChunkingOptions } from '../helpers/chunk-maps.js';
+import { publishWithChunkMap, writeInstaller, type PublishOptions } from '../helpers/chunk-maps.js';
 import { tempDir } from './fixtures.js';
 
 export const fileNameOf = (version: string): string => `MyApp-${version}.tar.gz`;
@@ -115,15 +112,6 @@ function parseRange(header: string | undefined, size: number): [number, number] 
   return first <= last ? [first, last] : undefined;
 }
 
-export interface PublishOptions {
-  /** Publish a chunk map (default true), made with these options. */
-  map?: false | ChunkingOptions;
-  /** Publish these bytes as the map instead (a broken map, signed). */
-  mapBytes?: Uint8Array;
-  /** Sign this path as the installer's `custom.chunkMap` (e.g. another release's map). */
-  chunkMapPath?: string;
-}
-
 /** A repository made with the publisher, served with byte ranges. */
 export class ChunkedRepo {
   private constructor(
@@ -145,37 +133,9 @@ export class ChunkedRepo {
 
   /** `repo add` of the installer, then its chunk map as a signed target named in the installer's custom. */
   async publish(version: string, bytes: Uint8Array, options: PublishOptions = {}): Promise<void> {
-    const build = join(this.dir, 'builds', version);
-    await mkdir(build, { recursive: true });
-    const installer = join(build, fileNameOf(version));
-    await writeFile(installer, bytes);
-    const { repo, keys } = this;
-    await addRelease({ repo, keys, files: [installer], version, platform: 'linux', arch: 'x64' });
-    if (options.map === false) return;
-    const target = installerTargetPath(version, fileNameOf(version));
-    const mapFile = `${installer}.chunks.json`;
-    await writeFile(mapFile, options.mapBytes ?? serializeChunkMap(chunkMapOf(bytes, options.map ?? {})));
-    const custom = { ...(await this.customOf(target)), chunkMap: options.chunkMapPath ?? chunkMapTargetPath(target) };
-    await addTargets({
-      repo,
-      keys,
-      force: true,
-      targets: [
-        { path: chunkMapTargetPath(target), file: mapFile },
-        { path: target, file: installer, custom },
-      ],
-    });
-  }
-
-  /** The signed custom of a target, read as a client would. */
-  private async customOf(target: string): Promise<Record<string, unknown>> {
-    const client = new Updater({
-      metadataDir: await tempDir('etuf-diff-client-'),
-      metadataBaseUrl: this.server.metadataUrl,
-      bootstrapRoot: this.root,
-    });
-    await client.refresh();
-    return (await client.getTargetInfo(target))!.custom as Record<string, unknown>;
+    const installer = await writeInstaller(join(this.dir, 'builds', version), fileNameOf(version), bytes);
+    const target = { repo: this.repo, keys: this.keys, metadataUrl: this.server.metadataUrl, root: this.root };
+    await publishWithChunkMap(target, version, installer, bytes, options);
   }
 
   async close(): Promise<void> {

@@ -48,16 +48,21 @@ async function appWithPending100(): Promise<DiffApp> {
 }
 
 const newInstallerRequests = () => repo.server.requests.filter((r) => r.url.endsWith(NEW_NAME));
+const mapRequests = (version: string) =>
+  repo.server.requests.filter((r) => r.url.endsWith(`${fileNameOf(version)}.chunks.json`)).length;
 const fellBack = (app: DiffApp) => app.lines.some((l) => l.includes(FALLBACK));
 const built = (app: DiffApp) => app.lines.some((l) => l.includes('differential download of 1.1.0/'));
 
 describe('differential download', () => {
   it('builds the new installer from the pending one plus a few ranges, counting only downloaded bytes', async () => {
     const app = await appWithPending100();
+    // The map of an installer downloaded in full comes with it, for the next update.
+    expect(mapRequests('1.0.0')).toBe(1);
     await repo.publish('1.1.0', NEW);
     app.events.length = 0;
 
     expect((await update(app)).equals(NEW)).toBe(true);
+    expect([mapRequests('1.0.0'), mapRequests('1.1.0')]).toEqual([1, 1]);
 
     expect(built(app)).toBe(true);
     expect(fellBack(app)).toBe(false);

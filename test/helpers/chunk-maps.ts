@@ -4,7 +4,19 @@
  * tuned), or fixed-size chunks. The app updater must not care which: it matches chunks by hash.
  */
 import { createHash } from 'node:crypto';
-import { CHUNK_MAX_LENGTH, type Chunk, type ChunkMap } from '../../updater/release/chunk-map.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addRelease, addTargets } from '../../publisher/index.js';
+import { Updater } from '../../updater/client/updater.js';
+import {
+  CHUNK_MAX_LENGTH,
+  chunkMapTargetPath,
+  serializeChunkMap,
+  type Chunk,
+  type ChunkMap,
+} from '../../updater/release/chunk-map.js';
+import { installerTargetPath } from '../../updater/release/index.js';
 
 export interface ChunkingOptions {
   /** Fixed-size chunks of this many bytes instead of content-defined ones. */
@@ -91,4 +103,76 @@ export function changedCopy(old: Uint8Array, changedFraction: number, regions: n
   }
   const insertAt = Math.floor(old.length / 100);
   return Buffer.concat([copy.subarray(0, insertAt), Buffer.from(`inserted by ${seed}`), copy.subarray(insertAt)]);
+}
+
+/** A repository made with the publisher, and where a client reads its metadata. */
+export interface PublisherRepo {
+  repo: string;
+  keys: string;
+  metadataUrl: string;
+  root: Uint8Array;
+}
+
+export interface PublishOptions {
+  /** Publish a chunk map (default true), made with these options. */
+  map?: false | ChunkingOptions;
+  /** Publish these bytes as the map instead (a broken map, signed). */
+  mapBytes?: Uint8Array;
+  /** Sign this path as the installer's `custom.chunkMap` (e.g. another release's map). */
+  chunkMapPath?: string;
+}
+
+/**
+ * `repo add` of `installer` (a file named as the release's Linux tar.gz), then its chunk map
+ * as a signed target beside it, named in the installer's custom (as `repo add` will do once
+ * the publisher makes maps). Returns the map's bytes (undefined without one).
+ */
+export async function publishWithChunkMap(
+  target: PublisherRepo,
+  version: string,
+  installer: string,
+  bytes: Uint8Array,
+  options: PublishOptions = {},
+): Promise<Uint8Array | undefined> {
+  const { repo, keys } = target;
+  await addRelease({ repo, keys, files: [installer], version, platform: 'linux', arch: 'x64' });
+  if (options.map === false) return undefined;
+  const path = installerTargetPath(version, installer.slice(installer.lastIndexOf('/') + 1));
+  const mapFile = `${installer}.chunks.json`;
+  const mapBytes = options.mapBytes ?? serializeChunkMap(chunkMapOf(bytes, options.map ?? {}));
+  await writeFile(mapFile, mapBytes);
+  const custom = {
+    ...(await signedCustomOf(target, path)),
+    chunkMap: options.chunkMapPath ?? chunkMapTargetPath(path),
+  };
+  await addTargets({
+    repo,
+    keys,
+    force: true,
+    targets: [
+      { path: chunkMapTargetPath(path), file: mapFile },
+      { path, file: installer, custom },
+    ],
+  });
+  return mapBytes;
+}
+
+/** The signed custom of a target, read as a client would. */
+async function signedCustomOf(target: PublisherRepo, path: string): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(join(tmpdir(), 'etuf-custom-'));
+  try {
+    const client = new Updater({ metadataDir: dir, metadataBaseUrl: target.metadataUrl, bootstrapRoot: target.root });
+    await client.refresh();
+    return (await client.getTargetInfo(path))!.custom as Record<string, unknown>;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes `bytes` as `<dir>/<name>` (the directory is made) and returns the path. */
+export async function writeInstaller(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, name);
+  await writeFile(file, bytes);
+  return file;
 }

@@ -100,6 +100,20 @@ export class DifferentialDownloader {
     }
   }
 
+  /**
+   * Fetches (and checks) the chunk map of an installer just downloaded in full, so that the
+   * next update can be built from it without fetching it then. A failure only costs that.
+   */
+  async keepMapOf(target: TargetFile): Promise<void> {
+    if (chunkMapPathOf(target) === undefined) return;
+    try {
+      await this.loadMap(target, new Set());
+    } catch (error) {
+      if (error instanceof CancelledError) throw error;
+      this.log.warn(`cannot keep the chunk map of ${target.path}: ${nameAndMessage(error)}`);
+    }
+  }
+
   /** The candidates that are, by size, the signed installer they claim to be, with their signed maps. */
   private async usableBases(candidates: readonly BasisCandidate[], used: Set<string>): Promise<Basis[]> {
     const bases: Basis[] = [];

@@ -140,6 +140,8 @@ export class DownloadManager {
         onProgress: progress(),
       });
       this.log.info(`update ${request.version}: installer downloaded and verified (${request.info.length} bytes)`);
+      // This installer will be the source of the next differential download: its map goes with it.
+      if (options.differential !== false) await this.differential.keepMapOf(request.info);
     }
     if (candidates.length > 0) await this.removeOtherFiles(path); // an earlier pending installer has served
   }
