@@ -37,10 +37,11 @@ export interface Comparison {
 
 /**
  * Runs the app `version` once on `userDataPath` so that it downloads whatever is newest now and
- * keeps it pending: afterwards its chunks are local (publish the next release after this).
+ * keeps it pending with its chunk map: afterwards its chunks are local (publish the next release
+ * after this).
  */
 export async function primeUserData(source: AppSource, userDataPath: string, version: string): Promise<DownloadRun> {
-  return download(source, userDataPath, version, true);
+  return download(source, userDataPath, version, false);
 }
 
 /** `runs` full and `runs` differential downloads of the newest release, each from a copy of `primed`. */
