@@ -33,7 +33,10 @@ function exactRanges(ports: number[]) {
     ports.push(req.socket.remotePort ?? 0);
     const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')!;
     const [first, last] = [Number(m[1]), Number(m[2])];
-    res.writeHead(206, { 'content-range': `bytes ${first}-${last}/${BODY.length}`, 'content-length': last - first + 1 });
+    res.writeHead(206, {
+      'content-range': `bytes ${first}-${last}/${BODY.length}`,
+      'content-length': last - first + 1,
+    });
     res.end(BODY.subarray(first, last + 1));
   };
 }
@@ -88,9 +91,7 @@ describe('readRange', () => {
   it('slow retrieval: a range that trickles below the minimum rate is SlowRetrievalError', async () => {
     const server = await serve(drip(BODY, { chunkSize: 10, intervalMs: 20 }));
     const options = { minBytesPerSecond: 10_000, rateWindowMs: 200, retries: 0 };
-    await expect(read(new HttpFetcher(), server.url('/file'), 0, 100_000, options)).rejects.toThrow(
-      SlowRetrievalError,
-    );
+    await expect(read(new HttpFetcher(), server.url('/file'), 0, 100_000, options)).rejects.toThrow(SlowRetrievalError);
   });
 
   it('cancellation ends the read with CancelledError', async () => {
