@@ -12,7 +12,8 @@ import {
   serializeChannelIndex,
   type ChannelIndex,
 } from '../updater/release/index.js';
-import { readFileBounded } from '../updater/node-io/index.js';
+import { isSystemFailure, readFileBounded } from '../updater/node-io/index.js';
+import { DeserializationError, LengthOrHashMismatchError, ValueError } from '../updater/core/errors.js';
 import type { TargetsEdits } from './edits.js';
 import { targetFilePath, type RepositoryPaths } from './layout.js';
 import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './release-entries.js';
@@ -23,19 +24,32 @@ export function indexPathOf(key: IndexKey): string {
   return channelIndexPath(key.channel, key.platform, key.arch);
 }
 
-/** The published index a target entry describes, or undefined when missing or damaged on disk. */
+/**
+ * The published index a target entry describes, or undefined when it is missing or damaged in
+ * storage: the caller then rebuilds it from the signed targets, so damage is repaired, not
+ * trusted. A failing disk (EACCES, EIO) is an error: rebuilding would hide it.
+ */
 export async function readPublishedIndex(paths: RepositoryPaths, info: TargetFile): Promise<ChannelIndex | undefined> {
   if (info.length > CHANNEL_INDEX_MAX_BYTES || !info.hashes.sha256) return undefined;
-  const bytes = await readFileBounded(
-    targetFilePath(paths, info.path, info.hashes.sha256),
-    CHANNEL_INDEX_MAX_BYTES,
-  ).catch(() => undefined);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readFileBounded(targetFilePath(paths, info.path, info.hashes.sha256), CHANNEL_INDEX_MAX_BYTES);
+  } catch (error) {
+    if (isSystemFailure(error)) throw error; // a StorageError naming the file
+    return undefined; // too large or not a regular file: damaged
+  }
   if (!bytes) return undefined;
   try {
     verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);
     return parseChannelIndex(bytes);
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (
+      error instanceof LengthOrHashMismatchError ||
+      error instanceof DeserializationError ||
+      error instanceof ValueError
+    )
+      return undefined;
+    throw error;
   }
 }
 

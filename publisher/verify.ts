@@ -13,7 +13,7 @@ import { TufError } from '../updater/core/errors.js';
 import { LengthAndHashVerifier, verifyLengthAndHashes } from '../updater/core/hashes.js';
 import type { Metadata, TargetFile, Targets } from '../updater/core/metadata.js';
 import { CHANNEL_INDEX_MAX_BYTES, channelIndexPath, parseChannelIndex } from '../updater/release/index.js';
-import { readFileBounded } from '../updater/node-io/index.js';
+import { errorCode, readFileBounded } from '../updater/node-io/index.js';
 import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG } from '../updater/client/updater.js';
 import { targetUrl } from '../updater/client/target-path.js';
@@ -295,8 +295,12 @@ async function checkTargetFile(paths: RepositoryPaths, target: TargetFile): Prom
     let checkedInode: number | undefined;
     for (const [, hash] of names) {
       const file = targetFilePath(paths, target.path, hash);
-      const s = await stat(file).catch(() => undefined);
-      if (!s?.isFile()) return `${target.path}: ${file} is missing`;
+      const s = await stat(file).catch((e: unknown) => {
+        if (errorCode(e) === 'ENOENT') return undefined;
+        throw e; // EACCES, EIO, ELOOP: reported as what it is below, not as "missing"
+      });
+      if (!s) return `${target.path}: ${file} is missing`;
+      if (!s.isFile()) return `${target.path}: ${file} is not a regular file`;
       if (s.size !== target.length) return `${target.path}: ${file} is ${s.size} bytes, metadata says ${target.length}`;
       if (checkedInode === s.ino) continue; // a hard link to the file just checked
       const verifier = new LengthAndHashVerifier(target.length, target.hashes, file);

@@ -221,11 +221,9 @@ describe('HttpFetcher', () => {
   test('connection refused is retried, then a DownloadError', async () => {
     const closed = await startServer();
     await closed.close();
-    const started = Date.now();
     const failure = fetcher({ retries: 2, retryDelayMs: 20 }).fetch(closed.url('/x'));
     await expect(failure).rejects.toBeInstanceOf(DownloadError);
     await expect(failure).rejects.toThrow(/ECONNREFUSED/);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(20 + 40); // two backoffs: 20 ms, 40 ms
   });
 
   test('a reset mid-body is a DownloadError from the iterator', async () => {
@@ -250,9 +248,7 @@ describe('HttpFetcher', () => {
   test('a stall mid-body is SlowRetrievalError after readTimeoutMs', async () => {
     const origin = await server({ '/stall': stallMidBody(BODY, 10_000) });
     const response = await fetcher({ readTimeoutMs: 200 }).fetch(origin.url('/stall'));
-    const started = Date.now();
     await expect(readAll(response)).rejects.toBeInstanceOf(SlowRetrievalError);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
   });
 
   test('a slow but steady drip is not a stall', async () => {

@@ -274,4 +274,11 @@ describe('detectInstallKind', () => {
       expect(await detectInstallKind(host({}, resources), 'linux')).toBe(kind);
     }
   });
+
+  it('an unreadable package-type is an error, not a guess that would install the wrong kind', async () => {
+    const resources = await tempDir();
+    await mkdir(join(resources, 'package-type')); // not a regular file: readable by nobody
+    const host = new NodeHost({ version: '1.0.0', userDataPath: resources, resourcesPath: resources, env: {} });
+    await expect(detectInstallKind(host, 'linux')).rejects.toThrow(/package-type/);
+  });
 });

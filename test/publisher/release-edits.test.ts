@@ -3,7 +3,10 @@
  * (issue 10: a second `MyApp-1.1.0.tar.gz` added to 1.2.0 made clients install the stale first
  * one); `--replace` is the deliberate way; staging changes without re-uploading.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { readPublishedIndex } from '../../publisher/channel-indexes.js';
+import { StorageError } from '../../updater/core/errors.js';
+import type { TargetFile } from '../../updater/core/metadata.js';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { addRelease, editRepository, verifyRepository } from '../../publisher/index.js';
@@ -117,4 +120,25 @@ it('changes the staged rollout of a published release in its installers and its 
   expect(index.releases[0].stagingPercentage).toBe(25);
   await editRepository({ repo: r.repo, keys: r.keys, env: {} }, (edit) => edit.setStaging('1.2.0', 100));
   expect((await published()).index.releases[0].stagingPercentage).toBeUndefined();
+});
+
+it('rebuilds a damaged published channel index from the signed targets, but reports a failing disk', async () => {
+  const { index } = await published();
+  const ts = parseDoc(await readFile(join(r.repo, 'metadata', 'timestamp.json'), 'utf8')).signed;
+  const snap = parseDoc(
+    await readFile(join(r.repo, 'metadata', `${ts.meta['snapshot.json'].version}.snapshot.json`), 'utf8'),
+  ).signed;
+  const targets = parseDoc(
+    await readFile(join(r.repo, 'metadata', `${snap.meta['targets.json'].version}.targets.json`), 'utf8'),
+  ).signed.targets;
+  const entry = targets['channels/stable/linux-x64.json'];
+  const info = { path: 'channels/stable/linux-x64.json', length: entry.length, hashes: entry.hashes } as TargetFile;
+  const file = targetFilePath(repositoryPaths(r.repo), info.path, entry.hashes.sha256);
+
+  expect(await readPublishedIndex(repositoryPaths(r.repo), info)).toEqual(index);
+  await writeFile(file, 'damaged');
+  expect(await readPublishedIndex(repositoryPaths(r.repo), info)).toBeUndefined(); // rebuilt by the caller
+  await rm(file);
+  await symlink(file, file); // ELOOP: the disk fails, which a rebuild would hide
+  await expect(readPublishedIndex(repositoryPaths(r.repo), info)).rejects.toThrow(StorageError);
 });

@@ -3,7 +3,7 @@
  * either hash name), tampered metadata, broken links, expiry at a given time, channel indexes
  * that disagree with the installers' signed metadata.
  */
-import { readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { addRelease, verifyRepository } from '../../publisher/index.js';
@@ -71,6 +71,15 @@ it('reports a missing target file', async () => {
   const result = await verifyRepository({ repo: r.repo });
   expect(result.problems).toEqual([expect.stringMatching(/app-1\.0\.0\.tar\.gz: .* is missing/)]);
   expect((await verifyRepository({ repo: r.repo, checkTargetFiles: false })).ok).toBe(true);
+});
+
+it('reports a target file that cannot be read as what it is, not as missing', async () => {
+  const name = (await storedNames()).find((n) => n.split('.')[0].length === 64)!;
+  const path = join(r.repo, 'targets', '1.0.0', name);
+  await unlink(path);
+  await symlink(path, path); // ELOOP: the disk fails us; as root, EACCES cannot be made
+  const result = await verifyRepository({ repo: r.repo });
+  expect(result.problems).toEqual([expect.stringMatching(/app-1\.0\.0\.tar\.gz: .*ELOOP/)]);
 });
 
 it('reports tampered metadata: a changed byte breaks the hash link', async () => {

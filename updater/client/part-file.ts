@@ -5,8 +5,10 @@
  */
 import { constants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { StorageError } from '../core/errors.js';
 import type { LengthAndHashVerifier } from '../core/hashes.js';
+import { fsyncDirectory } from '../node-io/index.js';
 
 const READ_BACK_CHUNK_BYTES = 1 << 20;
 /**
@@ -145,12 +147,16 @@ export class PartFile {
     this.verifier.verify();
   }
 
-  /** fsync, close, then rename into place: destPath holds either nothing or the verified file. */
+  /**
+   * fsync, close, rename into place, fsync the directory: destPath holds either nothing or the
+   * verified file, and after a power loss the rename is not lost (no second download).
+   */
   async commit(destPath: string): Promise<void> {
     await this.flush();
     await onDisk(`fsync ${this.path}`, () => this.handle.sync());
     await this.close();
     await onDisk(`rename ${this.path}`, () => rename(this.path, destPath));
+    await fsyncDirectory(dirname(destPath));
   }
 
   async close(): Promise<void> {

@@ -41,7 +41,7 @@ const MAX_OWNER_BYTES = 4096;
 const FIRST_RETRY_DELAY_MS = 10;
 const MAX_RETRY_DELAY_MS = 250;
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   hostname: string;
   token: string;
@@ -217,11 +217,42 @@ async function breakStaleLock(lockPath: string, staleMs: number): Promise<boolea
     throw new StorageError(`cannot break stale lock ${lockPath}: ${describeError(error)}`, { cause: error });
   }
   const moved = await inspect(asidePath);
-  if (moved && !isStale(moved, staleMs)) {
-    await link(asidePath, lockPath).catch(() => undefined);
+  if (moved && !isStale(moved, staleMs)) await restoreLiveLock(asidePath, lockPath, moved.owner);
+  try {
+    await unlink(asidePath);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') {
+      throw new StorageError(`cannot delete broken lock ${asidePath}: ${describeError(error)}`, { cause: error });
+    }
   }
-  await unlink(asidePath).catch(() => undefined);
   return true;
+}
+
+/**
+ * Puts a live lock that was moved aside back in place, never over a lock created meanwhile:
+ * link() where the file system has hard links, else an exclusive create holding the same owner
+ * (the holder's heartbeat and release work by path and token, so a copy serves as well).
+ * EEXIST from either means a newer lock is in place; leaving it there is the documented race.
+ * A live lock that can be restored neither way is an error: retrying would make two holders.
+ */
+export async function restoreLiveLock(
+  asidePath: string,
+  lockPath: string,
+  owner: LockOwner | undefined,
+  linkFile: (from: string, to: string) => Promise<void> = link,
+): Promise<void> {
+  let linkError: unknown;
+  try {
+    await linkFile(asidePath, lockPath);
+    return;
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return;
+    linkError = error;
+  }
+  if (owner === undefined) {
+    throw new StorageError(`cannot restore live lock ${lockPath}: ${describeError(linkError)}`, { cause: linkError });
+  }
+  await tryCreate(lockPath, owner); // false: a newer lock is in place
 }
 
 /** Starts the heartbeat and returns the release function. */

@@ -40,7 +40,8 @@ export async function detectInstallKind(host: ElectronHost, platform: Platform):
   if (platform === 'win32') return 'nsis';
   if (platform === 'darwin') return 'zip';
   if (host.env().APPIMAGE) return 'AppImage';
-  const bytes = await readFileBounded(join(host.resourcesPath(), 'package-type'), 64).catch(() => undefined);
+  // Absent means not a deb/rpm install; unreadable is an error (a guess could install the wrong kind).
+  const bytes = await readFileBounded(join(host.resourcesPath(), 'package-type'), 64);
   const packageType = bytes ? Buffer.from(bytes).toString('utf8').trim() : '';
   if (packageType === 'deb' || packageType === 'rpm') return packageType;
   return 'tar.gz';
