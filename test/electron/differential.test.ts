@@ -145,6 +145,24 @@ describe('differential download', () => {
     expect((await readFile(file)).equals(NEW)).toBe(true);
     expect(app.lines.some((l) => /differential download of .* resumed/.test(l))).toBe(true);
   });
+
+  it('a full download resumes from what a cancelled differential one built (the part file is a prefix)', async () => {
+    const app = await appWithPending100();
+    await repo.publish('1.1.0', NEW);
+    repo.server.hook(slowRanges(40));
+    const token = new CancellationToken();
+    app.updater.once('download-progress', () => token.cancel());
+    await app.updater.checkForUpdates();
+    await expect(app.updater.downloadUpdate(token)).rejects.toThrow(CancelledError);
+    const prefix = (await stat(join(app.cacheDir, 'pending', `${fileNameOf('1.1.0')}.part`))).size;
+    expect(prefix).toBeGreaterThan(0);
+
+    repo.server.clearHooks();
+    await writeFile(join(app.cacheDir, 'pending', fileNameOf('1.0.0')), 'gone'); // no earlier installer now
+    const [file] = await app.updater.downloadUpdate();
+    expect((await readFile(file)).equals(NEW)).toBe(true);
+    expect(newInstallerRequests().at(-1)?.range).toBe(`bytes=${prefix}-`);
+  });
 });
 
 /** Delays every ranged answer for the new installer by `ms`. */
