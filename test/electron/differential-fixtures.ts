@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { initRepository, resolveFile, repositoryPaths } from '../../publisher/index.js';
 import { TufAppUpdater, type TufAppUpdaterOptions } from '../../updater/electron/app-updater.js';
-import { NodeHost } from '../../updater/electron/electron-host.js';
+import { NodeHost, type NodeHostOptions } from '../../updater/electron/electron-host.js';
 import type { Logger, TufAppUpdaterEvents } from '../../updater/electron/types.js';
 import { publishWithChunkMap, writeInstaller, type PublishOptions } from '../helpers/chunk-maps.js';
 import { tempDir } from './fixtures.js';
@@ -156,9 +156,9 @@ export interface DiffApp {
 export async function diffApp(
   repo: ChunkedRepo,
   version: string,
-  options: Partial<TufAppUpdaterOptions> & { dir?: string } = {},
+  options: Partial<TufAppUpdaterOptions> & { dir?: string; netFetch?: NodeHostOptions['netFetch'] } = {},
 ): Promise<DiffApp> {
-  const { dir: givenDir, ...rest } = options;
+  const { dir: givenDir, netFetch, ...rest } = options;
   const dir = givenDir ?? (await tempDir('etuf-diff-app-'));
   const lines: string[] = [];
   const logger: Logger = {
@@ -168,7 +168,7 @@ export async function diffApp(
     debug: (m) => void lines.push(`debug ${m}`),
   };
   const updater = new TufAppUpdater({
-    host: new NodeHost({ version, userDataPath: join(dir, 'userData') }),
+    host: new NodeHost({ version, userDataPath: join(dir, 'userData'), netFetch }),
     metadataUrl: repo.server.metadataUrl,
     targetsUrl: repo.server.targetsUrl,
     trustedRoot: repo.root,

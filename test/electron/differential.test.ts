@@ -77,6 +77,15 @@ describe('differential download', () => {
     expect(await readdir(join(app.cacheDir, 'pending'))).toEqual([fileNameOf('1.1.0')]);
   });
 
+  it('through Electron’s net (a WHATWG fetch) as well', async () => {
+    const app = await diffApp(repo, '0.9.0', { netFetch: (url, init) => globalThis.fetch(url, init) });
+    expect((await update(app)).equals(OLD)).toBe(true);
+    await repo.publish('1.1.0', NEW);
+    expect((await update(app)).equals(NEW)).toBe(true);
+    expect(built(app)).toBe(true);
+    expect(repo.server.served(NEW_NAME)).toBeLessThan(NEW.length * 0.1);
+  });
+
   it('keeps the installer of the running version at its first start, and builds the next update from it', async () => {
     const before = await appWithPending100();
     const restarted = await diffApp(repo, '1.0.0', { dir: before.dir }); // 1.0.0 was installed
