@@ -81,6 +81,18 @@ describe('readRange', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('a 206 from another offset, or without a Content-Range (multipart), is RangeNotHonouredError at once', async () => {
+    let n = 0;
+    const server = await serve((req, res) => {
+      if (n++ === 0) res.writeHead(206, { 'content-range': `bytes 0-199/${BODY.length}`, 'content-length': 200 });
+      else res.writeHead(206, { 'content-type': 'multipart/byteranges; boundary=x', 'content-length': 200 });
+      res.end(BODY.subarray(0, 200));
+    });
+    await expect(read(new HttpFetcher(), server.url('/file'), 100, 100)).rejects.toThrow(RangeNotHonouredError);
+    await expect(read(new HttpFetcher(), server.url('/file'), 100, 100)).rejects.toThrow(RangeNotHonouredError);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('resumes an interrupted range from where it stopped', async () => {
     const server = await serve(interruptMidBody(BODY, { afterBytes: 1000, how: 'reset' }));
     const bytes = await read(new HttpFetcher(), server.url('/file'), 10_000, 50_000);

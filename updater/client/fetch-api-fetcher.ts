@@ -7,7 +7,14 @@
  * Redirects are followed by the fetch implementation, which per the Fetch standard drops
  * `Authorization` on a cross-origin redirect.
  */
-import { CancelledError, DownloadError, DownloadHTTPError, SlowRetrievalError, ValueError } from '../core/errors.js';
+import {
+  CancelledError,
+  DownloadError,
+  DownloadHTTPError,
+  RangeNotHonouredError,
+  SlowRetrievalError,
+  ValueError,
+} from '../core/errors.js';
 import { rangeHeader, type Fetcher, type FetchRequest, type FetchResponse } from './fetcher.js';
 
 /** The part of the Fetch API this adapter uses. */
@@ -83,7 +90,7 @@ function responseRange(url: string, response: Response, offset: number, ranged: 
   if (response.status === 206 && ranged) {
     const m = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '');
     if (!m || Number(m[1]) !== offset)
-      throw new DownloadError(`${url}: partial content does not start at byte ${offset}`);
+      throw new RangeNotHonouredError(`${url}: partial content does not start at byte ${offset}`);
     return { start: offset, totalLength: m[2] === '*' ? undefined : Number(m[2]) };
   }
   if (response.status < 200 || response.status >= 300 || response.status === 206) {

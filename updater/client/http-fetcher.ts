@@ -16,6 +16,7 @@ import {
   DownloadError,
   DownloadHTTPError,
   DownloadLengthMismatchError,
+  RangeNotHonouredError,
   SlowRetrievalError,
   ValueError,
 } from '../core/errors.js';
@@ -330,9 +331,11 @@ function responseSpan(
   const contentLength = parseDecimal(res.headers['content-length']);
   if (res.statusCode !== 206) return { start: 0, end: contentLength, totalLength: contentLength };
   const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
-  if (!range) throw new DownloadError(`${url}: 206 without a valid Content-Range`);
+  // Not interruptions (another attempt would get the same answer): typed, so they are not retried.
+  if (!range) throw new RangeNotHonouredError(`${url}: 206 without a valid Content-Range`);
   const [first, last, total] = [Number(range[1]), Number(range[2]), parseDecimal(range[3])];
-  if (first !== offset) throw new DownloadError(`${url}: asked for bytes from ${offset}, server sent from ${first}`);
+  if (first !== offset)
+    throw new RangeNotHonouredError(`${url}: asked for bytes from ${offset}, server sent from ${first}`);
   if (last < first || (total !== undefined && last >= total))
     throw new DownloadError(`${url}: inconsistent Content-Range ${res.headers['content-range']}`);
   return { start: first, end: Math.max(last + 1, total ?? 0), totalLength: total };
