@@ -2,39 +2,28 @@
  * TUF-side downloads over any Fetcher. The fetcher is not trusted: an app may pass its own
  * (e.g. one on Electron's `net.fetch`), so the length bound (endless-data attack), the read
  * timeout and the minimum transfer rate (slow-retrieval attack) are enforced here, on every
- * chunk, whatever the fetcher does. Both entry points share one guarded read path, `readGuarded`.
+ * chunk, whatever the fetcher does. All entry points share one guarded read path, `readGuarded`.
  */
-import { constants } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import {
   CancelledError,
   DownloadError,
   DownloadLengthMismatchError,
   LengthOrHashMismatchError,
+  RangeNotHonouredError,
   SlowRetrievalError,
-  StorageError,
   ValueError,
 } from '../core/errors.js';
 import { LengthAndHashVerifier, type Hashes } from '../core/hashes.js';
-import { fsyncDirectory } from '../node-io/index.js';
 import { OWNED_CHUNKS, type Fetcher, type FetchResponse } from './fetcher.js';
+import { PartFile } from './part-file.js';
+import { ProgressThrottle } from './progress-throttle.js';
 import { RequestScope } from './request-scope.js';
 import { checkedRateOptions, type TransferRateOptions } from './transfer-rate.js';
 
+export { PROGRESS_INTERVAL_MS } from './progress-throttle.js';
+
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 export const DEFAULT_DOWNLOAD_RETRIES = 3;
-/** Progress events are throttled to at most one per this interval (plus a final one). */
-export const PROGRESS_INTERVAL_MS = 50;
-const READ_BACK_CHUNK_BYTES = 1 << 20;
-/**
- * Received but not yet written bytes allowed before reading from the network waits for the
- * disk. 1 MiB keeps network and disk overlapped (writes land in the page cache) while adding
- * little to peak memory, which is mostly Node's spent socket and body buffers awaiting GC.
- */
-const WRITE_BEHIND_BYTES = 1 << 20;
-/** Also bound the count, for fetchers that yield tiny chunks (and writev's IOV_MAX). */
-const MAX_QUEUED_CHUNKS = 1024;
 
 /** `minBytesPerSecond` / `rateWindowMs`: the body's minimum average rate over any window (transfer-rate.ts). */
 export interface ReadOptions extends TransferRateOptions {
@@ -139,6 +128,70 @@ export async function downloadFile(
   }
 }
 
+export interface RangeReadOptions extends ReadOptions {
+  /** First byte wanted. */
+  start: number;
+  /** Bytes wanted from `start` (at least 1). */
+  length: number;
+  /** Trusted length of the whole target: nothing the server sends may reach past it. */
+  fileLength: number;
+  /** Attempts after an interruption, each asking only for what is still missing (default 3). */
+  retries?: number;
+}
+
+/**
+ * Reads bytes `[start, start + length)` of a target with HTTP Range requests and hands them to
+ * `sink` in order, under the same guards as every download (length bound, read timeout,
+ * minimum rate, cancellation). A body that runs past the range (a fetcher or server that
+ * ignores the range's end, or an endless body) is cut at `length` and the connection dropped;
+ * an interrupted one is resumed from where it stopped. A server that answers from another
+ * offset (a 200 with the whole file) fails with RangeNotHonouredError. What `sink` throws
+ * (e.g. a chunk that does not match its signed hash) ends the read.
+ */
+export async function readRange(
+  fetcher: Fetcher,
+  url: string,
+  options: RangeReadOptions,
+  sink: (bytes: Uint8Array) => void,
+): Promise<void> {
+  const { start, length, fileLength } = options;
+  checkLength(start, 'start');
+  checkLength(fileLength, 'fileLength');
+  if (!Number.isSafeInteger(length) || length <= 0 || start + length > fileLength)
+    throw new ValueError(`range ${start}+${length} is not inside a ${fileLength}-byte target`);
+  const retries = options.retries ?? DEFAULT_DOWNLOAD_RETRIES;
+  const { readTimeoutMs, minBytesPerSecond, rateWindowMs, signal } = options;
+  let received = 0;
+  for (let attempt = 0; ; attempt++) {
+    const offset = start + received;
+    const request = {
+      offset,
+      end: start + length,
+      maxLength: fileLength,
+      readTimeoutMs,
+      minBytesPerSecond,
+      rateWindowMs,
+      signal,
+    };
+    try {
+      await readGuarded(fetcher, url, request, async ({ start: answered, chunks }) => {
+        if (answered !== offset)
+          throw new RangeNotHonouredError(`${url}: asked for bytes from ${offset}, the server sent from ${answered}`);
+        for await (const chunk of chunks) {
+          const piece = chunk.length > length - received ? chunk.subarray(0, length - received) : chunk;
+          received += piece.length;
+          sink(piece);
+          if (received === length) return; // the rest, if any, is never read
+        }
+      });
+      if (received < length) throw new DownloadError(`${url}: the range ended after ${received} of ${length} bytes`);
+      return;
+    } catch (err) {
+      if (attempt >= retries || !isInterruption(err)) throw err;
+    }
+  }
+}
+
 /** Fetches from `part.size` on until the server ends the body; resumes after interruptions. */
 async function transferRemainder(
   fetcher: Fetcher,
@@ -173,12 +226,14 @@ async function transferRemainder(
 }
 
 /** The connection broke or went silent; a Range request may pick up where it stopped. */
-function isInterruption(err: unknown): boolean {
+export function isInterruption(err: unknown): boolean {
   return err instanceof SlowRetrievalError || (err instanceof DownloadError && err.constructor === DownloadError);
 }
 
 interface GuardedRequest extends ReadOptions {
   offset: number;
+  /** Asked-for end of the body (exclusive), for a ranged read; the fetcher may ignore it. */
+  end?: number;
   maxLength: number;
 }
 
@@ -210,7 +265,12 @@ async function readGuarded<T>(
   const scope = new RequestScope(url, readTimeoutMs, request.signal, checkedRateOptions(request));
   try {
     const fetching = promiseOf(() =>
-      fetcher.fetch(url, { offset: request.offset, maxLength: request.maxLength, signal: scope.fetcherSignal }),
+      fetcher.fetch(url, {
+        offset: request.offset,
+        end: request.end,
+        maxLength: request.maxLength,
+        signal: scope.fetcherSignal,
+      }),
     );
     fetching.catch(() => scope.fetcherFinished()); // registered first: runs before the wait below rejects
     const response = await scope.wait(fetching, 'no response');
@@ -306,203 +366,6 @@ function promiseOf<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   } catch (err) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever fn threw, unchanged
     return Promise.reject(err);
-  }
-}
-
-/**
- * `<dest>.part` on disk together with the verifier of its bytes. Each chunk is copied once
- * on arrival and that copy is both hashed and written, so what was verified is exactly what
- * is on disk even if a fetcher reuses its buffers; chunks a fetcher hands over (OWNED_CHUNKS:
- * fresh buffers it never touches again) are used as they are. Writes run behind the network
- * (one batch in flight, `writev`), bounded by WRITE_BEHIND_BYTES. Every fs failure becomes
- * StorageError.
- */
-class PartFile {
-  /** Bytes accepted: hashed, and written or queued for writing. */
-  size: number;
-  private verifier: LengthAndHashVerifier;
-  private queue: Buffer[] = [];
-  /** Accepted bytes not yet on disk (queued or being written). */
-  private unwritten = 0;
-  private writing: Promise<void> | undefined;
-  private writeError: StorageError | undefined;
-
-  private constructor(
-    readonly path: string,
-    private readonly handle: FileHandle,
-    existingSize: number,
-    private readonly newVerifier: () => LengthAndHashVerifier,
-  ) {
-    this.size = existingSize;
-    this.verifier = newVerifier();
-  }
-
-  static async open(path: string, keepExisting: boolean, newVerifier: () => LengthAndHashVerifier): Promise<PartFile> {
-    // O_NOFOLLOW: never write through a symlink planted at the .part path (absent on Windows).
-    const flags =
-      constants.O_RDWR | constants.O_CREAT | (keepExisting ? 0 : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
-    const handle = await onDisk(`open ${path}`, () => open(path, flags, 0o644));
-    try {
-      const stat = await onDisk(`stat ${path}`, () => handle.stat());
-      if (!stat.isFile()) throw new StorageError(`${path} is not a regular file`);
-      return new PartFile(path, handle, stat.size, newVerifier);
-    } catch (err) {
-      await handle.close().catch(() => {});
-      throw err;
-    }
-  }
-
-  /** Feeds the bytes already on disk (a resumed download) through the verifier, streaming. */
-  async hashExistingBytes(): Promise<void> {
-    const buffer = Buffer.allocUnsafe(Math.min(READ_BACK_CHUNK_BYTES, Math.max(this.size, 1)));
-    for (let position = 0; position < this.size;) {
-      const want = Math.min(buffer.length, this.size - position);
-      const { bytesRead } = await onDisk(`read ${this.path}`, () => this.handle.read(buffer, 0, want, position));
-      if (bytesRead === 0) throw new StorageError(`${this.path} shrank while being read`);
-      this.verifier.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
-  }
-
-  /** Hashes and queues `chunk` (copied first unless `handedOver`); waits only when too much is still unwritten. */
-  async append(chunk: Uint8Array, handedOver = false): Promise<void> {
-    if (this.writeError) throw this.writeError;
-    // Our copy, unless the fetcher handed the buffer over: it may reuse its buffers otherwise.
-    const owned = handedOver ? asBuffer(chunk) : Buffer.from(chunk);
-    this.verifier.update(owned);
-    this.queue.push(owned);
-    this.size += owned.length;
-    this.unwritten += owned.length;
-    this.writing ??= this.writeQueued(this.size - this.unwritten);
-    if (this.unwritten > WRITE_BEHIND_BYTES || this.queue.length >= MAX_QUEUED_CHUNKS) await this.flush();
-  }
-
-  /** Resolves when everything accepted is on disk; throws the first write failure. */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing;
-    if (this.writeError) throw this.writeError;
-  }
-
-  private async writeQueued(position: number): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        const bytes = await writeFully(this.handle, batch, position, this.path);
-        position += bytes;
-        this.unwritten -= bytes;
-      }
-    } catch (err) {
-      this.writeError =
-        err instanceof StorageError ? err : new StorageError(`write ${this.path}: ${String(err)}`, { cause: err });
-      this.queue = [];
-    } finally {
-      this.writing = undefined;
-    }
-  }
-
-  /** Back to an empty file and a fresh verifier. */
-  async restart(): Promise<void> {
-    await this.flush();
-    await onDisk(`truncate ${this.path}`, () => this.handle.truncate(0));
-    this.size = 0;
-    this.verifier = this.newVerifier();
-  }
-
-  verify(): void {
-    this.verifier.verify();
-  }
-
-  /**
-   * fsync, close, rename into place, fsync the directory: destPath holds either nothing or the
-   * verified file, and after a power loss the rename is not lost (no second download).
-   */
-  async commit(destPath: string): Promise<void> {
-    await this.flush();
-    await onDisk(`fsync ${this.path}`, () => this.handle.sync());
-    await this.close();
-    await onDisk(`rename ${this.path}`, () => rename(this.path, destPath));
-    await fsyncDirectory(dirname(destPath));
-  }
-
-  async close(): Promise<void> {
-    await this.flush().catch(() => {}); // never close under a write in flight
-    await this.handle.close().catch(() => {}); // closing twice is harmless here
-  }
-
-  async discard(): Promise<void> {
-    await this.close();
-    await unlink(this.path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw new StorageError(`cannot delete ${this.path}: ${err.message}`, { cause: err });
-    });
-  }
-}
-
-/** A Buffer over the same memory (no copy). */
-function asBuffer(chunk: Uint8Array): Buffer {
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
-
-/** Writes `buffers` at `position`, continuing after short writes; returns the byte count. */
-async function writeFully(handle: FileHandle, buffers: Buffer[], position: number, path: string): Promise<number> {
-  const total = buffers.reduce((sum, b) => sum + b.length, 0);
-  let remaining = buffers;
-  for (let done = 0; done < total;) {
-    const { bytesWritten } = await onDisk(`write ${path}`, () => handle.writev(remaining, position + done));
-    if (bytesWritten === 0) throw new StorageError(`write ${path}: no progress`);
-    done += bytesWritten;
-    remaining = skipBytes(remaining, bytesWritten);
-  }
-  return total;
-}
-
-function skipBytes(buffers: Buffer[], count: number): Buffer[] {
-  let index = 0;
-  while (index < buffers.length && count >= buffers[index].length) count -= buffers[index++].length;
-  const rest = buffers.slice(index);
-  if (rest.length > 0 && count > 0) rest[0] = rest[0].subarray(count);
-  return rest;
-}
-
-async function onDisk<T>(what: string, operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (err) {
-    throw new StorageError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-}
-
-/** At most one event per PROGRESS_INTERVAL_MS, never going backwards, and a final one at `total`. */
-class ProgressThrottle {
-  /** Bytes already accounted for: reported in an event, or present on disk before we started. */
-  private reported: number;
-  private lastEmitAt = -Infinity;
-  private lastEmitted: number | undefined;
-
-  constructor(
-    private readonly total: number,
-    private readonly onProgress: ((progress: DownloadProgress) => void) | undefined,
-    alreadyOnDisk: number,
-  ) {
-    this.reported = alreadyOnDisk;
-  }
-
-  update(transferred: number): void {
-    if (!this.onProgress || transferred <= this.reported) return; // after a restart: wait to catch up
-    const now = performance.now();
-    if (now - this.lastEmitAt >= PROGRESS_INTERVAL_MS) this.emit(transferred, now);
-  }
-
-  finish(): void {
-    if (this.onProgress && this.lastEmitted !== this.total) this.emit(this.total, performance.now());
-  }
-
-  private emit(transferred: number, now: number): void {
-    const delta = Math.max(0, transferred - this.reported);
-    this.reported = Math.max(this.reported, transferred);
-    this.lastEmitAt = now;
-    this.lastEmitted = transferred;
-    this.onProgress?.({ transferred, total: this.total, delta });
   }
 }
 

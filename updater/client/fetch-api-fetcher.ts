@@ -7,8 +7,15 @@
  * Redirects are followed by the fetch implementation, which per the Fetch standard drops
  * `Authorization` on a cross-origin redirect.
  */
-import { CancelledError, DownloadError, DownloadHTTPError, SlowRetrievalError, ValueError } from '../core/errors.js';
-import type { Fetcher, FetchRequest, FetchResponse } from './fetcher.js';
+import {
+  CancelledError,
+  DownloadError,
+  DownloadHTTPError,
+  RangeNotHonouredError,
+  SlowRetrievalError,
+  ValueError,
+} from '../core/errors.js';
+import { rangeHeader, type Fetcher, type FetchRequest, type FetchResponse } from './fetcher.js';
 
 /** The part of the Fetch API this adapter uses. */
 export type FetchFunction = (
@@ -51,7 +58,8 @@ export class FetchApiFetcher implements Fetcher {
       timedOut = true;
       controller.abort();
     }, this.connectTimeoutMs);
-    const headers = { ...this.headers, ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) };
+    const range = rangeHeader(offset, request.end);
+    const headers = { ...this.headers, ...(range ? { range } : {}) };
     let response: Response;
     try {
       response = await this.fetchFn(url, { headers, signal: controller.signal, redirect: 'follow' });
@@ -69,7 +77,7 @@ export class FetchApiFetcher implements Fetcher {
       controller.abort();
     };
     try {
-      return { ...responseRange(url, response, offset), body: bodyOf(url, response, finish) };
+      return { ...responseRange(url, response, offset, range !== undefined), body: bodyOf(url, response, finish) };
     } catch (e) {
       finish();
       throw e;
@@ -78,11 +86,11 @@ export class FetchApiFetcher implements Fetcher {
 }
 
 /** Where the body starts and how long the whole resource is, from status and headers. */
-function responseRange(url: string, response: Response, offset: number): Omit<FetchResponse, 'body'> {
-  if (response.status === 206 && offset > 0) {
+function responseRange(url: string, response: Response, offset: number, ranged: boolean): Omit<FetchResponse, 'body'> {
+  if (response.status === 206 && ranged) {
     const m = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '');
     if (!m || Number(m[1]) !== offset)
-      throw new DownloadError(`${url}: partial content does not start at byte ${offset}`);
+      throw new RangeNotHonouredError(`${url}: partial content does not start at byte ${offset}`);
     return { start: offset, totalLength: m[2] === '*' ? undefined : Number(m[2]) };
   }
   if (response.status < 200 || response.status >= 300 || response.status === 206) {

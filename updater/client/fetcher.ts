@@ -8,6 +8,11 @@ export interface FetchRequest {
   /** Ask for the body from this byte offset on (HTTP Range). The response says where it starts. */
   offset?: number;
   /**
+   * Ask for the body only up to this byte offset (exclusive): HTTP Range `bytes=offset-(end-1)`.
+   * A fetcher may ignore it (and send up to the end of the resource): the caller cuts the body.
+   */
+  end?: number;
+  /**
    * The caller will refuse a resource longer than this (counted from byte 0, not from `offset`);
    * a fetcher may fail early with DownloadLengthMismatchError when the response head announces more.
    */
@@ -43,4 +48,10 @@ export interface Fetcher {
    * when the connection cannot be made in time, DownloadError for other network failures.
    */
   fetch(url: string, request?: FetchRequest): Promise<FetchResponse>;
+}
+
+/** `bytes=offset-` to resume, `bytes=offset-last` for a ranged read; none for the whole resource. */
+export function rangeHeader(offset: number, end: number | undefined): string | undefined {
+  if (end !== undefined) return `bytes=${offset}-${end - 1}`;
+  return offset > 0 ? `bytes=${offset}-` : undefined;
 }

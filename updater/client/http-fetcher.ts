@@ -16,10 +16,11 @@ import {
   DownloadError,
   DownloadHTTPError,
   DownloadLengthMismatchError,
+  RangeNotHonouredError,
   SlowRetrievalError,
   ValueError,
 } from '../core/errors.js';
-import { OWNED_CHUNKS, type FetchRequest, type FetchResponse, type Fetcher } from './fetcher.js';
+import { OWNED_CHUNKS, rangeHeader, type FetchRequest, type FetchResponse, type Fetcher } from './fetcher.js';
 import {
   asDownloadError,
   effectivePort,
@@ -122,9 +123,11 @@ export class HttpFetcher implements Fetcher {
   async fetch(url: string, request: FetchRequest = {}): Promise<FetchResponse> {
     const offset = nonNegativeInteger(request.offset ?? 0, 'offset');
     const { signal, maxLength } = request;
+    const end = request.end === undefined ? undefined : nonNegativeInteger(request.end, 'end');
+    if (end !== undefined && end <= offset) throw new ValueError(`range end ${end} is not after offset ${offset}`);
     if (signal?.aborted) throw new CancelledError(`download of ${url} cancelled`);
     let target = parseHttpUrl(url);
-    let headers = this.requestHeaders(offset);
+    let headers = this.requestHeaders(offset, end);
     for (let redirects = 0; ; redirects++) {
       const exchange = await this.exchangeWithRetries(target, headers, signal);
       const status = exchange.res.statusCode ?? 0;
@@ -144,9 +147,10 @@ export class HttpFetcher implements Fetcher {
     }
   }
 
-  private requestHeaders(offset: number): Headers {
+  private requestHeaders(offset: number, end: number | undefined): Headers {
     const headers: Headers = { 'user-agent': this.userAgent, 'accept-encoding': 'identity', ...this.headers };
-    if (offset > 0) headers.range = `bytes=${offset}-`;
+    const range = rangeHeader(offset, end);
+    if (range) headers.range = range;
     return headers;
   }
 
@@ -327,9 +331,11 @@ function responseSpan(
   const contentLength = parseDecimal(res.headers['content-length']);
   if (res.statusCode !== 206) return { start: 0, end: contentLength, totalLength: contentLength };
   const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
-  if (!range) throw new DownloadError(`${url}: 206 without a valid Content-Range`);
+  // Not interruptions (another attempt would get the same answer): typed, so they are not retried.
+  if (!range) throw new RangeNotHonouredError(`${url}: 206 without a valid Content-Range`);
   const [first, last, total] = [Number(range[1]), Number(range[2]), parseDecimal(range[3])];
-  if (first !== offset) throw new DownloadError(`${url}: asked for bytes from ${offset}, server sent from ${first}`);
+  if (first !== offset)
+    throw new RangeNotHonouredError(`${url}: asked for bytes from ${offset}, server sent from ${first}`);
   if (last < first || (total !== undefined && last >= total))
     throw new DownloadError(`${url}: inconsistent Content-Range ${res.headers['content-range']}`);
   return { start: first, end: Math.max(last + 1, total ?? 0), totalLength: total };
@@ -429,8 +435,12 @@ class ResponseBody implements AsyncIterableIterator<Uint8Array> {
     this.finished = true;
     clearTimeout(this.silenceTimer);
     this.signal?.removeEventListener('abort', this.onAbort);
-    // A finished body may leave its socket to the keep-alive pool; anything else must not.
-    if (!this.ended || this.failure) this.exchange.req.destroy();
+    // A finished body may leave its socket to the keep-alive pool; anything else must not. A
+    // body left unread after the parser received all of it (a ranged read cut at its end)
+    // counts as finished: nothing more can arrive on it.
+    const { req, res } = this.exchange;
+    if (this.failure || (!this.ended && !res.complete)) req.destroy();
+    else if (!this.ended) res.resume();
   }
 }
 

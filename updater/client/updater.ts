@@ -10,7 +10,7 @@ import { DownloadHTTPError, EqualVersionNumberError, RepositoryError, TufError, 
 import { LengthAndHashVerifier } from '../core/hashes.js';
 import type { Metadata, Root, TargetFile, Targets } from '../core/metadata.js';
 import type { Fetcher } from './fetcher.js';
-import { DEFAULT_DOWNLOAD_RETRIES, downloadBytes, downloadFile } from './download.js';
+import { DEFAULT_DOWNLOAD_RETRIES, downloadBytes, downloadFile, readRange } from './download.js';
 import { HttpFetcher } from './http-fetcher.js';
 import { errorCode, withLock, type ReleaseLock } from '../node-io/index.js';
 import { MetadataStore } from './metadata-store.js';
@@ -163,15 +163,8 @@ export class Updater {
     targetBaseUrl?: string,
     options: DownloadTargetOptions = {},
   ): Promise<string> {
-    const base = targetBaseUrl ?? this.options.targetBaseUrl;
-    if (!base) throw new ValueError('targetBaseUrl is required to download targets');
+    const url = this.targetUrlOf(info, targetBaseUrl);
     const path = filePath ?? this.defaultTargetPath(info);
-    const root = this.trusted?.root.signed;
-    const hashPrefix =
-      root?.consistentSnapshot && this.config.prefixTargetsWithHash
-        ? (info.hashes.sha256 ?? Object.values(info.hashes)[0])
-        : undefined;
-    const url = targetUrl(base, info.path, hashPrefix);
     await mkdir(dirname(path), { recursive: true });
     const lockOptions = { timeoutMs: this.downloadLockTimeoutMs(info.length), signal: options.signal };
     return withLock(
@@ -192,6 +185,41 @@ export class Updater {
       },
       lockOptions,
     );
+  }
+
+  /**
+   * Reads bytes `[start, start + length)` of a target from the repository with HTTP Range
+   * requests (download.ts `readRange`: bounded by the target's trusted length, read timeout,
+   * minimum rate), handing them to `sink` in order. The bytes are NOT verified here: the caller
+   * checks them against signed data of its own (the app updater: a signed chunk map) and the
+   * whole file against `info` before trusting it.
+   */
+  async readTargetRange(
+    info: TargetFile,
+    range: { start: number; length: number },
+    sink: (bytes: Uint8Array) => void,
+    options: { signal?: AbortSignal; targetBaseUrl?: string } = {},
+  ): Promise<void> {
+    const url = this.targetUrlOf(info, options.targetBaseUrl);
+    this.trace({ type: 'fetch', url: `${url} bytes ${range.start}+${range.length}` });
+    await readRange(
+      this.fetcher,
+      url,
+      { ...range, fileLength: info.length, signal: options.signal, ...this.readOptions() },
+      sink,
+    );
+  }
+
+  /** 5.7.3: the target's URL, prefixed with its hash when the root enables consistent snapshots. */
+  private targetUrlOf(info: TargetFile, targetBaseUrl: string | undefined): string {
+    const base = targetBaseUrl ?? this.options.targetBaseUrl;
+    if (!base) throw new ValueError('targetBaseUrl is required to download targets');
+    const root = this.trusted?.root.signed;
+    const hashPrefix =
+      root?.consistentSnapshot && this.config.prefixTargetsWithHash
+        ? (info.hashes.sha256 ?? Object.values(info.hashes)[0])
+        : undefined;
+    return targetUrl(base, info.path, hashPrefix);
   }
 
   /**

@@ -14,6 +14,7 @@
  *   ├── DownloadError                the network failed us
  *   │   ├── DownloadLengthMismatchError  more (endless data) or fewer bytes than promised
  *   │   ├── DownloadHTTPError        non-success status (`status`)
+ *   │   ├── RangeNotHonouredError    a ranged request answered from another offset
  *   │   └── SlowRetrievalError       connect or read timeout
  *   ├── ValueError                   the caller passed something unusable (bad target path, config)
  *   │   └── UnknownReleaseError      the publisher was asked to yank or stage a release it does not hold
@@ -76,6 +77,11 @@ export class DownloadHTTPError extends DownloadError {
   ) {
     super(message, options);
   }
+}
+
+/** A ranged request was answered from another offset (the server ignores Range). */
+export class RangeNotHonouredError extends DownloadError {
+  override name = 'RangeNotHonouredError';
 }
 
 export class SlowRetrievalError extends DownloadError {

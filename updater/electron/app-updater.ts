@@ -331,7 +331,11 @@ export class TufAppUpdater extends UpdaterProperties {
       this.log.info(`downloading ${available.info.version}`);
       const file = await ctx.downloads.download(
         { info: available.target, version: available.info.version, kind: ctx.installKind },
-        { signal: token.signal, onProgress: (progress) => this.emit('download-progress', progress) },
+        {
+          signal: token.signal,
+          onProgress: (progress) => this.emit('download-progress', progress),
+          differential: !this.disableDifferentialDownload,
+        },
       );
       this.downloaded = { available, file };
       this.hookInstallOnQuit();
@@ -419,9 +423,16 @@ export class TufAppUpdater extends UpdaterProperties {
     this.cleanedUp = true;
     const pending = await ctx.downloads.readPending();
     if (pending && semver.valid(pending.version) && !semver.gt(pending.version, this.currentVersion)) {
+      // The installer of the running version is kept as the source of the next differential download.
+      const keep = !this.disableDifferentialDownload && semver.eq(pending.version, this.currentVersion);
       // Best effort (another instance may hold the lock), but not silently.
-      await ctx.downloads.clear().catch((error: unknown) => {
+      await ctx.downloads.clear(keep ? pending : undefined).catch((error: unknown) => {
         this.log.warn(`could not forget the installed update ${pending.version}: ${describeError(error)}`);
+      });
+    }
+    if (this.disableDifferentialDownload) {
+      await ctx.downloads.forgetInstalled().catch((error: unknown) => {
+        this.log.warn(`could not remove the installer kept for differential downloads: ${describeError(error)}`);
       });
     }
     if (ctx.installKind === 'tar.gz' && (await removePreviousInstall(this.host.execPath()).catch(() => false))) {

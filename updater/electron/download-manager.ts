@@ -8,8 +8,14 @@
  * against the trusted target info of the current check (findCachedTarget), both when a
  * download would start (an app restart reuses it instead of fetching it again) and right
  * before install. pending.json is a description for people and cleanup, not a source of trust.
+ *
+ * For differential downloads (differential.ts), `<cacheDir>/installed/<file>` keeps the
+ * installer that installed the running version (moved there from pending/ at the first start
+ * of that version; `<cacheDir>/installed.json` says which target it was), and an earlier
+ * update still in pending/ is kept until the new one is built. Both are only sources of chunks
+ * that are re-hashed against the new installer's signed chunk map before use.
  */
-import { readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { LengthOrHashMismatchError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
@@ -18,12 +24,23 @@ import type { DownloadProgress } from '../client/download.js';
 import { withLock, describeError, errorCode, readFileBounded, writeFileAtomic } from '../node-io/index.js';
 import { targetFileName } from '../client/target-path.js';
 import type { Updater } from '../client/updater.js';
+import { DifferentialDownloader, type BasisCandidate } from './differential.js';
 import type { Logger, ProgressInfo } from './types.js';
 
 export const PENDING_DIR = 'pending';
 export const PENDING_FILE = 'pending.json';
+export const INSTALLED_DIR = 'installed';
+export const INSTALLED_FILE = 'installed.json';
+export const CHUNK_MAPS_DIR = 'chunk-maps';
 const PENDING_FORMAT = 1;
 const PENDING_MAX_BYTES = 16_384;
+
+/** What installed.json holds: the target whose installer installed the running version. */
+interface InstalledInstaller {
+  format: typeof PENDING_FORMAT;
+  version: string;
+  target: string;
+}
 
 /** What pending.json holds. */
 export interface PendingUpdate {
@@ -50,10 +67,14 @@ export interface PendingRequest {
 export interface DownloadOptions {
   signal?: AbortSignal;
   onProgress?: (progress: ProgressInfo) => void;
+  /** Build the installer from earlier installers' chunks when possible (default true). */
+  differential?: boolean;
 }
 
 export class DownloadManager {
   readonly pendingDir: string;
+  readonly installedDir: string;
+  readonly differential: DifferentialDownloader;
 
   constructor(
     private readonly client: Updater,
@@ -61,13 +82,13 @@ export class DownloadManager {
     private readonly log: Logger,
   ) {
     this.pendingDir = join(cacheDir, PENDING_DIR);
+    this.installedDir = join(cacheDir, INSTALLED_DIR);
+    this.differential = new DifferentialDownloader(client, join(cacheDir, CHUNK_MAPS_DIR), log);
   }
 
   /** Where a target's installer is kept: its file name, encoded into one safe segment. */
-  pendingPath(info: TargetFile): string {
-    const name = targetFileName(info.path.slice(info.path.lastIndexOf('/') + 1));
-    if (name.startsWith('.')) throw new ValueError(`installer name ${JSON.stringify(info.path)} is hidden`);
-    return join(this.pendingDir, name);
+  pendingPath(info: Pick<TargetFile, 'path'>): string {
+    return join(this.pendingDir, installerFileName(info.path));
   }
 
   /**
@@ -84,19 +105,67 @@ export class DownloadManager {
         if (reused) {
           this.log.info(`update ${request.version}: verified installer already downloaded at ${reused}`);
         } else {
-          await this.removeOtherFiles(path);
-          const meter = new ProgressMeter();
-          await this.client.downloadTarget(request.info, path, undefined, {
-            signal: options.signal,
-            onProgress: options.onProgress && ((p) => options.onProgress!(meter.next(p))),
-          });
-          this.log.info(`update ${request.version}: installer downloaded and verified (${request.info.length} bytes)`);
+          await this.fetch(request, path, options);
         }
         await this.writePending(request, path);
         return path;
       },
       { timeoutMs: 0, signal: options.signal },
     );
+  }
+
+  /** Differentially when possible (an earlier installer and both chunk maps), else in full. */
+  private async fetch(request: PendingRequest, path: string, options: DownloadOptions): Promise<void> {
+    const candidates = options.differential === false ? [] : await this.basisCandidates(request.info);
+    await this.removeOtherFiles(
+      path,
+      candidates.map((c) => c.path),
+    );
+    const progress = (): ((p: DownloadProgress) => void) | undefined => {
+      const meter = new ProgressMeter();
+      return options.onProgress && ((p) => options.onProgress!(meter.next(p)));
+    };
+    const built =
+      candidates.length > 0 &&
+      (await this.differential.download({
+        target: request.info,
+        destPath: path,
+        candidates,
+        signal: options.signal,
+        onProgress: progress(),
+      }));
+    if (!built) {
+      await this.client.downloadTarget(request.info, path, undefined, {
+        signal: options.signal,
+        onProgress: progress(),
+      });
+      this.log.info(`update ${request.version}: installer downloaded and verified (${request.info.length} bytes)`);
+      // This installer will be the source of the next differential download: its map goes with it.
+      if (options.differential !== false) await this.differential.keepMapOf(request.info);
+    }
+    if (candidates.length > 0) await this.removeOtherFiles(path); // an earlier pending installer has served
+  }
+
+  /** Local installers that may share chunks with a new one: the installed version's, an earlier pending one. */
+  private async basisCandidates(info: TargetFile): Promise<BasisCandidate[]> {
+    const candidates: BasisCandidate[] = [];
+    const installed = await this.readInstalled();
+    if (installed)
+      candidates.push({ path: join(this.installedDir, installerFileName(installed.target)), target: installed.target });
+    const pending = await this.readPending();
+    if (pending && typeof pending.target === 'string' && pending.target !== info.path)
+      candidates.push({ path: this.pendingPath({ path: pending.target }), target: pending.target });
+    return candidates;
+  }
+
+  /** installed.json, if present and well formed (a description: the file is checked against signed maps). */
+  private async readInstalled(): Promise<InstalledInstaller | undefined> {
+    const bytes = await readFileBounded(join(this.cacheDir, INSTALLED_FILE), PENDING_MAX_BYTES);
+    if (!bytes) return undefined;
+    const doc = parseDescription(bytes) as Partial<InstalledInstaller> | undefined;
+    return doc?.format === PENDING_FORMAT && typeof doc.version === 'string' && typeof doc.target === 'string'
+      ? (doc as InstalledInstaller)
+      : undefined;
   }
 
   /** Re-verifies the pending installer against the trusted info right before install. */
@@ -115,29 +184,53 @@ export class DownloadManager {
     // Only ENOENT means "no pending update" (readFileBounded's undefined); EACCES or EIO are failures.
     const bytes = await readFileBounded(join(this.cacheDir, PENDING_FILE), PENDING_MAX_BYTES);
     if (!bytes) return undefined;
-    try {
-      const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<PendingUpdate>;
-      return doc?.format === PENDING_FORMAT && typeof doc.version === 'string' && typeof doc.file === 'string'
-        ? (doc as PendingUpdate)
-        : undefined;
-    } catch {
-      return undefined;
-    }
+    const doc = parseDescription(bytes) as Partial<PendingUpdate> | undefined;
+    return doc?.format === PENDING_FORMAT && typeof doc.version === 'string' && typeof doc.file === 'string'
+      ? (doc as PendingUpdate)
+      : undefined;
   }
 
   /**
-   * Forgets the pending update (once it is the running version). Holds the pending lock, so
-   * it fails (StorageError) rather than pull files from under another instance's download.
+   * Forgets the pending update (once it is the running version). With `keep` (the pending
+   * update that installed the running version), its installer moves to installed/ first, as
+   * the source of chunks for the next differential download. Holds the pending lock, so it
+   * fails (StorageError) rather than pull files from under another instance's download.
    */
-  async clear(): Promise<void> {
+  async clear(keep?: PendingUpdate): Promise<void> {
     await withLock(
       this.pendingDir,
       async () => {
+        if (keep) await this.keepInstalled(keep);
         await rm(join(this.cacheDir, PENDING_FILE), { force: true });
         await rm(this.pendingDir, { recursive: true, force: true });
       },
       { timeoutMs: 0 },
     );
+  }
+
+  /** Removes the installer kept for differential downloads (they were turned off). */
+  async forgetInstalled(): Promise<void> {
+    await withLock(this.pendingDir, () => this.forgetInstalledFiles(), { timeoutMs: 0 });
+  }
+
+  private async keepInstalled(pending: PendingUpdate): Promise<void> {
+    const from = this.pendingPath({ path: pending.target });
+    await this.forgetInstalledFiles();
+    await mkdir(this.installedDir, { recursive: true });
+    try {
+      await rename(from, join(this.installedDir, installerFileName(pending.target)));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return; // nothing to keep
+      throw error;
+    }
+    const installed: InstalledInstaller = { format: PENDING_FORMAT, version: pending.version, target: pending.target };
+    await writeFileAtomic(join(this.cacheDir, INSTALLED_FILE), JSON.stringify(installed, null, 2) + '\n');
+    this.log.info(`kept the installer of ${pending.version} for differential downloads`);
+  }
+
+  private async forgetInstalledFiles(): Promise<void> {
+    await rm(join(this.cacheDir, INSTALLED_FILE), { force: true });
+    await rm(this.installedDir, { recursive: true, force: true });
   }
 
   private async writePending(request: PendingRequest, path: string): Promise<void> {
@@ -154,9 +247,9 @@ export class DownloadManager {
     await writeFileAtomic(join(this.cacheDir, PENDING_FILE), JSON.stringify(pending, null, 2) + '\n');
   }
 
-  /** Deletes installers (and partial downloads) of other releases, so the cache holds one. */
-  private async removeOtherFiles(keep: string): Promise<void> {
-    const keepNames = new Set([basename(keep), `${basename(keep)}.part`]);
+  /** Deletes installers (and partial downloads) of other releases, so the cache holds one (and `alsoKeep`). */
+  private async removeOtherFiles(keep: string, alsoKeep: string[] = []): Promise<void> {
+    const keepNames = new Set([basename(keep), `${basename(keep)}.part`, ...alsoKeep.map((p) => basename(p))]);
     let entries;
     try {
       entries = await readdir(this.pendingDir, { withFileTypes: true });
@@ -174,6 +267,22 @@ export class DownloadManager {
           this.log.warn(`could not remove stale pending file ${entry.name}: ${describeError(error)}`);
       }
     }
+  }
+}
+
+/** An installer's file name in the cache: the last segment of its target path, encoded into one safe segment. */
+function installerFileName(targetPath: string): string {
+  const name = targetFileName(targetPath.slice(targetPath.lastIndexOf('/') + 1));
+  if (name.startsWith('.')) throw new ValueError(`installer name ${JSON.stringify(targetPath)} is hidden`);
+  return name;
+}
+
+/** A description file's JSON, or undefined when it is not JSON (it is rewritten at the next download). */
+function parseDescription(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 export { TufAppUpdater, CACHE_DIR_NAME, type TufAppUpdaterOptions } from './app-updater.js';
 export { CancellationToken } from './cancellation.js';
-export { InstallError } from './errors.js';
+export { ChunkMismatchError, InstallError } from './errors.js';
 export type {
   AuthInfo,
   DownloadNotification,

@@ -22,7 +22,10 @@ export abstract class UpdaterProperties extends EventEmitter<TufAppUpdaterEvents
   fullChangelog = false;
   /** Accepted for electron-updater compatibility: TUF releases have no web installers. */
   disableWebInstaller = false;
-  /** Accepted for electron-updater compatibility: downloads are always whole, verified files. */
+  /**
+   * Never build an update from an earlier installer's chunks (differential download); always
+   * download the whole installer, and keep no earlier installer for it. Read at each check and download.
+   */
   disableDifferentialDownload = false;
   /** Accepted for electron-updater compatibility: there are no blockmaps to fetch. */
   previousBlockmapBaseUrlOverride: string | null = null;
