@@ -49,6 +49,11 @@ export interface RepositoryStorage {
   replaceUnversioned(file: Prepared): Promise<void>;
   /** Moves incoming content to its consistent-snapshot target names (spec 5.7.3). */
   placeTarget(targetPath: string, file: IncomingFile): Promise<void>;
+  /**
+   * The first version >= `version` whose `N.<role>.json` this storage can still create
+   * (storages that never overwrite skip leftovers of interrupted publishes); absent: `version`.
+   */
+  freeVersion?(role: string, version: number): Promise<number>;
   /** Runs `fn` as the only writer of this repository. */
   withLock<T>(fn: () => Promise<T>, settings?: LockSettings): Promise<T>;
 }
