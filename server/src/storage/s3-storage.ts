@@ -110,7 +110,10 @@ export class S3Storage implements RepositoryStorage {
     ];
     for (const [algorithm, hash] of names) {
       const key = this.targetKey(targetPath, hash);
-      if ((await this.bucket.create(key, { file: file.tempPath, length: file.length })) === 'created') continue;
+      // Look first: a re-published installer (a retry) is common, and a refused streaming upload is costly.
+      const present = (await this.bucket.head(key)) !== undefined;
+      if (!present && (await this.bucket.create(key, { file: file.tempPath, length: file.length })) === 'created')
+        continue;
       // The name is the content's hash: an existing object must hash to it (someone else wrote the bucket?).
       const existing = await this.bucket.digestOf(key, algorithm, file.length);
       if (existing !== hash)
