@@ -19,11 +19,12 @@
  */
 import type { Signer } from '../updater/core/keys.js';
 import { Metadata, type MetaFile, Snapshot, type Targets, Timestamp } from '../updater/core/metadata.js';
+import { eachConcurrently } from './concurrency.js';
 import type { ManagedRole, RepositoryConfig } from './config.js';
 import { TargetsEdits } from './edits.js';
 import type { KeyRing } from './keystore.js';
-import { metadataFileName, repositoryPaths } from './layout.js';
-import { keyRingFor, nowOf, openPaths, type KeyOptions, type RepositoryOptions } from './options.js';
+import { metadataFileName } from './layout.js';
+import { keyRingFor, nowOf, pathsFor, type KeyOptions, type RepositoryOptions } from './options.js';
 import { managedRoleOf, RepositoryState } from './repository.js';
 import { expiryAfter, metaFileFor, signAndSerialize, snapshotMetaFor } from './role-files.js';
 import { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
@@ -47,6 +48,9 @@ import {
   type PublishedState,
   type TrustedStateStore,
 } from './trusted-state.js';
+
+/** Target files placed at once. */
+const PLACE_CONCURRENCY = 16;
 
 export interface PublishSigners {
   targets?: Signer[];
@@ -198,9 +202,7 @@ export async function editRepository<T>(
   options: TransactionOptions,
   edit: (edit: RepositoryEdit) => Promise<T>,
 ): Promise<TransactionResult<T>> {
-  // With a storage of its own, `repo` is only the local working directory (staging, settings):
-  // RepositoryState.load reports a missing 1.root.json in that storage.
-  const paths = options.storage ? repositoryPaths(options.repo) : await openPaths(options.repo);
+  const paths = await pathsFor(options);
   const ring = keyRingFor(paths, options);
   const now = nowOf(options);
   const storage = options.storage ?? new DiskStorage(paths);
@@ -269,7 +271,11 @@ async function commit(edit: RepositoryEdit, stateStore: TrustedStateStore): Prom
   }
 
   // Everything is signed: now write, in order.
-  for (const [path, file] of gathered.placements) await state.storage.placeTarget(path, file);
+  // Several at a time: on an object store each placement is a few round trips (a release's
+  // installers, its channel indexes, a whole batch of releases); all are done before any metadata.
+  await eachConcurrently([...gathered.placements], PLACE_CONCURRENCY, ([path, file]) =>
+    state.storage.placeTarget(path, file),
+  );
   const files: WrittenFile[] = [];
   for (const group of groups) {
     if (group.length === 0) continue;

@@ -119,6 +119,15 @@ export class Bucket {
     return { bytes: Buffer.concat(chunks), etag: answer.ETag ?? '' };
   }
 
+  /** Whether the object holds exactly `bytes` (undefined when absent): length first, then the bytes. */
+  async holds(key: string, bytes: Uint8Array): Promise<boolean | undefined> {
+    const head = await this.head(key);
+    if (!head) return undefined;
+    if (head.length !== bytes.length) return false;
+    const found = await this.get(key, bytes.length);
+    return found === undefined ? undefined : Buffer.compare(found.bytes, bytes) === 0;
+  }
+
   /** The object's length and ETag, or undefined when absent. */
   async head(key: string): Promise<{ length: number; etag: string } | undefined> {
     try {

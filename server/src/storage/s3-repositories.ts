@@ -92,8 +92,7 @@ export class S3Repositories {
       if (bytes.length > MAX_METADATA_BYTES) throw new ConflictError(`${file} is too large`);
       const key = this.bucket.key('repositories', name, 'metadata', file);
       if ((await this.bucket.create(key, bytes)) === 'created') return;
-      const existing = await this.bucket.get(key, bytes.length);
-      if (!existing || Buffer.compare(existing.bytes, bytes) !== 0)
+      if ((await this.bucket.holds(key, bytes)) !== true)
         throw new ConflictError(`${this.bucket.url(key)} exists already with other content`);
     };
     await eachConcurrently(
