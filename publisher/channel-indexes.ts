@@ -12,9 +12,9 @@ import {
   serializeChannelIndex,
   type ChannelIndex,
 } from '../updater/release/index.js';
-import { readFileBounded } from '../updater/node-io/index.js';
 import type { TargetsEdits } from './edits.js';
-import { targetFilePath, type RepositoryPaths } from './layout.js';
+import type { RepositoryPaths } from './layout.js';
+import type { RepositoryStorage } from './storage.js';
 import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './release-entries.js';
 import type { ReleaseCustom } from '../updater/release/index.js';
 import { stageBytes, type IncomingFile } from './target-store.js';
@@ -23,13 +23,16 @@ export function indexPathOf(key: IndexKey): string {
   return channelIndexPath(key.channel, key.platform, key.arch);
 }
 
-/** The published index a target entry describes, or undefined when missing or damaged on disk. */
-export async function readPublishedIndex(paths: RepositoryPaths, info: TargetFile): Promise<ChannelIndex | undefined> {
+/**
+ * The published index a target entry describes, read from the repository's storage by its
+ * sha256 name; undefined when missing or damaged (its signed length or hashes do not match).
+ */
+export async function readPublishedIndex(
+  storage: RepositoryStorage,
+  info: TargetFile,
+): Promise<ChannelIndex | undefined> {
   if (info.length > CHANNEL_INDEX_MAX_BYTES || !info.hashes.sha256) return undefined;
-  const bytes = await readFileBounded(
-    targetFilePath(paths, info.path, info.hashes.sha256),
-    CHANNEL_INDEX_MAX_BYTES,
-  ).catch(() => undefined);
+  const bytes = await storage.readTarget(info.path, info.hashes.sha256, CHANNEL_INDEX_MAX_BYTES).catch(() => undefined);
   if (!bytes) return undefined;
   try {
     verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);

@@ -97,6 +97,10 @@ export class S3Storage implements RepositoryStorage {
     this.etags.delete(file.name);
   }
 
+  async readTarget(targetPath: string, hash: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    return (await this.bucket.get(this.targetKey(targetPath, hash), maxBytes))?.bytes;
+  }
+
   /** Creates the target under both its hash-prefixed names (5.7.3), at once. */
   async placeTarget(targetPath: string, file: IncomingFile): Promise<void> {
     await Promise.all([
