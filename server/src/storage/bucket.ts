@@ -91,32 +91,20 @@ export class Bucket {
 
   /** The object's bytes and ETag, or undefined when absent; an object over `maxBytes` is an error. */
   async get(key: string, maxBytes: number): Promise<{ bytes: Buffer; etag: string } | undefined> {
-    let answer;
-    try {
-      answer = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
-    } catch (e) {
-      if (isAbsent(e)) return undefined;
-      throw storeError('reading', key, e);
-    }
-    const body = answer.Body as Readable | undefined;
-    if (answer.ContentLength !== undefined && answer.ContentLength > maxBytes) {
-      body?.destroy();
-      throw new ObjectStoreError(`${this.url(key)} is larger than ${maxBytes} bytes`);
-    }
     const chunks: Buffer[] = [];
-    let total = 0;
+    let etag = '';
     try {
-      for await (const chunk of body ?? []) {
-        total += (chunk as Buffer).length;
-        if (total > maxBytes) throw new ObjectStoreError(`${this.url(key)} is larger than ${maxBytes} bytes`);
-        chunks.push(chunk as Buffer);
-      }
+      const found = await this.read(
+        key,
+        maxBytes,
+        (c) => void chunks.push(c),
+        (e) => (etag = e),
+      );
+      return found ? { bytes: Buffer.concat(chunks), etag } : undefined;
     } catch (e) {
-      body?.destroy();
-      if (e instanceof ObjectStoreError) throw e;
-      throw storeError('reading', key, e);
+      if (!(e instanceof ValueError)) throw e;
+      throw new ObjectStoreError(`${this.url(key)} is larger than ${maxBytes} bytes`, { cause: e });
     }
-    return { bytes: Buffer.concat(chunks), etag: answer.ETag ?? '' };
   }
 
   /** Whether the object holds exactly `bytes` (undefined when absent): length first, then the bytes. */
@@ -139,8 +127,17 @@ export class Bucket {
     }
   }
 
-  /** Streams the object to `sink` (at most `maxBytes`); false when absent. */
+  /** Streams the object to `sink`; false when absent; ValueError past `maxBytes` (checked as it comes). */
   async stream(key: string, maxBytes: number, sink: (chunk: Buffer) => void | Promise<void>): Promise<boolean> {
+    return this.read(key, maxBytes, sink);
+  }
+
+  private async read(
+    key: string,
+    maxBytes: number,
+    sink: (chunk: Buffer) => void | Promise<void>,
+    onEtag?: (etag: string) => void,
+  ): Promise<boolean> {
     let answer;
     try {
       answer = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
@@ -148,14 +145,25 @@ export class Bucket {
       if (isAbsent(e)) return false;
       throw storeError('reading', key, e);
     }
+    onEtag?.(answer.ETag ?? '');
     const body = answer.Body as Readable | undefined;
-    let total = 0;
+    const tooLong = (): ValueError => new ValueError(`${this.url(key)} holds more than ${maxBytes} bytes`);
+    let total = answer.ContentLength ?? 0;
+    let inSink = false;
     try {
+      if (total > maxBytes) throw tooLong();
+      total = 0;
       for await (const chunk of body ?? []) {
         total += (chunk as Buffer).length;
-        if (total > maxBytes) throw new ValueError(`${this.url(key)} holds more than ${maxBytes} bytes`);
+        if (total > maxBytes) throw tooLong();
+        inSink = true;
         await sink(chunk as Buffer);
+        inSink = false;
       }
+    } catch (e) {
+      // The sink's own failures (a full disk) are not the store's: they go up as they are.
+      if (inSink || e instanceof ValueError || e instanceof ObjectStoreError) throw e;
+      throw storeError('reading', key, e);
     } finally {
       body?.destroy();
     }

@@ -16,7 +16,7 @@
  */
 import { cleanIncoming, eachConcurrently, metadataFileName, validatePublishedTargetPath } from 'electron-tuf/publisher';
 import type { IncomingFile, Prepared, RepositoryPaths, RepositoryStorage } from 'electron-tuf/publisher';
-import { StorageError } from 'electron-tuf/core';
+import { StorageError, ValueError } from 'electron-tuf/core';
 import { ObjectStoreError, PublishConflictError } from '../errors.js';
 import type { Bucket } from './bucket.js';
 
@@ -47,6 +47,7 @@ export class S3Storage implements RepositoryStorage {
 
   private targetKey(targetPath: string, hash: string): string {
     validatePublishedTargetPath(targetPath);
+    if (!/^[0-9a-f]{16,128}$/.test(hash)) throw new ValueError(`invalid hash ${JSON.stringify(hash.slice(0, 20))}`);
     const slash = targetPath.lastIndexOf('/');
     const dir = targetPath.slice(0, slash + 1);
     return this.bucket.key('repositories', this.repository, 'targets', `${dir}${hash}.${targetPath.slice(slash + 1)}`);
@@ -137,6 +138,7 @@ export class S3Storage implements RepositoryStorage {
 
   /** Deletes metadata files or target files (by their stored path); absent ones are fine. */
   async removeFiles(area: 'metadata' | 'targets', paths: readonly string[]): Promise<void> {
+    if (area !== 'metadata' && area !== 'targets') throw new ValueError(`no area ${JSON.stringify(area)}`);
     const keys = paths.map((p) => this.bucket.key('repositories', this.repository, area, p));
     await each(keys, (key) => this.bucket.remove(key));
   }
