@@ -14,6 +14,7 @@
  * Exclusion between publishers is the caller's: the service holds a PostgreSQL advisory lock
  * per repository around each publish; the swap is the fence when a holder lost that lock.
  */
+import { readFile } from 'node:fs/promises';
 import { cleanIncoming, eachConcurrently, metadataFileName, validatePublishedTargetPath } from 'electron-tuf/publisher';
 import type { IncomingFile, Prepared, RepositoryPaths, RepositoryStorage } from 'electron-tuf/publisher';
 import { StorageError, ValueError } from 'electron-tuf/core';
@@ -21,6 +22,8 @@ import { ObjectStoreError, PublishConflictError } from '../errors.js';
 import type { Bucket } from './bucket.js';
 
 const CONCURRENCY = 16;
+/** Targets up to this size are sent from memory in one request. */
+const IN_MEMORY_BYTES = 8 * 1024 * 1024;
 /** Leftover versions skipped at most (more means something other than interrupted publishes). */
 const MAX_SKIPPED_VERSIONS = 1000;
 
@@ -117,9 +120,15 @@ export class S3Storage implements RepositoryStorage {
     hash: string,
   ): Promise<void> {
     const key = this.targetKey(targetPath, hash);
-    // Look first: a re-published installer (a retry) is common, and a refused streaming upload is costly.
-    const present = (await this.bucket.head(key)) !== undefined;
-    if (!present && (await this.bucket.create(key, { file: file.tempPath, length: file.length })) === 'created') return;
+    if (file.length <= IN_MEMORY_BYTES) {
+      // One request: small files (channel indexes, most test installers) go as bytes.
+      if ((await this.bucket.create(key, await readFile(file.tempPath))) === 'created') return;
+    } else {
+      // A large installer is streamed; look first, so a re-publish does not stream it only to be refused.
+      const present = (await this.bucket.head(key)) !== undefined;
+      if (!present && (await this.bucket.create(key, { file: file.tempPath, length: file.length })) === 'created')
+        return;
+    }
     // The name is the content's hash: an existing object must hash to it (someone else wrote the bucket?).
     const existing = await this.bucket.digestOf(key, algorithm, file.length);
     if (existing !== hash)
