@@ -12,7 +12,7 @@ import { canonicalString } from '../updater/core/canonical.js';
 import { ValueError } from '../updater/core/errors.js';
 import { indexPathOf } from './channel-indexes.js';
 import { validatePublishedTargetPath } from './layout.js';
-import { openPaths } from './options.js';
+import { pathsFor } from './options.js';
 import { applyRelease, applyTargets, type AddedTarget, type TargetEntry } from './release-edits.js';
 import { validateReleaseInput, type ReleaseRequest } from './release-input.js';
 import { editRepository, type PublishReport, type RepositoryEdit, type TransactionOptions } from './transaction.js';
@@ -74,7 +74,7 @@ async function addInTransaction<R extends PublishOutcome>(
   sources: string[],
   apply: (edit: RepositoryEdit, incoming: IncomingFile[], hashAndCopyMs: number) => Promise<R>,
 ): Promise<R> {
-  const paths = await openPaths(options.repo);
+  const paths = await pathsFor(options);
   const incoming: IncomingFile[] = [];
   try {
     const started = performance.now();

@@ -12,10 +12,11 @@ import {
   serializeChannelIndex,
   type ChannelIndex,
 } from '../updater/release/index.js';
-import { isSystemFailure, readFileBounded } from '../updater/node-io/index.js';
+import { isSystemFailure } from '../updater/node-io/index.js';
 import { DeserializationError, LengthOrHashMismatchError, ValueError } from '../updater/core/errors.js';
 import type { TargetsEdits } from './edits.js';
-import { targetFilePath, type RepositoryPaths } from './layout.js';
+import type { RepositoryPaths } from './layout.js';
+import type { RepositoryStorage } from './storage.js';
 import { indexFromInstallers, indexKeyOf, indexKeyString, readCustom, type IndexKey } from './release-entries.js';
 import type { ReleaseCustom } from '../updater/release/index.js';
 import { stageBytes, type IncomingFile } from './target-store.js';
@@ -25,15 +26,19 @@ export function indexPathOf(key: IndexKey): string {
 }
 
 /**
- * The published index a target entry describes, or undefined when it is missing or damaged in
- * storage: the caller then rebuilds it from the signed targets, so damage is repaired, not
+ * The published index a target entry describes, read from the repository's storage by its
+ * sha256 name; undefined when it is missing or damaged (too large, or its signed length or hashes
+ * do not match): the caller then rebuilds it from the signed targets, so damage is repaired, not
  * trusted. A failing disk (EACCES, EIO) is an error: rebuilding would hide it.
  */
-export async function readPublishedIndex(paths: RepositoryPaths, info: TargetFile): Promise<ChannelIndex | undefined> {
+export async function readPublishedIndex(
+  storage: RepositoryStorage,
+  info: TargetFile,
+): Promise<ChannelIndex | undefined> {
   if (info.length > CHANNEL_INDEX_MAX_BYTES || !info.hashes.sha256) return undefined;
   let bytes: Uint8Array | undefined;
   try {
-    bytes = await readFileBounded(targetFilePath(paths, info.path, info.hashes.sha256), CHANNEL_INDEX_MAX_BYTES);
+    bytes = await storage.readTarget(info.path, info.hashes.sha256, CHANNEL_INDEX_MAX_BYTES);
   } catch (error) {
     if (isSystemFailure(error)) throw error; // a StorageError naming the file
     return undefined; // too large or not a regular file: damaged

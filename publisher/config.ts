@@ -66,14 +66,20 @@ export function lifetimesWith(
 export async function readConfig(paths: RepositoryPaths): Promise<RepositoryConfig> {
   const bytes = await readFileBounded(paths.config, MAX_CONFIG_BYTES);
   if (!bytes) return { lifetimes: { ...DEFAULT_LIFETIMES } };
-  const doc = parseJsonBytes(bytes, paths.config, StorageError);
+  return parseConfig(bytes, paths.config);
+}
+
+/** Parses electron-tuf.json's bytes (kept elsewhere, e.g. a service's database); StorageError naming `where`. */
+export function parseConfig(bytes: Uint8Array, where: string): RepositoryConfig {
+  if (bytes.length > MAX_CONFIG_BYTES) throw new StorageError(`${where}: more than ${MAX_CONFIG_BYTES} bytes`);
+  const doc = parseJsonBytes(bytes, where, StorageError);
   try {
     const r = FieldReader.of(doc, 'electron-tuf.json');
     if (r.integer('format') !== CONFIG_FORMAT) r.fail('format', String(CONFIG_FORMAT));
     const lifetimes = r.object('expiresDays');
     return { lifetimes: lifetimesWith(lifetimes as Record<string, number>) };
   } catch (e) {
-    throw new StorageError(`${paths.config}: ${(e as Error).message}`);
+    throw new StorageError(`${where}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -49,11 +49,22 @@ export {
 } from './transaction.js';
 export { validateReleaseInput, type ReleaseInput, type ReleaseRequest } from './release-input.js';
 export type { ReleaseEditOptions, ReleaseEditResult, RemovalResult, TargetsEditResult } from './release-edits.js';
-export { hashAndCopy, discard, duplicateIncoming, type IncomingFile } from './target-store.js';
+export { cleanIncoming, hashAndCopy, discard, duplicateIncoming, type IncomingFile } from './target-store.js';
+export { eachConcurrently } from './concurrency.js';
 export { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
 export { repositoryPaths, type RepositoryPaths } from './layout.js';
 export { RepositoryState } from './repository.js';
-export { STATE_FILE_ENV, type TrustedState } from './trusted-state.js';
+export {
+  MAX_STATE_BYTES,
+  parseTrustedState,
+  serializeTrustedState,
+  STATE_FILE_ENV,
+  type TrustedState,
+  type TrustedStateStore,
+} from './trusted-state.js';
+export { parseConfig, type RepositoryConfig } from './config.js';
+export { metadataFileName, validatePublishedTargetPath } from './layout.js';
+
 export type { StagedStatus } from './staged-root.js';
 export type { Signer } from '../updater/core/keys.js';
 export { resolveFile } from './serve.js';

@@ -20,7 +20,7 @@ import { RepositoryState } from './repository.js';
 import { expiryAfter, signAndSerialize } from './role-files.js';
 import { DiskStorage, withRepositoryLock } from './storage.js';
 import { RepositoryEdit, runEdit } from './transaction.js';
-import { sha256Hex, stateFilePath } from './trusted-state.js';
+import { fileStateStore, sha256Hex, stateFilePath } from './trusted-state.js';
 
 export interface InitOptions {
   repo: string;
@@ -137,7 +137,7 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
     await mkdir(paths.targets, { recursive: true });
     await writeConfig(paths, { lifetimes });
     const state = emptyRepository(paths, { lifetimes }, Metadata.fromBytes(rootBytes, 'root'), rootBytes, targets, now);
-    await runEdit(new RepositoryEdit(state, ring, now), stateFilePath(paths, options), (edit) => {
+    await runEdit(new RepositoryEdit(state, ring, now), fileStateStore(stateFilePath(paths, options)), (edit) => {
       edit.publishRoot(1, rootBytes);
       edit.targets.put('targets', targets);
       for (const name of binNames(targets.signed)) {

@@ -53,7 +53,7 @@ export async function listReleases(options: ListOptions): Promise<ListResult> {
     for (const [path, info] of md.signed.targets) {
       const m = INDEX_PATH.exec(path);
       if (!m || (channel !== undefined && m[1] !== channel)) continue;
-      const index = await readPublishedIndex(paths, info);
+      const index = await readPublishedIndex(state.storage, info);
       if (!index) throw new RepositoryError(`channel index ${path} is missing or does not match its signed hashes`);
       indexes.push(listed(path, index));
     }

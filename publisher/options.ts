@@ -57,3 +57,12 @@ export async function openPaths(repo: string): Promise<RepositoryPaths> {
     throw new ValueError(`${paths.root} is not a repository (no metadata/1.root.json); create one with repo init`);
   return paths;
 }
+
+/**
+ * The paths of the repository an edit works on. With a storage of its own (an object store),
+ * `repo` is only the local working directory (staging, settings) and need not hold metadata:
+ * loading reports a missing 1.root.json in that storage instead.
+ */
+export async function pathsFor(options: { repo: string; storage?: object }): Promise<RepositoryPaths> {
+  return options.storage ? repositoryPaths(options.repo) : openPaths(options.repo);
+}

@@ -48,6 +48,8 @@ export interface LoadOptions {
   storage?: RepositoryStorage;
   /** What this publisher last published (and was publishing); versions must not go below it. */
   recorded?: TrustedState;
+  /** The settings, when not read from `<repo>/electron-tuf.json`. */
+  config?: RepositoryConfig;
 }
 
 /** The top-level files as loaded, for the trusted-state record. */
@@ -90,7 +92,7 @@ export class RepositoryState {
   static async load(repo: string, options: LoadOptions = {}): Promise<RepositoryState> {
     const paths = repositoryPaths(repo);
     const storage = options.storage ?? new DiskStorage(paths);
-    const config = await readConfig(paths);
+    const config = options.config ?? (await readConfig(paths));
     const tsBytes = await readRequired(storage, metadataFileName('timestamp'), SIZE_LIMITS.timestamp);
     const { trusted, replaceable } = settlePending(options.recorded, sha256(tsBytes));
     const roots = await loadRoots(storage, trusted?.root);

@@ -14,7 +14,7 @@ import { RepositoryError, StorageError } from '../updater/core/errors.js';
 import { errorCode, fsyncDirectory, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
 import { withLock } from '../updater/node-io/index.js';
 import { eachConcurrently } from './concurrency.js';
-import type { RepositoryPaths } from './layout.js';
+import { targetFilePath, type RepositoryPaths } from './layout.js';
 import { cleanIncoming, isAlive, placeTarget, type IncomingFile } from './target-store.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
@@ -47,8 +47,19 @@ export interface RepositoryStorage {
   checkVersioned(files: readonly Prepared[], replaceable?: ReadonlySet<string>): Promise<void>;
   /** Replaces an unversioned metadata file (timestamp.json) atomically and durably. */
   replaceUnversioned(file: Prepared): Promise<void>;
+  /**
+   * A published target file's bytes by its path and one of its hashes (its consistent-snapshot
+   * name), at most `maxBytes` (else an error); undefined when absent. For small targets the
+   * publisher reads back (channel indexes); the caller checks them against their signed hashes.
+   */
+  readTarget(targetPath: string, hash: string, maxBytes: number): Promise<Uint8Array | undefined>;
   /** Moves incoming content to its consistent-snapshot target names (spec 5.7.3). */
   placeTarget(targetPath: string, file: IncomingFile): Promise<void>;
+  /**
+   * The first version >= `version` whose `N.<role>.json` this storage can still create
+   * (storages that never overwrite skip leftovers of interrupted publishes); absent: `version`.
+   */
+  freeVersion?(role: string, version: number): Promise<number>;
   /** Runs `fn` as the only writer of this repository. */
   withLock<T>(fn: () => Promise<T>, settings?: LockSettings): Promise<T>;
 }
@@ -116,6 +127,10 @@ export class DiskStorage implements RepositoryStorage {
 
   async replaceUnversioned(file: Prepared): Promise<void> {
     await writeFileAtomic(join(this.paths.metadata, file.name), file.bytes, { mode: 0o644 });
+  }
+
+  async readTarget(targetPath: string, hash: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    return readFileBounded(targetFilePath(this.paths, targetPath, hash), maxBytes);
   }
 
   async placeTarget(targetPath: string, file: IncomingFile): Promise<void> {

@@ -19,11 +19,12 @@
  */
 import type { Signer } from '../updater/core/keys.js';
 import { Metadata, type MetaFile, Snapshot, type Targets, Timestamp } from '../updater/core/metadata.js';
-import type { ManagedRole } from './config.js';
+import { eachConcurrently } from './concurrency.js';
+import type { ManagedRole, RepositoryConfig } from './config.js';
 import { TargetsEdits } from './edits.js';
 import type { KeyRing } from './keystore.js';
 import { metadataFileName } from './layout.js';
-import { keyRingFor, nowOf, openPaths, type KeyOptions, type RepositoryOptions } from './options.js';
+import { keyRingFor, nowOf, pathsFor, type KeyOptions, type RepositoryOptions } from './options.js';
 import { managedRoleOf, RepositoryState } from './repository.js';
 import { expiryAfter, metaFileFor, signAndSerialize, snapshotMetaFor } from './role-files.js';
 import { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
@@ -40,7 +41,16 @@ import {
 } from './release-edits.js';
 import type { ReleaseInput } from './release-input.js';
 import { discard, type IncomingFile } from './target-store.js';
-import { readTrustedState, sha256Hex, stateFilePath, writeTrustedState, type PublishedState } from './trusted-state.js';
+import {
+  fileStateStore,
+  sha256Hex,
+  stateFilePath,
+  type PublishedState,
+  type TrustedStateStore,
+} from './trusted-state.js';
+
+/** Target files placed at once. */
+const PLACE_CONCURRENCY = 16;
 
 export interface PublishSigners {
   targets?: Signer[];
@@ -68,6 +78,10 @@ export interface TransactionOptions extends RepositoryOptions, KeyOptions {
   storage?: RepositoryStorage;
   /** The publisher's record of what it last published (trusted-state.ts). */
   stateFile?: string;
+  /** Where that record is kept when not in a file (a service's database); wins over stateFile. */
+  stateStore?: TrustedStateStore;
+  /** The repository's settings when they are not in `<repo>/electron-tuf.json` (a service's database). */
+  config?: RepositoryConfig;
   /** Refuse to edit when root has expired (default true; a root rotation is how it is renewed). */
   requireValidRoot?: boolean;
 }
@@ -188,18 +202,18 @@ export async function editRepository<T>(
   options: TransactionOptions,
   edit: (edit: RepositoryEdit) => Promise<T>,
 ): Promise<TransactionResult<T>> {
-  const paths = await openPaths(options.repo);
+  const paths = await pathsFor(options);
   const ring = keyRingFor(paths, options);
   const now = nowOf(options);
   const storage = options.storage ?? new DiskStorage(paths);
-  const stateFile = stateFilePath(paths, options);
+  const stateStore = options.stateStore ?? fileStateStore(stateFilePath(paths, options));
   return storage.withLock(async () => {
-    const recorded = await readTrustedState(stateFile);
-    const state = await RepositoryState.load(paths.root, { storage, recorded });
+    const recorded = await stateStore.read();
+    const state = await RepositoryState.load(paths.root, { storage, recorded, config: options.config });
     if (options.requireValidRoot !== false) state.assertRootValid(now);
     const repositoryEdit = new RepositoryEdit(state, ring, now);
     try {
-      return await runEdit(repositoryEdit, stateFile, edit);
+      return await runEdit(repositoryEdit, stateStore, edit);
     } finally {
       await repositoryEdit.discardStaged();
     }
@@ -209,12 +223,12 @@ export async function editRepository<T>(
 /** Applies `fn` to `edit` and commits; for callers already holding the lock (repo init). */
 export async function runEdit<T>(
   edit: RepositoryEdit,
-  stateFile: string,
+  stateStore: TrustedStateStore,
   fn: (edit: RepositoryEdit) => T | Promise<T>,
 ): Promise<TransactionResult<T>> {
   const value = await fn(edit);
   if (!edit.hasChanges) return { value };
-  const report = await commit(edit, stateFile);
+  const report = await commit(edit, stateStore);
   return { value, publish: report };
 }
 
@@ -237,7 +251,7 @@ async function resolveSigners(
 }
 
 /** Signs every new version, then writes them in the crash-safe order. */
-async function commit(edit: RepositoryEdit, stateFile: string): Promise<PublishReport> {
+async function commit(edit: RepositoryEdit, stateStore: TrustedStateStore): Promise<PublishReport> {
   const { state } = edit;
   const gathered = edit.gathered();
   const signed = gathered.timestamp ? await signNewVersions(edit) : undefined;
@@ -253,11 +267,15 @@ async function commit(edit: RepositoryEdit, stateFile: string): Promise<PublishR
   if (signed) {
     // Write-ahead: the files this publish may leave behind if killed before its timestamp is out.
     const pending = { files: groups.flat().map((p) => p.name), after };
-    await writeTrustedState(stateFile, { ...state.digests, pending });
+    await stateStore.write({ ...state.digests, pending });
   }
 
   // Everything is signed: now write, in order.
-  for (const [path, file] of gathered.placements) await state.storage.placeTarget(path, file);
+  // Several at a time: on an object store each placement is a few round trips (a release's
+  // installers, its channel indexes, a whole batch of releases); all are done before any metadata.
+  await eachConcurrently([...gathered.placements], PLACE_CONCURRENCY, ([path, file]) =>
+    state.storage.placeTarget(path, file),
+  );
   const files: WrittenFile[] = [];
   for (const group of groups) {
     if (group.length === 0) continue;
@@ -269,7 +287,7 @@ async function commit(edit: RepositoryEdit, stateFile: string): Promise<PublishR
     files.push({ name: signed.timestamp.name, bytes: signed.timestamp.bytes.length });
   }
 
-  await writeTrustedState(stateFile, after);
+  await stateStore.write(after);
   const report = {
     files,
     metadataBytes: files.reduce((sum, f) => sum + f.bytes, 0),
@@ -316,6 +334,7 @@ async function signNewVersions(edit: RepositoryEdit): Promise<SignedVersions> {
   let snapshotMeta = state.timestamp.signed.snapshotMeta;
   if (withSnapshot) {
     const md = nextSnapshot(state, meta, now);
+    md.signed.version = await freeVersion(state, 'snapshot', md.signed.version);
     const file = metadataFileName('snapshot', md.signed.version);
     const bytes = await signAndSerialize(md, signers.snapshot, file);
     snapshot = { name: file, bytes };
@@ -333,6 +352,16 @@ async function signNewVersions(edit: RepositoryEdit): Promise<SignedVersions> {
     bytes: await signAndSerialize(ts, signers.timestamp, 'timestamp.json'),
   };
   return { delegated, targets, snapshot, snapshotMeta, timestamp, timestampVersion };
+}
+
+/**
+ * `version`, or the first one above it that the storage has free: an object store never
+ * overwrites a versioned file, so one an interrupted publish left (named by no timestamp) is
+ * skipped rather than replaced. TUF allows gaps in snapshot and targets versions (5.5.5 and
+ * 5.6.4 only ask for "not lower"); root versions are never skipped.
+ */
+async function freeVersion(state: RepositoryState, role: string, version: number): Promise<number> {
+  return state.storage.freeVersion ? state.storage.freeVersion(role, version) : version;
 }
 
 /** The next snapshot: the current one (none yet for a new repository) with the new entries (4.4). */
@@ -361,7 +390,7 @@ async function prepareTargetsRoles(
   const meta = new Map<string, MetaFile>();
   for (const [name, md] of changed) {
     const role = managedRoleOf(name);
-    md.signed.version = (state.snapshot.signed.roleMeta(name)?.version ?? 0) + 1;
+    md.signed.version = await freeVersion(state, name, (state.snapshot.signed.roleMeta(name)?.version ?? 0) + 1);
     md.signed.expires = expiryAfter(now, state.config.lifetimes[role]);
     const file = metadataFileName(name, md.signed.version);
     const bytes = await signAndSerialize(md, signers[role], file);

@@ -26,7 +26,7 @@ import type { RepositoryPaths } from './layout.js';
 export const STATE_FILE_ENV = 'ELECTRON_TUF_STATE_FILE';
 const STATE_FORMAT = 1;
 /** Room for a pending list naming every one of 16,384 bins. */
-const MAX_STATE_BYTES = 4 * 1024 * 1024;
+export const MAX_STATE_BYTES = 4 * 1024 * 1024;
 
 /** One published file: its version and the sha256 of its bytes. */
 export interface FileRecord {
@@ -85,30 +85,55 @@ function readPublished(r: FieldReader): PublishedState {
   return { root: readRecord(r, 'root'), timestamp: readRecord(r, 'timestamp'), snapshot: readRecord(r, 'snapshot') };
 }
 
-/** The recorded state, or undefined when there is none yet; StorageError when it is unreadable. */
-export async function readTrustedState(file: string): Promise<TrustedState | undefined> {
-  const bytes = await readFileBounded(file, MAX_STATE_BYTES);
-  if (!bytes) return undefined;
+/**
+ * Where the record is kept: a file by default (beside the settings), or, for a service whose
+ * workers share no disk, a database row; either way read and written whole.
+ */
+export interface TrustedStateStore {
+  /** For messages. */
+  readonly where: string;
+  /** The recorded state, or undefined when there is none yet; StorageError when it is unreadable. */
+  read(): Promise<TrustedState | undefined>;
+  write(state: TrustedState): Promise<void>;
+}
+
+/** The record as a file (atomic writes). */
+export function fileStateStore(file: string): TrustedStateStore {
+  return { where: file, read: () => readTrustedState(file), write: (state) => writeTrustedState(file, state) };
+}
+
+/** Parses a record's bytes (as written by serializeTrustedState); StorageError naming `where` when invalid. */
+export function parseTrustedState(bytes: Uint8Array, where: string): TrustedState {
   try {
-    const r = FieldReader.of(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)), file);
+    const r = FieldReader.of(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)), where);
     if (r.integer('format') !== STATE_FORMAT) r.fail('format', String(STATE_FORMAT));
     const state: TrustedState = readPublished(r);
     if (r.has('pending')) {
-      const p = FieldReader.of(r.object('pending'), `${file}.pending`);
+      const p = FieldReader.of(r.object('pending'), `${where}.pending`);
       state.pending = {
         files: p.stringArray('files'),
-        after: readPublished(FieldReader.of(p.object('after'), `${file}.pending.after`)),
+        after: readPublished(FieldReader.of(p.object('after'), `${where}.pending.after`)),
       };
     }
     return state;
   } catch (e) {
     throw new StorageError(
-      `${file}: ${(e as Error).message} (the publisher's record of what it last published; see docs/publishing.md)`,
+      `${where}: ${(e as Error).message} (the publisher's record of what it last published; see docs/publishing.md)`,
       { cause: e },
     );
   }
 }
 
+export function serializeTrustedState(state: TrustedState): string {
+  return JSON.stringify({ format: STATE_FORMAT, ...state }, null, 2) + '\n';
+}
+
+/** The recorded state, or undefined when there is none yet; StorageError when it is unreadable. */
+export async function readTrustedState(file: string): Promise<TrustedState | undefined> {
+  const bytes = await readFileBounded(file, MAX_STATE_BYTES);
+  return bytes ? parseTrustedState(bytes, file) : undefined;
+}
+
 export async function writeTrustedState(file: string, state: TrustedState): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify({ format: STATE_FORMAT, ...state }, null, 2) + '\n', { mode: 0o644 });
+  await writeFileAtomic(file, serializeTrustedState(state), { mode: 0o644 });
 }

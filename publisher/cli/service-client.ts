@@ -179,10 +179,51 @@ export async function submitRelease(
     const { size } = await stat(file);
     const sha256 = await sha256Of(file);
     log(`uploading ${basename(file)} (${size} bytes)...`);
-    await client.request('PUT', `${repoPath}/uploads/${sha256}`, { file, length: size });
+    await uploadInstaller(client, `${repoPath}/uploads/${sha256}`, file, size);
     installers.push({ name: basename(file), length: size, sha256 });
   }
   return (
     (await client.request('POST', `${repoPath}/releases`, { json: { ...release, installers } })) as { task: string }
   ).task;
+}
+
+/** Where the service wants an upload: straight to its object store (presigned), or through the API. */
+interface UploadPlan {
+  direct?: boolean;
+  url?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Uploads one installer the way the service offers: a presigned PUT straight to its object store
+ * (sent without our token: the URL carries its own short-lived signature), or a PUT to the API
+ * (disk storage, or a service from before presigned uploads, which answers 404 to the question).
+ */
+async function uploadInstaller(client: ServiceClient, path: string, file: string, length: number): Promise<void> {
+  let plan: UploadPlan | undefined;
+  try {
+    plan = (await client.request('POST', path, { json: { length } })) as UploadPlan;
+  } catch (e) {
+    if (!(e instanceof DownloadHTTPError) || e.status !== 404) throw e;
+  }
+  if (!plan?.direct) {
+    await client.request('PUT', path, { file, length });
+    return;
+  }
+  const url = new URL(String(plan.url));
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ValueError(`the service offered an upload URL that is not http(s): ${url.protocol}`);
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: 'PUT',
+    headers: { ...plan.headers, 'content-length': String(length) },
+    body: Readable.toWeb(createReadStream(file)) as RequestInit['body'],
+    duplex: 'half',
+  };
+  const res = await fetch(url, init);
+  const text = (await readAnswer(res, MAX_ANSWER_BYTES)) ?? '';
+  if (!res.ok)
+    throw new DownloadHTTPError(
+      `uploading ${basename(file)} to the object store: ${res.status} ${text.slice(0, 200)}`,
+      res.status,
+    );
 }

@@ -32,6 +32,23 @@ export interface ServiceBenchOptions {
   /** Target counts of the scale section. */
   sizes: number[];
   record(name: string, value: number, unit: string, note?: string): void;
+  /** Another storage than the disk (bench/s3.ts); default: disk under the data directory. */
+  storage?: BenchStorage;
+}
+
+export interface FillerTarget {
+  path: string;
+  length: number;
+  hashes: { sha256: string };
+}
+
+export interface BenchStorage {
+  /** Prefixes the figures' names. */
+  label: string;
+  /** The processes' environment for it (ELECTRON_TUF_STORAGE, credentials). */
+  env: Record<string, string>;
+  /** Fills repository `name` with `targets` as this storage holds them (metadata and objects). */
+  fill(name: string, keys: string, targets: FillerTarget[], databaseUrl: string): Promise<string>;
 }
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -149,6 +166,7 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
     const token = newToken();
     const data = await tempDir('etuf-bench-');
     const env = {
+      ...o.storage?.env,
       ELECTRON_TUF_ADMIN_TOKEN: token,
       ELECTRON_TUF_DATABASE_URL: ADMIN_URL.replace(/\/[^/]*$/, `/${database}`),
       ELECTRON_TUF_REDIS_URL: 'redis://127.0.0.1:6379',
@@ -161,11 +179,12 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
     for (const command of ['worker', 'worker', 'scheduler'])
       await startProcess(command, ['--data', data], env, children);
     const b: Bench = { api: { url }, token, data };
+    const label = o.storage ? `${o.storage.label}: ` : '';
 
     await bootstrap(b, 'app', 16);
     const idle = await sequential(b, 'app', '0', o.idle);
     o.record(
-      'idle add-to-published p50',
+      `${label}idle add-to-published p50`,
       Math.round(p50(idle)),
       'ms',
       `${o.idle} sequential adds, max ${Math.round(Math.max(...idle))} ms; ${load()}`,
@@ -174,7 +193,7 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
     const total = o.requests * o.artifacts;
     const r = await burst(b, 'app', '1', o.requests, o.artifacts);
     o.record(
-      `burst ${o.requests} clients x ${o.artifacts} adds, all published`,
+      `${label}burst ${o.requests} clients x ${o.artifacts} adds, all published`,
       Math.round(r.ms),
       'ms',
       `${r.succeeded}/${total} succeeded, all accepted after ${Math.round(r.acceptedMs)} ms, ${(r.ms / total).toFixed(1)} ms per artifact; ${load()}`,
@@ -189,13 +208,20 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
         length: 1,
         hashes: { sha256: randomBytes(32).toString('hex') },
       }));
-      await addTargets({ repo: join(data, 'repositories', name), keys: repo.keys, targets });
+      const held = o.storage
+        ? await o.storage.fill(name, repo.keys, targets, env.ELECTRON_TUF_DATABASE_URL)
+        : (await addTargets({ repo: join(data, 'repositories', name), keys: repo.keys, targets }), '');
       const seq = await sequential(b, name, '0', Math.max(5, Math.floor(o.idle / 2)));
-      o.record(`${size} targets (256 bins): add-to-published p50`, Math.round(p50(seq)), 'ms', load());
+      o.record(
+        `${label}${size} targets (256 bins): add-to-published p50`,
+        Math.round(p50(seq)),
+        'ms',
+        `${held}${load()}`,
+      );
       const n = Math.min(200, total);
       const burstAt = await burst(b, name, '1', Math.min(20, n), Math.ceil(n / Math.min(20, n)));
       o.record(
-        `${size} targets (256 bins): burst of ${n}, per add`,
+        `${label}${size} targets (256 bins): burst of ${n}, per add`,
         Number((burstAt.ms / n).toFixed(1)),
         'ms',
         `${burstAt.succeeded}/${n} succeeded; ${load()}`,

@@ -7,11 +7,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, type Stats } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ValueError } from 'electron-tuf/core';
 import { errorCode } from 'electron-tuf/node-io';
+import type { Installer } from './changes.js';
 import { BadRequestError } from './errors.js';
 
 export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
@@ -24,7 +26,22 @@ async function statIfPresent(path: string): Promise<Stats | undefined> {
   });
 }
 
-export class BlobStore {
+/** Where uploaded installers wait for their release to be published: the disk, or the object store. */
+export interface UploadStore {
+  /** True when clients upload straight to the store with a presigned URL (not through the API). */
+  readonly direct: boolean;
+  /** True when an upload of this length is stored under this digest (its bytes are checked later). */
+  has(repository: string, sha256: string, length: number): Promise<boolean>;
+  /**
+   * Puts the stored upload at `dest` (a new file) for staging; ValueError when there is none, or
+   * it is longer than declared. Its hash is checked after, while it is copied for publishing.
+   */
+  materialize(repository: string, installer: Installer, dest: string): Promise<void>;
+}
+
+export class BlobStore implements UploadStore {
+  readonly direct = false;
+
   constructor(readonly dir: string) {}
 
   private repoDir(repository: string): string {
@@ -64,6 +81,17 @@ export class BlobStore {
     } finally {
       await rm(temp, { force: true });
     }
+  }
+
+  async materialize(repository: string, installer: Installer, dest: string): Promise<void> {
+    await link(this.pathOf(repository, installer.sha256), dest).catch((e: unknown) => {
+      // A missing upload or a name clash (case-insensitive disk) is the change's fault and fails its task;
+      // any other failure (EXDEV, EACCES, ENOSPC) is the server's and is rethrown, not blamed on the upload.
+      const code = errorCode(e);
+      if (code === 'EEXIST') throw new ValueError(`installer ${installer.name}: another installer has this name`);
+      if (code !== 'ENOENT') throw e;
+      throw new ValueError(`installer ${installer.name}: no upload with SHA-256 ${installer.sha256} (upload it first)`);
+    });
   }
 
   async has(repository: string, sha256: string, length: number): Promise<boolean> {

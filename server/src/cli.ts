@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from './distributed.js';
 import { startEmbedded } from './embedded.js';
+import { STORAGE_ENV } from './storage/index.js';
 
 const USAGE = `usage: electron-tuf server start --data DIR [--port 8080] [--host 127.0.0.1]
   Runs the repository service in one process (embedded database, storage on disk).
@@ -17,7 +18,10 @@ const USAGE = `usage: electron-tuf server start --data DIR [--port 8080] [--host
   The distributed mode: any number of each process, sharing DIR, PostgreSQL and Redis
   (also from ELECTRON_TUF_DATABASE_URL and ELECTRON_TUF_REDIS_URL; ELECTRON_TUF_REDIS_PREFIX
   namespaces the queues, default etuf). api takes --port/--host and
-  --serve (serve the repositories read-only too); worker takes --concurrency N; scheduler --interval-minutes N.`;
+  --serve (serve the repositories read-only too); worker takes --concurrency N; scheduler --interval-minutes N.
+  Every command takes --storage s3://bucket/prefix (or ELECTRON_TUF_STORAGE): repositories and uploads on an
+  S3-compatible store (endpoint, region and credentials from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY); clients then read the bucket, not --serve. Default: on disk under DIR.`;
 
 const OPTIONS = {
   data: { type: 'string' },
@@ -26,6 +30,7 @@ const OPTIONS = {
   'database-url': { type: 'string' },
   'redis-url': { type: 'string' },
   serve: { type: 'boolean' },
+  storage: { type: 'string' },
   concurrency: { type: 'string' },
   'interval-minutes': { type: 'string' },
 } as const;
@@ -62,9 +67,16 @@ export async function runServerCommand(argv: string[], io: ServerIO): Promise<nu
     io.stderr(`error: --port must be a port number, got ${values.port}`);
     return 1;
   }
+  const storage = values.storage ?? (process.env[STORAGE_ENV] || undefined);
+  if (storage?.startsWith('s3://') && values.serve) {
+    io.stderr(
+      'error: --serve serves repositories from disk; with --storage s3://... clients read the bucket (or a CDN)',
+    );
+    return 1;
+  }
   let server: Process;
   if (command === 'start') {
-    const s = await startEmbedded({ data: values.data, port, host: values.host });
+    const s = await startEmbedded({ data: values.data, port, host: values.host, storage });
     io.stdout(
       `electron-tuf server listening on ${s.url} (API ${s.url}/api/v1, repositories ${s.url}/repositories/<name>/)`,
     );
@@ -83,6 +95,7 @@ export async function runServerCommand(argv: string[], io: ServerIO): Promise<nu
       databaseUrl,
       redisUrl,
       prefix: process.env.ELECTRON_TUF_REDIS_PREFIX || undefined,
+      storage,
     };
     const count = (v: string | undefined, name: string, fallback: number): number => {
       const n = v === undefined ? fallback : Number(v);
@@ -123,5 +136,11 @@ if (await isEntryPoint()) {
   process.exitCode = await runServerCommand(process.argv.slice(2), {
     stdout: (l) => console.log(l),
     stderr: (l) => console.error(l),
+  }).catch((e: unknown) => {
+    // A start refused (object store without conditional writes, database unreachable): one clear line.
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
   });
+  // Clients (database pools, S3 sockets) opened before a failed start must not keep the process alive.
+  if (process.exitCode === 1) process.exit(1);
 }

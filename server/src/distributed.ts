@@ -11,17 +11,17 @@
  * is active, which would strand a change). A job waits for the repository's lock and drains; the
  * jobs behind it find nothing pending and finish at once.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import type { FastifyServerOptions } from 'fastify';
 import { buildApi, loggerOptions, type Api } from './api/app.js';
-import { BlobStore } from './blobs.js';
 import { repositoriesWithPending } from './changes.js';
 import { openPostgres, type Db } from './db.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, ensureAdminToken } from './embedded.js';
-import { Repositories } from './repositories.js';
+import type { Repositories } from './repositories.js';
 import { refreshAll } from './scheduler.js';
 import { migrate } from './schema.js';
+import { openServiceStorage, type ServiceStorage } from './storage/index.js';
 import { PublishWorker } from './worker.js';
 
 export const PUBLISH_QUEUE = 'etuf-publish';
@@ -37,6 +37,8 @@ export interface DistributedOptions {
   data: string;
   /** Redis key prefix (several services, or tests, on one Redis). Default `etuf`. */
   prefix?: string;
+  /** `s3://bucket/prefix` for the object store; default: disk under `data`. */
+  storage?: string;
   env?: NodeJS.ProcessEnv;
   logger?: FastifyServerOptions['logger'];
 }
@@ -61,21 +63,22 @@ export function redisConnection(url: string): ConnectionOptions {
 
 async function openState(
   o: DistributedOptions,
-): Promise<{ db: Db; repositories: Repositories; blobs: BlobStore; data: string }> {
+): Promise<{ db: Db; repositories: Repositories; storage: ServiceStorage; data: string }> {
   const data = resolve(o.data);
   const db = await openPostgres(o.databaseUrl);
   try {
     await migrate(db);
+    const storage = await openServiceStorage(db, data, o.storage, o.env ?? process.env);
+    return { db, data, repositories: storage.repositories, storage };
   } catch (e) {
     await db.close();
     throw e;
   }
-  return {
-    db,
-    data,
-    repositories: new Repositories(db, data, o.env ?? process.env),
-    blobs: new BlobStore(join(data, 'uploads')),
-  };
+}
+
+/** The service's per-repository lock: a PostgreSQL advisory lock held by this process's connection. */
+function publishLock(db: Db): <T>(repository: string, fn: () => Promise<T>) => Promise<T> {
+  return (repository, fn) => db.withLock(`publish:${repository}`, fn);
 }
 
 const JOB_OPTIONS = {
@@ -88,16 +91,17 @@ const JOB_OPTIONS = {
 export async function startApiProcess(
   o: DistributedOptions & { port?: number; host?: string; maxUploadBytes?: number; serveRepositories?: boolean },
 ): Promise<Process & { url: string; app: Api; db: Db }> {
-  const { db, repositories, blobs } = await openState(o);
+  const { db, repositories, storage } = await openState(o);
   await ensureAdminToken(db, undefined, (o.env ?? process.env).ELECTRON_TUF_ADMIN_TOKEN);
   const queue = new Queue(PUBLISH_QUEUE, { connection: redisConnection(o.redisUrl), prefix: o.prefix ?? 'etuf' });
   const app = await buildApi({
     db,
     repositories,
-    blobs,
+    blobs: storage.uploads,
     trigger: async (repository) => void (await queue.add('publish', { repository }, JOB_OPTIONS)),
     maxUploadBytes: o.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
-    serveRepositories: o.serveRepositories ?? false,
+    // With an object store, clients read the bucket (through a CDN): the API has no tree to serve.
+    serveRepositories: (o.serveRepositories ?? false) && storage.kind === 'disk',
     logger: o.logger ?? loggerOptions(),
   });
   const url = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
@@ -109,6 +113,7 @@ export async function startApiProcess(
       await app.close();
       await queue.close();
       await db.close();
+      storage.close();
     },
   };
 }
@@ -116,16 +121,17 @@ export async function startApiProcess(
 export async function startWorkerProcess(
   o: DistributedOptions & { concurrency?: number; onRefresh?: (jobId: string) => void },
 ): Promise<Process> {
-  const { db, repositories, blobs } = await openState(o);
+  const { db, repositories, storage } = await openState(o);
   const env = o.env ?? process.env;
-  const publisher = new PublishWorker(db, repositories, blobs, env);
+  const publisher = new PublishWorker(db, repositories, storage.uploads, env);
+  const lock = publishLock(db);
   const connection = redisConnection(o.redisUrl);
   const prefix = o.prefix ?? 'etuf';
   const publish = new Worker(
     PUBLISH_QUEUE,
     async (job) => {
       const repository = String((job.data as { repository?: unknown }).repository);
-      return db.withLock(`publish:${repository}`, () => publisher.drain(repository));
+      return lock(repository, () => publisher.drain(repository));
     },
     { connection, prefix, concurrency: o.concurrency ?? 2 },
   );
@@ -133,7 +139,7 @@ export async function startWorkerProcess(
     REFRESH_QUEUE,
     async (job) => {
       o.onRefresh?.(job.id ?? '');
-      await refreshAll(repositories, env, () => undefined);
+      await refreshAll(repositories, env, () => undefined, lock);
     },
     { connection, prefix, concurrency: 1 },
   );
@@ -142,6 +148,7 @@ export async function startWorkerProcess(
       await publish.close();
       await refresh.close();
       await db.close();
+      storage.close();
     },
   };
 }
@@ -149,7 +156,7 @@ export async function startWorkerProcess(
 export async function startSchedulerProcess(
   o: DistributedOptions & { intervalMs?: number; onError?: (e: unknown) => void },
 ): Promise<Process> {
-  const { db } = await openState(o);
+  const { db, storage } = await openState(o);
   const connection = redisConnection(o.redisUrl);
   const prefix = o.prefix ?? 'etuf';
   const refreshQueue = new Queue(REFRESH_QUEUE, { connection, prefix });
@@ -181,6 +188,7 @@ export async function startSchedulerProcess(
       await refreshQueue.close();
       await publishQueue.close();
       await db.close();
+      storage.close();
     },
   };
 }

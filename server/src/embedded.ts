@@ -11,13 +11,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 import { buildApi, loggerOptions, type Api } from './api/app.js';
-import { BlobStore } from './blobs.js';
 import { repositoriesWithPending } from './changes.js';
 import { openPglite, type Db } from './db.js';
-import { Repositories } from './repositories.js';
 import { IntervalScheduler, refreshAll } from './scheduler.js';
 import { migrate } from './schema.js';
 import { createToken, hasActiveAdmin } from './tokens.js';
+import { openServiceStorage } from './storage/index.js';
 import { LocalTrigger, PublishWorker } from './worker.js';
 
 export interface EmbeddedOptions {
@@ -34,6 +33,8 @@ export interface EmbeddedOptions {
   env?: NodeJS.ProcessEnv;
   /** An admin token to accept (ELECTRON_TUF_ADMIN_TOKEN); otherwise one is made on first start. */
   adminToken?: string;
+  /** `s3://bucket/prefix` for the object store; default: disk under `data`. */
+  storage?: string;
 }
 
 export interface RunningServer {
@@ -71,31 +72,42 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
   const env = options.env ?? process.env;
   await mkdir(data, { recursive: true, mode: 0o700 });
   const db = await openPglite(join(data, 'db'));
+  let closeStorage = (): void => undefined;
   try {
     await migrate(db);
     const adminTokenFile = await ensureAdminToken(db, data, options.adminToken ?? env.ELECTRON_TUF_ADMIN_TOKEN);
-    const repositories = new Repositories(db, data, env);
-    const blobs = new BlobStore(join(data, 'uploads'));
+    const storage = await openServiceStorage(db, data, options.storage, env);
+    closeStorage = () => storage.close();
+    const { repositories } = storage;
+    // Publishes and refreshes of one repository never overlap (on S3 they would fail each other's swap).
+    const lock = <T>(repository: string, fn: () => Promise<T>): Promise<T> => db.withLock(`publish:${repository}`, fn);
     const logger = options.logger ?? loggerOptions();
     const app = await buildApi({
       db,
       repositories,
-      blobs,
+      blobs: storage.uploads,
       trigger: (repo) => trigger.trigger(repo),
       maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
-      serveRepositories: true,
+      serveRepositories: storage.kind === 'disk',
       logger,
     });
-    const trigger = new LocalTrigger(new PublishWorker(db, repositories, blobs, env), (repo, e) =>
-      app.log.error({ err: e, repository: repo }, 'publish failed; will retry'),
+    const trigger = new LocalTrigger(
+      new PublishWorker(db, repositories, storage.uploads, env),
+      (repo, e) => app.log.error({ err: e, repository: repo }, 'publish failed; will retry'),
+      undefined,
+      lock,
     );
     for (const repo of await repositoriesWithPending(db)) trigger.trigger(repo);
     const scheduler = new IntervalScheduler(
       () =>
-        refreshAll(repositories, env, (repo, r) =>
-          r instanceof Error
-            ? app.log.error({ err: r, repository: repo }, 'refresh failed')
-            : r.changed && app.log.info({ repository: repo }, 'refreshed'),
+        refreshAll(
+          repositories,
+          env,
+          (repo, r) =>
+            r instanceof Error
+              ? app.log.error({ err: r, repository: repo }, 'refresh failed')
+              : r.changed && app.log.info({ repository: repo }, 'refreshed'),
+          lock,
         ),
       options.refreshIntervalMs ?? HOUR_MS,
     );
@@ -114,9 +126,11 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
         await scheduler.stop();
         await trigger.close();
         await db.close();
+        storage.close();
       },
     };
   } catch (e) {
+    closeStorage();
     await db.close().catch(() => undefined);
     throw e;
   }

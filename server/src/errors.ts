@@ -53,3 +53,20 @@ export class BadRequestError extends ServiceError {
     super(message, 400);
   }
 }
+
+/** The object store failed, refused a request, or cannot give the guarantees the service needs (500). */
+export class ObjectStoreError extends ServiceError {
+  override name = 'ObjectStoreError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 500, options);
+  }
+}
+
+/**
+ * Another publisher committed first: timestamp.json is no longer the one this publish loaded
+ * (its compare-and-swap failed), or a versioned file it meant to create exists with other bytes.
+ * Nothing this publish wrote is named by any timestamp; the caller rebuilds from the database.
+ */
+export class PublishConflictError extends ObjectStoreError {
+  override name = 'PublishConflictError';
+}

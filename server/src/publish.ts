@@ -12,10 +12,9 @@
  * the retry reuses them exactly, and costs one extra transaction per refused change (the
  * installers are not hashed again: each is copied and hashed once per round).
  */
-import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnknownReleaseError, ValueError } from 'electron-tuf/core';
-import { errorCode } from 'electron-tuf/node-io';
 import {
   discard,
   duplicateIncoming,
@@ -30,14 +29,15 @@ import {
   type ReleaseInput,
   type RepositoryEdit,
 } from 'electron-tuf/publisher';
-import type { BlobStore } from './blobs.js';
+import type { UploadStore } from './blobs.js';
 import type { AddPayload, Change } from './changes.js';
+import type { TransactionTarget } from './storage/s3-repositories.js';
 
 export interface PublishContext {
   repository: string;
-  /** The repository directory (metadata/, targets/, electron-tuf.json). */
-  repoDir: string;
-  blobs: BlobStore;
+  /** Where the repository is: its directory, or a working directory plus storage, settings and record (S3). */
+  target: TransactionTarget;
+  blobs: UploadStore;
   keys: KeyOptions;
   /** Scratch space on the same file system as the blobs. */
   workDir: string;
@@ -127,7 +127,7 @@ async function groupCommit(ctx: PublishContext, changes: EditChange[]): Promise<
 
 /** One `editRepository` transaction over `ready`, on links to the round's verified copies. */
 async function commitOnce(ctx: PublishContext, ready: Prepared[]): Promise<Settled> {
-  const paths = repositoryPaths(ctx.repoDir);
+  const paths = repositoryPaths(ctx.target.repo);
   const copies = new Map<Prepared, IncomingFile[]>();
   try {
     for (const p of ready) {
@@ -135,7 +135,7 @@ async function commitOnce(ctx: PublishContext, ready: Prepared[]): Promise<Settl
       copies.set(p, files);
       for (const f of p.staged) files.push(await duplicateIncoming(paths, f));
     }
-    const { value, publish } = await editRepository({ repo: ctx.repoDir, ...ctx.keys }, (edit) =>
+    const { value, publish } = await editRepository({ ...ctx.target, ...ctx.keys }, (edit) =>
       applyAll(edit, ready, copies),
     );
     for (const s of value)
@@ -242,14 +242,7 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
   const files: string[] = [];
   for (const i of release.installers) {
     const file = join(p.dir, i.name);
-    await link(ctx.blobs.pathOf(ctx.repository, i.sha256), file).catch((e: unknown) => {
-      // A missing upload or a name clash (case-insensitive disk) is the change's fault and fails its task;
-      // any other failure (EXDEV, EACCES, ENOSPC) is the server's and is rethrown, not blamed on the upload.
-      const code = errorCode(e);
-      if (code === 'EEXIST') throw new ValueError(`installer ${i.name}: another installer has this name`);
-      if (code !== 'ENOENT') throw e;
-      throw new ValueError(`installer ${i.name}: no upload with SHA-256 ${i.sha256} (upload it first)`);
-    });
+    await ctx.blobs.materialize(ctx.repository, i, file);
     files.push(file);
   }
   p.input = validateReleaseInput({
@@ -261,7 +254,7 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
     notes: release.notes,
     stagingPercentage: release.staging,
   });
-  const paths = repositoryPaths(ctx.repoDir);
+  const paths = repositoryPaths(ctx.target.repo);
   for (const [n, i] of release.installers.entries()) {
     const staged = await hashAndCopy(paths, files[n]);
     p.staged.push(staged);
@@ -283,11 +276,16 @@ async function release(prepared: Prepared[]): Promise<void> {
 }
 
 async function applyRootChange(ctx: PublishContext, change: RootChange): Promise<unknown> {
+  // The staged root lives in the repository directory; with object storage it would stay on one worker's disk.
+  if (ctx.target.storage)
+    throw new ValueError(
+      'root changes (rotate, sign) through the service are not available with object storage yet: run repo rotate/sign on a copy and bootstrap, or use disk storage',
+    );
   if (change.kind === 'rotate') {
     return withFiles(ctx, change.payload.addKeys ?? [], async (addKeyFiles) => {
       const { role, removeKeys, threshold, expiresDays } = change.payload;
       const r = await rotateKeys({
-        repo: ctx.repoDir,
+        repo: ctx.target.repo,
         role,
         addKeyFiles,
         removeKeys,
@@ -307,7 +305,7 @@ async function applyRootChange(ctx: PublishContext, change: RootChange): Promise
   // 5.3.4: the staged root is published only when a threshold of the old root's keys and of
   // its own have signed; signStaged checks each signature against the staged bytes first.
   return withFiles(ctx, [change.payload.signature], async ([file]) => {
-    const r = await signStaged({ repo: ctx.repoDir, role: 'root', signatureFiles: [file], ...ctx.keys });
+    const r = await signStaged({ repo: ctx.target.repo, role: 'root', signatureFiles: [file], ...ctx.keys });
     return { version: r.version, added: r.added, status: r.status, published: r.published?.rootVersion };
   });
 }

@@ -12,6 +12,7 @@ import { verifyRepository } from 'electron-tuf/publisher';
 import type { Db, Queryable } from './db.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { checkOnlineKeys, keyOptionsFor, validateKeyReference, type KeyReference } from './keyrefs.js';
+import type { S3Repositories, TransactionTarget } from './storage/s3-repositories.js';
 
 export const REPOSITORY_NAME = '^[a-z0-9][a-z0-9-]{0,62}$';
 /** Metadata file names as `repo init` writes them: `N.role.json` and `timestamp.json`. */
@@ -38,7 +39,15 @@ export class Repositories {
     readonly dataDir: string,
     /** Where the online keys' environment variables are read (bootstrap checks them). */
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Set when the repositories live on an object store instead of under dataDir. */
+    readonly s3?: S3Repositories,
   ) {}
+
+  /** What a publish transaction on `name` needs (besides keys): its directory, or storage, settings and record. */
+  async target(name: string): Promise<TransactionTarget> {
+    const dir = this.dirOf(name);
+    return this.s3 ? this.s3.target(name) : { repo: dir };
+  }
 
   dirOf(name: string): string {
     if (!new RegExp(REPOSITORY_NAME).test(name))
@@ -93,10 +102,11 @@ export class Repositories {
       // Reserve the name first: two concurrent bootstraps of one name, one wins.
       await this.db.transaction(async (tx) => {
         const existing = await tx.query(
-          'INSERT INTO repositories (name, keys) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name',
-          [input.name, JSON.stringify(keys)],
+          'INSERT INTO repositories (name, keys, settings) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name',
+          [input.name, JSON.stringify(keys), this.s3 ? (input.settings ?? null) : null],
         );
         if (existing.length === 0) throw new ConflictError(`repository ${input.name} exists already`);
+        if (this.s3) return this.s3.install(input.name, scratch);
         await rename(scratch, dir).catch((e: unknown) => {
           throw new ConflictError(`${dir} exists already: ${(e as Error).message}`);
         });

@@ -8,18 +8,21 @@ import { refreshRepository, type RefreshResult } from 'electron-tuf/publisher';
 import { keyOptionsFor } from './keyrefs.js';
 import type { Repositories } from './repositories.js';
 
+/** Runs `fn` as the only publisher of `repository` (the service's per-repository lock). */
+export type RepositoryLock = <T>(repository: string, fn: () => Promise<T>) => Promise<T>;
+
 export async function refreshAll(
   repositories: Repositories,
   env: NodeJS.ProcessEnv,
   onResult: (repository: string, result: RefreshResult | Error) => void,
+  lock: RepositoryLock = (_repository, fn) => fn(),
 ): Promise<void> {
   for (const name of await repositories.list()) {
     try {
       const record = await repositories.get(name);
-      const result = await refreshRepository({
-        repo: repositories.dirOf(name),
-        ...(await keyOptionsFor(name, record.keys, env)),
-      });
+      const result = await lock(name, async () =>
+        refreshRepository({ ...(await repositories.target(name)), ...(await keyOptionsFor(name, record.keys, env)) }),
+      );
       onResult(name, result);
     } catch (e) {
       onResult(name, e instanceof Error ? e : new Error(String(e)));

@@ -61,6 +61,16 @@ const MIGRATIONS: readonly string[] = [
     detail      jsonb
   );
   `,
+  // Object-store mode: what a publish needs besides the bucket, shared by every worker.
+  `
+  ALTER TABLE repositories ADD COLUMN settings text;
+  CREATE TABLE publisher_state (
+    repository  text PRIMARY KEY REFERENCES repositories(name) ON DELETE CASCADE,
+    -- the publisher's trusted record (electron-tuf.state.json on disk), as written by the publisher
+    state       text NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,31 +6,46 @@
  */
 import { join } from 'node:path';
 import { ValueError } from 'electron-tuf/core';
-import type { BlobStore } from './blobs.js';
+import type { UploadStore } from './blobs.js';
 import { pendingChanges, publishedAdd, settleChanges } from './changes.js';
 import type { Db } from './db.js';
+import { PublishConflictError } from './errors.js';
 import { keyOptionsFor } from './keyrefs.js';
 import { publishChanges, type PublishContext } from './publish.js';
 import type { Repositories } from './repositories.js';
 
 /** Changes taken per round: bounded memory, and each round re-reads what is pending. */
 const BATCH = 512;
+/** Lost compare-and-swaps in a row before the drain gives up (and its job is retried later). */
+const MAX_CONFLICTS = 5;
 
 export class PublishWorker {
   constructor(
     private readonly db: Db,
     private readonly repositories: Repositories,
-    private readonly blobs: BlobStore,
+    private readonly blobs: UploadStore,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
+  /**
+   * A publish that lost the object store's compare-and-swap to another publisher (a holder of a
+   * lock it had lost) changed nothing any timestamp names: it rebuilds from the database and the
+   * store as they are now, a few times, before giving up.
+   */
   async drain(repository: string): Promise<number> {
     let done = 0;
+    let conflicts = 0;
     for (;;) {
       const changes = await pendingChanges(this.db, repository, BATCH);
       if (changes.length === 0) return done;
       const ctx = await this.contextFor(repository);
-      await publishChanges(ctx, changes, (settled) => settleChanges(this.db, settled));
+      try {
+        await publishChanges(ctx, changes, (settled) => settleChanges(this.db, settled));
+      } catch (e) {
+        if (!(e instanceof PublishConflictError) || ++conflicts > MAX_CONFLICTS) throw e;
+        continue;
+      }
+      conflicts = 0;
       done += changes.length;
     }
   }
@@ -39,7 +54,7 @@ export class PublishWorker {
     const record = await this.repositories.get(repository);
     return {
       repository,
-      repoDir: this.repositories.dirOf(repository),
+      target: await this.repositories.target(repository),
       blobs: this.blobs,
       keys: await keyOptionsFor(repository, record.keys, this.env),
       workDir: join(this.repositories.dataDir, 'work'),
@@ -69,6 +84,8 @@ export class LocalTrigger {
     private readonly worker: PublishWorker,
     private readonly onError: (repository: string, error: unknown) => void,
     private readonly retryMs = 5_000,
+    /** Held around each drain (the service's per-repository lock). */
+    private readonly lock: <T>(repository: string, fn: () => Promise<T>) => Promise<T> = (_r, fn) => fn(),
   ) {}
 
   trigger(repository: string): void {
@@ -85,7 +102,7 @@ export class LocalTrigger {
     do {
       this.again.delete(repository);
       try {
-        await this.worker.drain(repository);
+        await this.lock(repository, () => this.worker.drain(repository));
       } catch (e) {
         this.onError(repository, e);
         const timer = setTimeout(() => {

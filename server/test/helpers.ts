@@ -116,8 +116,8 @@ export async function addRelease(
   const installers = [];
   for (const [name, bytes] of Object.entries(release.files)) {
     const digest = sha256(bytes);
-    const up = await call(server, 'PUT', `/api/v1/repositories/${repo}/uploads/${digest}`, { token, raw: bytes });
-    if (up.status !== 201) return up;
+    const up = await upload(server, token, repo, bytes);
+    if (up.status !== 201 && up.status !== 200) return up;
     installers.push({ name, length: bytes.length, sha256: digest });
   }
   return call(server, 'POST', `/api/v1/repositories/${repo}/releases`, {
@@ -131,6 +131,22 @@ export async function addRelease(
       installers,
     },
   });
+}
+
+/**
+ * Uploads an installer the way the service offers: asks where (POST), then PUTs straight to the
+ * object store with the presigned URL (S3 storage), or to the API (disk storage).
+ */
+export async function upload(server: { url: string }, token: string, repo: string, bytes: Buffer): Promise<Answer> {
+  const path = `/api/v1/repositories/${repo}/uploads/${sha256(bytes)}`;
+  const plan = await call(server, 'POST', path, { token, json: { length: bytes.length } });
+  if (plan.status !== 200 || plan.body.direct !== true) return call(server, 'PUT', path, { token, raw: bytes });
+  const res = await fetch(plan.body.url as string, {
+    method: 'PUT',
+    headers: plan.body.headers as Record<string, string>,
+    body: bytes,
+  });
+  return { status: res.status, body: { error: res.ok ? '' : await res.text() } as ApiBody };
 }
 
 /** Polls a task until it is settled. */

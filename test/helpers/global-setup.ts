@@ -4,12 +4,25 @@
  * once, instead of in a test file means no file rewrites dist/ while another one reads it.
  */
 import { execFile } from 'node:child_process';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { S3_SCRIPT, STARTED_BY_TESTS } from './radosgw.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-export default async function setup(): Promise<void> {
+/** Stops the S3 gateway when a test file of this run started it (helpers/radosgw.ts); one a developer started stays. */
+async function teardown(): Promise<void> {
+  const ours = await stat(STARTED_BY_TESTS).then(
+    () => true,
+    () => false,
+  );
+  if (!ours) return;
+  await promisify(execFile)(S3_SCRIPT, ['stop'], { timeout: 60_000 });
+  await rm(STARTED_BY_TESTS, { force: true });
+}
+
+export default async function setup(): Promise<() => Promise<void>> {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   // The package, then the service (server/ imports the package's dist/), as `npm run build` does.
   for (const project of ['tsconfig.build.json', 'server/tsconfig.json']) {
@@ -21,4 +34,5 @@ export default async function setup(): Promise<void> {
       },
     );
   }
+  return teardown;
 }

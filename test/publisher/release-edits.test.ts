@@ -9,7 +9,7 @@ import { StorageError } from '../../updater/core/errors.js';
 import type { TargetFile } from '../../updater/core/metadata.js';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
-import { addRelease, editRepository, verifyRepository } from '../../publisher/index.js';
+import { addRelease, DiskStorage, editRepository, verifyRepository } from '../../publisher/index.js';
 import { runRepoCommand } from '../../publisher/cli/repo-commands.js';
 import { targetFilePath, repositoryPaths } from '../../publisher/layout.js';
 import { parseChannelIndex } from '../../updater/release/index.js';
@@ -135,10 +135,10 @@ it('rebuilds a damaged published channel index from the signed targets, but repo
   const info = { path: 'channels/stable/linux-x64.json', length: entry.length, hashes: entry.hashes } as TargetFile;
   const file = targetFilePath(repositoryPaths(r.repo), info.path, entry.hashes.sha256);
 
-  expect(await readPublishedIndex(repositoryPaths(r.repo), info)).toEqual(index);
+  expect(await readPublishedIndex(new DiskStorage(repositoryPaths(r.repo)), info)).toEqual(index);
   await writeFile(file, 'damaged');
-  expect(await readPublishedIndex(repositoryPaths(r.repo), info)).toBeUndefined(); // rebuilt by the caller
+  expect(await readPublishedIndex(new DiskStorage(repositoryPaths(r.repo)), info)).toBeUndefined(); // rebuilt by the caller
   await rm(file);
   await symlink(file, file); // ELOOP: the disk fails, which a rebuild would hide
-  await expect(readPublishedIndex(repositoryPaths(r.repo), info)).rejects.toThrow(StorageError);
+  await expect(readPublishedIndex(new DiskStorage(repositoryPaths(r.repo)), info)).rejects.toThrow(StorageError);
 });

@@ -19,6 +19,7 @@ import Fastify, {
 } from 'fastify';
 import { ValueError } from 'electron-tuf/core';
 import type { BlobStore } from '../blobs.js';
+import type { S3Uploads } from '../storage/s3-uploads.js';
 import type { Db } from '../db.js';
 import { ServiceError } from '../errors.js';
 import type { Repositories } from '../repositories.js';
@@ -31,7 +32,8 @@ import { registerTokenRoutes } from './token-routes.js';
 export interface ApiDeps {
   db: Db;
   repositories: Repositories;
-  blobs: BlobStore;
+  /** Uploads through the API to disk, or straight to the object store with presigned URLs. */
+  blobs: BlobStore | S3Uploads;
   /** Tells a worker that `repository` has pending changes. */
   trigger(repository: string): void | Promise<void>;
   /** Largest installer upload, bytes. */

@@ -14,6 +14,7 @@ import {
   StagingChange,
   TaskParams,
   UploadParams,
+  UploadRequest,
 } from './schemas.js';
 
 export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise<void> {
@@ -34,6 +35,23 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
     return { repositories: token.scope === 'admin' ? all : all.filter((r) => r === token.repository) };
   });
 
+  // Where to upload an installer: straight to the object store (a presigned PUT of exactly this
+  // length), or to the API's own upload route below (disk storage).
+  api.post(
+    '/repositories/:repo/uploads/:sha256',
+    { schema: { params: UploadParams, body: UploadRequest, tags: ['releases'] } },
+    async (request) => {
+      const { repo, sha256 } = request.params;
+      requirePublish(await tokenOf(request, db), repo);
+      await repositories.get(repo);
+      const { length } = request.body;
+      if (length > deps.maxUploadBytes)
+        throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
+      if ('presign' in deps.blobs) return { direct: true, ...(await deps.blobs.presign(repo, sha256, length)) };
+      return { direct: false, method: 'PUT', url: `/api/v1/repositories/${repo}/uploads/${sha256}` };
+    },
+  );
+
   // Installer bytes, addressed by their SHA-256, streamed to disk within the size bound.
   // eslint-disable-next-line @typescript-eslint/require-await -- Fastify waits for a plugin's promise (or its done callback)
   await api.register(async (scope) => {
@@ -45,6 +63,12 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
       async (request, reply) => {
         requirePublish(await tokenOf(request, db), request.params.repo);
         await repositories.get(request.params.repo);
+        const blobs = deps.blobs;
+        if (!('put' in blobs))
+          throw new ServiceError(
+            'this service takes uploads straight to its object store: POST this URL with {"length": N} for a presigned URL',
+            409,
+          );
         const length = Number(request.headers['content-length']);
         if (!Number.isSafeInteger(length) || length < 1)
           throw new ServiceError('an upload needs a Content-Length', 411);
@@ -52,7 +76,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
           throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
         if (!(request.body instanceof Stream))
           throw new ServiceError('send the installer bytes as application/octet-stream', 415);
-        await deps.blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
+        await blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
         return reply.code(201).send({ sha256: request.params.sha256, length });
       },
     );

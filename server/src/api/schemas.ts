@@ -62,6 +62,11 @@ export const StagingChange = Type.Object(
 );
 
 export const UploadParams = Type.Object({ repo: Name, sha256: Sha256 });
+/** Asks where to upload an installer of this exact length. */
+export const UploadRequest = Type.Object(
+  { length: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
+  { additionalProperties: false },
+);
 
 export const TaskParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
 

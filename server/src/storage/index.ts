@@ -1,0 +1,52 @@
+/**
+ * Where the service keeps repositories and uploads: on disk under the data directory (default),
+ * or on an S3-compatible object store (`--storage s3://bucket/prefix`, ELECTRON_TUF_STORAGE),
+ * probed at start: a store without working conditional writes is refused.
+ */
+import { join } from 'node:path';
+import { BlobStore } from '../blobs.js';
+import type { Db } from '../db.js';
+import { Repositories } from '../repositories.js';
+import { Bucket } from './bucket.js';
+import { probeConditionalWrites } from './probe.js';
+import { S3Repositories } from './s3-repositories.js';
+import { parseS3Url, s3ClientFromEnv } from './s3-location.js';
+import { S3Uploads } from './s3-uploads.js';
+
+export const STORAGE_ENV = 'ELECTRON_TUF_STORAGE';
+
+export interface ServiceStorage {
+  kind: 'disk' | 's3';
+  repositories: Repositories;
+  uploads: BlobStore | S3Uploads;
+  close(): void;
+}
+
+/** `storage`: undefined or 'disk' (under `data`), or `s3://bucket/prefix` with the AWS variables in `env`. */
+export async function openServiceStorage(
+  db: Db,
+  data: string,
+  storage: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<ServiceStorage> {
+  if (storage === undefined || storage === '' || storage === 'disk')
+    return {
+      kind: 'disk',
+      repositories: new Repositories(db, data, env),
+      uploads: new BlobStore(join(data, 'uploads')),
+      close: () => undefined,
+    };
+  const bucket = new Bucket(s3ClientFromEnv(env), parseS3Url(storage));
+  try {
+    await probeConditionalWrites(bucket);
+  } catch (e) {
+    bucket.client.destroy();
+    throw e;
+  }
+  return {
+    kind: 's3',
+    repositories: new Repositories(db, data, env, new S3Repositories(bucket, db, join(data, 'work', 's3'))),
+    uploads: new S3Uploads(bucket),
+    close: () => bucket.client.destroy(),
+  };
+}

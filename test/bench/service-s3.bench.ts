@@ -1,0 +1,28 @@
+/**
+ * The repository service on S3 storage (Ceph's radosgw on this machine): the 2,500-artifact burst
+ * (goal < 30 s) and the time per add with 1,000 and 100,000 targets (and objects) in the bucket
+ * (goal: flat). Needs the Ceph packages (.ci/run installs them), PostgreSQL and Redis.
+ */
+import { runServiceBench } from '../../server/bench/publish.js';
+import { s3BenchStorage } from '../../server/bench/s3.js';
+import type { BenchContext } from './run.js';
+
+/** BENCH_S3_SIZES=1000,100000 (or empty for none) picks the scale section's sizes; BENCH_S3_OBJECTS caps the objects. */
+function sizesFrom(env: string | undefined, fallback: number[]): number[] {
+  if (env === undefined) return fallback;
+  return env
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map(Number);
+}
+
+export async function run({ record, quick }: BenchContext): Promise<void> {
+  // BENCH_S3_OBJECTS caps the objects put per scale repository (the metadata lists every target).
+  const storage = await s3BenchStorage(Number(process.env.BENCH_S3_OBJECTS ?? Number.POSITIVE_INFINITY));
+  const sizes = sizesFrom(process.env.BENCH_S3_SIZES, quick ? [1_000] : [1_000, 100_000]);
+  await runServiceBench(
+    quick
+      ? { requests: 10, artifacts: 10, idle: 5, sizes, record, storage }
+      : { requests: 50, artifacts: 50, idle: 20, sizes, record, storage },
+  );
+}
