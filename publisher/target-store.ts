@@ -23,6 +23,8 @@ export interface IncomingFile {
   tempPath: string;
   length: number;
   hashes: TargetHashes;
+  /** The installer's chunk map, staged with it (chunk-maps.ts); discarded with it. */
+  chunkMap?: IncomingFile;
 }
 
 const COPY_CHUNK_BYTES = 1024 * 1024;
@@ -33,9 +35,16 @@ function incomingName(): string {
   return `${process.pid}-${randomBytes(8).toString('hex')}.part`;
 }
 
-/** Streams `source` into .incoming, hashing as it goes. The copy is what gets published, so a
- * source that changes meanwhile cannot make the hashes disagree with the stored file. */
-export async function hashAndCopy(paths: RepositoryPaths, source: string): Promise<IncomingFile> {
+/**
+ * Streams `source` into .incoming, hashing as it goes. The copy is what gets published, so a
+ * source that changes meanwhile cannot make the hashes disagree with the stored file. `observe`
+ * sees the same bytes in order (the chunker, so a chunk map describes exactly the copy).
+ */
+export async function hashAndCopy(
+  paths: RepositoryPaths,
+  source: string,
+  observe?: (bytes: Buffer) => void,
+): Promise<IncomingFile> {
   const info = await stat(source).catch((error: unknown) => {
     throw new ValueError(
       errorCode(error) === 'ENOENT' ? `no such file: ${source}` : `cannot read ${source}: ${(error as Error).message}`,
@@ -52,6 +61,7 @@ export async function hashAndCopy(paths: RepositoryPaths, source: string): Promi
     for await (const chunk of createReadStream(source, { highWaterMark: COPY_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
       sha256.update(chunk);
       sha512.update(chunk);
+      observe?.(chunk);
       length += chunk.length;
       await out.write(chunk);
     }
@@ -88,6 +98,7 @@ export async function stageBytes(paths: RepositoryPaths, bytes: Uint8Array): Pro
 
 export async function discard(file: IncomingFile): Promise<void> {
   await unlink(file.tempPath).catch(() => undefined);
+  if (file.chunkMap) await discard(file.chunkMap);
 }
 
 /**
@@ -99,7 +110,8 @@ export async function placeTarget(paths: RepositoryPaths, targetPath: string, fi
   const primary = targetFilePath(paths, targetPath, file.hashes.sha256);
   const secondary = targetFilePath(paths, targetPath, file.hashes.sha512);
   await mkdir(dirname(primary), { recursive: true });
-  if ((await sizeOf(primary)) === file.length) await discard(file);
+  // Only this file's copy: a chunk map staged with it is placed (or discarded) on its own.
+  if ((await sizeOf(primary)) === file.length) await unlink(file.tempPath).catch(() => undefined);
   else await moveInto(file.tempPath, primary);
   if ((await sizeOf(secondary)) !== file.length) await linkOrCopy(primary, secondary);
   await fsyncDirectory(dirname(primary));
