@@ -114,6 +114,21 @@ describe('hook settings', () => {
     });
   });
 
+  it('chunkMap: false in package.json or ELECTRON_TUF_CHUNK_MAP=0 turns chunk maps off; the variable wins', () => {
+    expect(resolveHookSettings({}, { electronTuf: { chunkMap: false } }, '/p').chunkMap).toBe(false);
+    expect(resolveHookSettings({ ELECTRON_TUF_CHUNK_MAP: '0' }, {}, '/p').chunkMap).toBe(false);
+    expect(
+      resolveHookSettings({ ELECTRON_TUF_CHUNK_MAP: 'true' }, { electronTuf: { chunkMap: false } }, '/p'),
+    ).toMatchObject({ chunkMap: true });
+    expect(resolveHookSettings({}, {}, '/p').chunkMap).toBeUndefined();
+    expect(() => resolveHookSettings({ ELECTRON_TUF_CHUNK_MAP: 'no' }, {}, '/p')).toThrow(
+      /ELECTRON_TUF_CHUNK_MAP must be true or false/,
+    );
+    expect(() => resolveHookSettings({}, { electronTuf: { chunkMap: 'off' } }, '/p')).toThrow(
+      /electronTuf.chunkMap in package.json must be true or false/,
+    );
+  });
+
   it('separate metadata and targets URLs win over the base URL of the same source', () => {
     const env = { ELECTRON_TUF_URL: 'https://x.example', ELECTRON_TUF_TARGETS_URL: 'https://cdn.example/t' };
     expect(resolveHookSettings(env, {}, '/p')).toMatchObject({
