@@ -129,37 +129,39 @@ export class Chunker {
 
   /**
    * Advances over `data` from `from`; returns the index just past a cut, or -1 when the
-   * current chunk goes on past the end of `data`. The hot loop: keep it small.
+   * current chunk goes on past the end of `data`. The hot path: one loop per phase of the
+   * chunk (too short to cut, before the average, after it), so each byte costs a table
+   * lookup, a shift, an add and one test.
    */
   private scan(data: Uint8Array, from: number): number {
     const end = data.length;
-    let i = from;
-    let length = this.length;
-    // Bytes that can neither end a chunk nor reach the hash window before `min`: skip them.
-    const skipTo = this.min - GEAR_WINDOW;
-    if (length < skipTo) {
-      const skip = Math.min(skipTo - length, end - i);
-      i += skip;
-      length += skip;
-      if (i === end) {
-        this.length = length;
-        return -1;
-      }
-    }
-    let gear = this.gear;
+    // Where the current chunk starts, in `data`'s indexes (negative when it began in an earlier push).
+    const base = from - this.length;
     const { min, avg, max, maskSmall, maskLarge } = this;
-    for (; i < end; i++) {
+    // Bytes that can neither end a chunk nor reach the hash window before `min` are not hashed.
+    let i = Math.max(from, Math.min(end, base + min - GEAR_WINDOW));
+    let gear = this.gear;
+    let stop = Math.min(end, base + min - 1);
+    for (; i < stop; i++) gear = ((gear << 1) + GEAR[data[i]]) | 0;
+    stop = Math.min(end, base + avg - 1);
+    for (; i < stop; i++) {
       gear = ((gear << 1) + GEAR[data[i]]) | 0;
-      length++;
-      if (length < min) continue;
-      if ((gear & (length < avg ? maskSmall : maskLarge)) === 0 || length >= max) {
-        this.length = length;
-        return i + 1;
-      }
+      if ((gear & maskSmall) === 0) return this.cutAt(i + 1, base);
     }
-    this.length = length;
+    stop = Math.min(end, base + max - 1);
+    for (; i < stop; i++) {
+      gear = ((gear << 1) + GEAR[data[i]]) | 0;
+      if ((gear & maskLarge) === 0) return this.cutAt(i + 1, base);
+    }
+    if (i < end) return this.cutAt(i + 1, base); // the maximum length
+    this.length = end - base;
     this.gear = gear;
     return -1;
+  }
+
+  private cutAt(index: number, base: number): number {
+    this.length = index - base;
+    return index;
   }
 
   private emit(): void {

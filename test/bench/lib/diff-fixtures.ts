@@ -31,9 +31,11 @@ function textLikeBytes(length: number, seed: string): Buffer {
 
 /**
  * A synthetic installer: mostly incompressible regions (binaries, compressed archives) with
- * text-like and zero-filled regions between them, as in an unpacked-then-packed app.
+ * text-like and zero-filled regions between them, as in an unpacked-then-packed app. With
+ * `compressible`, mostly text-like regions instead: it compresses about as much as Electron's
+ * own binaries (2-3 x), to stand for them inside an app that electron-builder then compresses.
  */
-export function syntheticInstaller(length: number, seed = 'installer'): Buffer {
+export function syntheticInstaller(length: number, seed = 'installer', compressible = false): Buffer {
   const parts: Buffer[] = [];
   let total = 0;
   let i = 0;
@@ -41,12 +43,12 @@ export function syntheticInstaller(length: number, seed = 'installer'): Buffer {
   while (total < length) {
     const size = Math.min(length - total, 256 * 1024 + sizes.readUInt16BE((i * 2) % 4094) * 64);
     const kind = i % 5;
-    const part =
-      kind === 3
-        ? textLikeBytes(size, `${seed} ${i}`)
-        : kind === 4
-          ? Buffer.alloc(Math.min(size, 64 * 1024))
-          : pseudoRandomBytes(size, `${seed} ${i}`);
+    const text = compressible ? kind >= 1 && kind <= 3 : kind === 3;
+    const part = text
+      ? textLikeBytes(size, `${seed} ${i}`)
+      : kind === 4
+        ? Buffer.alloc(Math.min(size, 64 * 1024))
+        : pseudoRandomBytes(size, `${seed} ${i}`);
     parts.push(part);
     total += part.length;
     i++;
