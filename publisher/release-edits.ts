@@ -46,6 +46,8 @@ export interface AddedTarget {
   /** The role listing it: `targets` or its bin. */
   role: string;
   status: TargetStatus;
+  /** Its chunk map (differential updates), when it has one. */
+  chunkMap?: { path: string; length: number };
 }
 
 export interface ReleaseEditOptions {
@@ -129,6 +131,7 @@ export async function applyRelease(
       hashes: { ...staged[i].hashes },
       role: edit.state.roleFor(path),
       status,
+      ...(map ? { chunkMap: { path: chunkMapTargetPath(path), length: map.length } } : {}),
     });
   }
   // The release's other installers (added earlier) take the same release-level fields.

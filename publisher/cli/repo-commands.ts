@@ -215,7 +215,10 @@ const COMMANDS: Record<string, Command> = {
         lines: [
           `Published ${where}:`,
           ...table([
-            ...result.targets.map((t) => [t.status, t.path, formatBytes(t.length), t.role]),
+            ...result.targets.flatMap((t) => [
+              [t.status, t.path, formatBytes(t.length), t.role],
+              ...(t.chunkMap ? [['chunk map', t.chunkMap.path, formatBytes(t.chunkMap.length), '']] : []),
+            ]),
             ...result.replaced.map((p) => ['removed', p, '(replaced)', '']),
             ['index', result.channelIndex.path, result.channelIndex.status, 'targets'],
           ]),

@@ -218,7 +218,8 @@ for (const bins of [0, 16]) {
 describe('repo add --no-chunk-map (CLI)', () => {
   it('publishes the zip without a map', async () => {
     const dir = await tempDir();
-    const io = { stdout: () => undefined, stderr: () => undefined, env: {}, cwd: dir };
+    const out: string[] = [];
+    const io = { stdout: (line: string) => void out.push(line), stderr: () => undefined, env: {}, cwd: dir };
     expect(await main(['repo', 'init', 'repo', '--keys', 'keys'], io)).toBe(0);
     await writeFile(join(dir, 'app.zip'), syntheticInstaller(200 * 1024, 'cli'));
     const args = ['repo', 'add', 'repo', 'app.zip', '--version', '2.0.0', '--platform', 'linux', '--arch', 'x64'];
@@ -232,7 +233,9 @@ describe('repo add --no-chunk-map (CLI)', () => {
     const first = await targetsOf(2);
     expect(Object.keys(first).filter((p) => !p.startsWith('channels/'))).toEqual(['2.0.0/app.zip']);
     expect(first['2.0.0/app.zip'].custom.chunkMap).toBeUndefined();
+    out.length = 0;
     expect(await main([...args, '--keys', 'keys'], io)).toBe(0);
+    expect(out.join('\n')).toMatch(/chunk map +2\.0\.0\/app\.zip\.chunks\.json/);
     const second = await targetsOf(3);
     expect(second['2.0.0/app.zip'].custom.chunkMap).toBe('2.0.0/app.zip.chunks.json');
     expect(second['2.0.0/app.zip.chunks.json']).toBeDefined();
