@@ -237,6 +237,13 @@ async function checkReleases(
   }
 }
 
+/** A small target's stored bytes (its sha256 name), or undefined when unreadable: the file check reports why. */
+async function readStored(paths: RepositoryPaths, info: TargetFile, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (!info.hashes.sha256) return undefined;
+  const file = targetFilePath(paths, info.path, info.hashes.sha256);
+  return readFileBounded(file, maxBytes).catch(() => undefined);
+}
+
 /**
  * An installer's chunk map: beside it, published, and describing exactly its bytes (length and
  * SHA-256 in the map; with `checkFiles`, every chunk's SHA-256 against the installer file).
@@ -255,8 +262,7 @@ async function checkChunkMap(
   const info = all.get(mapPath);
   if (!info) return problem(`its chunk map ${mapPath} is not published`);
   if (info.length > CHUNK_MAP_MAX_BYTES) return problem('its chunk map is larger than a chunk map may be');
-  const file = info.hashes.sha256 ? targetFilePath(paths, info.path, info.hashes.sha256) : undefined;
-  const bytes = file && (await readFileBounded(file, CHUNK_MAP_MAX_BYTES).catch(() => undefined));
+  const bytes = await readStored(paths, info, CHUNK_MAP_MAX_BYTES);
   if (!bytes) return; // reported by the file check
   try {
     verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);
@@ -281,8 +287,7 @@ async function checkChannelIndex(
 ): Promise<void> {
   const problem = (m: string): void => void result.problems.push(`${info.path}: ${m}`);
   if (info.length > CHANNEL_INDEX_MAX_BYTES) return problem('larger than a channel index may be');
-  const file = info.hashes.sha256 ? targetFilePath(paths, info.path, info.hashes.sha256) : undefined;
-  const bytes = file && (await readFileBounded(file, CHANNEL_INDEX_MAX_BYTES).catch(() => undefined));
+  const bytes = await readStored(paths, info, CHANNEL_INDEX_MAX_BYTES);
   if (!bytes) return; // reported by the file check
   try {
     verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);

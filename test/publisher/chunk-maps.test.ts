@@ -163,20 +163,20 @@ for (const bins of [0, 16]) {
       const ours = await ourClient(server, r.trustedRoot, [ZIP_MAP]);
       const map = parseChunkMap(ours.files.get(ZIP_MAP)!);
 
-      // A valid map of other bytes, signed in place of the real one.
-      const foreign = join(dir, 'foreign.json');
+      /** Signs `content` as the zip's map, in place of the real one. */
+      const signAsMap = async (content: Uint8Array | string): Promise<void> => {
+        const foreign = join(dir, 'foreign.json');
+        await writeFile(foreign, content);
+        const targets = [{ path: ZIP_MAP, file: foreign }];
+        await addTargets({ repo: r.repo, keys: r.keys, env: {}, force: true, targets });
+      };
+
+      // A valid map of other bytes.
       const otherMap: ChunkMap = {
         ...map,
         file: { length: map.file.length, sha256: '0'.repeat(64) },
       };
-      await writeFile(foreign, serializeChunkMap(otherMap));
-      await addTargets({
-        repo: r.repo,
-        keys: r.keys,
-        env: {},
-        force: true,
-        targets: [{ path: ZIP_MAP, file: foreign }],
-      });
+      await signAsMap(serializeChunkMap(otherMap));
       expect((await verifyRepository({ repo: r.repo })).problems).toEqual([
         expect.stringMatching(/^1\.0\.0\/app-1\.0\.0-linux-x64\.zip: its chunk map describes another file/),
       ]);
@@ -186,28 +186,14 @@ for (const bins of [0, 16]) {
         ...map,
         chunks: map.chunks.map((c, i) => (i === 3 ? { ...c, sha256: new Uint8Array(32) } : c)),
       };
-      await writeFile(foreign, serializeChunkMap(swapped));
-      await addTargets({
-        repo: r.repo,
-        keys: r.keys,
-        env: {},
-        force: true,
-        targets: [{ path: ZIP_MAP, file: foreign }],
-      });
+      await signAsMap(serializeChunkMap(swapped));
       expect((await verifyRepository({ repo: r.repo })).problems).toEqual([
         '1.0.0/app-1.0.0-linux-x64.zip: chunk 3 of its chunk map does not match the installer',
       ]);
       expect((await verifyRepository({ repo: r.repo, checkTargetFiles: false })).problems).toEqual([]);
 
       // Not a map at all.
-      await writeFile(foreign, '{"format":1}');
-      await addTargets({
-        repo: r.repo,
-        keys: r.keys,
-        env: {},
-        force: true,
-        targets: [{ path: ZIP_MAP, file: foreign }],
-      });
+      await signAsMap('{"format":1}');
       expect((await verifyRepository({ repo: r.repo })).problems).toEqual([
         expect.stringMatching(/its chunk map does not parse/),
       ]);
