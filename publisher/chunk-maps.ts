@@ -23,13 +23,20 @@ import type { RepositoryPaths } from './layout.js';
 import { discard, hashAndCopy, stageBytes, type IncomingFile } from './target-store.js';
 
 /**
- * Installer kinds whose unchanged parts stay byte-identical from one release to the next, so a
- * chunk map saves downloads: zip (each file compressed alone), AppImage (squashfs, compressed
- * per block) and NSIS (electron-builder's 7z package, made for its own blockmaps). tar.gz, deb,
- * rpm and dmg compress the whole payload as one stream: every byte after the first change
- * differs, and the map would only cost its own download (measured: docs/differential-updates.md).
+ * Installer kinds that get a map, by measurement (docs/differential-updates.md, "Which
+ * installers"): zip (each file compressed alone), AppImage (squashfs, compressed per block) and
+ * NSIS (electron-builder's 7z package, made for differential updates) keep unchanged parts
+ * byte-identical; tar.gz is one gzip stream, so only what precedes the first change is reused,
+ * which in electron-builder's archives was nearly all of it (the app comes after Electron's
+ * binaries), and a map costs ~0.3 % of the installer. deb, rpm and dmg cannot be built and
+ * measured here: no map until they are.
  */
-export const CHUNK_MAP_KINDS: ReadonlySet<InstallerKind> = new Set<InstallerKind>(['zip', 'AppImage', 'nsis']);
+export const CHUNK_MAP_KINDS: ReadonlySet<InstallerKind> = new Set<InstallerKind>([
+  'zip',
+  'tar.gz',
+  'AppImage',
+  'nsis',
+]);
 
 /** Whether an installer of `kind` gets a chunk map, unless maps are turned off. */
 export function wantsChunkMap(kind: InstallerKind, enabled = true): boolean {

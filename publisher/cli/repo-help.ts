@@ -43,7 +43,7 @@ export const OPTION_HELP: Record<string, Record<string, string>> = {
     force: '--force             replace files already published under this version; default: off',
     replace: "--replace           replace the release's installer of the same kind; default: off (refused)",
     'no-chunk-map':
-      '--no-chunk-map      publish no chunk maps (differential updates) for zip, AppImage and NSIS installers; default: publish them',
+      '--no-chunk-map      publish no chunk maps (differential updates) for zip, tar.gz, AppImage and NSIS installers; default: publish them',
     ...SERVICE,
   },
   remove: {

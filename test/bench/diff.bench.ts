@@ -20,8 +20,9 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { PROJECT_ROOT } from '../../build/paths.js';
-import { Chunker, DEFAULT_CHUNKING } from '../../publisher/chunker.js';
+import { Chunker, chunkBytes, DEFAULT_CHUNKING } from '../../publisher/chunker.js';
 import { stageInstaller } from '../../publisher/chunk-maps.js';
 import { repositoryPaths } from '../../publisher/layout.js';
 import { discard, hashAndCopy } from '../../publisher/target-store.js';
@@ -180,6 +181,28 @@ async function synthetic(ctx: BenchContext, workDir: string): Promise<void> {
   ctx.record(`repo add staging of ${size / MIB} MiB, hash + copy + chunk map`, round(cost.withMap, 0), 'ms');
 }
 
+/**
+ * One stream compressed whole (tar.gz; deb and rpm payloads likewise): 4 KiB overwritten at
+ * 10, 50 or 90 % of a compressible 32 MiB file, then gzipped. What comes before the change is
+ * reused, what follows it is not: the saving depends on where in the archive the change falls.
+ */
+export function streamCompressed(ctx: BenchContext): void {
+  const size = (ctx.quick ? 8 : 32) * MIB;
+  const base = syntheticInstaller(size, 'stream', true);
+  const oldChunks = chunkBytes(gzipSync(base));
+  for (const at of [0.1, 0.5, 0.9]) {
+    const changed = Buffer.from(base);
+    changed.fill(0x5a, Math.floor(size * at), Math.floor(size * at) + 4096);
+    const compressed = gzipSync(changed);
+    const download = bytesToDownload(oldChunks, chunkBytes(compressed));
+    ctx.record(
+      `gzip of ${size / MIB} MiB, 4 KiB changed at ${at * 100} %: to download`,
+      round((100 * download) / compressed.length, 1),
+      '% of the full file',
+    );
+  }
+}
+
 async function demo(ctx: BenchContext, workDir: string): Promise<void> {
   const payload = (ctx.quick ? 8 : 64) * MIB;
   const [from, to] = await buildDemoPair(join(workDir, 'demo'), payload);
@@ -201,6 +224,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'etuf-bench-diff-'));
   try {
     await synthetic(ctx, workDir);
+    streamCompressed(ctx);
     await demo(ctx, workDir);
   } finally {
     await rm(workDir, { recursive: true, force: true });

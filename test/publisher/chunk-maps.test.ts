@@ -1,6 +1,6 @@
 /**
  * Chunk maps in the release workflow (publisher/chunk-maps.ts, chunk-map-edits.ts): `repo add`
- * publishes a signed map beside each zip, AppImage and NSIS installer and names it in the
+ * publishes a signed map beside each zip, tar.gz, AppImage and NSIS installer and names it in the
  * installer's custom; re-adds, `--no-chunk-map`, replacing, staging changes and yanks keep the
  * two together; `repo verify` catches a map that does not describe its installer. Both our
  * client and tuf-js download the map as a target.
@@ -28,7 +28,7 @@ import { cleanupTemp, makeRepo, ourClient, tempDir, tufJsClient, type TestRepo }
 afterAll(cleanupTemp);
 
 const ZIP = '1.0.0/app-1.0.0-linux-x64.zip';
-const TGZ = '1.0.0/app-1.0.0-linux-x64.tar.gz';
+const DEB = '1.0.0/app-1.0.0-linux-x64.deb';
 const ZIP_MAP = chunkMapTargetPath(ZIP);
 
 /** Top-level and bin entries as a client resolves them: our own client's view of one path. */
@@ -65,7 +65,7 @@ for (const bins of [0, 16]) {
     let dir: string;
     let zip: Buffer;
     let zipFile: string;
-    let tgzFile: string;
+    let debFile: string;
     const base = { version: '1.0.0', platform: 'linux', arch: 'x64', env: {} };
 
     beforeEach(async () => {
@@ -74,27 +74,27 @@ for (const bins of [0, 16]) {
       dir = await tempDir('etuf-in-');
       zip = syntheticInstaller(1024 * 1024, `zip ${bins}`);
       zipFile = join(dir, 'app-1.0.0-linux-x64.zip');
-      tgzFile = join(dir, 'app-1.0.0-linux-x64.tar.gz');
+      debFile = join(dir, 'app-1.0.0-linux-x64.deb');
       await writeFile(zipFile, zip);
-      await writeFile(tgzFile, syntheticInstaller(256 * 1024, 'tgz'));
+      await writeFile(debFile, syntheticInstaller(256 * 1024, 'deb'));
     });
     afterEach(async () => {
       await server.close();
     });
 
     const add = (extra: Partial<Parameters<typeof addRelease>[0]> = {}) =>
-      addRelease({ repo: r.repo, keys: r.keys, files: [zipFile, tgzFile], ...base, ...extra });
+      addRelease({ repo: r.repo, keys: r.keys, files: [zipFile, debFile], ...base, ...extra });
 
-    it('publishes a signed map beside the zip (not the tar.gz), named in its custom; both clients fetch it', async () => {
+    it('publishes a signed map beside the zip (not the deb), named in its custom; both clients fetch it', async () => {
       const result = await add();
       expect(result.targets.map((t) => [t.path, t.status])).toEqual([
         [ZIP, 'added'],
-        [TGZ, 'added'],
+        [DEB, 'added'],
       ]);
       const zipInfo = await targetInfo(server, r, ZIP);
       expect(readCustom(zipInfo!)?.chunkMap).toBe(ZIP_MAP);
-      expect(readCustom((await targetInfo(server, r, TGZ))!)?.chunkMap).toBeUndefined();
-      expect(await targetInfo(server, r, chunkMapTargetPath(TGZ))).toBeUndefined();
+      expect(readCustom((await targetInfo(server, r, DEB))!)?.chunkMap).toBeUndefined();
+      expect(await targetInfo(server, r, chunkMapTargetPath(DEB))).toBeUndefined();
 
       const ours = await ourClient(server, r.trustedRoot, [ZIP_MAP, ZIP]);
       const theirs = await tufJsClient(server, r.trustedRoot, [ZIP_MAP]);
@@ -143,7 +143,7 @@ for (const bins of [0, 16]) {
 
       const removed = await removeRelease({ repo: r.repo, keys: r.keys, version: '1.0.0', env: {} });
       expect(removed.removed.map((x) => x.path).sort()).toEqual(
-        ['1.0.0/app-1.0.0-linux-x64-b.zip', otherMap, TGZ].sort(),
+        ['1.0.0/app-1.0.0-linux-x64-b.zip', otherMap, DEB].sort(),
       );
       expect(await targetInfo(server, r, otherMap)).toBeUndefined();
       expect((await verifyRepository({ repo: r.repo })).problems).toEqual([]);
