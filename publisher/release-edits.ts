@@ -243,9 +243,8 @@ export async function applyRemoval(edit: RepositoryEdit, version: string, channe
   if (removed.length === 0)
     throw new ValueError(`no release ${version}${channel ? ` in channel ${channel}` : ''} in this repository`);
   const gone = new Set(removed.map((r) => r.path));
-  for (const r of [...removed]) {
-    const map = await deleteChunkMapOf(edit.targets, await edit.targets.get(r.path));
-    if (map) removed.push(map);
+  for (const r of removed) {
+    await deleteChunkMapOf(edit.targets, await edit.targets.get(r.path)); // the map goes with its installer
     await edit.targets.delete(r.role, r.path);
   }
   const indexes: RemovalResult['indexes'] = [];

@@ -142,9 +142,7 @@ for (const bins of [0, 16]) {
       expect((await verifyRepository({ repo: r.repo })).problems).toEqual([]);
 
       const removed = await removeRelease({ repo: r.repo, keys: r.keys, version: '1.0.0', env: {} });
-      expect(removed.removed.map((x) => x.path).sort()).toEqual(
-        ['1.0.0/app-1.0.0-linux-x64-b.zip', otherMap, DEB].sort(),
-      );
+      expect(removed.removed.map((x) => x.path).sort()).toEqual(['1.0.0/app-1.0.0-linux-x64-b.zip', DEB].sort());
       expect(await targetInfo(server, r, otherMap)).toBeUndefined();
       expect((await verifyRepository({ repo: r.repo })).problems).toEqual([]);
     });

@@ -331,7 +331,7 @@ describe('afterAllArtifactBuild', () => {
     ]);
     const verified = await verifyRepository({ repo: r.repo, checkTargetFiles: true });
     expect(verified.problems).toEqual([]);
-    expect(verified.targetCount).toBe(4); // two installers, two channel indexes
+    expect(verified.targetCount).toBe(6); // two installers, their chunk maps, two channel indexes
     expect(logs.filter((l) => l.includes('on beta'))).toEqual([
       'electron-tuf: 1.4.0 linux-x64 on beta: demo-1.4.0-linux-x64.tar.gz added',
       'electron-tuf: 1.4.0 linux-arm64 on beta: demo-1.4.0-linux-arm64.tar.gz added',
