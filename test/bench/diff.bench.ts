@@ -25,7 +25,7 @@ import { PROJECT_ROOT } from '../../build/paths.js';
 import { Chunker, chunkBytes, DEFAULT_CHUNKING } from '../../publisher/chunker.js';
 import { stageInstaller } from '../../publisher/chunk-maps.js';
 import { repositoryPaths } from '../../publisher/layout.js';
-import { discard, hashAndCopy } from '../../publisher/target-store.js';
+import { discard, hashAndCopy, type IncomingFile } from '../../publisher/target-store.js';
 import { CHUNK_MAP_FORMAT, serializeChunkMap, type Chunk } from '../../updater/release/index.js';
 import type { BenchContext } from './run.js';
 import { buildDemoPair, DEMO_KINDS } from './lib/demo-builds.js';
@@ -141,13 +141,13 @@ function sha256Speed(data: Buffer, runs: number): number {
 /** What `repo add` pays to make the map: staging with and without it (median of `runs`). */
 async function stagingCost(workDir: string, file: string, runs: number): Promise<{ plain: number; withMap: number }> {
   const paths = repositoryPaths(join(workDir, 'repo'));
-  const time = async (stage: () => Promise<{ tempPath: string }>): Promise<number> => {
+  const time = async (stage: () => Promise<IncomingFile>): Promise<number> => {
     const ms: number[] = [];
     for (let r = 0; r < runs; r++) {
       const started = performance.now();
       const staged = await stage();
       ms.push(performance.now() - started);
-      await discard(staged as Parameters<typeof discard>[0]);
+      await discard(staged);
     }
     return median(ms);
   };
