@@ -16,7 +16,8 @@ import { pathsFor } from './options.js';
 import { applyRelease, applyTargets, type AddedTarget, type TargetEntry } from './release-edits.js';
 import { validateReleaseInput, type ReleaseRequest } from './release-input.js';
 import { editRepository, type PublishReport, type RepositoryEdit, type TransactionOptions } from './transaction.js';
-import { discard, hashAndCopy, type IncomingFile } from './target-store.js';
+import { stageInstaller } from './chunk-maps.js';
+import { discard, type IncomingFile } from './target-store.js';
 
 export { MAX_RELEASE_NOTES_BYTES } from './release-input.js';
 export type { AddedTarget, TargetEntry, TargetStatus } from './release-edits.js';
@@ -37,6 +38,8 @@ export interface AddReleaseOptions extends TransactionOptions {
   force?: boolean;
   /** Replace the release's installer of the same kind published under another file name. */
   replace?: boolean;
+  /** Publish chunk maps for differential updates with the kinds that have them (default true). */
+  chunkMap?: boolean;
 }
 
 export interface AddReleaseResult {
@@ -71,14 +74,14 @@ interface PublishOutcome {
  */
 async function addInTransaction<R extends PublishOutcome>(
   options: TransactionOptions,
-  sources: string[],
+  sources: Array<{ source: string; chunkMap?: boolean }>,
   apply: (edit: RepositoryEdit, incoming: IncomingFile[], hashAndCopyMs: number) => Promise<R>,
 ): Promise<R> {
   const paths = await pathsFor(options);
   const incoming: IncomingFile[] = [];
   try {
     const started = performance.now();
-    for (const source of sources) incoming.push(await hashAndCopy(paths, source));
+    for (const { source, chunkMap } of sources) incoming.push(await stageInstaller(paths, source, chunkMap ?? false));
     const hashAndCopyMs = performance.now() - started;
     let lockedAt = 0;
     const { value, publish } = await editRepository(options, (edit) => {
@@ -114,7 +117,7 @@ export interface ReleaseSpec extends ReleaseRequest {
  */
 export async function addReleases(options: TransactionOptions, releases: ReleaseSpec[]): Promise<AddReleaseResult[]> {
   const inputs = releases.map((release) => validateReleaseInput(release));
-  const sources = inputs.flatMap((input) => input.files.map((f) => f.source));
+  const sources = inputs.flatMap((input) => input.files.map((f) => ({ source: f.source, chunkMap: f.chunkMap })));
   const outcome = await addInTransaction(options, sources, async (edit, incoming, hashAndCopyMs) => {
     const results: AddReleaseResult[] = [];
     let next = 0;
@@ -199,7 +202,7 @@ export async function addTargets(options: AddTargetsOptions): Promise<AddTargets
   const withFiles = options.targets.filter((t) => t.file !== undefined);
   return addInTransaction(
     options,
-    withFiles.map((t) => t.file!),
+    withFiles.map((t) => ({ source: t.file! })),
     async (edit, incoming, hashAndCopyMs) => {
       const staged = new Map(withFiles.map((t, i) => [t.path, incoming[i]]));
       const counts = await applyTargets(edit, options.targets, staged, options.force);

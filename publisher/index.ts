@@ -51,6 +51,8 @@ export { validateReleaseInput, type ReleaseInput, type ReleaseRequest } from './
 export type { ReleaseEditOptions, ReleaseEditResult, RemovalResult, TargetsEditResult } from './release-edits.js';
 export { cleanIncoming, hashAndCopy, discard, duplicateIncoming, type IncomingFile } from './target-store.js';
 export { eachConcurrently } from './concurrency.js';
+export { CHUNK_MAP_KINDS, chunkMapProblems, stageInstaller, wantsChunkMap } from './chunk-maps.js';
+export { Chunker, chunkBytes, DEFAULT_CHUNKING, describeChunking, type ChunkingParameters } from './chunker.js';
 export { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
 export { repositoryPaths, type RepositoryPaths } from './layout.js';
 export { RepositoryState } from './repository.js';

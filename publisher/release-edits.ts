@@ -8,7 +8,13 @@
 import { canonicalString } from '../updater/core/canonical.js';
 import { UnknownReleaseError, ValueError } from '../updater/core/errors.js';
 import { TargetFile } from '../updater/core/metadata.js';
-import type { ChannelRelease, InstallerKind, ReleaseCustom } from '../updater/release/index.js';
+import {
+  chunkMapTargetPath,
+  type ChannelRelease,
+  type InstallerKind,
+  type ReleaseCustom,
+} from '../updater/release/index.js';
+import { applyChunkMap, deleteChunkMapOf } from './chunk-map-edits.js';
 import { collectInstallers, indexPathOf, readPublishedIndex, rebuildIndex, stageIndex } from './channel-indexes.js';
 import type { TargetsEdits } from './edits.js';
 import {
@@ -40,6 +46,8 @@ export interface AddedTarget {
   /** The role listing it: `targets` or its bin. */
   role: string;
   status: TargetStatus;
+  /** Its chunk map (differential updates), when it has one. */
+  chunkMap?: { path: string; length: number };
 }
 
 export interface ReleaseEditOptions {
@@ -105,9 +113,12 @@ export async function applyRelease(
   const installers = new Map<string, InstallerKind>();
   for (let i = 0; i < input.files.length; i++) {
     const { path, kind } = input.files[i];
-    const target = installerTarget(path, staged[i].length, staged[i].hashes, makeCustom(key, version, kind, fields));
+    const map = staged[i].chunkMap;
+    const custom = makeCustom(key, version, kind, fields, map && chunkMapTargetPath(path));
+    const target = installerTarget(path, staged[i].length, staged[i].hashes, custom);
     const existing = await edits.get(path);
     const status = classify(existing, target, key, options.force ?? false);
+    await applyChunkMap(edit, path, existing, map, options.force ?? false);
     if (status !== 'unchanged') await edits.set(target);
     if (status === 'added' || (status === 'replaced' && !sameContent(existing!, target)))
       edit.placeFile(path, staged[i]);
@@ -121,6 +132,7 @@ export async function applyRelease(
       hashes: { ...staged[i].hashes },
       role: edit.state.roleFor(path),
       status,
+      ...(map ? { chunkMap: { path: chunkMapTargetPath(path), length: map.length } } : {}),
     });
   }
   // The release's other installers (added earlier) take the same release-level fields.
@@ -160,6 +172,7 @@ async function replaceSameKind(
           'pass --replace to publish this one instead',
       );
     }
+    await deleteChunkMapOf(edits, await edits.get(old.target));
     await edits.delete(edits.state.roleFor(old.target), old.target);
     replaced.push(old.target);
   }
@@ -203,7 +216,7 @@ async function alignInstaller(
   const custom = target && readCustom(target);
   if (!target || !custom || custom.version !== version || indexKeyString(indexKeyOf(custom)) !== indexKeyString(key))
     return false;
-  const wanted = makeCustom(key, version, custom.kind, fields);
+  const wanted = makeCustom(key, version, custom.kind, fields, custom.chunkMap);
   if (canonicalString(wanted) !== canonicalString(custom)) {
     await edits.set(new TargetFile(path, target.length, target.hashes, { ...target.unrecognized, custom: wanted }));
   }
@@ -229,8 +242,11 @@ export async function applyRemoval(edit: RepositoryEdit, version: string, channe
     }
   }
   if (removed.length === 0) throw new UnknownReleaseError(version, channel);
-  for (const r of removed) await edit.targets.delete(r.role, r.path);
   const gone = new Set(removed.map((r) => r.path));
+  for (const r of removed) {
+    await deleteChunkMapOf(edit.targets, await edit.targets.get(r.path)); // the map goes with its installer
+    await edit.targets.delete(r.role, r.path);
+  }
   const indexes: RemovalResult['indexes'] = [];
   for (const [k, key] of affected) {
     const index = indexFromInstallers(
@@ -261,7 +277,13 @@ export async function applyStaging(
       if (item.custom.version !== version || (channel !== undefined && item.custom.channel !== channel)) continue;
       const target = (await edit.targets.get(item.path))!;
       const fields = { ...fieldsOf(item.custom), stagingPercentage: percentage === 100 ? undefined : percentage };
-      const custom: ReleaseCustom = makeCustom(indexKeyOf(item.custom), version, item.custom.kind, fields);
+      const custom: ReleaseCustom = makeCustom(
+        indexKeyOf(item.custom),
+        version,
+        item.custom.kind,
+        fields,
+        item.custom.chunkMap,
+      );
       if (canonicalString(custom) !== canonicalString(item.custom)) {
         await edit.targets.set(
           new TargetFile(item.path, target.length, target.hashes, { ...target.unrecognized, custom }),

@@ -47,8 +47,17 @@ export function formatReleaseDate(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** A ReleaseCustom with a fixed key order, so equal releases serialize to equal bytes. */
-export function makeCustom(key: IndexKey, version: string, kind: InstallerKind, fields: ReleaseFields): ReleaseCustom {
+/**
+ * A ReleaseCustom with a fixed key order, so equal releases serialize to equal bytes.
+ * `chunkMap` is the installer's own (the target path of its chunk map), not release-level.
+ */
+export function makeCustom(
+  key: IndexKey,
+  version: string,
+  kind: InstallerKind,
+  fields: ReleaseFields,
+  chunkMap?: string,
+): ReleaseCustom {
   const custom: ReleaseCustom = {
     version,
     platform: key.platform,
@@ -59,6 +68,7 @@ export function makeCustom(key: IndexKey, version: string, kind: InstallerKind, 
   };
   if (fields.releaseNotes !== undefined) custom.releaseNotes = fields.releaseNotes;
   if (fields.stagingPercentage !== undefined) custom.stagingPercentage = fields.stagingPercentage;
+  if (chunkMap !== undefined) custom.chunkMap = chunkMap;
   return custom;
 }
 
@@ -75,6 +85,7 @@ export function readCustom(target: TargetFile): ReleaseCustom | undefined {
     typeof c.channel === 'string' &&
     typeof c.releaseDate === 'string' &&
     (c.releaseNotes === undefined || typeof c.releaseNotes === 'string') &&
+    (c.chunkMap === undefined || typeof c.chunkMap === 'string') &&
     (c.stagingPercentage === undefined ||
       (Number.isInteger(c.stagingPercentage) &&
         (c.stagingPercentage as number) >= 0 &&

@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import { ValueError } from '../updater/core/errors.js';
 import {
+  chunkMapTargetPath,
   defaultChannelFor,
   installerKindOf,
   installerTargetPath,
@@ -15,6 +16,7 @@ import {
   type InstallerKind,
   type Platform,
 } from '../updater/release/index.js';
+import { wantsChunkMap } from './chunk-maps.js';
 import { validatePublishedTargetPath } from './layout.js';
 import type { IndexKey } from './release-entries.js';
 
@@ -44,6 +46,8 @@ export interface ReleaseFile {
   /** `<version>/<name>` */
   path: string;
   kind: InstallerKind;
+  /** Publish a chunk map beside it (chunk-maps.ts): its kind has one and maps are not turned off. */
+  chunkMap: boolean;
 }
 
 export interface ReleaseInput {
@@ -64,6 +68,8 @@ export interface ReleaseRequest {
   arch: string;
   notes?: string;
   stagingPercentage?: number;
+  /** Chunk maps for differential updates, for the kinds that have them (default true). */
+  chunkMap?: boolean;
 }
 
 /** Refuses a file name with a control or bidirectional character, naming the code point. */
@@ -83,7 +89,13 @@ function versionsNamed(name: string): string[] {
   return [...stem.matchAll(/(?:^|[^0-9.])v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]*[0-9A-Za-z])?)/g)].map((m) => m[1]);
 }
 
-function checkFile(source: string, version: string, platform: Platform, warnings: string[]): ReleaseFile {
+function checkFile(
+  source: string,
+  version: string,
+  platform: Platform,
+  chunkMaps: boolean,
+  warnings: string[],
+): ReleaseFile {
   const name = basename(source);
   checkFileName(name);
   const kind = installerKindOf(name);
@@ -101,7 +113,10 @@ function checkFile(source: string, version: string, platform: Platform, warnings
   ) {
     warnings.push(`${name} names version ${named[0]}, but it is published as ${version}`);
   }
-  return { source, path: validatePublishedTargetPath(installerTargetPath(version, name)), kind };
+  const path = validatePublishedTargetPath(installerTargetPath(version, name));
+  const chunkMap = wantsChunkMap(kind, chunkMaps);
+  if (chunkMap) validatePublishedTargetPath(chunkMapTargetPath(path));
+  return { source, path, kind, chunkMap };
 }
 
 export function validateReleaseInput(options: ReleaseRequest): ReleaseInput {
@@ -116,7 +131,7 @@ export function validateReleaseInput(options: ReleaseRequest): ReleaseInput {
   const paths = new Set<string>();
   const kinds = new Map<InstallerKind, string>();
   const files = options.files.map((source) => {
-    const file = checkFile(source, version, key.platform, warnings);
+    const file = checkFile(source, version, key.platform, options.chunkMap !== false, warnings);
     if (paths.has(file.path)) throw new ValueError(`${basename(source)} is given twice`);
     const other = kinds.get(file.kind);
     if (other)

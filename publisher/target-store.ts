@@ -23,6 +23,8 @@ export interface IncomingFile {
   tempPath: string;
   length: number;
   hashes: TargetHashes;
+  /** The installer's chunk map, staged with it (chunk-maps.ts); discarded with it. */
+  chunkMap?: IncomingFile;
 }
 
 const COPY_CHUNK_BYTES = 1024 * 1024;
@@ -33,9 +35,16 @@ function incomingName(): string {
   return `${process.pid}-${randomBytes(8).toString('hex')}.part`;
 }
 
-/** Streams `source` into .incoming, hashing as it goes. The copy is what gets published, so a
- * source that changes meanwhile cannot make the hashes disagree with the stored file. */
-export async function hashAndCopy(paths: RepositoryPaths, source: string): Promise<IncomingFile> {
+/**
+ * Streams `source` into .incoming, hashing as it goes. The copy is what gets published, so a
+ * source that changes meanwhile cannot make the hashes disagree with the stored file. `observe`
+ * sees the same bytes in order (the chunker, so a chunk map describes exactly the copy).
+ */
+export async function hashAndCopy(
+  paths: RepositoryPaths,
+  source: string,
+  observe?: (bytes: Buffer) => void,
+): Promise<IncomingFile> {
   const info = await stat(source).catch((error: unknown) => {
     throw new ValueError(
       errorCode(error) === 'ENOENT' ? `no such file: ${source}` : `cannot read ${source}: ${(error as Error).message}`,
@@ -52,6 +61,7 @@ export async function hashAndCopy(paths: RepositoryPaths, source: string): Promi
     for await (const chunk of createReadStream(source, { highWaterMark: COPY_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
       sha256.update(chunk);
       sha512.update(chunk);
+      observe?.(chunk);
       length += chunk.length;
       await out.write(chunk);
     }
@@ -87,7 +97,7 @@ export async function stageBytes(paths: RepositoryPaths, bytes: Uint8Array): Pro
 }
 
 /**
- * A second staged copy of `file` for another transaction (a transaction consumes or discards
+ * A second staged copy of `file` (and of its chunk map) for another transaction (a transaction consumes or discards
  * the copies it is handed): a hard link to the same bytes, or a copy where links fail. Its
  * length and hashes are those computed when `file` was copied; nothing but us writes .incoming.
  */
@@ -101,11 +111,14 @@ export async function duplicateIncoming(paths: RepositoryPaths, file: IncomingFi
       throw new StorageError(`cannot copy ${file.tempPath}: ${(e as Error).message}`, { cause: e });
     });
   }
-  return { ...file, tempPath };
+  // The chunk map goes with its installer into every transaction.
+  const chunkMap = file.chunkMap && (await duplicateIncoming(paths, file.chunkMap));
+  return { ...file, tempPath, chunkMap };
 }
 
 export async function discard(file: IncomingFile): Promise<void> {
   await unlink(file.tempPath).catch(() => undefined);
+  if (file.chunkMap) await discard(file.chunkMap);
 }
 
 /**
@@ -117,7 +130,8 @@ export async function placeTarget(paths: RepositoryPaths, targetPath: string, fi
   const primary = targetFilePath(paths, targetPath, file.hashes.sha256);
   const secondary = targetFilePath(paths, targetPath, file.hashes.sha512);
   await mkdir(dirname(primary), { recursive: true });
-  if ((await sizeOf(primary)) === file.length) await discard(file);
+  // Only this file's copy: a chunk map staged with it is placed (or discarded) on its own.
+  if ((await sizeOf(primary)) === file.length) await unlink(file.tempPath).catch(() => undefined);
   else await moveInto(file.tempPath, primary);
   if ((await sizeOf(secondary)) !== file.length) await linkOrCopy(primary, secondary);
   await fsyncDirectory(dirname(primary));

@@ -12,11 +12,18 @@ import { join } from 'node:path';
 import { TufError } from '../updater/core/errors.js';
 import { LengthAndHashVerifier, verifyLengthAndHashes } from '../updater/core/hashes.js';
 import type { Metadata, TargetFile, Targets } from '../updater/core/metadata.js';
-import { CHANNEL_INDEX_MAX_BYTES, channelIndexPath, parseChannelIndex } from '../updater/release/index.js';
+import {
+  CHANNEL_INDEX_MAX_BYTES,
+  CHUNK_MAP_MAX_BYTES,
+  channelIndexPath,
+  chunkMapTargetPath,
+  parseChannelIndex,
+} from '../updater/release/index.js';
 import { errorCode, readFileBounded } from '../updater/node-io/index.js';
 import { TrustedMetadataSet } from '../updater/client/trusted-metadata-set.js';
 import { DEFAULT_CONFIG } from '../updater/client/updater.js';
 import { targetUrl } from '../updater/client/target-path.js';
+import { chunkMapProblems } from './chunk-maps.js';
 import { eachConcurrently } from './concurrency.js';
 import { metadataFileName, repositoryPaths, targetFilePath, type RepositoryPaths } from './layout.js';
 import { readCustom } from './release-entries.js';
@@ -68,7 +75,7 @@ export async function verifyRepository(options: VerifyOptions): Promise<VerifyRe
   const roles = await walkMetadata(paths, at, result);
   if (roles) {
     checkTargetsPlacement(roles, result);
-    await checkReleases(paths, roles, result);
+    await checkReleases(paths, roles, result, options.checkTargetFiles !== false);
     if (options.checkTargetFiles !== false) await checkTargetFiles(paths, roles, result);
   }
   result.ok = result.problems.length === 0;
@@ -213,6 +220,7 @@ async function checkReleases(
   paths: RepositoryPaths,
   roles: Map<string, Metadata<Targets>>,
   result: VerifyResult,
+  checkFiles: boolean,
 ): Promise<void> {
   const all = new Map<string, TargetFile>();
   for (const md of roles.values()) for (const [path, t] of md.signed.targets) if (!all.has(path)) all.set(path, t);
@@ -223,8 +231,52 @@ async function checkReleases(
       if (!custom) result.problems.push(`${path}: custom is not a valid release description`);
       else if (!path.startsWith(`${custom.version}/`))
         result.problems.push(`${path}: custom.version ${custom.version} does not match its path`);
+      else if (custom.chunkMap !== undefined)
+        await checkChunkMap(paths, target, custom.chunkMap, all, result, checkFiles);
     }
   }
+}
+
+/** A small target's stored bytes (its sha256 name), or undefined when unreadable: the file check reports why. */
+async function readStored(paths: RepositoryPaths, info: TargetFile, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (!info.hashes.sha256) return undefined;
+  const file = targetFilePath(paths, info.path, info.hashes.sha256);
+  return readFileBounded(file, maxBytes).catch(() => undefined);
+}
+
+/**
+ * An installer's chunk map: beside it, published, and describing exactly its bytes (length and
+ * SHA-256 in the map; with `checkFiles`, every chunk's SHA-256 against the installer file).
+ */
+async function checkChunkMap(
+  paths: RepositoryPaths,
+  installer: TargetFile,
+  mapPath: string,
+  all: Map<string, TargetFile>,
+  result: VerifyResult,
+  checkFiles: boolean,
+): Promise<void> {
+  const problem = (m: string): void => void result.problems.push(`${installer.path}: ${m}`);
+  if (mapPath !== chunkMapTargetPath(installer.path))
+    return problem(`custom.chunkMap names ${mapPath}, not the map beside it`);
+  const info = all.get(mapPath);
+  if (!info) return problem(`its chunk map ${mapPath} is not published`);
+  if (info.length > CHUNK_MAP_MAX_BYTES) return problem('its chunk map is larger than a chunk map may be');
+  const bytes = await readStored(paths, info, CHUNK_MAP_MAX_BYTES);
+  if (!bytes) return; // reported by the file check
+  try {
+    verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);
+  } catch {
+    return; // reported by the file check
+  }
+  const sha256 = installer.hashes.sha256;
+  const installerFile = checkFiles && sha256 ? targetFilePath(paths, installer.path, sha256) : undefined;
+  const found = await chunkMapProblems(
+    bytes,
+    { path: installer.path, length: installer.length, sha256 },
+    installerFile,
+  );
+  result.problems.push(...found);
 }
 
 async function checkChannelIndex(
@@ -235,8 +287,7 @@ async function checkChannelIndex(
 ): Promise<void> {
   const problem = (m: string): void => void result.problems.push(`${info.path}: ${m}`);
   if (info.length > CHANNEL_INDEX_MAX_BYTES) return problem('larger than a channel index may be');
-  const file = info.hashes.sha256 ? targetFilePath(paths, info.path, info.hashes.sha256) : undefined;
-  const bytes = file && (await readFileBounded(file, CHANNEL_INDEX_MAX_BYTES).catch(() => undefined));
+  const bytes = await readStored(paths, info, CHANNEL_INDEX_MAX_BYTES);
   if (!bytes) return; // reported by the file check
   try {
     verifyLengthAndHashes(bytes, info.length, info.hashes, info.path);

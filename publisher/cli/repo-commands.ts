@@ -169,7 +169,8 @@ const COMMANDS: Record<string, Command> = {
   add: {
     usage:
       'repo add <repo> <file>... --version V --platform linux|darwin|win32 --arch x64|arm64|... [--channel C]\n' +
-      '         [--keys <keys-dir>] [--notes FILE] [--staging PCT] [--force] [--replace] [--server URL --token T [--no-wait]]',
+      '         [--keys <keys-dir>] [--notes FILE] [--staging PCT] [--force] [--replace] [--no-chunk-map]\n' +
+      '         [--server URL --token T [--no-wait]]',
     options: {
       ...KEYS,
       version: { type: 'string' },
@@ -180,6 +181,7 @@ const COMMANDS: Record<string, Command> = {
       staging: { type: 'string' },
       force: { type: 'boolean' },
       replace: { type: 'boolean' },
+      'no-chunk-map': { type: 'boolean' },
     },
     async run(positionals, values, io) {
       const repo = path(io, positional(positionals, 0, 'repository directory'));
@@ -197,6 +199,7 @@ const COMMANDS: Record<string, Command> = {
         stagingPercentage: integer(values, 'staging'),
         force: values.force === true,
         replace: values.replace === true,
+        chunkMap: values['no-chunk-map'] !== true,
         ...keyOptions(values, io),
       });
       const where = `${result.version} (${result.channel}, ${result.platform}-${result.arch})`;
@@ -212,7 +215,10 @@ const COMMANDS: Record<string, Command> = {
         lines: [
           `Published ${where}:`,
           ...table([
-            ...result.targets.map((t) => [t.status, t.path, formatBytes(t.length), t.role]),
+            ...result.targets.flatMap((t) => [
+              [t.status, t.path, formatBytes(t.length), t.role],
+              ...(t.chunkMap ? [['chunk map', t.chunkMap.path, formatBytes(t.chunkMap.length), '']] : []),
+            ]),
             ...result.replaced.map((p) => ['removed', p, '(replaced)', '']),
             ['index', result.channelIndex.path, result.channelIndex.status, 'targets'],
           ]),

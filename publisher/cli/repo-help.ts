@@ -42,6 +42,8 @@ export const OPTION_HELP: Record<string, Record<string, string>> = {
     staging: '--staging PCT       staged rollout: percentage of installs offered the release; default: 100',
     force: '--force             replace files already published under this version; default: off',
     replace: "--replace           replace the release's installer of the same kind; default: off (refused)",
+    'no-chunk-map':
+      '--no-chunk-map      publish no chunk maps (differential updates) for zip, tar.gz, AppImage and NSIS installers; default: publish them',
     ...SERVICE,
   },
   remove: {

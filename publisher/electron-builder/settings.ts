@@ -11,6 +11,7 @@
  *   ELECTRON_TUF_METADATA_URL electronTuf.metadataUrl  (instead of url, when hosted apart)
  *   ELECTRON_TUF_TARGETS_URL  electronTuf.targetsUrl
  *   ELECTRON_TUF_ROOT         electronTuf.root         root.json to embed; default: the repository's newest root
+ *   ELECTRON_TUF_CHUNK_MAP    electronTuf.chunkMap     false: publish no chunk maps (differential updates); default true
  *
  * An empty variable counts as unset (CI systems expand missing secrets to ""). Relative paths
  * in the environment resolve from the working directory, those in package.json from the
@@ -33,6 +34,7 @@ export const ENV = {
   metadataUrl: 'ELECTRON_TUF_METADATA_URL',
   targetsUrl: 'ELECTRON_TUF_TARGETS_URL',
   root: 'ELECTRON_TUF_ROOT',
+  chunkMap: 'ELECTRON_TUF_CHUNK_MAP',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -49,6 +51,8 @@ export interface HookSettings {
   targetsUrl?: string;
   /** Absolute path of a root.json to embed instead of the repository's newest root. */
   root?: string;
+  /** False: publish no chunk maps (docs/differential-updates.md); default true. */
+  chunkMap?: boolean;
 }
 
 /** Bounds what a setting may hold before it is parsed (a path or URL, not a document). */
@@ -66,6 +70,10 @@ export function resolveHookSettings(env: NodeJS.ProcessEnv, manifest: unknown, p
     const fromField = field[key];
     if (fromField === undefined) return undefined;
     const where = `${SETTINGS_FIELD}.${key} in package.json`;
+    if (key === 'chunkMap') {
+      if (typeof fromField !== 'boolean') throw new ValueError(`${where} must be true or false`);
+      return { value: String(fromField), from: where, relativeTo: projectDir };
+    }
     if (key === 'staging') {
       if (typeof fromField !== 'number') throw new ValueError(`${where} must be an integer from 0 to 100`);
       return { value: String(fromField), from: where, relativeTo: projectDir };
@@ -82,6 +90,8 @@ export function resolveHookSettings(env: NodeJS.ProcessEnv, manifest: unknown, p
   if (channel) settings.channel = checked(channel.from, () => validateChannel(channel.value));
   const staging = pick('staging');
   if (staging) settings.stagingPercentage = percentage(staging.value, staging.from);
+  const chunkMap = pick('chunkMap');
+  if (chunkMap) settings.chunkMap = flag(chunkMap.value, chunkMap.from);
   Object.assign(settings, updaterUrls(pick('metadataUrl'), pick('targetsUrl'), pick('url')));
   return settings;
 }
@@ -137,6 +147,12 @@ function percentage(value: string, from: string): number {
   if (!/^\d{1,3}$/.test(value) || Number(value) > 100)
     throw new ValueError(`${from} must be an integer from 0 to 100, got ${JSON.stringify(value.slice(0, 20))}`);
   return Number(value);
+}
+
+function flag(value: string, from: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ValueError(`${from} must be true or false (or 1 or 0), got ${JSON.stringify(value.slice(0, 20))}`);
 }
 
 function bounded(value: string, from: string): string {

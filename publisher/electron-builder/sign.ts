@@ -105,6 +105,7 @@ export async function publishGroups(groups: ReleaseGroup[], input: PublishInput)
       platform: group.platform,
       arch: group.arch,
       stagingPercentage: input.settings.stagingPercentage,
+      chunkMap: input.settings.chunkMap,
       notes: input.notes,
     })),
   );

@@ -19,10 +19,10 @@ import {
   discard,
   duplicateIncoming,
   editRepository,
-  hashAndCopy,
   repositoryPaths,
   rotateKeys,
   signStaged,
+  stageInstaller,
   validateReleaseInput,
   type IncomingFile,
   type KeyOptions,
@@ -196,7 +196,7 @@ interface Prepared {
   /** Why the change fails before the transaction (bad input, upload missing or changed). */
   error?: string;
   input?: ReleaseInput;
-  /** Private copies of the installers, hashed while copied (once per round), in `input.files` order. */
+  /** Private copies of the installers (and their chunk maps), hashed while copied (once per round), in `input.files` order. */
   staged: IncomingFile[];
   dir?: string;
 }
@@ -256,7 +256,8 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
   });
   const paths = repositoryPaths(ctx.target.repo);
   for (const [n, i] of release.installers.entries()) {
-    const staged = await hashAndCopy(paths, files[n]);
+    // The same staging as `repo add`: with the chunk map of the kinds that have one.
+    const staged = await stageInstaller(paths, files[n], p.input.files[n].chunkMap);
     p.staged.push(staged);
     if (staged.length !== i.length || staged.hashes.sha256 !== i.sha256) {
       throw new ValueError(

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../publisher/cli/main.js';
 import type { CliIO } from '../../publisher/cli/io.js';
 import { cleanupTemp, makeRepo, ourClient, tempDir, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
+import { parseChunkMap } from '../../updater/release/index.js';
 import { bootstrapBody, call, installerBytes, settled, sha256, startTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
@@ -105,17 +106,21 @@ describe('repo commands with --server', () => {
       metadataUrl: `${server.url}/repositories/app/metadata/`,
       targetsUrl: `${server.url}/repositories/app/targets/`,
     };
+    // The service publishes through the same staging as `repo add`: the zip's chunk map comes too.
+    const map = '2.0.0/App-2.0.0.zip.chunks.json';
     for (const client of [ourClient, tufJsClient]) {
-      const view = await client(tree, repo.trustedRoot, ['2.0.0/App-2.0.0.zip']);
+      const view = await client(tree, repo.trustedRoot, ['2.0.0/App-2.0.0.zip', map]);
       expect(sha256(view.files.get('2.0.0/App-2.0.0.zip')!)).toBe(sha256(v2));
+      expect(parseChunkMap(view.files.get(map)!).file).toEqual({ length: v2.length, sha256: sha256(v2) });
     }
 
     const removed = io();
     expect(
       await main(['repo', 'remove', 'app', '--version', '2.0.0', '--server', server.url, '--token', token], removed),
     ).toBe(0);
-    const after = await ourClient(tree, repo.trustedRoot, ['2.0.0/App-2.0.0.zip']);
+    const after = await ourClient(tree, repo.trustedRoot, ['2.0.0/App-2.0.0.zip', map]);
     expect(after.files.get('2.0.0/App-2.0.0.zip')).toBeUndefined();
+    expect(after.files.get(map)).toBeUndefined();
   });
 
   it('fails with one line for a refused token, and refuses plain http to another host', async () => {

@@ -95,9 +95,9 @@ describe('release builds signed by the electron-builder hooks', () => {
     const verified = await verifyRepository({ repo, checkTargetFiles: true });
     expect(verified.problems).toEqual([]);
     expect(verified.ok).toBe(true);
-    // Two installers and one channel index.
-    expect(verified.targetCount).toBe(3);
-    expect(verified.targetFilesChecked).toBe(3);
+    // Two installers, their chunk maps (checked against them, chunk by chunk) and one channel index.
+    expect(verified.targetCount).toBe(5);
+    expect(verified.targetFilesChecked).toBe(5);
   });
 
   it('the installed 1.0.0 holds the repository’s root and the update settings where the updater looks', async () => {

@@ -114,6 +114,21 @@ describe('hook settings', () => {
     });
   });
 
+  it('chunkMap: false in package.json or ELECTRON_TUF_CHUNK_MAP=0 turns chunk maps off; the variable wins', () => {
+    expect(resolveHookSettings({}, { electronTuf: { chunkMap: false } }, '/p').chunkMap).toBe(false);
+    expect(resolveHookSettings({ ELECTRON_TUF_CHUNK_MAP: '0' }, {}, '/p').chunkMap).toBe(false);
+    expect(
+      resolveHookSettings({ ELECTRON_TUF_CHUNK_MAP: 'true' }, { electronTuf: { chunkMap: false } }, '/p'),
+    ).toMatchObject({ chunkMap: true });
+    expect(resolveHookSettings({}, {}, '/p').chunkMap).toBeUndefined();
+    expect(() => resolveHookSettings({ ELECTRON_TUF_CHUNK_MAP: 'no' }, {}, '/p')).toThrow(
+      /ELECTRON_TUF_CHUNK_MAP must be true or false/,
+    );
+    expect(() => resolveHookSettings({}, { electronTuf: { chunkMap: 'off' } }, '/p')).toThrow(
+      /electronTuf.chunkMap in package.json must be true or false/,
+    );
+  });
+
   it('separate metadata and targets URLs win over the base URL of the same source', () => {
     const env = { ELECTRON_TUF_URL: 'https://x.example', ELECTRON_TUF_TARGETS_URL: 'https://cdn.example/t' };
     expect(resolveHookSettings(env, {}, '/p')).toMatchObject({
@@ -316,7 +331,7 @@ describe('afterAllArtifactBuild', () => {
     ]);
     const verified = await verifyRepository({ repo: r.repo, checkTargetFiles: true });
     expect(verified.problems).toEqual([]);
-    expect(verified.targetCount).toBe(4); // two installers, two channel indexes
+    expect(verified.targetCount).toBe(6); // two installers, their chunk maps, two channel indexes
     expect(logs.filter((l) => l.includes('on beta'))).toEqual([
       'electron-tuf: 1.4.0 linux-x64 on beta: demo-1.4.0-linux-x64.tar.gz added',
       'electron-tuf: 1.4.0 linux-arm64 on beta: demo-1.4.0-linux-arm64.tar.gz added',

@@ -101,7 +101,11 @@ it("--replace publishes the new installer in the old one's place, with a warning
   ]);
   expect(run.out).toMatch(/removed\s+1\.2\.0\/MyApp-1\.0\.0\.tar\.gz/);
   const { paths, index } = await published();
-  expect(paths).toEqual(['1.2.0/MyApp-1.1.0.tar.gz', 'channels/stable/linux-x64.json']);
+  expect(paths).toEqual([
+    '1.2.0/MyApp-1.1.0.tar.gz',
+    '1.2.0/MyApp-1.1.0.tar.gz.chunks.json', // the replaced installer's map went with it
+    'channels/stable/linux-x64.json',
+  ]);
   expect(index.releases.map((rel) => [rel.version, rel.installers.map((i) => i.target)])).toEqual([
     ['1.2.0', ['1.2.0/MyApp-1.1.0.tar.gz']],
   ]);

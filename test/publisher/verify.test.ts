@@ -26,6 +26,7 @@ beforeEach(async () => {
     repo: r.repo,
     keys: r.keys,
     env: {},
+    chunkMap: false, // chunk maps are verified in chunk-maps.test.ts
     files: [installerFile],
     version: '1.0.0',
     platform: 'linux',
