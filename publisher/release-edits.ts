@@ -93,7 +93,8 @@ export async function applyRelease(
   const edits = edit.targets;
   const { key, version } = input;
   const indexInfo = await edits.getTopLevel(indexPathOf(key));
-  let index = indexInfo && (stagedIndexOf(edit, indexInfo) ?? (await readPublishedIndex(edit.state.storage, indexInfo)));
+  let index =
+    indexInfo && (stagedIndexOf(edit, indexInfo) ?? (await readPublishedIndex(edit.state.storage, indexInfo)));
   if (indexInfo && !index) index = await rebuildIndex(edits, key); // missing or damaged: derive it again
   const previous = index?.releases.find((r) => r.version === version);
   const fields = releaseFields(input, previous, edit.now);
