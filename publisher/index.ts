@@ -50,10 +50,18 @@ export {
 export { validateReleaseInput, type ReleaseInput, type ReleaseRequest } from './release-input.js';
 export type { ReleaseEditOptions, ReleaseEditResult, RemovalResult, TargetsEditResult } from './release-edits.js';
 export { hashAndCopy, discard, type IncomingFile } from './target-store.js';
-export { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
+export { DiskStorage, checkRemovable, type Prepared, type RepositoryStorage, type StorageArea } from './storage.js';
+export {
+  collectGarbage,
+  DEFAULT_KEEP_SNAPSHOTS,
+  type GarbageFloors,
+  type GarbageOptions,
+  type GarbageResult,
+  type RemovedTarget,
+} from './gc.js';
 export { repositoryPaths, type RepositoryPaths } from './layout.js';
 export { RepositoryState } from './repository.js';
 export { STATE_FILE_ENV, type TrustedState } from './trusted-state.js';
 export type { StagedStatus } from './staged-root.js';
 export type { Signer } from '../updater/core/keys.js';
-export { resolveFile } from './serve.js';
+export { cacheControlFor, resolveFile } from './serve.js';

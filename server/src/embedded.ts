@@ -10,12 +10,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
-import { buildApi, loggerOptions, type Api } from './api/app.js';
+import { buildApi, type Api } from './api/app.js';
 import { BlobStore } from './blobs.js';
-import { repositoriesWithPending } from './changes.js';
+import { pendingCounts, repositoriesWithPending } from './changes.js';
 import { openPglite, type Db } from './db.js';
+import { collectAll, type GcSettings } from './gc.js';
+import { databaseCheck, diskStorageCheck } from './ops/checks.js';
+import { startOpsServer } from './ops/endpoints.js';
+import { timestampExpiries } from './ops/expiry.js';
+import { Health } from './ops/health.js';
+import { processLogger } from './ops/log.js';
+import { ServiceMetrics } from './ops/metrics.js';
 import { Repositories } from './repositories.js';
-import { IntervalScheduler, refreshAll } from './scheduler.js';
+import { IntervalScheduler, logRefresh, refreshAll } from './scheduler.js';
 import { migrate } from './schema.js';
 import { createToken, hasActiveAdmin } from './tokens.js';
 import { LocalTrigger, PublishWorker } from './worker.js';
@@ -34,6 +41,10 @@ export interface EmbeddedOptions {
   env?: NodeJS.ProcessEnv;
   /** An admin token to accept (ELECTRON_TUF_ADMIN_TOKEN); otherwise one is made on first start. */
   adminToken?: string;
+  /** Serve /livez, /readyz and /metrics on this port too (then /metrics only there). */
+  metricsPort?: number;
+  /** Garbage collection every `intervalMs` (default daily; 0: never), with these settings. */
+  gc?: GcSettings & { intervalMs?: number };
 }
 
 export interface RunningServer {
@@ -42,6 +53,8 @@ export interface RunningServer {
   db: Db;
   /** The file holding a generated admin token, when one was generated on this start. */
   adminTokenFile?: string;
+  /** The operations endpoints' base URL, when `metricsPort` was given. */
+  opsUrl?: string;
   /** Resolves when no publish is running (tests). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -49,6 +62,7 @@ export interface RunningServer {
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 export async function ensureAdminToken(
   db: Db,
@@ -70,13 +84,19 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
   const data = resolve(options.data);
   const env = options.env ?? process.env;
   await mkdir(data, { recursive: true, mode: 0o700 });
+  const log = processLogger('server', options.logger);
   const db = await openPglite(join(data, 'db'));
   try {
     await migrate(db);
     const adminTokenFile = await ensureAdminToken(db, data, options.adminToken ?? env.ELECTRON_TUF_ADMIN_TOKEN);
     const repositories = new Repositories(db, data);
     const blobs = new BlobStore(join(data, 'uploads'));
-    const logger = options.logger ?? loggerOptions();
+    const metrics = new ServiceMetrics(log);
+    const health = new Health([databaseCheck(db), diskStorageCheck(data)], (check, reason) =>
+      log.warn({ check, reason }, 'readiness check failed'),
+    );
+    metrics.watchPending(() => pendingCounts(db));
+    metrics.watchTimestampExpiry(() => timestampExpiries(repositories, log));
     const app = await buildApi({
       db,
       repositories,
@@ -84,36 +104,57 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
       trigger: (repo) => trigger.trigger(repo),
       maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
       serveRepositories: true,
-      logger,
+      log,
+      ops: { health, metrics, serveMetrics: options.metricsPort === undefined },
     });
-    const trigger = new LocalTrigger(new PublishWorker(db, repositories, blobs, env), (repo, e) =>
-      app.log.error({ err: e, repository: repo }, 'publish failed; will retry'),
+    const trigger = new LocalTrigger(
+      new PublishWorker(db, repositories, blobs, env, (settled) => metrics.observeSettled(settled)),
+      (repo, e) => log.error({ err: e, repository: repo }, 'publish failed; will retry'),
     );
     for (const repo of await repositoriesWithPending(db)) trigger.trigger(repo);
     const scheduler = new IntervalScheduler(
-      () =>
-        refreshAll(repositories, env, (repo, r) =>
-          r instanceof Error
-            ? app.log.error({ err: r, repository: repo }, 'refresh failed')
-            : r.changed && app.log.info({ repository: repo }, 'refreshed'),
-        ),
+      () => refreshAll(repositories, env, logRefresh(log)),
       options.refreshIntervalMs ?? HOUR_MS,
     );
     scheduler.start();
+    const gcEvery = options.gc?.intervalMs ?? DAY_MS;
+    const gc = new IntervalScheduler(
+      () =>
+        collectAll(db, repositories, options.gc ?? {}, (repository, r) =>
+          r instanceof Error
+            ? log.error({ err: r, repository }, 'garbage collection failed')
+            : log.info({ repository, metadata: r.metadata.length, targets: r.targets.length }, 'garbage collected'),
+        ),
+      gcEvery,
+    );
+    if (gcEvery > 0) gc.start();
     const url = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
+    const ops =
+      options.metricsPort === undefined
+        ? undefined
+        : await startOpsServer({ health, metrics }, options.metricsPort, options.host ?? '127.0.0.1', log);
     if (adminTokenFile)
-      app.log.info({ file: adminTokenFile }, 'created the first admin token: it is in this file (mode 0600)');
+      log.info({ file: adminTokenFile }, 'created the first admin token: it is in this file (mode 0600)');
     return {
       url,
       app,
       db,
       adminTokenFile,
+      opsUrl: ops?.url,
       idle: () => trigger.idle(),
       async close() {
-        await app.close();
-        await scheduler.stop();
-        await trigger.close();
-        await db.close();
+        health.markStopping();
+        log.info('shutting down: not ready, finishing the work under way');
+        try {
+          // Stops accepting, answers the requests under way, then lets the publish under way finish.
+          await app.close();
+          await scheduler.stop();
+          await gc.stop();
+          await trigger.close();
+        } finally {
+          await ops?.close();
+          await db.close();
+        }
       },
     };
   } catch (e) {

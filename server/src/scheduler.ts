@@ -6,7 +6,16 @@
  */
 import { refreshRepository, type RefreshResult } from 'electron-tuf/publisher';
 import { keyOptionsFor } from './keyrefs.js';
+import type { Logger } from './ops/log.js';
 import type { Repositories } from './repositories.js';
+
+/** Logs each repository's refresh: failures as errors, re-signed roles as info, nothing when nothing was due. */
+export function logRefresh(log: Logger): (repository: string, result: RefreshResult | Error) => void {
+  return (repository, r) => {
+    if (r instanceof Error) log.error({ err: r, repository }, 'refresh failed');
+    else if (r.changed) log.info({ repository }, 'refreshed');
+  };
+}
 
 export async function refreshAll(
   repositories: Repositories,

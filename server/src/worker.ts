@@ -10,6 +10,7 @@ import type { BlobStore } from './blobs.js';
 import { pendingChanges, publishedAdd, settleChanges } from './changes.js';
 import type { Db } from './db.js';
 import { keyOptionsFor } from './keyrefs.js';
+import type { SettledChange } from './ops/metrics.js';
 import { publishChanges, type PublishContext } from './publish.js';
 import type { Repositories } from './repositories.js';
 
@@ -22,16 +23,28 @@ export class PublishWorker {
     private readonly repositories: Repositories,
     private readonly blobs: BlobStore,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Told of every settled change (metrics). */
+    private readonly onSettled: (settled: SettledChange[]) => void = () => undefined,
   ) {}
 
+  /** Publishes until nothing is pending; returns how many changes were settled. */
   async drain(repository: string): Promise<number> {
-    let done = 0;
+    return (await this.drainUntil(repository, () => false)).settled;
+  }
+
+  /**
+   * Publishes round after round until nothing is pending or `stop()` says so between rounds
+   * (graceful shutdown: the round under way finishes, the rest is handed back to the queue).
+   */
+  async drainUntil(repository: string, stop: () => boolean): Promise<{ settled: number; stopped: boolean }> {
+    let settled = 0;
     for (;;) {
+      if (stop()) return { settled, stopped: true };
       const changes = await pendingChanges(this.db, repository, BATCH);
-      if (changes.length === 0) return done;
+      if (changes.length === 0) return { settled, stopped: false };
       const ctx = await this.contextFor(repository);
-      await publishChanges(ctx, changes, (settled) => settleChanges(this.db, settled));
-      done += changes.length;
+      await publishChanges(ctx, changes, async (round) => this.onSettled(await settleChanges(this.db, round)));
+      settled += changes.length;
     }
   }
 
