@@ -72,19 +72,24 @@ export async function runServerCommand(argv: string[], io: ServerIO): Promise<nu
     return 1;
   }
   let server: Process;
+  let signals: SignalTrap | undefined;
   try {
     const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
     if (!values.data)
       throw new ValueError('--data DIR is required (where the database, repositories and uploads live)');
     if (command === 'gc') return await runGcCommand(values, distributedUrls(values).databaseUrl, io);
+    // Trapped before starting: a SIGTERM that arrives while the process starts (or just after
+    // it said it started) closes it once started, instead of killing it mid-way.
+    signals = new SignalTrap(io);
     server = await startProcess(command, values, io);
   } catch (e) {
+    signals?.release();
     // Usage errors (and parseArgs' own) are one line; anything else is a failure with its stack.
     if (!(e instanceof ValueError) && !String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw e;
     io.stderr(`error: ${(e as Error).message}`);
     return 1;
   }
-  return untilSignal(server, io);
+  return signals.closeOnSignal(server);
 }
 
 async function startProcess(command: string, values: ServerValues, io: ServerIO): Promise<Process> {
@@ -112,7 +117,7 @@ async function startProcess(command: string, values: ServerValues, io: ServerIO)
   };
   if (command === 'api') {
     const s = await startApiProcess({ ...common, port, serveRepositories: values.serve === true });
-    io.stdout(`electron-tuf server api listening on ${s.url}`);
+    io.stdout(`electron-tuf server api listening on ${s.url}${s.opsUrl ? ` (metrics on ${s.opsUrl})` : ''}`);
     return s;
   }
   if (command === 'worker') {
@@ -145,29 +150,49 @@ function distributedUrls(values: ServerValues, redis = false): { databaseUrl: st
 }
 
 /**
- * Runs until SIGTERM or SIGINT, then closes the process gracefully (it turns unready, finishes
- * what is under way, hands queued work back) and resolves 0; a second signal exits at once.
+ * SIGTERM and SIGINT close the process gracefully (it turns unready, finishes what is under way,
+ * hands queued work back) and the command resolves 0; a second signal exits at once with 1.
  */
-function untilSignal(server: Process, io: ServerIO): Promise<number> {
-  return new Promise((resolve) => {
-    let closing = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (closing) {
-        io.stderr(`electron-tuf server: ${signal} again, exiting without waiting`);
-        process.exit(1);
-      }
-      closing = true;
-      server.close().then(
-        () => resolve(0),
-        (e: unknown) => {
-          io.stderr(`electron-tuf server: shutdown failed: ${(e as Error).stack ?? String(e)}`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+class SignalTrap {
+  private signalled = false;
+  private closing = false;
+  private onSignal: (() => void) | undefined;
+  private readonly handler = (signal: NodeJS.Signals): void => {
+    if (this.closing) {
+      this.io.stderr(`electron-tuf server: ${signal} again, exiting without waiting`);
+      process.exit(1);
+    }
+    this.signalled = true;
+    this.onSignal?.();
+  };
+
+  constructor(private readonly io: ServerIO) {
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  release(): void {
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+  }
+
+  /** Resolves once a signal came (maybe already) and `server` closed: 0, or 1 when closing failed. */
+  closeOnSignal(server: Process): Promise<number> {
+    return new Promise((resolve) => {
+      this.onSignal = () => {
+        if (this.closing) return;
+        this.closing = true;
+        server.close().then(
+          () => resolve(0),
+          (e: unknown) => {
+            this.io.stderr(`electron-tuf server: shutdown failed: ${(e as Error).stack ?? String(e)}`);
+            resolve(1);
+          },
+        );
+      };
+      if (this.signalled) this.onSignal();
+    });
+  }
 }
 
 async function isEntryPoint(): Promise<boolean> {

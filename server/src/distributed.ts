@@ -16,6 +16,7 @@
  * is active, which would strand a change). A job waits for the repository's lock and drains; the
  * jobs behind it find nothing pending and finish at once.
  */
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { FastifyServerOptions } from 'fastify';
@@ -92,6 +93,8 @@ interface State {
 async function openState(o: DistributedOptions, component: string): Promise<State> {
   const data = resolve(o.data);
   const log = processLogger(component, o.logger);
+  // As the embedded mode does: a fresh deployment's data directory exists (and is private) from the start.
+  await mkdir(data, { recursive: true, mode: 0o700 });
   const db = await openPostgres(o.databaseUrl, (e) => log.error({ err: e }, 'idle PostgreSQL connection lost'));
   try {
     await migrate(db);
@@ -177,6 +180,7 @@ export async function startWorkerProcess(
     async (job, token) => {
       const repository = String((job.data as { repository?: unknown }).repository);
       const r = await db.withLock(`publish:${repository}`, () => publisher.drainUntil(repository, () => stopping));
+      if (r.settled > 0) log.info({ repository, job: job.id, settled: r.settled }, 'published');
       if (!r.stopped) return r.settled;
       // Shutting down: the round under way is published and settled; the rest of the job goes back
       // to the queue now (not after the stall timeout) for another worker, without using an attempt.

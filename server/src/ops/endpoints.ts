@@ -68,9 +68,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: OpsDeps, 
   }
 }
 
+/** Nothing here is worth waiting for (a probe, a scrape): kept-alive connections are closed too. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
     server.close((e) => (e ? reject(e) : resolve()));
-    server.closeIdleConnections();
+    server.closeAllConnections();
   });
 }
