@@ -67,9 +67,9 @@ function startCli(args: string[], data: string): Promise<Spawned> {
       resolve({ code, signal });
     }),
   );
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       const parts = (partial + d.toString()).split('\n');
       partial = parts.pop()!;
       lines.push(...parts);
