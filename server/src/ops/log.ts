@@ -8,8 +8,19 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
 
 export type { Logger } from 'pino';
 
-/** Paths pino censors; `*.token` covers a token object or body logged by mistake. */
-export const REDACT_PATHS = ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token'];
+/**
+ * Paths pino censors (pino's redaction has no recursive wildcard: these cover the places a
+ * request, its headers or a token object can land, up to two levels down).
+ */
+export const REDACT_PATHS = [
+  'authorization',
+  'token',
+  'headers.authorization',
+  '*.authorization',
+  '*.token',
+  '*.headers.authorization',
+  '*.*.token',
+];
 
 /** pino options of every electron-tuf process: JSON lines at `level`, credentials redacted. */
 export function logOptions(level = 'info'): LoggerOptions {
