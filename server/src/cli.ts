@@ -32,7 +32,7 @@ const USAGE = `usage: electron-tuf server start --data DIR [--port 8080] [--host
   Deletes metadata versions no client can need (every root and the last K snapshots with what
   they list stay) and the files of releases yanked more than D days ago; --dry-run lists them.`;
 
-const OPTIONS = {
+export const SERVER_OPTIONS = {
   data: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
@@ -50,7 +50,7 @@ const OPTIONS = {
 } as const;
 
 export type ServerValues = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
+  [K in keyof typeof SERVER_OPTIONS]?: (typeof SERVER_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
 };
 
 export interface ServerIO {
@@ -74,7 +74,7 @@ export async function runServerCommand(argv: string[], io: ServerIO): Promise<nu
   let server: Process;
   let signals: SignalTrap | undefined;
   try {
-    const { values } = parseArgs({ args: rest, options: OPTIONS, strict: true });
+    const { values } = parseArgs({ args: rest, options: SERVER_OPTIONS, strict: true });
     if (!values.data)
       throw new ValueError('--data DIR is required (where the database, repositories and uploads live)');
     if (command === 'gc') return await runGcCommand(values, distributedUrls(values).databaseUrl, io);
