@@ -33,6 +33,7 @@ import { timestampExpiries } from './ops/expiry.js';
 import { Health } from './ops/health.js';
 import { processLogger, type Logger } from './ops/log.js';
 import { ServiceMetrics } from './ops/metrics.js';
+import { shutDown } from './ops/shutdown.js';
 import { Repositories } from './repositories.js';
 import { logRefresh, refreshAll } from './scheduler.js';
 import { migrate } from './schema.js';
@@ -150,18 +151,17 @@ export async function startApiProcess(
     app,
     db,
     opsUrl: ops?.url,
-    async close() {
-      health.markStopping();
-      log.info('shutting down: not ready, finishing the work under way');
-      try {
-        // Stops accepting, answers the requests under way (Fastify's close), then lets go of the rest.
-        await app.close();
-        await queue.close();
-      } finally {
-        await ops?.close();
-        await db.close();
-      }
-    },
+    close: () =>
+      // Stops accepting, answers the requests under way (Fastify's close), then lets go of the rest.
+      shutDown(
+        health,
+        log,
+        async () => {
+          await app.close();
+          await queue.close();
+        },
+        [() => ops?.close(), () => db.close()],
+      ),
   };
 }
 
@@ -214,19 +214,19 @@ export async function startWorkerProcess(
   const ops = await startOps(o, state, health);
   return {
     opsUrl: ops?.url,
-    async close() {
-      health.markStopping();
-      log.info('shutting down: not ready, finishing the work under way');
+    close: () => {
       stopping = true;
-      try {
-        // Waits for the jobs under way: each finishes its round, then hands the rest back.
-        await publish.close();
-        await refresh.close();
-        await probe.close();
-      } finally {
-        await ops?.close();
-        await db.close();
-      }
+      // Waits for the jobs under way: each finishes its round, then hands the rest back.
+      return shutDown(
+        health,
+        log,
+        async () => {
+          await publish.close();
+          await refresh.close();
+          await probe.close();
+        },
+        [() => ops?.close(), () => db.close()],
+      );
     },
   };
 }
@@ -296,17 +296,17 @@ export async function startSchedulerProcess(o: SchedulerOptions): Promise<Proces
   const ops = await startOps(o, state, health);
   return {
     opsUrl: ops?.url,
-    async close() {
-      health.markStopping();
-      log.info('shutting down: not ready, finishing the work under way');
+    close: () => {
       clearInterval(sweep);
-      try {
-        await refreshQueue.close();
-        await publishQueue.close();
-      } finally {
-        await ops?.close();
-        await db.close();
-      }
+      return shutDown(
+        health,
+        log,
+        async () => {
+          await refreshQueue.close();
+          await publishQueue.close();
+        },
+        [() => ops?.close(), () => db.close()],
+      );
     },
   };
 }

@@ -21,6 +21,7 @@ import { timestampExpiries } from './ops/expiry.js';
 import { Health } from './ops/health.js';
 import { processLogger } from './ops/log.js';
 import { ServiceMetrics } from './ops/metrics.js';
+import { shutDown } from './ops/shutdown.js';
 import { Repositories } from './repositories.js';
 import { IntervalScheduler, logRefresh, refreshAll } from './scheduler.js';
 import { migrate } from './schema.js';
@@ -142,20 +143,19 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
       adminTokenFile,
       opsUrl: ops?.url,
       idle: () => trigger.idle(),
-      async close() {
-        health.markStopping();
-        log.info('shutting down: not ready, finishing the work under way');
-        try {
-          // Stops accepting, answers the requests under way, then lets the publish under way finish.
-          await app.close();
-          await scheduler.stop();
-          await gc.stop();
-          await trigger.close();
-        } finally {
-          await ops?.close();
-          await db.close();
-        }
-      },
+      close: () =>
+        // Stops accepting, answers the requests under way, then lets the publish under way finish.
+        shutDown(
+          health,
+          log,
+          async () => {
+            await app.close();
+            await scheduler.stop();
+            await gc.stop();
+            await trigger.close();
+          },
+          [() => ops?.close(), () => db.close()],
+        ),
     };
   } catch (e) {
     await db.close().catch(() => undefined);
