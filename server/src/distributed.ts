@@ -166,7 +166,10 @@ export async function startApiProcess(
 }
 
 export async function startWorkerProcess(
-  o: DistributedOptions & { concurrency?: number; onRefresh?: (jobId: string) => void },
+  o: DistributedOptions & {
+    concurrency?: number;
+    /** Told of each refresh job (tests). */ onRefresh?: (jobId: string) => void;
+  },
 ): Promise<Process> {
   const state = await openState(o, 'worker');
   const { db, repositories, blobs, log, metrics } = state;
@@ -193,9 +196,9 @@ export async function startWorkerProcess(
   const refresh = new Worker(
     REFRESH_QUEUE,
     async (job) => {
+      if (job.name === 'gc') return runGc(state, job);
       o.onRefresh?.(job.id ?? '');
-      if (job.name === 'gc') await runGc(state, job);
-      else await refreshAll(repositories, env, logRefresh(log));
+      await refreshAll(repositories, env, logRefresh(log));
     },
     { connection, prefix, concurrency: 1 },
   );
