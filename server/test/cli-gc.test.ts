@@ -1,7 +1,7 @@
 /**
  * `electron-tuf server gc` (cli-gc.ts) as a process of the built CLI on the distributed mode's
  * PostgreSQL: --dry-run lists and deletes nothing, a run deletes what it listed, the tree still
- * verifies; bad flags are usage errors.
+ * verifies; bad flags are usage errors. The scheduler's gc job does the same through a worker.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, tempDir } from '../../test/publisher/helpers.js';
-import { startApiProcess, startWorkerProcess, type Process } from '../src/distributed.js';
+import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
 import { addRelease, bootstrapBody, call, installerBytes, settled } from './helpers.js';
 
@@ -25,6 +25,35 @@ const database = `etuf_cligc_${suffix}`;
 const prefix = `etuf-cligc-${suffix}`;
 const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
 const processes: Process[] = [];
+const adminToken = newToken();
+let data: string;
+let api: Awaited<ReturnType<typeof startApiProcess>>;
+const common = (): { databaseUrl: string; redisUrl: string; data: string; prefix: string; logger: false } => ({
+  databaseUrl,
+  redisUrl: REDIS_URL,
+  data,
+  prefix,
+  logger: false,
+});
+
+/** Bootstraps repository `name` and publishes `count` releases through the API and the worker. */
+async function publishSome(name: string, count: number): Promise<void> {
+  const boot = await call(api, 'POST', '/api/v1/repositories', {
+    token: adminToken,
+    json: await bootstrapBody(name, await makeRepo({ bins: 4 })),
+  });
+  expect(boot.status).toBe(201);
+  for (let i = 0; i < count; i++) {
+    const a = await addRelease(api, adminToken, name, {
+      version: `7.${i}.0`,
+      files: { [`App-7.${i}.0.zip`]: installerBytes(`cligc-${name}-${i}`) },
+    });
+    expect((await settled(api, adminToken, a.body.task)).body.state).toBe('succeeded');
+  }
+}
+
+const snapshotsOf = async (name: string): Promise<string[]> =>
+  (await readdir(join(data, 'repositories', name, 'metadata'))).filter((f) => f.endsWith('.snapshot.json'));
 
 async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
@@ -48,7 +77,11 @@ async function gc(args: string[]): Promise<{ code: number; stdout: string; stder
 
 beforeAll(async () => {
   await admin(`CREATE DATABASE ${database}`);
-});
+  data = await tempDir('etuf-cligc-');
+  api = await startApiProcess({ ...common(), env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken }, port: 0 });
+  processes.push(api);
+  processes.push(await startWorkerProcess({ ...common(), env: {} }));
+}, 120_000);
 
 afterAll(async () => {
   for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
@@ -62,25 +95,7 @@ afterAll(async () => {
 
 describe('server gc', () => {
   it('lists with --dry-run, then deletes what it listed; the tree verifies', async () => {
-    const data = await tempDir('etuf-cligc-');
-    const adminToken = newToken();
-    const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix, logger: false as const };
-    const api = await startApiProcess({ ...common, env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken }, port: 0 });
-    processes.push(api);
-    processes.push(await startWorkerProcess({ ...common, env: {} }));
-    const repo = await makeRepo({ bins: 4 });
-    const boot = await call(api, 'POST', '/api/v1/repositories', {
-      token: adminToken,
-      json: await bootstrapBody('app', repo),
-    });
-    expect(boot.status).toBe(201);
-    for (let i = 0; i < 5; i++) {
-      const a = await addRelease(api, adminToken, 'app', {
-        version: `7.${i}.0`,
-        files: { [`App-7.${i}.0.zip`]: installerBytes(`cligc-${i}`) },
-      });
-      expect((await settled(api, adminToken, a.body.task)).body.state).toBe('succeeded');
-    }
+    await publishSome('app', 5);
     const metadata = join(data, 'repositories', 'app', 'metadata');
     const before = (await readdir(metadata)).sort();
     const flags = ['--data', data, '--database-url', databaseUrl, '--keep-snapshots', '2'];
@@ -104,5 +119,16 @@ describe('server gc', () => {
     const unknown = await gc([...flags, '--repository', 'nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/nope: no repository nope/);
+  }, 180_000);
+
+  it("the scheduler's gc job runs in a worker with the scheduler's settings", async () => {
+    await publishSome('two', 4);
+    expect((await snapshotsOf('two')).length).toBeGreaterThan(2);
+    processes.push(
+      await startSchedulerProcess({ ...common(), intervalMs: 3_600_000, gc: { intervalMs: 500, keepSnapshots: 2 } }),
+    );
+    for (let i = 0; i < 600 && (await snapshotsOf('two')).length > 2; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await snapshotsOf('two')).length).toBe(2);
+    expect((await verifyRepository({ repo: join(data, 'repositories', 'two') })).problems).toEqual([]);
   }, 180_000);
 });
