@@ -53,7 +53,15 @@ export { cleanIncoming, hashAndCopy, discard, duplicateIncoming, type IncomingFi
 export { eachConcurrently } from './concurrency.js';
 export { CHUNK_MAP_KINDS, chunkMapProblems, stageInstaller, wantsChunkMap } from './chunk-maps.js';
 export { Chunker, chunkBytes, DEFAULT_CHUNKING, describeChunking, type ChunkingParameters } from './chunker.js';
-export { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
+export { DiskStorage, checkRemovable, type Prepared, type RepositoryStorage, type StorageArea } from './storage.js';
+export {
+  collectGarbage,
+  DEFAULT_KEEP_SNAPSHOTS,
+  type GarbageFloors,
+  type GarbageOptions,
+  type GarbageResult,
+  type RemovedTarget,
+} from './gc.js';
 export { repositoryPaths, type RepositoryPaths } from './layout.js';
 export { RepositoryState } from './repository.js';
 export {
@@ -69,4 +77,4 @@ export { metadataFileName, validatePublishedTargetPath } from './layout.js';
 
 export type { StagedStatus } from './staged-root.js';
 export type { Signer } from '../updater/core/keys.js';
-export { resolveFile } from './serve.js';
+export { cacheControlFor, resolveFile } from './serve.js';

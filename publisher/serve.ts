@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, sep } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import { ValueError } from '../updater/core/errors.js';
 import { repositoryPaths } from './layout.js';
 
@@ -95,8 +95,7 @@ async function handle(
   const headers: Record<string, string> = {
     'Content-Type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
     'Accept-Ranges': 'bytes',
-    // timestamp.json changes in place; every other file name is versioned or content-addressed.
-    'Cache-Control': file.endsWith(`${sep}timestamp.json`) ? 'no-cache' : 'public, max-age=300',
+    'Cache-Control': cacheControlFor(basename(file)),
   };
   const [start, end] = range ?? [0, info.size - 1];
   headers['Content-Length'] = String(Math.max(0, end - start + 1));
@@ -110,6 +109,18 @@ async function handle(
   stream.on('error', () => res.destroy());
   res.on('close', () => stream.destroy());
   stream.pipe(res);
+}
+
+/**
+ * Cache-Control for a served file, by its name (the advice for a CDN in docs/server.md):
+ * timestamp.json changes in place and roots are probed for the next version (N+1.root.json),
+ * so caches revalidate them; every other name is a version or a content hash (consistent
+ * snapshots, 5.7.3) and never changes: cached for a year, immutable.
+ */
+export function cacheControlFor(fileName: string): string {
+  return fileName === 'timestamp.json' || /^\d+\.root\.json$/.test(fileName)
+    ? 'no-cache'
+    : 'public, max-age=31536000, immutable';
 }
 
 /** The file a URL names inside metadata/ or targets/, or undefined for anything else. */

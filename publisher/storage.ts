@@ -10,7 +10,7 @@
  */
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RepositoryError, StorageError } from '../updater/core/errors.js';
+import { RepositoryError, StorageError, ValueError } from '../updater/core/errors.js';
 import { errorCode, fsyncDirectory, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
 import { withLock } from '../updater/node-io/index.js';
 import { eachConcurrently } from './concurrency.js';
@@ -60,8 +60,36 @@ export interface RepositoryStorage {
    * (storages that never overwrite skip leftovers of interrupted publishes); absent: `version`.
    */
   freeVersion?(role: string, version: number): Promise<number>;
+  /**
+   * Deletes files no client can need any more (garbage collection, gc.ts): metadata file names,
+   * or paths inside targets/. A file already absent is fine. Each path is checked with
+   * `checkRemovable` first: nothing outside the area, never a root or timestamp.json.
+   */
+  removeFiles(area: StorageArea, paths: readonly string[]): Promise<void>;
   /** Runs `fn` as the only writer of this repository. */
   withLock<T>(fn: () => Promise<T>, settings?: LockSettings): Promise<T>;
+}
+
+export type StorageArea = 'metadata' | 'targets';
+
+const ROOT_OR_TIMESTAMP = /^(?:\d+\.root|timestamp)\.json$/;
+
+/**
+ * Refuses a path that garbage collection must never remove, whatever computed it: anything
+ * that is not plain `/`-separated names inside its area (no empty, `.` or `..` segment, no
+ * backslash or NUL), a metadata name with a directory, and every root and timestamp.json
+ * (clients walk the whole root chain; the timestamp is the repository's entry point).
+ */
+export function checkRemovable(area: StorageArea, path: string): void {
+  const segments = typeof path === 'string' ? path.split('/') : [];
+  const plain = segments.every(
+    // eslint-disable-next-line no-control-regex
+    (s) => s !== '' && s !== '.' && s !== '..' && !/[\\\u0000]/.test(s),
+  );
+  if (!plain || path.length > 4096 || (area === 'metadata' && segments.length !== 1))
+    throw new ValueError(`refusing to remove ${JSON.stringify(String(path).slice(0, 100))} from ${area}/`);
+  if (area === 'metadata' && ROOT_OR_TIMESTAMP.test(path))
+    throw new ValueError(`refusing to remove ${path}: roots and timestamp.json are never removed`);
 }
 
 /** The repository as a directory on this machine (layout.ts). */
@@ -135,6 +163,12 @@ export class DiskStorage implements RepositoryStorage {
 
   async placeTarget(targetPath: string, file: IncomingFile): Promise<void> {
     await placeTarget(this.paths, targetPath, file);
+  }
+
+  async removeFiles(area: StorageArea, paths: readonly string[]): Promise<void> {
+    for (const path of paths) checkRemovable(area, path);
+    const base = this.paths[area];
+    await eachConcurrently(paths, WRITE_CONCURRENCY, (path) => removeIfPresent(join(base, ...path.split('/'))));
   }
 
   /**

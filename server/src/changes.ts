@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from './db.js';
 import { NotFoundError } from './errors.js';
+import type { SettledChange } from './ops/metrics.js';
 
 export interface Installer {
   /** File name of the installer (it becomes the target path `<version>/<name>`). */
@@ -120,17 +121,30 @@ export async function repositoriesWithPending(db: Queryable): Promise<string[]> 
   return rows.map((r) => r.repository);
 }
 
-/** Settles the tasks of a publish round in one database transaction (one round trip per statement, not per change). */
+/** How many changes wait per repository (the backlog gauge). */
+export async function pendingCounts(db: Queryable): Promise<Array<{ repository: string; count: number }>> {
+  const rows = await db.query<{ repository: string; count: number | string }>(
+    `SELECT repository, count(*) AS count FROM changes WHERE state = 'pending' GROUP BY repository`,
+  );
+  return rows.map((r) => ({ repository: r.repository, count: Number(r.count) }));
+}
+
+/**
+ * Settles the tasks of a publish round in one database transaction (one round trip per statement,
+ * not per change). Returns each change's kind, outcome and time since it was accepted, measured
+ * by the database's clock (the API that accepted it may run on another machine).
+ */
 export async function settleChanges(
   db: Db,
   settled: Array<{ change: Change; outcome: { ok: true; result: unknown } | { ok: false; error: string } }>,
-): Promise<void> {
-  if (settled.length === 0) return;
+): Promise<SettledChange[]> {
+  if (settled.length === 0) return [];
   const ok = settled.map((s) => s.outcome.ok);
-  await db.transaction(async (tx) => {
-    await tx.query(
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<{ kind: string; ok: boolean; seconds: number | string }>(
       `UPDATE changes SET state = CASE WHEN u.ok THEN 'published' ELSE 'failed' END
-         FROM unnest($1::bigint[], $2::boolean[]) AS u(id, ok) WHERE changes.id = u.id`,
+         FROM unnest($1::bigint[], $2::boolean[]) AS u(id, ok) WHERE changes.id = u.id
+       RETURNING changes.kind, u.ok, extract(epoch FROM clock_timestamp() - changes.created_at)::float8 AS seconds`,
       [settled.map((s) => s.change.id), ok],
     );
     await tx.query(
@@ -143,6 +157,7 @@ export async function settleChanges(
         settled.map((s) => (s.outcome.ok ? null : s.outcome.error)),
       ],
     );
+    return rows.map((r) => ({ kind: r.kind, ok: r.ok, seconds: Number(r.seconds) }));
   });
 }
 

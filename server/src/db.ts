@@ -26,12 +26,16 @@ export interface Db extends Queryable {
 }
 
 /** PostgreSQL over the network (`postgres://...`). */
-export async function openPostgres(connectionString: string): Promise<Db> {
+export async function openPostgres(
+  connectionString: string,
+  onIdleError: (e: Error) => void = (e) =>
+    console.error(`electron-tuf server: idle PostgreSQL connection lost: ${e.message}`),
+): Promise<Db> {
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString, max: 8 });
   // An idle connection dropped by the server must not crash the process: the pool replaces it,
   // and the next query reports any lasting trouble.
-  pool.on('error', (e) => console.error(`electron-tuf server: idle PostgreSQL connection lost: ${e.message}`));
+  pool.on('error', onIdleError);
   return {
     async query<T extends Row>(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows as T[];

@@ -10,10 +10,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
-import { buildApi, loggerOptions, type Api } from './api/app.js';
-import { repositoriesWithPending } from './changes.js';
+import { buildApi, type Api } from './api/app.js';
+import { pendingCounts, repositoriesWithPending } from './changes.js';
 import { openPglite, type Db } from './db.js';
-import { IntervalScheduler, refreshAll } from './scheduler.js';
+import { collectAll, type GcSettings } from './gc.js';
+import { databaseCheck, storageCheck } from './ops/checks.js';
+import { startOpsServer } from './ops/endpoints.js';
+import { timestampExpiries } from './ops/expiry.js';
+import { Health } from './ops/health.js';
+import { processLogger } from './ops/log.js';
+import { ServiceMetrics } from './ops/metrics.js';
+import { shutDown } from './ops/shutdown.js';
+import { IntervalScheduler, logRefresh, refreshAll } from './scheduler.js';
 import { migrate } from './schema.js';
 import { createToken, hasActiveAdmin } from './tokens.js';
 import { openServiceStorage } from './storage/index.js';
@@ -35,6 +43,10 @@ export interface EmbeddedOptions {
   adminToken?: string;
   /** `s3://bucket/prefix` for the object store; default: disk under `data`. */
   storage?: string;
+  /** Serve /livez, /readyz and /metrics on this port too (then /metrics only there). */
+  metricsPort?: number;
+  /** Garbage collection every `intervalMs` (default daily; 0: never), with these settings. */
+  gc?: GcSettings & { intervalMs?: number };
 }
 
 export interface RunningServer {
@@ -43,6 +55,8 @@ export interface RunningServer {
   db: Db;
   /** The file holding a generated admin token, when one was generated on this start. */
   adminTokenFile?: string;
+  /** The operations endpoints' base URL, when `metricsPort` was given. */
+  opsUrl?: string;
   /** Resolves when no publish is running (tests). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -50,6 +64,7 @@ export interface RunningServer {
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 ** 3;
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 export async function ensureAdminToken(
   db: Db,
@@ -71,6 +86,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
   const data = resolve(options.data);
   const env = options.env ?? process.env;
   await mkdir(data, { recursive: true, mode: 0o700 });
+  const log = processLogger('server', options.logger);
   const db = await openPglite(join(data, 'db'));
   let closeStorage = (): void => undefined;
   try {
@@ -81,53 +97,73 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
     const { repositories } = storage;
     // Publishes and refreshes of one repository never overlap (on S3 they would fail each other's swap).
     const lock = <T>(repository: string, fn: () => Promise<T>): Promise<T> => db.withLock(`publish:${repository}`, fn);
-    const logger = options.logger ?? loggerOptions();
+    const metrics = new ServiceMetrics(log);
+    const health = new Health([databaseCheck(db), storageCheck(storage)], (check, reason) =>
+      log.warn({ check, reason }, 'readiness check failed'),
+    );
+    metrics.watchPending(() => pendingCounts(db));
+    metrics.watchTimestampExpiry(() => timestampExpiries(repositories, log));
     const app = await buildApi({
       db,
       repositories,
       blobs: storage.uploads,
       trigger: (repo) => trigger.trigger(repo),
       maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+      // With an object store, clients read the bucket (through a CDN): there is no tree to serve.
       serveRepositories: storage.kind === 'disk',
-      logger,
+      log,
+      ops: { health, metrics, serveMetrics: options.metricsPort === undefined },
     });
     const trigger = new LocalTrigger(
-      new PublishWorker(db, repositories, storage.uploads, env),
-      (repo, e) => app.log.error({ err: e, repository: repo }, 'publish failed; will retry'),
+      new PublishWorker(db, repositories, storage.uploads, env, (settled) => metrics.observeSettled(settled)),
+      (repo, e) => log.error({ err: e, repository: repo }, 'publish failed; will retry'),
       undefined,
       lock,
     );
     for (const repo of await repositoriesWithPending(db)) trigger.trigger(repo);
     const scheduler = new IntervalScheduler(
-      () =>
-        refreshAll(
-          repositories,
-          env,
-          (repo, r) =>
-            r instanceof Error
-              ? app.log.error({ err: r, repository: repo }, 'refresh failed')
-              : r.changed && app.log.info({ repository: repo }, 'refreshed'),
-          lock,
-        ),
+      () => refreshAll(repositories, env, logRefresh(log), lock),
       options.refreshIntervalMs ?? HOUR_MS,
     );
     scheduler.start();
+    const gcEvery = options.gc?.intervalMs ?? DAY_MS;
+    const gc = new IntervalScheduler(
+      () =>
+        collectAll(db, repositories, options.gc ?? {}, (repository, r) =>
+          r instanceof Error
+            ? log.error({ err: r, repository }, 'garbage collection failed')
+            : log.info({ repository, metadata: r.metadata.length, targets: r.targets.length }, 'garbage collected'),
+        ),
+      gcEvery,
+    );
+    if (gcEvery > 0) gc.start();
     const url = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
+    const ops =
+      options.metricsPort === undefined
+        ? undefined
+        : await startOpsServer({ health, metrics }, options.metricsPort, options.host ?? '127.0.0.1', log);
     if (adminTokenFile)
-      app.log.info({ file: adminTokenFile }, 'created the first admin token: it is in this file (mode 0600)');
+      log.info({ file: adminTokenFile }, 'created the first admin token: it is in this file (mode 0600)');
     return {
       url,
       app,
       db,
       adminTokenFile,
+      opsUrl: ops?.url,
       idle: () => trigger.idle(),
-      async close() {
-        await app.close();
-        await scheduler.stop();
-        await trigger.close();
-        await db.close();
-        storage.close();
-      },
+      close: () =>
+        // Stops accepting, answers the requests under way, then lets the publish under way finish.
+        shutDown(
+          health,
+          log,
+          async () => {
+            await app.close();
+            await scheduler.stop();
+            await gc.stop();
+            await trigger.close();
+          },
+          [() => ops?.close(), () => db.close(), () => Promise.resolve(storage.close())],
+        ),
     };
   } catch (e) {
     closeStorage();

@@ -21,4 +21,8 @@ export {
   REFRESH_QUEUE,
   type DistributedOptions,
   type Process,
+  type SchedulerOptions,
 } from './distributed.js';
+export { collectRepository, collectAll, DEFAULT_GRACE_DAYS, type GcSettings, type RepositoryGc } from './gc.js';
+export { Health, type ReadinessCheck, type Readiness } from './ops/health.js';
+export { ServiceMetrics } from './ops/metrics.js';

@@ -169,7 +169,8 @@ async function applyEdit(edit: RepositoryEdit, p: Prepared, staged: IncomingFile
   if (change.kind === 'remove') return yank(edit, change.payload.version, change.payload.channel);
   const r = await edit.addRelease(p.input!, staged);
   return {
-    targets: r.targets.map((t) => ({ path: t.path, status: t.status })),
+    // The hashes name the stored files (<dir>/<hash>.<name>): garbage collection of a yanked release finds them here.
+    targets: r.targets.map((t) => ({ path: t.path, status: t.status, hashes: t.hashes })),
     replaced: r.replaced,
     indexChanged: r.indexChanged,
   };

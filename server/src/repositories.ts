@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TufError, ValueError } from 'electron-tuf/core';
-import { verifyRepository } from 'electron-tuf/publisher';
+import { DiskStorage, repositoryPaths, verifyRepository, type RepositoryStorage } from 'electron-tuf/publisher';
 import type { Db, Queryable } from './db.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { checkOnlineKeys, keyOptionsFor, validateKeyReference, type KeyReference } from './keyrefs.js';
@@ -53,6 +53,13 @@ export class Repositories {
     if (!new RegExp(REPOSITORY_NAME).test(name))
       throw new ValueError(`invalid repository name ${JSON.stringify(name)}`);
     return join(this.dataDir, 'repositories', name);
+  }
+
+  /** Where a repository's published files are (metadata/ and targets/). */
+  async storageOf(name: string): Promise<RepositoryStorage> {
+    return this.s3
+      ? ((await this.s3.target(name)).storage as RepositoryStorage)
+      : new DiskStorage(repositoryPaths(this.dirOf(name)));
   }
 
   async get(name: string, db: Queryable = this.db): Promise<RepositoryRecord> {

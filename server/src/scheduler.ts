@@ -6,10 +6,19 @@
  */
 import { refreshRepository, type RefreshResult } from 'electron-tuf/publisher';
 import { keyOptionsFor } from './keyrefs.js';
+import type { Logger } from './ops/log.js';
 import type { Repositories } from './repositories.js';
 
 /** Runs `fn` as the only publisher of `repository` (the service's per-repository lock). */
 export type RepositoryLock = <T>(repository: string, fn: () => Promise<T>) => Promise<T>;
+
+/** Logs each repository's refresh: failures as errors, re-signed roles as info, nothing when nothing was due. */
+export function logRefresh(log: Logger): (repository: string, result: RefreshResult | Error) => void {
+  return (repository, r) => {
+    if (r instanceof Error) log.error({ err: r, repository }, 'refresh failed');
+    else if (r.changed) log.info({ repository }, 'refreshed');
+  };
+}
 
 export async function refreshAll(
   repositories: Repositories,

@@ -71,6 +71,16 @@ const MIGRATIONS: readonly string[] = [
     updated_at  timestamptz NOT NULL DEFAULT now()
   );
   `,
+  `
+  -- garbage collection (gc.ts): per repository, the versions already collected and the last
+  -- yank whose release objects are gone, so each run starts where the last one stopped
+  CREATE TABLE gc_state (
+    repository        text PRIMARY KEY REFERENCES repositories(name) ON DELETE CASCADE,
+    floors            jsonb NOT NULL,
+    removals_through  bigint NOT NULL DEFAULT 0,
+    collected_at      timestamptz NOT NULL DEFAULT now()
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -11,6 +11,7 @@ import { pendingChanges, publishedAdd, settleChanges } from './changes.js';
 import type { Db } from './db.js';
 import { PublishConflictError } from './errors.js';
 import { keyOptionsFor } from './keyrefs.js';
+import type { SettledChange } from './ops/metrics.js';
 import { publishChanges, type PublishContext } from './publish.js';
 import type { Repositories } from './repositories.js';
 
@@ -25,28 +26,38 @@ export class PublishWorker {
     private readonly repositories: Repositories,
     private readonly blobs: UploadStore,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Told of every settled change (metrics). */
+    private readonly onSettled: (settled: SettledChange[]) => void = () => undefined,
   ) {}
 
+  /** Publishes until nothing is pending; returns how many changes were settled. */
+  async drain(repository: string): Promise<number> {
+    return (await this.drainUntil(repository, () => false)).settled;
+  }
+
   /**
+   * Publishes round after round until nothing is pending or `stop()` says so between rounds
+   * (graceful shutdown: the round under way finishes, the rest is handed back to the queue).
    * A publish that lost the object store's compare-and-swap to another publisher (a holder of a
    * lock it had lost) changed nothing any timestamp names: it rebuilds from the database and the
    * store as they are now, a few times, before giving up.
    */
-  async drain(repository: string): Promise<number> {
-    let done = 0;
+  async drainUntil(repository: string, stop: () => boolean): Promise<{ settled: number; stopped: boolean }> {
+    let settled = 0;
     let conflicts = 0;
     for (;;) {
+      if (stop()) return { settled, stopped: true };
       const changes = await pendingChanges(this.db, repository, BATCH);
-      if (changes.length === 0) return done;
+      if (changes.length === 0) return { settled, stopped: false };
       const ctx = await this.contextFor(repository);
       try {
-        await publishChanges(ctx, changes, (settled) => settleChanges(this.db, settled));
+        await publishChanges(ctx, changes, async (round) => this.onSettled(await settleChanges(this.db, round)));
       } catch (e) {
         if (!(e instanceof PublishConflictError) || ++conflicts > MAX_CONFLICTS) throw e;
         continue;
       }
       conflicts = 0;
-      done += changes.length;
+      settled += changes.length;
     }
   }
 

@@ -250,4 +250,26 @@ describe('group commit', () => {
       editRepository({ repo: s.repoDir, keys: s.keys, env: {} }, (edit) => edit.removeRelease('3.0.0', 'stable')),
     ).rejects.toMatchObject({ name: 'UnknownReleaseError', version: '3.0.0', channel: 'stable' });
   }, 60_000);
+
+  it('a drain told to stop (shutdown) finishes the round under way and leaves the rest pending', async () => {
+    const s = await service();
+    const first = await pendingAdd(s, '3.0.0');
+    // Stopped before any round: nothing is taken.
+    expect(await s.worker.drainUntil('app', () => true)).toEqual({ settled: 0, stopped: true });
+    expect((await getTask(s.db, first)).state).toBe('pending');
+    // Stop asked during the first round: it is published and settled, the next one is not started.
+    let checks = 0;
+    const stopAfterFirstRound = (): boolean => checks++ > 0;
+    const settledRounds: number[] = [];
+    const observed = new PublishWorker(s.db, new Repositories(s.db, join(s.repoDir, '..', '..')), s.blobs, {}, (r) =>
+      settledRounds.push(r.length),
+    );
+    expect(await observed.drainUntil('app', stopAfterFirstRound)).toEqual({ settled: 1, stopped: true });
+    expect((await getTask(s.db, first)).state).toBe('succeeded');
+    expect(settledRounds).toEqual([1]);
+    const second = await pendingAdd(s, '3.1.0');
+    expect((await getTask(s.db, second)).state).toBe('pending');
+    expect(await observed.drainUntil('app', () => false)).toEqual({ settled: 1, stopped: false });
+    expect((await getTask(s.db, second)).state).toBe('succeeded');
+  }, 60_000);
 });

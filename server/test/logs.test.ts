@@ -1,8 +1,9 @@
-/** Structured logs (pino JSON lines) never hold a token, whatever the request did. */
+/** Structured logs (pino JSON lines) never hold a token, whatever the request did or a caller logged. */
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, tempDir } from '../../test/publisher/helpers.js';
 import { loggerOptions, startEmbedded, type RunningServer } from '../src/index.js';
+import { processLogger } from '../src/ops/log.js';
 import { newToken } from '../src/tokens.js';
 import { call } from './helpers.js';
 
@@ -41,10 +42,33 @@ describe('logs', () => {
     expect((await call(server, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'nope' } })).status).toBe(
       400,
     );
+    // The operations endpoints take no token; one sent anyway is not logged either.
+    expect((await call(server, 'GET', '/readyz', { token: adminToken })).status).toBe(200);
+    expect((await call(server, 'GET', '/metrics', { token: adminToken })).status).toBe(200);
     expect(lines.length).toBeGreaterThan(4);
     for (const line of lines) {
       expect(() => JSON.parse(line) as unknown).not.toThrow();
       for (const secret of [adminToken, unknown, made.body.token]) expect(line).not.toContain(secret);
     }
   }, 60_000);
+
+  it('of workers and schedulers redact token fields and authorization wherever a caller puts them', () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const log = processLogger('worker', { level: 'info', stream });
+    const secret = newToken();
+    log.info({ token: secret }, 'top level');
+    log.info({ request: { token: secret, headers: { authorization: `Bearer ${secret}` } } }, 'nested');
+    log.info({ headers: { authorization: `Bearer ${secret}` }, authorization: secret }, 'headers');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      expect(JSON.parse(line)).toMatchObject({ component: 'worker' });
+      expect(line).not.toContain(secret);
+    }
+  });
 });

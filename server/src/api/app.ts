@@ -22,8 +22,12 @@ import type { BlobStore } from '../blobs.js';
 import type { S3Uploads } from '../storage/s3-uploads.js';
 import type { Db } from '../db.js';
 import { ServiceError } from '../errors.js';
+import type { Health } from '../ops/health.js';
+import { logOptions, type Logger } from '../ops/log.js';
+import type { ServiceMetrics } from '../ops/metrics.js';
 import type { Repositories } from '../repositories.js';
 import { authenticate, type TokenInfo } from '../tokens.js';
+import { observeRequests, registerOpsRoutes } from './ops-routes.js';
 import { registerRepositoryRoutes } from './repository-routes.js';
 import { registerRootRoutes } from './root-routes.js';
 import { registerStaticRoutes } from './static-routes.js';
@@ -40,7 +44,12 @@ export interface ApiDeps {
   maxUploadBytes: number;
   /** Serve the repositories read-only (embedded mode). */
   serveRepositories: boolean;
+  /** Fastify's logger options (default: none), unless `log` gives the process logger itself. */
   logger?: FastifyServerOptions['logger'];
+  /** The process logger (ops/log.ts): the API logs into the same JSON stream as the rest of the process. */
+  log?: Logger;
+  /** Health and metrics: /livez and /readyz here, /metrics too unless served on a port of its own. */
+  ops?: { health: Health; metrics: ServiceMetrics; serveMetrics: boolean };
 }
 
 /** JSON bodies: small, except a bootstrap (root + bins metadata). */
@@ -62,9 +71,11 @@ export type Api = FastifyInstance<
 >;
 
 export async function buildApi(deps: ApiDeps): Promise<Api> {
+  // Typed as Fastify's logger interface, so the instance keeps the Api type whichever logger it gets.
+  const loggerInstance: FastifyBaseLogger | undefined = deps.log;
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
-    logger: deps.logger ?? false,
+    ...(loggerInstance ? { loggerInstance } : { logger: deps.logger ?? false }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorateRequest('token', null);
@@ -116,6 +127,11 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     { prefix: '/api/v1' },
   );
   if (deps.serveRepositories) registerStaticRoutes(app, deps);
+  if (deps.ops) {
+    const { health, metrics, serveMetrics } = deps.ops;
+    observeRequests(app, metrics);
+    registerOpsRoutes(app, { health, metrics: serveMetrics ? metrics : undefined });
+  }
   return app;
 }
 
@@ -126,10 +142,7 @@ export async function tokenOf(request: FastifyRequest, db: Db): Promise<TokenInf
   return token;
 }
 
-/** Options for pino: structured logs without credentials. */
+/** Options for pino: structured logs without credentials (the same in every process kind). */
 export function loggerOptions(level = 'info'): FastifyServerOptions['logger'] {
-  return {
-    level,
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token'], censor: '[redacted]' },
-  };
+  return logOptions(level);
 }

@@ -1,12 +1,13 @@
 /**
  * The published trees, read only and without a token, for clients (embedded mode): metadata/
  * and targets/ of each repository under `/repositories/<name>/`. Paths are resolved with the
- * publisher's `resolveFile` (one segment at a time, no dot segments, symlinks kept inside).
+ * publisher's `resolveFile` (one segment at a time, no dot segments, symlinks kept inside), with
+ * the publisher's Cache-Control (versioned and hash-named files immutable, timestamp revalidated).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { resolveFile } from 'electron-tuf/publisher';
+import { basename, join } from 'node:path';
+import { cacheControlFor, resolveFile } from 'electron-tuf/publisher';
 import type { Api, ApiDeps } from './app.js';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -23,7 +24,7 @@ export function registerStaticRoutes(app: Api, deps: ApiDeps): void {
     reply
       .header('content-length', info.size)
       .header('content-type', 'application/octet-stream')
-      .header('cache-control', 'no-cache');
+      .header('cache-control', cacheControlFor(basename(file)));
     return reply.send(createReadStream(file));
   });
 }

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { BlobStore } from '../blobs.js';
 import type { Db } from '../db.js';
+import { diskStorageCheck } from '../ops/checks.js';
 import { Repositories } from '../repositories.js';
 import { Bucket } from './bucket.js';
 import { probeConditionalWrites } from './probe.js';
@@ -19,6 +20,8 @@ export interface ServiceStorage {
   kind: 'disk' | 's3';
   repositories: Repositories;
   uploads: BlobStore | S3Uploads;
+  /** Resolves when the storage answers (readiness): the data directory, or the bucket. */
+  check(): Promise<void>;
   close(): void;
 }
 
@@ -34,6 +37,7 @@ export async function openServiceStorage(
       kind: 'disk',
       repositories: new Repositories(db, data, env),
       uploads: new BlobStore(join(data, 'uploads')),
+      check: () => diskStorageCheck(data).check(),
       close: () => undefined,
     };
   const bucket = new Bucket(s3ClientFromEnv(env), parseS3Url(storage));
@@ -47,6 +51,8 @@ export async function openServiceStorage(
     kind: 's3',
     repositories: new Repositories(db, data, env, new S3Repositories(bucket, db, join(data, 'work', 's3'))),
     uploads: new S3Uploads(bucket),
+    // A HEAD of an absent key answers 404 when the store is up and our credentials work.
+    check: async () => void (await bucket.head(bucket.key('readyz-probe'))),
     close: () => bucket.client.destroy(),
   };
 }

@@ -1,0 +1,171 @@
+/**
+ * Garbage collection: deletes versioned files no client can need any more, computed from the
+ * metadata (never by listing the storage, which an object store cannot do consistently):
+ *
+ * - every root stays: clients walk the chain `N.root.json`, N+1, ... from the root they ship (5.3);
+ * - timestamp.json stays, and so do the last K snapshots (the current one included) and every
+ *   targets/bin version any of them lists. A client refreshing reads timestamp.json, then the
+ *   snapshot it names, then the roles that snapshot names (5.4-5.6): a client that read a
+ *   timestamp up to K-1 publishes ago (a CDN's cached copy, a slow refresh) still finds
+ *   everything; older versions are named by no timestamp anyone is served;
+ * - target files of removed releases the caller names (the service knows them from its
+ *   records), unless the current metadata lists their path again.
+ *
+ * Runs under the repository's lock, on the state loaded and verified as for a publish, so a
+ * publish never interleaves. `floors` (versions already collected) keep each run's work
+ * proportional to what was published since the last one.
+ */
+import { relative, sep } from 'node:path';
+import { RepositoryError, ValueError } from '../updater/core/errors.js';
+import { Metadata, type Snapshot } from '../updater/core/metadata.js';
+import { countSignatures } from '../updater/core/verify.js';
+import { metadataFileName, targetFilePath, validatePublishedTargetPath } from './layout.js';
+import { pathsFor, type RepositoryOptions } from './options.js';
+import { RepositoryState } from './repository.js';
+import { SIZE_LIMITS } from './role-files.js';
+import { DiskStorage, type RepositoryStorage } from './storage.js';
+import type { RepositoryConfig } from './config.js';
+import { fileStateStore, stateFilePath, type TrustedStateStore } from './trusted-state.js';
+
+export const DEFAULT_KEEP_SNAPSHOTS = 10;
+
+/** Versions below these were collected by an earlier run (so are not named again). */
+export interface GarbageFloors {
+  snapshot: number;
+  /** Per targets role (`targets`, each bin). */
+  roles: Record<string, number>;
+}
+
+/** A target of a removed release: its path and the hashes naming its stored files. */
+export interface RemovedTarget {
+  path: string;
+  hashes: Record<string, string>;
+}
+
+export interface GarbageOptions extends RepositoryOptions {
+  storage?: RepositoryStorage;
+  stateFile?: string;
+  /** Where the trusted record is kept when not in a file (the service keeps it in its database). */
+  stateStore?: TrustedStateStore;
+  /** The repository's settings when not in electron-tuf.json (the service on object storage). */
+  config?: RepositoryConfig;
+  env?: NodeJS.ProcessEnv;
+  /** Snapshot versions kept, the current one included (at least 1; default 10). */
+  keepSnapshots?: number;
+  floors?: GarbageFloors;
+  removedTargets?: readonly RemovedTarget[];
+  /** Compute and report, delete nothing. */
+  dryRun?: boolean;
+}
+
+export interface GarbageResult {
+  /** Metadata file names deleted (or that would be, in a dry run); absent ones included. */
+  metadata: string[];
+  /** Paths inside targets/ deleted (or that would be). */
+  targets: string[];
+  /** Removed targets kept because the current metadata lists their path. */
+  stillListed: string[];
+  /** The floors once this run's deletions are done: give them to the next run. */
+  floors: GarbageFloors;
+  snapshotVersion: number;
+}
+
+export async function collectGarbage(options: GarbageOptions): Promise<GarbageResult> {
+  const keep = options.keepSnapshots ?? DEFAULT_KEEP_SNAPSHOTS;
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new ValueError(`keepSnapshots must be at least 1, got ${keep}`);
+  // The same load as a publish (transaction.ts): storage, trusted record and settings wherever they live.
+  const paths = await pathsFor(options);
+  const storage = options.storage ?? new DiskStorage(paths);
+  const stateStore = options.stateStore ?? fileStateStore(stateFilePath(paths, options));
+  return storage.withLock(async () => {
+    const recorded = await stateStore.read();
+    const state = await RepositoryState.load(paths.root, { storage, recorded, config: options.config });
+    const current = state.snapshot.signed.version;
+    // The publisher's own record names a snapshot it re-reads at load (rollback check): keep it too.
+    const keepFrom = Math.max(1, Math.min(current - keep + 1, recorded?.snapshot.version ?? current));
+    const kept = await keptSnapshots(state, keepFrom);
+    const plan = planMetadata(kept, keepFrom, options.floors);
+    const { remove: targets, stillListed } = await planTargets(state, options.removedTargets ?? []);
+    if (!options.dryRun) {
+      await storage.removeFiles('metadata', plan.metadata);
+      await storage.removeFiles('targets', targets);
+    }
+    return { metadata: plan.metadata, targets, stillListed, floors: plan.floors, snapshotVersion: current };
+  }, options);
+}
+
+/** Snapshots keepFrom..current, each verified against the snapshot keys of root (or the root before it). */
+async function keptSnapshots(state: RepositoryState, keepFrom: number): Promise<Snapshot[]> {
+  const current = state.snapshot.signed.version;
+  const kept: Snapshot[] = [state.snapshot.signed];
+  for (let version = keepFrom; version < current; version++) {
+    const file = metadataFileName('snapshot', version);
+    const bytes = await state.storage.readMetadata(file, SIZE_LIMITS.snapshot);
+    if (!bytes) continue; // never written (an interrupted publish's number reused) or gone: names nothing
+    let md: Metadata<Snapshot>;
+    try {
+      md = Metadata.fromBytes(bytes, 'snapshot');
+    } catch (e) {
+      throw new RepositoryError(`${file}: ${(e as Error).message}`, { cause: e });
+    }
+    // A file planted in storage must not raise what is kept's lower bound and delete what clients need.
+    const signedByRoot = [state.root, state.previousRoot].some((root) => {
+      const def = root?.signed.getRole('snapshot');
+      return def !== undefined && countSignatures(def, root!.signed.keys, md).signedBy.length >= def.threshold;
+    });
+    if (!signedByRoot || md.signed.version !== version)
+      throw new RepositoryError(`${file} is not a snapshot signed by this repository's keys: not collecting garbage`);
+    kept.push(md.signed);
+  }
+  return kept;
+}
+
+/** Snapshot versions below keepFrom, and each role's versions below the lowest a kept snapshot lists. */
+function planMetadata(
+  kept: readonly Snapshot[],
+  keepFrom: number,
+  floors: GarbageFloors | undefined,
+): { metadata: string[]; floors: GarbageFloors } {
+  const lowest = new Map<string, number>();
+  for (const snapshot of kept) {
+    for (const [file, meta] of snapshot.meta) {
+      const role = file.replace(/\.json$/, '');
+      lowest.set(role, Math.min(lowest.get(role) ?? Infinity, meta.version));
+    }
+  }
+  const metadata: string[] = [];
+  const from = (n: number | undefined): number => (Number.isSafeInteger(n) && n! >= 1 ? n! : 1);
+  for (let v = from(floors?.snapshot); v < keepFrom; v++) metadata.push(metadataFileName('snapshot', v));
+  const roles: Record<string, number> = {};
+  for (const [role, below] of lowest) {
+    if (role === 'root' || role === 'timestamp') continue; // never listed by a valid snapshot; never collected
+    for (let v = from(floors?.roles[role]); v < below; v++) metadata.push(metadataFileName(role, v));
+    roles[role] = below;
+  }
+  return { metadata, floors: { snapshot: keepFrom, roles } };
+}
+
+/** The stored files of removed targets whose path the current metadata does not list. */
+async function planTargets(
+  state: RepositoryState,
+  removed: readonly RemovedTarget[],
+): Promise<{ remove: string[]; stillListed: string[] }> {
+  const remove = new Set<string>();
+  const stillListed: string[] = [];
+  for (const target of removed) {
+    validatePublishedTargetPath(target.path);
+    const listing = await state.targetsRole(state.roleFor(target.path));
+    if (listing.signed.targets.has(target.path) || state.targets.signed.targets.has(target.path)) {
+      stillListed.push(target.path);
+      continue;
+    }
+    // The consistent-snapshot names (5.7.3), checked to stay inside targets/, relative to it.
+    for (const hash of Object.values(target.hashes))
+      remove.add(
+        relative(state.paths.targets, targetFilePath(state.paths, target.path, hash))
+          .split(sep)
+          .join('/'),
+      );
+  }
+  return { remove: [...remove], stillListed };
+}

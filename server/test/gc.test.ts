@@ -1,0 +1,172 @@
+/**
+ * Garbage collection (server/src/gc.ts over publisher/gc.ts) on a repository the embedded
+ * service published: old snapshots and role versions go, every root and the last K snapshots
+ * with what they list stay, a client that refreshed long ago still refreshes, the tree verifies,
+ * and a yanked release's files go only after the grace period.
+ */
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiskStorage, repositoryPaths, verifyRepository } from 'electron-tuf/publisher';
+import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { collectRepository } from '../src/gc.js';
+import { Repositories } from '../src/repositories.js';
+import {
+  addRelease,
+  bootstrapBody,
+  call,
+  installerBytes,
+  settled,
+  sha256,
+  startTestServer,
+  type TestServer,
+} from './helpers.js';
+
+let server: TestServer;
+let repo: TestRepo;
+let repositories: Repositories;
+const KEEP = 3;
+const DAY_MS = 86_400_000;
+const tree = (): { metadataUrl: string; targetsUrl: string } => ({
+  metadataUrl: `${server.url}/repositories/app/metadata/`,
+  targetsUrl: `${server.url}/repositories/app/targets/`,
+});
+const metadataDir = (): string => join(server.data, 'repositories', 'app', 'metadata');
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+const versionsOf = async (role: string): Promise<number[]> =>
+  (await readdir(metadataDir()))
+    .map((f) => new RegExp(`^(\\d+)\\.${role}\\.json$`).exec(f)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+
+async function publish(version: string, seed = version): Promise<Buffer> {
+  const bytes = installerBytes(`gc-${seed}`);
+  const a = await addRelease(server, server.adminToken, 'app', { version, files: { [`App-${version}.zip`]: bytes } });
+  expect(a.status).toBe(202);
+  expect((await settled(server, server.adminToken, a.body.task)).body.state).toBe('succeeded');
+  return bytes;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  repo = await makeRepo({ bins: 4 });
+  repositories = new Repositories(server.db, server.data);
+  const boot = await call(server, 'POST', '/api/v1/repositories', {
+    token: server.adminToken,
+    json: await bootstrapBody('app', repo),
+  });
+  expect(boot.status).toBe(201);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await cleanupTemp();
+});
+
+describe('gc', () => {
+  it('keeps every root and the last K snapshots with what they list; an old client still refreshes', async () => {
+    await publish('1.0.0');
+    // A client that refreshed at the very beginning and keeps its trusted metadata.
+    const clientState = join(await tempDir('etuf-gc-client-'), 'metadata');
+    await ourClient(tree(), repo.trustedRoot, ['1.0.0/App-1.0.0.zip'], clientState);
+    let newest: Buffer = Buffer.alloc(0);
+    for (let i = 1; i <= 8; i++) newest = await publish(`1.${i}.0`);
+    const snapshotsBefore = await versionsOf('snapshot');
+    const current = snapshotsBefore[snapshotsBefore.length - 1];
+    const rootsBefore = await versionsOf('root');
+
+    const dry = await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP, dryRun: true });
+    expect(dry.snapshotVersion).toBe(current);
+    expect(dry.metadata).toContain('1.snapshot.json');
+    expect(dry.metadata).not.toContain(`${current - KEEP + 1}.snapshot.json`);
+    expect(await versionsOf('snapshot')).toEqual(snapshotsBefore); // a dry run deletes nothing
+
+    const run = await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP });
+    expect(run.metadata).toEqual(dry.metadata);
+    expect(await versionsOf('snapshot')).toEqual([current - 2, current - 1, current]);
+    expect(await versionsOf('root')).toEqual(rootsBefore);
+    expect(await exists(join(metadataDir(), 'timestamp.json'))).toBe(true);
+    // Older versions of targets roles went too; the versions the kept snapshots list stayed.
+    expect(run.metadata.some((f) => /^\d+\.bin-.*\.json$/.test(f) || /^\d+\.targets\.json$/.test(f))).toBe(true);
+    expect((await verifyRepository({ repo: join(server.data, 'repositories', 'app') })).problems).toEqual([]);
+
+    const path = '1.8.0/App-1.8.0.zip';
+    const view = await ourClient(tree(), repo.trustedRoot, [path], clientState);
+    expect(sha256(view.files.get(path)!)).toBe(sha256(newest));
+
+    // The next run starts where this one stopped: nothing new to delete.
+    const again = await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP });
+    expect(again.metadata).toEqual([]);
+  }, 180_000);
+
+  it("deletes a yanked release's files only after the grace period, and never a listed one", async () => {
+    const bytes = await publish('3.0.0');
+    await publish('3.1.0');
+    const yank = await call(server, 'DELETE', '/api/v1/repositories/app/releases/3.0.0', { token: server.adminToken });
+    expect(yank.status).toBe(202);
+    expect((await settled(server, server.adminToken, yank.body.task)).body.state).toBe('succeeded');
+    const targets = join(server.data, 'repositories', 'app', 'targets', '3.0.0');
+    const stored = (await readdir(targets)).sort();
+    expect(stored).toHaveLength(2); // <sha256>.App-3.0.0.zip and <sha512>.App-3.0.0.zip
+    expect(stored.some((f) => f.startsWith(sha256(bytes)))).toBe(true);
+
+    const early = await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP, graceDays: 7 });
+    expect(early.targets).toEqual([]);
+    expect((await readdir(targets)).sort()).toEqual(stored);
+
+    const later = new Date(Date.now() + 8 * DAY_MS);
+    const dry = await collectRepository(server.db, repositories, 'app', {
+      keepSnapshots: KEEP,
+      graceDays: 7,
+      now: later,
+      dryRun: true,
+    });
+    expect(dry.targets.sort()).toEqual(stored.map((f) => `3.0.0/${f}`));
+    expect((await readdir(targets)).sort()).toEqual(stored);
+
+    const run = await collectRepository(server.db, repositories, 'app', {
+      keepSnapshots: KEEP,
+      graceDays: 7,
+      now: later,
+    });
+    expect(run.targets.sort()).toEqual(dry.targets.sort());
+    expect(await readdir(targets)).toEqual([]);
+    // The release still published is untouched, and the tree verifies.
+    expect((await readdir(join(server.data, 'repositories', 'app', 'targets', '3.1.0'))).length).toBe(2);
+    expect((await verifyRepository({ repo: join(server.data, 'repositories', 'app') })).problems).toEqual([]);
+    const again = await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP, now: later });
+    expect(again.targets).toEqual([]);
+  }, 180_000);
+
+  it('a path published again after its yank is listed and stays', async () => {
+    const bytes = await publish('4.0.0');
+    const yank = await call(server, 'DELETE', '/api/v1/repositories/app/releases/4.0.0', { token: server.adminToken });
+    expect((await settled(server, server.adminToken, yank.body.task)).body.state).toBe('succeeded');
+    await publish('4.0.0'); // the same bytes under the same path, again
+    const r = await collectRepository(server.db, repositories, 'app', {
+      keepSnapshots: KEEP,
+      graceDays: 0,
+      now: new Date(Date.now() + DAY_MS),
+    });
+    expect(r.stillListed).toContain('4.0.0/App-4.0.0.zip');
+    expect(r.targets.filter((t) => t.startsWith('4.0.0/'))).toEqual([]);
+    const view = await ourClient(tree(), repo.trustedRoot, ['4.0.0/App-4.0.0.zip']);
+    expect(sha256(view.files.get('4.0.0/App-4.0.0.zip')!)).toBe(sha256(bytes));
+  }, 120_000);
+
+  it('storage refuses to remove roots, timestamp.json or anything outside its area', async () => {
+    const storage = new DiskStorage(repositoryPaths(join(server.data, 'repositories', 'app')));
+    await expect(storage.removeFiles('metadata', ['1.root.json'])).rejects.toThrow(/never removed/);
+    await expect(storage.removeFiles('metadata', ['timestamp.json'])).rejects.toThrow(/never removed/);
+    await expect(storage.removeFiles('metadata', ['../electron-tuf.json'])).rejects.toThrow(/refusing/);
+    await expect(storage.removeFiles('targets', ['a/../../metadata/1.snapshot.json'])).rejects.toThrow(/refusing/);
+    await expect(storage.removeFiles('targets', ['/etc/passwd'])).rejects.toThrow(/refusing/);
+    await storage.removeFiles('metadata', ['999999.snapshot.json']); // absent is fine
+    expect(await exists(join(metadataDir(), '1.root.json'))).toBe(true);
+  });
+});
