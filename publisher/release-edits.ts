@@ -47,7 +47,7 @@ export interface AddedTarget {
   role: string;
   status: TargetStatus;
   /** Its chunk map (differential updates), when it has one. */
-  chunkMap?: { path: string; length: number };
+  chunkMap?: { path: string; length: number; hashes: Record<string, string> };
 }
 
 export interface ReleaseEditOptions {
@@ -132,7 +132,7 @@ export async function applyRelease(
       hashes: { ...staged[i].hashes },
       role: edit.state.roleFor(path),
       status,
-      ...(map ? { chunkMap: { path: chunkMapTargetPath(path), length: map.length } } : {}),
+      ...(map ? { chunkMap: { path: chunkMapTargetPath(path), length: map.length, hashes: { ...map.hashes } } } : {}),
     });
   }
   // The release's other installers (added earlier) take the same release-level fields.

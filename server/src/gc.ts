@@ -120,8 +120,11 @@ async function targetsOfAddsBefore(
   );
   const out: RemovedTarget[] = [];
   for (const add of adds) {
-    const published = (add.result as { targets?: unknown } | null)?.targets;
-    if (!Array.isArray(published)) continue;
+    const result = add.result as { targets?: unknown; chunkMaps?: unknown } | null;
+    const published = [
+      ...(Array.isArray(result?.targets) ? (result.targets as unknown[]) : []),
+      ...(Array.isArray(result?.chunkMaps) ? (result.chunkMaps as unknown[]) : []),
+    ];
     for (const t of published as Array<{ path?: unknown; hashes?: unknown }>) {
       if (typeof t.path !== 'string') continue;
       out.push({ path: t.path, hashes: hashesOf(t, add.payload) });

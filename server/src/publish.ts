@@ -171,6 +171,8 @@ async function applyEdit(edit: RepositoryEdit, p: Prepared, staged: IncomingFile
   return {
     // The hashes name the stored files (<dir>/<hash>.<name>): garbage collection of a yanked release finds them here.
     targets: r.targets.map((t) => ({ path: t.path, status: t.status, hashes: t.hashes })),
+    // Each installer's chunk map goes with it, and is collected with it after a yank.
+    chunkMaps: r.targets.flatMap((t) => (t.chunkMap ? [{ path: t.chunkMap.path, hashes: t.chunkMap.hashes }] : [])),
     replaced: r.replaced,
     indexChanged: r.indexChanged,
   };

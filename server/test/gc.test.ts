@@ -112,7 +112,8 @@ describe('gc', () => {
     expect((await settled(server, server.adminToken, yank.body.task)).body.state).toBe('succeeded');
     const targets = join(server.data, 'repositories', 'app', 'targets', '3.0.0');
     const stored = (await readdir(targets)).sort();
-    expect(stored).toHaveLength(2); // <sha256>.App-3.0.0.zip and <sha512>.App-3.0.0.zip
+    // <sha256>.App-3.0.0.zip and <sha512>.App-3.0.0.zip, and its chunk map under both names
+    expect(stored).toHaveLength(4);
     expect(stored.some((f) => f.startsWith(sha256(bytes)))).toBe(true);
 
     const early = await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP, graceDays: 7 });
@@ -137,7 +138,7 @@ describe('gc', () => {
     expect(run.targets.sort()).toEqual(dry.targets.sort());
     expect(await readdir(targets)).toEqual([]);
     // The release still published is untouched, and the tree verifies.
-    expect((await readdir(join(server.data, 'repositories', 'app', 'targets', '3.1.0'))).length).toBe(2);
+    expect((await readdir(join(server.data, 'repositories', 'app', 'targets', '3.1.0'))).length).toBe(4);
     expect((await verifyRepository({ repo: join(server.data, 'repositories', 'app') })).problems).toEqual([]);
     const again = await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP, now: later });
     expect(again.targets).toEqual([]);
