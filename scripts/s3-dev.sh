@@ -131,7 +131,7 @@ start() {
     ceph-authtool "$DIR/mon.keyring" --import-keyring "$DIR/admin.keyring"
     monmaptool --create --addv a "[v2:127.0.0.1:$MON_PORT]" --fsid "$fsid" "$DIR/monmap"
     ceph-mon "${c[@]}" --mkfs -i a --monmap "$DIR/monmap" --keyring "$DIR/mon.keyring"
-    ceph-mon "${c[@]}" -i a
+    ceph-mon "${c[@]}" -i a 9>&-
   } >"$DIR/log/setup.log" 2>&1 || fail "the monitor did not start (see $DIR/log/)"
   cephc() { timeout 30 ceph "${c[@]}" "$@" >>"$DIR/log/setup.log" 2>&1; }
   {
@@ -141,9 +141,9 @@ start() {
       cephc osd crush add-bucket localhost host &&
       cephc osd crush move localhost root=default &&
       cephc osd crush add osd.0 1.0 host=localhost &&
-      ceph-osd "${c[@]}" -i 0 &&
+      ceph-osd "${c[@]}" -i 0 9>&- &&
       cephc auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' -o "$DIR/rgw.keyring" &&
-      radosgw "${c[@]}" -n client.rgw.a
+      radosgw "${c[@]}" -n client.rgw.a 9>&-
   } >>"$DIR/log/setup.log" 2>&1 || fail "the OSD or gateway did not start (see $DIR/log/setup.log)"
   until answers; do
     [ "$SECONDS" -lt "$deadline" ] || fail "radosgw did not answer on 127.0.0.1:$PORT within ${TIMEOUT}s (see $DIR/log/)"
@@ -168,6 +168,8 @@ stop() {
 }
 
 # One start or stop at a time (test files starting it lazily in parallel, a developer's shell).
+# The daemons are started with fd 9 closed (`9>&-`): inheriting it, they would hold the lock for
+# their whole life, and every later start (reuse) or stop would wait for it and fail.
 locked() {
   exec 9>"$DIR.lock"
   flock -w "$TIMEOUT" 9 || fail "another s3-dev.sh holds $DIR.lock"
