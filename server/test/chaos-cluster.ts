@@ -21,6 +21,7 @@ export class ChaosCluster {
   /** The APIs' base URLs (fixed across restarts). */
   readonly apis: string[] = [];
   private readonly killable: Member[] = [];
+  private kills = 0;
   private readonly env: NodeJS.ProcessEnv;
 
   private constructor(
@@ -65,9 +66,14 @@ export class ChaosCluster {
     m.child = await this.children.start(m.args, this.env, m.ready);
   }
 
-  /** SIGKILL a random API or worker, then start it again (same port, same data directory); its name. */
+  /**
+   * SIGKILL an API and a worker in turn (a random one of its kind), then start it again (same
+   * port, same data directory); returns its name.
+   */
   async killOne(random: () => number = Math.random): Promise<string> {
-    const m = this.killable[Math.floor(random() * this.killable.length)];
+    const kind = this.kills++ % 2 === 0 ? 'worker' : 'api';
+    const pool = this.killable.filter((m) => m.name.startsWith(kind));
+    const m = pool[Math.floor(random() * pool.length)];
     if (m.child) await killNine(m.child);
     await this.launch(m);
     return m.name;
