@@ -168,7 +168,8 @@ stop() {
 }
 
 # One start or stop at a time (test files starting it lazily in parallel, a developer's shell).
-# The daemons are started with fd 9 closed, so they do not keep holding the lock.
+# The daemons are started with fd 9 closed (`9>&-`): inheriting it, they would hold the lock for
+# their whole life, and every later start (reuse) or stop would wait for it and fail.
 locked() {
   exec 9>"$DIR.lock"
   flock -w "$TIMEOUT" 9 || fail "another s3-dev.sh holds $DIR.lock"

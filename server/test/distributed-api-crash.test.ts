@@ -6,29 +6,19 @@
  * processes of the built CLIs (`npm run build` first, as `npm test` does).
  */
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, ourClient, tempDir } from '../../test/publisher/helpers.js';
 import { startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { adminSql, Children, isolated, killNine, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
+import { adminSql, Children, freePort, isolated, killNine, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
 import { bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'publisher', 'cli', 'main.js');
 const services = isolated('etuf_api');
 const children = new Children();
 const processes: Process[] = [];
-
-/** A port free now (the API is restarted on the same one, as behind a fixed address). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function startApi(data: string, port: number, adminToken: string) {
   const args = ['api', '--data', data, '--port', String(port), '--serve'];
