@@ -8,6 +8,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { repositoryPaths } from '../../publisher/index.js';
 import { CancelledError } from '../../updater/core/errors.js';
 import { CancellationToken } from '../../updater/electron/cancellation.js';
 import { chunkMapTargetPath } from '../../updater/release/chunk-map.js';
@@ -204,8 +205,10 @@ describe('differential download against a hostile mirror or a changed disk', () 
   });
 
   it('a mirror serving another release’s map bytes for the map is refused (signed length and hashes)', async () => {
-    const oldMap = join(repo.dir, 'builds', '1.0.0', `${fileNameOf('1.0.0')}.chunks.json`);
-    const bytes = await readFile(oldMap);
+    // 1.0.0's map as `repo add` stored it (<hash>.<name>, consistent snapshots).
+    const stored = join(repositoryPaths(repo.repo).targets, '1.0.0');
+    const oldMap = (await readdir(stored)).find((name) => name.endsWith(`.${fileNameOf('1.0.0')}.chunks.json`));
+    const bytes = await readFile(join(stored, oldMap!));
     const app = await expectFallback((e) => {
       if (!e.req.url!.endsWith(`${fileNameOf('1.1.0')}.chunks.json`)) return false;
       e.res.writeHead(200, { 'content-length': bytes.length }).end(bytes);

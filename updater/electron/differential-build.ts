@@ -22,12 +22,25 @@ import { onDisk, PartFile } from '../client/part-file.js';
 import { ProgressThrottle } from '../client/progress-throttle.js';
 import type { Chunk, ChunkMap } from '../release/chunk-map.js';
 import { ChunkMismatchError } from './errors.js';
-import { planDifferential, type LocalStep, type Plan, type PlanOptions, type RemoteStep } from './differential-plan.js';
+import {
+  DEFAULT_PLAN_OPTIONS,
+  planDifferential,
+  type LocalStep,
+  type Plan,
+  type PlanOptions,
+  type RemoteStep,
+} from './differential-plan.js';
 
 /** Ranged requests in flight at once (each buffers at most PlanOptions.maxRangeBytes). */
 export const RANGE_CONCURRENCY = 4;
 /** Local reads done ahead of the writer (each at most PlanOptions.maxReadBytes). */
 const LOCAL_READ_AHEAD = 2;
+/**
+ * Bytes appended but not yet on disk before the writer waits: two local reads' worth, so the
+ * write of one step overlaps the reading and hashing of the next instead of each append
+ * waiting for its own write.
+ */
+const WRITE_BEHIND_BYTES = 2 * DEFAULT_PLAN_OPTIONS.maxReadBytes;
 
 /** Reads a byte range of the new installer from the repository (Updater.readTargetRange). */
 export type RangeReader = (
@@ -74,6 +87,7 @@ export async function buildFromChunks(request: BuildRequest): Promise<BuildResul
     `${request.destPath}.part`,
     true,
     () => new LengthAndHashVerifier(target.length, target.hashes, target.path),
+    WRITE_BEHIND_BYTES,
   );
   let handles: FileHandle[] = [];
   try {
