@@ -308,13 +308,33 @@ describe('differential download against a hostile mirror or a changed disk', () 
     expect(built(app)).toBe(true);
   });
 
-  it('a local installer changed on disk since its download (same size) is caught by the chunk hashes', async () => {
+  it('a local installer changed on disk since its download (same size) is caught by the whole-file check', async () => {
     const app = await appWithPending100();
     const old = join(app.cacheDir, 'pending', fileNameOf('1.0.0'));
     await writeFile(old, pseudoRandomBytes(SIZE, 'someone else'));
     await repo.publish('1.1.0', NEW);
     expect((await update(app)).equals(NEW)).toBe(true);
-    expect(app.lines.find((l) => l.includes(FALLBACK))).toMatch(/StorageError/);
+    expect(app.lines.find((l) => l.includes(FALLBACK))).toMatch(/LengthOrHashMismatchError: .* mismatch/);
+    expect(repo.server.served(NEW_NAME)).toBeGreaterThanOrEqual(NEW.length); // then in full
+  });
+
+  it('cancelled while copying a changed local installer: only the chunks that match the map are kept', async () => {
+    const app = await appWithPending100();
+    const old = join(app.cacheDir, 'pending', fileNameOf('1.0.0'));
+    await writeFile(old, pseudoRandomBytes(SIZE, 'someone else'));
+    await repo.publish('1.1.0', NEW);
+    repo.server.hook(slowRanges(40));
+    const token = new CancellationToken();
+    app.updater.once('download-progress', () => token.cancel());
+    await app.updater.checkForUpdates();
+    await expect(app.updater.downloadUpdate(token)).rejects.toThrow(CancelledError);
+    const part = join(app.cacheDir, 'pending', `${fileNameOf('1.1.0')}.part`);
+    const kept = await readFile(part);
+    expect(NEW.subarray(0, kept.length).equals(kept)).toBe(true); // a prefix of the new installer, nothing else
+
+    repo.server.clearHooks();
+    const [file] = await app.updater.downloadUpdate();
+    expect((await readFile(file)).equals(NEW)).toBe(true);
   });
 
   it('a local installer gone (or of another size) means a full download', async () => {
