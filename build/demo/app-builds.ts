@@ -71,6 +71,8 @@ export async function buildWithElectronBuilder(
   outDir: string,
   config: EmbeddedConfig,
   compiledApp?: string,
+  /** An Electron distribution to pack (default: a fresh stand-in). */
+  electronDist?: string,
 ): Promise<DemoBuild> {
   const { name } = await demoAppManifest();
   const { artifacts } = await withQuietBuilderLog(() =>
@@ -78,6 +80,7 @@ export async function buildWithElectronBuilder(
       version,
       outDir,
       compiledApp,
+      electronDist,
       targets: ['tar.gz'],
       arch: DEMO_ARCH,
       // The demo embeds and publishes by itself (publishRelease adds the release notes), so

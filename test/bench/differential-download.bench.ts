@@ -4,9 +4,8 @@
  *
  * A synthetic installer (150 MB of pseudo-random bytes; BENCH_QUICK=1: 24 MB) and a new version
  * of it with 1 % of its bytes overwritten in 15 places and a few bytes inserted near the start
- * (which shifts everything after it), both published with the publisher, each with a chunk map
- * (test/helpers/chunk-maps.ts: a content-defined test chunker, ~10 KiB chunks, until `repo
- * add` makes maps) and served by `repo serve` (single byte ranges). An app that downloaded the
+ * (which shifts everything after it), both published with `repo add`, which makes their chunk
+ * maps (publisher/chunker.ts), and served by `repo serve` (single byte ranges). An app that downloaded the
  * old version (kept pending, with its map) then downloads the new one, in a fresh process each
  * run: full and differential runs alternate.
  *

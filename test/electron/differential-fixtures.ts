@@ -1,6 +1,7 @@
 /**
  * Set-up for the differential download tests: a real repository made with the publisher
- * (`repo init`, `repo add`, and `addTargets` for the chunk maps until `repo add` makes them),
+ * (`repo init`, `repo add`, which makes the chunk maps; hand-made or hostile maps signed with
+ * `addTargets`: test/helpers/chunk-maps.ts),
  * served over real HTTP with single byte ranges, and hooks that let a test answer requests for
  * an installer itself (a hostile mirror). Apps are TufAppUpdaters on a NodeHost using the
  * default fetcher (HttpFetcher), logging to an array.
@@ -131,7 +132,7 @@ export class ChunkedRepo {
     return new ChunkedRepo(dir, repo, keys, await readFile(init.trustedRoot), server);
   }
 
-  /** `repo add` of the installer, then its chunk map as a signed target named in the installer's custom. */
+  /** `repo add` of the installer with its chunk map (or the hand-made or hostile one in `options`). */
   async publish(version: string, bytes: Uint8Array, options: PublishOptions = {}): Promise<void> {
     const installer = await writeInstaller(join(this.dir, 'builds', version), fileNameOf(version), bytes);
     const target = { repo: this.repo, keys: this.keys, metadataUrl: this.server.metadataUrl, root: this.root };

@@ -8,6 +8,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { repositoryPaths } from '../../publisher/index.js';
 import { CancelledError } from '../../updater/core/errors.js';
 import { CancellationToken } from '../../updater/electron/cancellation.js';
 import { chunkMapTargetPath } from '../../updater/release/chunk-map.js';
@@ -204,8 +205,10 @@ describe('differential download against a hostile mirror or a changed disk', () 
   });
 
   it('a mirror serving another release’s map bytes for the map is refused (signed length and hashes)', async () => {
-    const oldMap = join(repo.dir, 'builds', '1.0.0', `${fileNameOf('1.0.0')}.chunks.json`);
-    const bytes = await readFile(oldMap);
+    // 1.0.0's map as `repo add` stored it (<hash>.<name>, consistent snapshots).
+    const stored = join(repositoryPaths(repo.repo).targets, '1.0.0');
+    const oldMap = (await readdir(stored)).find((name) => name.endsWith(`.${fileNameOf('1.0.0')}.chunks.json`));
+    const bytes = await readFile(join(stored, oldMap!));
     const app = await expectFallback((e) => {
       if (!e.req.url!.endsWith(`${fileNameOf('1.1.0')}.chunks.json`)) return false;
       e.res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
@@ -305,13 +308,33 @@ describe('differential download against a hostile mirror or a changed disk', () 
     expect(built(app)).toBe(true);
   });
 
-  it('a local installer changed on disk since its download (same size) is caught by the chunk hashes', async () => {
+  it('a local installer changed on disk since its download (same size) is caught by the whole-file check', async () => {
     const app = await appWithPending100();
     const old = join(app.cacheDir, 'pending', fileNameOf('1.0.0'));
     await writeFile(old, pseudoRandomBytes(SIZE, 'someone else'));
     await repo.publish('1.1.0', NEW);
     expect((await update(app)).equals(NEW)).toBe(true);
-    expect(app.lines.find((l) => l.includes(FALLBACK))).toMatch(/StorageError/);
+    expect(app.lines.find((l) => l.includes(FALLBACK))).toMatch(/LengthOrHashMismatchError: .* mismatch/);
+    expect(repo.server.served(NEW_NAME)).toBeGreaterThanOrEqual(NEW.length); // then in full
+  });
+
+  it('cancelled while copying a changed local installer: only the chunks that match the map are kept', async () => {
+    const app = await appWithPending100();
+    const old = join(app.cacheDir, 'pending', fileNameOf('1.0.0'));
+    await writeFile(old, pseudoRandomBytes(SIZE, 'someone else'));
+    await repo.publish('1.1.0', NEW);
+    repo.server.hook(slowRanges(40));
+    const token = new CancellationToken();
+    app.updater.once('download-progress', () => token.cancel());
+    await app.updater.checkForUpdates();
+    await expect(app.updater.downloadUpdate(token)).rejects.toThrow(CancelledError);
+    const part = join(app.cacheDir, 'pending', `${fileNameOf('1.1.0')}.part`);
+    const kept = await readFile(part);
+    expect(NEW.subarray(0, kept.length).equals(kept)).toBe(true); // a prefix of the new installer, nothing else
+
+    repo.server.clearHooks();
+    const [file] = await app.updater.downloadUpdate();
+    expect((await readFile(file)).equals(NEW)).toBe(true);
   });
 
   it('a local installer gone (or of another size) means a full download', async () => {

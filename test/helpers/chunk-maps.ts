@@ -1,7 +1,8 @@
 /**
- * Chunk maps for tests and benchmarks of differential downloads, until the publisher makes
- * them itself: a small content-defined chunker (a gear rolling hash, as FastCDC uses; not
- * tuned), or fixed-size chunks. The app updater must not care which: it matches chunks by hash.
+ * Chunk maps for tests and benchmarks of differential downloads. Releases are published with
+ * `repo add`, which makes their maps (publisher/chunker.ts); a test that needs an unusual map
+ * (fixed-size chunks: the app updater must not care how chunks were cut, it matches them by
+ * hash) or a hostile one (broken bytes, another release's map) gets it made here, signed.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,54 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addRelease, addTargets } from '../../publisher/index.js';
 import { Updater } from '../../updater/client/updater.js';
-import {
-  CHUNK_MAX_LENGTH,
-  chunkMapTargetPath,
-  serializeChunkMap,
-  type Chunk,
-  type ChunkMap,
-} from '../../updater/release/chunk-map.js';
+import { chunkMapTargetPath, serializeChunkMap, type Chunk, type ChunkMap } from '../../updater/release/chunk-map.js';
 import { installerTargetPath } from '../../updater/release/index.js';
 
+/** A hand-made map: fixed-size chunks of this many bytes (the publisher's are content-defined). */
 export interface ChunkingOptions {
-  /** Fixed-size chunks of this many bytes instead of content-defined ones. */
-  fixed?: number;
-  /** Content-defined: boundaries where the hash's low bits are zero; average about mask + 1 bytes. */
-  mask?: number;
-  min?: number;
-  max?: number;
+  fixed: number;
 }
 
-const GEAR = Array.from({ length: 256 }, (_, i) => createHash('sha256').update(`gear ${i}`).digest().readUInt32LE(0));
-
 /** Chunk lengths of `bytes`, in order. */
-export function chunkLengths(bytes: Uint8Array, options: ChunkingOptions = {}): number[] {
-  if (options.fixed) {
-    const lengths: number[] = [];
-    for (let at = 0; at < bytes.length; at += options.fixed) lengths.push(Math.min(options.fixed, bytes.length - at));
-    return lengths;
-  }
-  const mask = options.mask ?? 0x1fff;
-  const min = options.min ?? 2048;
-  const max = Math.min(options.max ?? 64 * 1024, CHUNK_MAX_LENGTH);
+function chunkLengths(bytes: Uint8Array, { fixed }: ChunkingOptions): number[] {
   const lengths: number[] = [];
-  let start = 0;
-  let hash = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    hash = ((hash << 1) + GEAR[bytes[i]]) >>> 0;
-    const length = i + 1 - start;
-    if ((length >= min && (hash & mask) === 0) || length >= max) {
-      lengths.push(length);
-      start = i + 1;
-      hash = 0;
-    }
-  }
-  if (start < bytes.length) lengths.push(bytes.length - start);
+  for (let at = 0; at < bytes.length; at += fixed) lengths.push(Math.min(fixed, bytes.length - at));
   return lengths;
 }
 
 /** The chunk map of `bytes`. */
-export function chunkMapOf(bytes: Uint8Array, options: ChunkingOptions = {}): ChunkMap {
+export function chunkMapOf(bytes: Uint8Array, options: ChunkingOptions): ChunkMap {
   let offset = 0;
   const chunks: Chunk[] = chunkLengths(bytes, options).map((length) => {
     const sha256 = new Uint8Array(
@@ -70,7 +40,7 @@ export function chunkMapOf(bytes: Uint8Array, options: ChunkingOptions = {}): Ch
   });
   return {
     format: 1,
-    chunking: options.fixed ? `fixed-${options.fixed}` : 'test-gear',
+    chunking: `fixed-${options.fixed}`,
     file: { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
     chunks,
   };
@@ -114,7 +84,7 @@ export interface PublisherRepo {
 }
 
 export interface PublishOptions {
-  /** Publish a chunk map (default true), made with these options. */
+  /** false: publish without a map (`--no-chunk-map`); fixed-size chunks: a hand-made map instead of the publisher's. */
   map?: false | ChunkingOptions;
   /** Publish these bytes as the map instead (a broken map, signed). */
   mapBytes?: Uint8Array;
@@ -123,9 +93,10 @@ export interface PublishOptions {
 }
 
 /**
- * `repo add` of `installer` (a file named as the release's Linux tar.gz), then its chunk map
- * as a signed target beside it, named in the installer's custom (as `repo add` will do once
- * the publisher makes maps). Returns the map's bytes (undefined without one).
+ * `repo add` of `installer` (a file named as the release's Linux tar.gz), which makes its chunk
+ * map; or, with a hand-made or hostile map in `options`, `repo add` without one and then that
+ * map as a signed target beside it, named in the installer's custom. Returns the map's length
+ * (undefined without one).
  */
 export async function publishWithChunkMap(
   target: PublisherRepo,
@@ -133,13 +104,27 @@ export async function publishWithChunkMap(
   installer: string,
   bytes: Uint8Array,
   options: PublishOptions = {},
-): Promise<Uint8Array | undefined> {
+): Promise<{ length: number } | undefined> {
   const { repo, keys } = target;
-  await addRelease({ repo, keys, files: [installer], version, platform: 'linux', arch: 'x64' });
+  const handMade = options.map !== undefined || options.mapBytes !== undefined || options.chunkMapPath !== undefined;
+  const added = await addRelease({
+    repo,
+    keys,
+    files: [installer],
+    version,
+    platform: 'linux',
+    arch: 'x64',
+    chunkMap: !handMade,
+  });
+  if (!handMade) {
+    const made = added.targets[0].chunkMap;
+    if (!made) throw new Error(`repo add made no chunk map for ${installer}`);
+    return { length: made.length };
+  }
   if (options.map === false) return undefined;
   const path = installerTargetPath(version, installer.slice(installer.lastIndexOf('/') + 1));
   const mapFile = `${installer}.chunks.json`;
-  const mapBytes = options.mapBytes ?? serializeChunkMap(chunkMapOf(bytes, options.map ?? {}));
+  const mapBytes = options.mapBytes ?? serializeChunkMap(chunkMapOf(bytes, options.map ?? { fixed: 4096 }));
   await writeFile(mapFile, mapBytes);
   const custom = {
     ...(await signedCustomOf(target, path)),
@@ -154,7 +139,7 @@ export async function publishWithChunkMap(
       { path, file: installer, custom },
     ],
   });
-  return mapBytes;
+  return { length: mapBytes.length };
 }
 
 /** The signed custom of a target, read as a client would. */

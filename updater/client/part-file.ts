@@ -43,12 +43,23 @@ export class PartFile {
     private readonly handle: FileHandle,
     existingSize: number,
     private readonly newVerifier: () => LengthAndHashVerifier,
+    private readonly writeBehindBytes: number,
   ) {
     this.size = existingSize;
     this.verifier = newVerifier();
   }
 
-  static async open(path: string, keepExisting: boolean, newVerifier: () => LengthAndHashVerifier): Promise<PartFile> {
+  /**
+   * `writeBehindBytes` (default WRITE_BEHIND_BYTES): accepted bytes allowed to wait for the
+   * disk before append() waits. A writer appending whole megabytes at a time (a differential
+   * build) needs more than one append's worth, or every append waits for its own write.
+   */
+  static async open(
+    path: string,
+    keepExisting: boolean,
+    newVerifier: () => LengthAndHashVerifier,
+    writeBehindBytes = WRITE_BEHIND_BYTES,
+  ): Promise<PartFile> {
     // O_NOFOLLOW: never write through a symlink planted at the .part path (absent on Windows).
     const flags =
       constants.O_RDWR | constants.O_CREAT | (keepExisting ? 0 : constants.O_TRUNC) | (constants.O_NOFOLLOW ?? 0);
@@ -56,7 +67,7 @@ export class PartFile {
     try {
       const stat = await onDisk(`stat ${path}`, () => handle.stat());
       if (!stat.isFile()) throw new StorageError(`${path} is not a regular file`);
-      return new PartFile(path, handle, stat.size, newVerifier);
+      return new PartFile(path, handle, stat.size, newVerifier, writeBehindBytes);
     } catch (err) {
       await handle.close().catch(() => {});
       throw err;
@@ -85,7 +96,7 @@ export class PartFile {
     this.size += owned.length;
     this.unwritten += owned.length;
     this.writing ??= this.writeQueued(this.size - this.unwritten);
-    if (this.unwritten > WRITE_BEHIND_BYTES || this.queue.length >= MAX_QUEUED_CHUNKS) await this.flush();
+    if (this.unwritten > this.writeBehindBytes || this.queue.length >= MAX_QUEUED_CHUNKS) await this.flush();
   }
 
   /** Resolves when everything accepted is on disk; throws the first write failure. */

@@ -3,13 +3,17 @@
  * ones (the plan: differential-plan.ts), into `<dest>.part`, then commits it like a full
  * download (client/part-file.ts: the same part file, verifier and atomic rename).
  *
- * Nothing is taken on trust. Each chunk read from a local installer is hashed and must match
- * the new installer's signed chunk map before it is written; each fetched chunk is checked the
- * moment its last byte arrives (a tampered range ends its request at once); the whole file is
- * checked against its signed target info (length and every hash) before it is renamed into
- * place. The new file is written in order, so `<dest>.part` is always a prefix of it: an
- * interrupted build (or a full download, which uses the same file) resumes from it, after its
- * chunks are checked again.
+ * Nothing is taken on trust. Each fetched chunk is checked against the new installer's signed
+ * chunk map the moment its last byte arrives (a tampered range ends its request at once); the
+ * whole file is checked against its signed target info (length and every hash) before it is
+ * renamed into place. Chunks copied from a local installer are not hashed one by one as they
+ * are copied: that was a second SHA-256 pass over nearly the whole file, which kept a
+ * differential download on a fast link well above the cost of a full one, and the whole-file
+ * check refuses a local installer changed on disk just the same (the caller then falls back to
+ * a full download). What an interrupted build leaves in `<dest>.part` is cut to its chunks that
+ * match the map before it is kept, so the part file stays a prefix of the new installer that
+ * the next attempt (differential, or a full download using the same file) can resume from; a
+ * resumed build checks those chunks again.
  */
 import { hash } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -22,12 +26,25 @@ import { onDisk, PartFile } from '../client/part-file.js';
 import { ProgressThrottle } from '../client/progress-throttle.js';
 import type { Chunk, ChunkMap } from '../release/chunk-map.js';
 import { ChunkMismatchError } from './errors.js';
-import { planDifferential, type LocalStep, type Plan, type PlanOptions, type RemoteStep } from './differential-plan.js';
+import {
+  DEFAULT_PLAN_OPTIONS,
+  planDifferential,
+  type LocalStep,
+  type Plan,
+  type PlanOptions,
+  type RemoteStep,
+} from './differential-plan.js';
 
 /** Ranged requests in flight at once (each buffers at most PlanOptions.maxRangeBytes). */
 export const RANGE_CONCURRENCY = 4;
 /** Local reads done ahead of the writer (each at most PlanOptions.maxReadBytes). */
 const LOCAL_READ_AHEAD = 2;
+/**
+ * Bytes appended but not yet on disk before the writer waits: two local reads' worth, so the
+ * write of one step overlaps the reading and hashing of the next instead of each append
+ * waiting for its own write.
+ */
+const WRITE_BEHIND_BYTES = 2 * DEFAULT_PLAN_OPTIONS.maxReadBytes;
 
 /** Reads a byte range of the new installer from the repository (Updater.readTargetRange). */
 export type RangeReader = (
@@ -74,6 +91,7 @@ export async function buildFromChunks(request: BuildRequest): Promise<BuildResul
     `${request.destPath}.part`,
     true,
     () => new LengthAndHashVerifier(target.length, target.hashes, target.path),
+    WRITE_BEHIND_BYTES,
   );
   let handles: FileHandle[] = [];
   try {
@@ -91,9 +109,12 @@ export async function buildFromChunks(request: BuildRequest): Promise<BuildResul
     progress.finish();
     return { plan, resumed };
   } catch (error) {
-    // A whole file that fails its signed hashes despite matching every chunk: start afresh next time.
+    // A whole file that fails its signed hashes (a local installer changed on disk): start afresh next time.
     const poisoned = error instanceof LengthOrHashMismatchError && !(error instanceof ChunkMismatchError);
-    await (poisoned ? part.discard() : part.close()).catch(() => undefined);
+    await (poisoned ? part.discard() : keepOnlyMatchingChunks(part, request.map.chunks))
+      .catch(() => part.discard())
+      .catch(() => undefined); // the build's own error is what the caller needs
+    await part.close().catch(() => undefined);
     throw error;
   } finally {
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
@@ -106,6 +127,13 @@ export async function buildFromChunks(request: BuildRequest): Promise<BuildResul
  * file's verifier. Returns its length.
  */
 async function keepVerifiedPrefix(part: PartFile, chunks: readonly Chunk[]): Promise<number> {
+  const verified = await keepOnlyMatchingChunks(part, chunks);
+  await part.hashExistingBytes();
+  return verified;
+}
+
+/** Truncates `<dest>.part` to its longest prefix of whole chunks that match the map; returns its length. */
+async function keepOnlyMatchingChunks(part: PartFile, chunks: readonly Chunk[]): Promise<number> {
   const onDiskSize = part.size;
   let verified = 0;
   for (const chunk of chunks) {
@@ -115,7 +143,6 @@ async function keepVerifiedPrefix(part: PartFile, chunks: readonly Chunk[]): Pro
     verified = chunk.offset + chunk.length;
   }
   await part.truncate(verified);
-  await part.hashExistingBytes();
   return verified;
 }
 
@@ -187,7 +214,11 @@ async function runPlan(plan: Plan, run: Run): Promise<void> {
   }
 }
 
-/** A local step's bytes, each chunk re-hashed: the installer on disk may have changed since its map was made. */
+/**
+ * A local step's bytes, read in one go. Not hashed chunk by chunk (see the file comment): the
+ * whole-file check before commit refuses them if the installer on disk changed since its map
+ * was made, and an interrupted build keeps only the chunks that match.
+ */
 async function readLocal(step: LocalStep, handle: FileHandle): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(step.length);
   let filled = 0;
@@ -197,12 +228,6 @@ async function readLocal(step: LocalStep, handle: FileHandle): Promise<Buffer> {
     );
     if (bytesRead === 0) throw new StorageError('a local installer shrank while being read');
     filled += bytesRead;
-  }
-  let at = 0;
-  for (const chunk of step.chunks) {
-    if (!matches(buffer.subarray(at, at + chunk.length), chunk))
-      throw new StorageError(`a local installer no longer holds the chunk at ${chunk.offset} of the new file`);
-    at += chunk.length;
   }
   return buffer;
 }

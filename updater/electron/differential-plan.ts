@@ -28,7 +28,7 @@ export interface PlanOptions {
 export const DEFAULT_PLAN_OPTIONS: Readonly<PlanOptions> = Object.freeze({
   mergeGapBytes: 16 * 1024,
   maxRangeBytes: CHUNK_MAX_LENGTH,
-  maxReadBytes: 1 << 20,
+  maxReadBytes: 4 << 20,
   from: 0,
 });
 

@@ -14,7 +14,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist');
+// BENCH_DIST: another build of the package (e.g. a copy of dist/ before a change), to compare.
+const DIST = process.env.BENCH_DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist');
 const { NodeHost, TufAppUpdater } = await import(pathToFileURL(join(DIST, 'updater', 'index.js')).href);
 
 const options = JSON.parse(process.argv[2]);

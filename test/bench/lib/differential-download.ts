@@ -73,7 +73,10 @@ export async function compareDownloads(
 
 async function download(source: AppSource, userDataPath: string, version: string, full: boolean): Promise<DownloadRun> {
   const options = { ...source, userDataPath, version, full };
-  const outcome = await runChild<DownloadRun>(CHILD, [JSON.stringify(options)], { timeoutMs: 300_000 });
+  // BENCH_CPU_PROF=<dir>: each app process writes a V8 CPU profile there (node --cpu-prof).
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const outcome = await runChild<DownloadRun>(CHILD, [JSON.stringify(options)], { timeoutMs: 300_000, nodeArgs });
   if (!outcome.finished) throw new Error('a differential-download child did not finish in 300 s');
   return outcome.result;
 }
