@@ -95,8 +95,11 @@ describe('chaos: many processes, kill -9, S3, a client watching', () => {
         expect(createHash('sha256').update(bytes).digest('hex'), f).toBe(entry.hashes.sha256);
       }
     }
-    // No installer of ours published twice, under another path.
-    expect(entries.filter(([p]) => /^1\.\d+\.\d+\/App-/.test(p)).length).toBe(acknowledged.length);
+    // No installer of ours published twice, under another path; each has its chunk map beside it.
+    const installers = entries.filter(([p]) => /^1\.\d+\.\d+\/App-/.test(p) && !p.endsWith('.chunks.json'));
+    expect(installers.length).toBe(acknowledged.length);
+    const maps = new Set(entries.filter(([p]) => p.endsWith('.chunks.json')).map(([p]) => p));
+    expect(acknowledged.filter((a) => !maps.has(`${a.path}.chunks.json`)).map((a) => a.path)).toEqual([]);
 
     // `repo verify` on the bucket's content.
     const check = await verifyRepository({ repo: copy });
