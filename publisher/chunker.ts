@@ -26,7 +26,7 @@ export interface ChunkingParameters {
 }
 
 /** Chosen by measurement (test/bench/diff.bench.ts): see docs/differential-updates.md. */
-export const DEFAULT_CHUNKING: ChunkingParameters = { minLength: 4096, averageLength: 16384, maxLength: 65536 };
+export const DEFAULT_CHUNKING: ChunkingParameters = { minLength: 2048, averageLength: 8192, maxLength: 32768 };
 
 /**
  * The gear table: 256 fixed pseudo-random 32-bit words, derived from SHA-256 so it is
