@@ -20,12 +20,13 @@ import { RepositoryError, ValueError } from '../updater/core/errors.js';
 import { Metadata, type Snapshot } from '../updater/core/metadata.js';
 import { countSignatures } from '../updater/core/verify.js';
 import { metadataFileName, targetFilePath, validatePublishedTargetPath } from './layout.js';
-import { pathsFor, type RepositoryOptions } from './options.js';
+import type { RepositoryOptions } from './options.js';
 import { RepositoryState } from './repository.js';
 import { SIZE_LIMITS } from './role-files.js';
-import { DiskStorage, type RepositoryStorage } from './storage.js';
+import type { RepositoryStorage } from './storage.js';
 import type { RepositoryConfig } from './config.js';
-import { fileStateStore, stateFilePath, type TrustedStateStore } from './trusted-state.js';
+import type { TrustedStateStore } from './trusted-state.js';
+import { withLoadedState } from './transaction.js';
 
 export const DEFAULT_KEEP_SNAPSHOTS = 10;
 
@@ -73,13 +74,9 @@ export interface GarbageResult {
 export async function collectGarbage(options: GarbageOptions): Promise<GarbageResult> {
   const keep = options.keepSnapshots ?? DEFAULT_KEEP_SNAPSHOTS;
   if (!Number.isSafeInteger(keep) || keep < 1) throw new ValueError(`keepSnapshots must be at least 1, got ${keep}`);
-  // The same load as a publish (transaction.ts): storage, trusted record and settings wherever they live.
-  const paths = await pathsFor(options);
-  const storage = options.storage ?? new DiskStorage(paths);
-  const stateStore = options.stateStore ?? fileStateStore(stateFilePath(paths, options));
-  return storage.withLock(async () => {
-    const recorded = await stateStore.read();
-    const state = await RepositoryState.load(paths.root, { storage, recorded, config: options.config });
+  // The same verified load as a publish, under the same lock (transaction.ts).
+  return withLoadedState(options, async (state, _stateStore, recorded) => {
+    const { storage } = state;
     const current = state.snapshot.signed.version;
     // The publisher's own record names a snapshot it re-reads at load (rollback check): keep it too.
     const keepFrom = Math.max(1, Math.min(current - keep + 1, recorded?.snapshot.version ?? current));
@@ -91,7 +88,7 @@ export async function collectGarbage(options: GarbageOptions): Promise<GarbageRe
       await storage.removeFiles('targets', targets);
     }
     return { metadata: plan.metadata, targets, stillListed, floors: plan.floors, snapshotVersion: current };
-  }, options);
+  });
 }
 
 /** Snapshots keepFrom..current, each verified against the snapshot keys of root (or the root before it). */

@@ -46,6 +46,7 @@ import {
   sha256Hex,
   stateFilePath,
   type PublishedState,
+  type TrustedState,
   type TrustedStateStore,
 } from './trusted-state.js';
 
@@ -205,11 +206,7 @@ export async function editRepository<T>(
   const paths = await pathsFor(options);
   const ring = keyRingFor(paths, options);
   const now = nowOf(options);
-  const storage = options.storage ?? new DiskStorage(paths);
-  const stateStore = options.stateStore ?? fileStateStore(stateFilePath(paths, options));
-  return storage.withLock(async () => {
-    const recorded = await stateStore.read();
-    const state = await RepositoryState.load(paths.root, { storage, recorded, config: options.config });
+  return withLoadedState(options, async (state, stateStore) => {
     if (options.requireValidRoot !== false) state.assertRootValid(now);
     const repositoryEdit = new RepositoryEdit(state, ring, now);
     try {
@@ -217,6 +214,31 @@ export async function editRepository<T>(
     } finally {
       await repositoryEdit.discardStaged();
     }
+  });
+}
+
+/**
+ * The one verified load under the repository's lock, for a publish and for anything else that
+ * must see the repository as a publish would (garbage collection): storage, trusted record and
+ * settings wherever they live (files, or the service's database and bucket).
+ */
+export async function withLoadedState<T>(
+  options: Pick<
+    TransactionOptions,
+    'repo' | 'storage' | 'stateStore' | 'stateFile' | 'env' | 'config' | 'lockTimeoutMs'
+  >,
+  fn: (state: RepositoryState, stateStore: TrustedStateStore, recorded: TrustedState | undefined) => Promise<T>,
+): Promise<T> {
+  const paths = await pathsFor(options);
+  const storage = options.storage ?? new DiskStorage(paths);
+  const stateStore = options.stateStore ?? fileStateStore(stateFilePath(paths, options));
+  return storage.withLock(async () => {
+    const recorded = await stateStore.read();
+    return fn(
+      await RepositoryState.load(paths.root, { storage, recorded, config: options.config }),
+      stateStore,
+      recorded,
+    );
   }, options);
 }
 
