@@ -103,6 +103,15 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (repository, keyid),
     FOREIGN KEY (repository, signed_sha256) REFERENCES staged_roots (repository, signed_sha256) ON DELETE CASCADE
   );
+  -- uploads the service was asked for (upload-records.ts): gc deletes those no release used
+  CREATE TABLE uploads (
+    repository    text NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
+    sha256        text NOT NULL,
+    length        bigint NOT NULL,
+    requested_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (repository, sha256)
+  );
+  CREATE INDEX uploads_requested ON uploads (repository, requested_at);
   `,
 ];
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskStorage, repositoryPaths, verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { BlobStore } from '../src/blobs.js';
 import { collectRepository } from '../src/gc.js';
 import { Repositories } from '../src/repositories.js';
 import {
@@ -19,6 +20,7 @@ import {
   call,
   installerBytes,
   settled,
+  upload,
   sha256,
   startTestServer,
   type TestServer,
@@ -197,6 +199,41 @@ describe('gc', () => {
     expect(r.targets.filter((t) => t.startsWith('4.0.0/'))).toEqual([]);
     const view = await ourClient(tree(), repo.trustedRoot, ['4.0.0/App-4.0.0.zip']);
     expect(sha256(view.files.get('4.0.0/App-4.0.0.zip')!)).toBe(sha256(bytes));
+  }, 120_000);
+
+  it('deletes uploads no release used once their grace period is over; used ones stay', async () => {
+    const uploads = new BlobStore(join(server.data, 'uploads'));
+    const stored = (digest: string): Promise<boolean> => exists(uploads.pathOf('app', digest));
+    const abandoned = installerBytes('never-released', 3000);
+    expect((await upload(server, server.adminToken, 'app', abandoned)).status).toBe(201);
+    const used = await publish('6.0.0');
+    const [unused, kept] = [sha256(abandoned), sha256(used)];
+    expect([await stored(unused), await stored(kept)]).toEqual([true, true]);
+    const settings = { keepSnapshots: KEEP, uploads };
+
+    const early = await collectRepository(server.db, repositories, 'app', settings);
+    expect(early.uploads).toEqual([]);
+    const later = new Date(Date.now() + 2 * DAY_MS);
+    const dry = await collectRepository(server.db, repositories, 'app', { ...settings, now: later, dryRun: true });
+    expect(dry.uploads).toEqual([unused]);
+    expect(await stored(unused)).toBe(true);
+    // Without the upload store, uploads are left alone.
+    expect(
+      (await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP, now: later })).uploads,
+    ).toEqual([]);
+
+    const run = await collectRepository(server.db, repositories, 'app', { ...settings, now: later });
+    expect(run.uploads).toEqual([unused]);
+    expect([await stored(unused), await stored(kept)]).toEqual([false, true]);
+    // The used upload still serves a staging change of its release (it is materialized again).
+    const staging = await call(server, 'PATCH', '/api/v1/repositories/app/releases/6.0.0', {
+      token: server.adminToken,
+      json: { platform: 'linux', arch: 'x64', channel: 'stable', staging: 50 },
+    });
+    expect(staging.status).toBe(202);
+    expect((await settled(server, server.adminToken, staging.body.task)).body.state).toBe('succeeded');
+    const again = await collectRepository(server.db, repositories, 'app', { ...settings, now: later });
+    expect(again.uploads).toEqual([]);
   }, 120_000);
 
   it('storage refuses to remove roots, timestamp.json or anything outside its area', async () => {
