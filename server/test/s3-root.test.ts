@@ -7,7 +7,9 @@
  * worker's disk. Refused signatures (bad, for a stale staged root) and a signature below the
  * threshold leave root 1 published and the bucket unchanged. Root 2 is published into the bucket
  * and our client and tuf-js follow it there. Then two holders sign root 3 at the same time
- * through both APIs and two workers, and neither signature is lost.
+ * through both APIs and two workers, and neither signature is lost. Last, `server gc` on the
+ * bucket deletes the old channel index objects and an upload no release used, and nothing a
+ * client needs.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -30,7 +32,18 @@ import {
 } from '../../test/publisher/helpers.js';
 import { newToken } from '../src/tokens.js';
 import { Children, freePort, isolated, killNine, REDIS_URL, SERVER_CLI, adminSql } from './distributed-helpers.js';
-import { bootstrapBody, call, settled, splitRootKeys, type ApiBody } from './helpers.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  addRelease,
+  bootstrapBody,
+  call,
+  installerBytes,
+  settled,
+  sha256,
+  splitRootKeys,
+  upload,
+  type ApiBody,
+} from './helpers.js';
 import { s3Fixture, type S3Fixture } from './s3-helpers.js';
 
 const iso = isolated('etuf_s3root');
@@ -237,4 +250,68 @@ describe('root changes through the service on S3 storage', () => {
     expect((await ourClient(fx.tree('app'), repo.trustedRoot, [])).rootVersion).toBe(3);
     await expect(tufJsClient(fx.tree('app'), repo.trustedRoot, [])).resolves.toBeDefined();
   }, 240_000);
+
+  it('server gc deletes old channel index objects and unused uploads from the bucket, nothing clients need', async () => {
+    const keys = async (under: string): Promise<string[]> => {
+      const page = await fx.client.send(
+        new ListObjectsV2Command({ Bucket: fx.bucket, Prefix: `${fx.prefix}/${under}` }),
+      );
+      return (page.Contents ?? []).map((o) => o.Key!.slice(fx.prefix.length + 1 + under.length)).sort();
+    };
+    const abandoned = installerBytes('s3-never-released', 3000);
+    expect((await upload({ url: apis[0] }, adminToken, 'app', abandoned)).status).toBe(200);
+    const released: Buffer[] = [];
+    for (const version of ['1.0.0', '1.1.0']) {
+      const bytes = installerBytes(`s3-gc-${version}`, 4000);
+      released.push(bytes);
+      const a = await addRelease({ url: apis[1] }, adminToken, 'app', {
+        version,
+        files: { [`App-${version}.zip`]: bytes },
+      });
+      expect(a.status).toBe(202);
+      expect((await settled({ url: apis[1] }, adminToken, a.body.task)).body.state).toBe('succeeded');
+    }
+    expect(await keys('uploads/app/')).toEqual([sha256(abandoned), ...released.map(sha256)].sort());
+    const indexesBefore = await keys('repositories/app/targets/channels/stable/');
+    expect(indexesBefore).toHaveLength(4); // two versions of the index, each under its sha256 and sha512 names
+
+    const data = await tempDir('etuf-s3root-gc-');
+    const gc = await children.run(
+      [SERVER_CLI, 'gc', ...common(data), '--repository', 'app', '--keep-snapshots', '1', '--upload-grace-days', '0'],
+      env(),
+    );
+    expect([gc.code, gc.stderr]).toEqual([0, expect.any(String)]);
+    const report = JSON.parse(gc.stdout.trim()) as { uploads: string[]; targets: string[] };
+    expect(report.uploads).toEqual([sha256(abandoned)]);
+    // The used uploads stay (a staging change materializes them again); the abandoned one is gone.
+    expect(await keys('uploads/app/')).toEqual(released.map(sha256).sort());
+    // The index the current targets names stays under both names; the older one went.
+    const current = JSON.parse((await fromBucket(`${await currentTargetsVersion()}.targets.json`))!) as {
+      signed: { targets: Record<string, { hashes: Record<string, string> }> };
+    };
+    const named = Object.values(current.signed.targets['channels/stable/linux-x64.json'].hashes).map(
+      (h) => `${h}.linux-x64.json`,
+    );
+    expect(await keys('repositories/app/targets/channels/stable/')).toEqual(named.sort());
+    expect(report.targets.map((t) => t.replace('channels/stable/', '')).sort()).toEqual(
+      indexesBefore.filter((k) => !named.includes(k)),
+    );
+    // A client from the first root still refreshes from the bucket and gets the index and the newest release.
+    const paths = ['channels/stable/linux-x64.json', '1.1.0/App-1.1.0.zip'];
+    const view = await ourClient(fx.tree('app'), repo.trustedRoot, paths);
+    expect(sha256(view.files.get(paths[1])!)).toBe(sha256(released[1]));
+    expect(view.files.get(paths[0])).toBeDefined();
+    await expect(tufJsClient(fx.tree('app'), repo.trustedRoot, paths)).resolves.toBeDefined();
+  }, 240_000);
 });
+
+/** The targets version the bucket's current snapshot names. */
+async function currentTargetsVersion(): Promise<number> {
+  const ts = JSON.parse((await fromBucket('timestamp.json'))!) as {
+    signed: { meta: Record<string, { version: number }> };
+  };
+  const snapshot = JSON.parse((await fromBucket(`${ts.signed.meta['snapshot.json'].version}.snapshot.json`))!) as {
+    signed: { meta: Record<string, { version: number }> };
+  };
+  return snapshot.signed.meta['targets.json'].version;
+}
