@@ -14,6 +14,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyDirectory } from 'electron-tuf/publisher';
 import { Metadata } from '../../updater/core/metadata.js';
@@ -32,7 +33,6 @@ import {
 } from '../../test/publisher/helpers.js';
 import { newToken } from '../src/tokens.js';
 import { Children, freePort, isolated, killNine, REDIS_URL, SERVER_CLI, adminSql } from './distributed-helpers.js';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   addRelease,
   bootstrapBody,
