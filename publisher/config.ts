@@ -83,7 +83,11 @@ export function parseConfig(bytes: Uint8Array, where: string): RepositoryConfig 
   }
 }
 
+/** electron-tuf.json's content for `config` (parseConfig reads it back). */
+export function serializeConfig(config: RepositoryConfig): string {
+  return JSON.stringify({ format: CONFIG_FORMAT, expiresDays: config.lifetimes }, null, 2) + '\n';
+}
+
 export async function writeConfig(paths: RepositoryPaths, config: RepositoryConfig): Promise<void> {
-  const doc = { format: CONFIG_FORMAT, expiresDays: config.lifetimes };
-  await writeFileAtomic(paths.config, JSON.stringify(doc, null, 2) + '\n');
+  await writeFileAtomic(paths.config, serializeConfig(config));
 }

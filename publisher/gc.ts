@@ -9,20 +9,20 @@
  *   timestamp up to K-1 publishes ago (a CDN's cached copy, a slow refresh) still finds
  *   everything; older versions are named by no timestamp anyone is served;
  * - target files of removed releases the caller names (the service knows them from its
- *   records), unless the current metadata lists their path again.
+ *   records), unless the current metadata lists their path again;
+ * - old channel index files: those named only by targets versions collected in this run
+ *   (gc-indexes.ts).
  *
  * Runs under the repository's lock, on the state loaded and verified as for a publish, so a
  * publish never interleaves. `floors` (versions already collected) keep each run's work
  * proportional to what was published since the last one.
  */
-import { relative, sep } from 'node:path';
-import { RepositoryError, ValueError } from '../updater/core/errors.js';
-import { Metadata, type Snapshot } from '../updater/core/metadata.js';
-import { countSignatures } from '../updater/core/verify.js';
-import { metadataFileName, targetFilePath, validatePublishedTargetPath } from './layout.js';
+import { ValueError } from '../updater/core/errors.js';
+import type { Snapshot } from '../updater/core/metadata.js';
+import { metadataFileName, validatePublishedTargetPath } from './layout.js';
 import type { RepositoryOptions } from './options.js';
-import { RepositoryState } from './repository.js';
-import { SIZE_LIMITS } from './role-files.js';
+import type { RepositoryState } from './repository.js';
+import { readSignedVersion, storedNames, unreachableIndexFiles } from './gc-indexes.js';
 import type { RepositoryStorage } from './storage.js';
 import type { RepositoryConfig } from './config.js';
 import type { TrustedStateStore } from './trusted-state.js';
@@ -62,8 +62,10 @@ export interface GarbageOptions extends RepositoryOptions {
 export interface GarbageResult {
   /** Metadata file names deleted (or that would be, in a dry run); absent ones included. */
   metadata: string[];
-  /** Paths inside targets/ deleted (or that would be). */
+  /** Paths inside targets/ deleted (or that would be): removed releases' files and old channel indexes. */
   targets: string[];
+  /** Of `targets`, the old channel index files. */
+  indexes: string[];
   /** Removed targets kept because the current metadata lists their path. */
   stillListed: string[];
   /** The floors once this run's deletions are done: give them to the next run. */
@@ -82,12 +84,16 @@ export async function collectGarbage(options: GarbageOptions): Promise<GarbageRe
     const keepFrom = Math.max(1, Math.min(current - keep + 1, recorded?.snapshot.version ?? current));
     const kept = await keptSnapshots(state, keepFrom);
     const plan = planMetadata(kept, keepFrom, options.floors);
-    const { remove: targets, stillListed } = await planTargets(state, options.removedTargets ?? []);
+    const { remove, stillListed } = await planTargets(state, options.removedTargets ?? []);
+    // Read before the targets versions naming them are deleted below.
+    const indexes = await unreachableIndexFiles(state, plan.collectedTargets, plan.keptTargets);
+    const targets = [...new Set([...remove, ...indexes])];
     if (!options.dryRun) {
-      await storage.removeFiles('metadata', plan.metadata);
+      // Files first: a run that fails after deleting the metadata would no longer find the indexes it named.
       await storage.removeFiles('targets', targets);
+      await storage.removeFiles('metadata', plan.metadata);
     }
-    return { metadata: plan.metadata, targets, stillListed, floors: plan.floors, snapshotVersion: current };
+    return { metadata: plan.metadata, targets, indexes, stillListed, floors: plan.floors, snapshotVersion: current };
   });
 }
 
@@ -96,23 +102,9 @@ async function keptSnapshots(state: RepositoryState, keepFrom: number): Promise<
   const current = state.snapshot.signed.version;
   const kept: Snapshot[] = [state.snapshot.signed];
   for (let version = keepFrom; version < current; version++) {
-    const file = metadataFileName('snapshot', version);
-    const bytes = await state.storage.readMetadata(file, SIZE_LIMITS.snapshot);
-    if (!bytes) continue; // never written (an interrupted publish's number reused) or gone: names nothing
-    let md: Metadata<Snapshot>;
-    try {
-      md = Metadata.fromBytes(bytes, 'snapshot');
-    } catch (e) {
-      throw new RepositoryError(`${file}: ${(e as Error).message}`, { cause: e });
-    }
-    // A file planted in storage must not raise what is kept's lower bound and delete what clients need.
-    const signedByRoot = [state.root, state.previousRoot].some((root) => {
-      const def = root?.signed.getRole('snapshot');
-      return def !== undefined && countSignatures(def, root!.signed.keys, md).signedBy.length >= def.threshold;
-    });
-    if (!signedByRoot || md.signed.version !== version)
-      throw new RepositoryError(`${file} is not a snapshot signed by this repository's keys: not collecting garbage`);
-    kept.push(md.signed);
+    // Absent: never written (an interrupted publish's number reused) or gone: names nothing.
+    const md = await readSignedVersion(state, 'snapshot', version);
+    if (md) kept.push(md.signed);
   }
   return kept;
 }
@@ -122,24 +114,30 @@ function planMetadata(
   kept: readonly Snapshot[],
   keepFrom: number,
   floors: GarbageFloors | undefined,
-): { metadata: string[]; floors: GarbageFloors } {
+): { metadata: string[]; floors: GarbageFloors; collectedTargets: number[]; keptTargets: Set<number> } {
   const lowest = new Map<string, number>();
+  const keptTargets = new Set<number>();
   for (const snapshot of kept) {
     for (const [file, meta] of snapshot.meta) {
       const role = file.replace(/\.json$/, '');
       lowest.set(role, Math.min(lowest.get(role) ?? Infinity, meta.version));
+      if (role === 'targets') keptTargets.add(meta.version);
     }
   }
+  const collectedTargets: number[] = [];
   const metadata: string[] = [];
   const from = (n: number | undefined): number => (Number.isSafeInteger(n) && n! >= 1 ? n! : 1);
   for (let v = from(floors?.snapshot); v < keepFrom; v++) metadata.push(metadataFileName('snapshot', v));
   const roles: Record<string, number> = {};
   for (const [role, below] of lowest) {
     if (role === 'root' || role === 'timestamp') continue; // never listed by a valid snapshot; never collected
-    for (let v = from(floors?.roles[role]); v < below; v++) metadata.push(metadataFileName(role, v));
+    for (let v = from(floors?.roles[role]); v < below; v++) {
+      metadata.push(metadataFileName(role, v));
+      if (role === 'targets') collectedTargets.push(v);
+    }
     roles[role] = below;
   }
-  return { metadata, floors: { snapshot: keepFrom, roles } };
+  return { metadata, floors: { snapshot: keepFrom, roles }, collectedTargets, keptTargets };
 }
 
 /** The stored files of removed targets whose path the current metadata does not list. */
@@ -157,12 +155,7 @@ async function planTargets(
       continue;
     }
     // The consistent-snapshot names (5.7.3), checked to stay inside targets/, relative to it.
-    for (const hash of Object.values(target.hashes))
-      remove.add(
-        relative(state.paths.targets, targetFilePath(state.paths, target.path, hash))
-          .split(sep)
-          .join('/'),
-      );
+    for (const name of storedNames(state, target.path, target.hashes)) remove.add(name);
   }
   return { remove: [...remove], stillListed };
 }

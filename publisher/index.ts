@@ -72,9 +72,19 @@ export {
   type TrustedState,
   type TrustedStateStore,
 } from './trusted-state.js';
-export { parseConfig, type RepositoryConfig } from './config.js';
+export { parseConfig, serializeConfig, type RepositoryConfig } from './config.js';
 export { metadataFileName, validatePublishedTargetPath } from './layout.js';
 
 export type { StagedStatus } from './staged-root.js';
+export {
+  checkKeyId,
+  diskStagedRootStore,
+  detachedBytes,
+  MAX_DETACHED_BYTES,
+  MAX_STAGED_ROOT_BYTES,
+  type DetachedSignature,
+  type StagedRootStore,
+  type StoredSignature,
+} from './staged-root-store.js';
 export type { Signer } from '../updater/core/keys.js';
 export { cacheControlFor, resolveFile } from './serve.js';

@@ -14,13 +14,13 @@ import type { PublicKey } from '../updater/core/keys.js';
 import type { Root } from '../updater/core/metadata.js';
 import { Delegations, SuccinctRoles } from '../updater/core/delegations.js';
 import { Role, TOP_LEVEL_ROLES } from '../updater/core/roles.js';
-import { isManagedRole, lifetimesWith, readConfig, writeConfig, type ManagedRole } from './config.js';
+import { isManagedRole, lifetimesWith, writeConfig, type ManagedRole } from './config.js';
 import { KeyDirectory, readPublicKeyFile, validateKeyAlgorithm } from './keystore.js';
 import { computeKeyId } from '../updater/core/keys.js';
-import { openPaths } from './options.js';
+import { pathsFor } from './options.js';
 import { expiryAfter } from './role-files.js';
+import { diskStagedRootStore, type StagedRootStore } from './staged-root-store.js';
 import {
-  discardStaged,
   loadStagedRoot,
   publishStagedRoot,
   signWithAvailableRootKeys,
@@ -67,7 +67,8 @@ interface KeyChange {
 export async function rotateKeys(options: RotateOptions): Promise<RotateResult> {
   if (!isManagedRole(options.role)) throw new ValueError(`unknown role ${JSON.stringify(options.role)}`);
   const role = options.role;
-  const paths = await openPaths(options.repo);
+  const paths = await pathsFor(options);
+  const store = options.stagedStore ?? diskStagedRootStore(paths);
   if (options.threshold !== undefined && !(Number.isInteger(options.threshold) && options.threshold >= 1)) {
     throw new ValueError(`threshold must be a positive integer, got ${options.threshold}`);
   }
@@ -96,15 +97,18 @@ export async function rotateKeys(options: RotateOptions): Promise<RotateResult> 
     const change: KeyChange = { add: added, remove: options.removeKeys ?? [], threshold: options.threshold };
     if (role === 'bins') return rotateBins(edit, change, generated);
     if (options.expiresDays !== undefined) {
-      const config = await readConfig(paths);
-      config.lifetimes = lifetimesWith({ root: options.expiresDays }, config.lifetimes);
-      await writeConfig(paths, config);
+      const config = {
+        ...edit.state.config,
+        lifetimes: lifetimesWith({ root: options.expiresDays }, edit.state.config.lifetimes),
+      };
+      // Settings kept elsewhere (a service's database) are saved there, never in a worker's directory.
+      await (options.saveConfig ? options.saveConfig(config) : writeConfig(paths, config));
       (edit.state.config.lifetimes as Record<string, number>).root = config.lifetimes.root;
     }
-    return rotateTopLevel(edit, role, change, generated);
+    return rotateTopLevel(edit, store, role, change, generated);
   });
   if (value.published && 'rootVersion' in value.published) {
-    await discardStaged(paths); // only now: until the new root is out, the collected signatures matter
+    await store.discard(); // only now: until the new root is out, the collected signatures matter
     if (publish) value.published.publish = publish;
   } else if (role === 'bins' && publish) {
     value.published = { publish };
@@ -140,13 +144,14 @@ function applyChange(
 
 async function rotateTopLevel(
   edit: RepositoryEdit,
+  store: StagedRootStore,
   role: 'root' | 'targets' | 'snapshot' | 'timestamp',
   change: KeyChange,
   generated: RotateResult['generated'],
 ): Promise<RotateResult> {
   const { state, ring, now } = edit;
   const current = state.root.signed;
-  const previous = await loadStagedRoot(state.paths, current);
+  const previous = await loadStagedRoot(store, current);
   // Changes accumulate in a staged root of the next version; a stale one (already superseded) is dropped.
   const base = previous && previous.md.signed.version === current.version + 1 ? previous.md : state.root;
   const md = base.editable();
@@ -159,8 +164,8 @@ async function rotateTopLevel(
   root.roles[role] = new Role(next.keyids, next.threshold, def.unrecognized);
   dropUnusedKeys(root);
 
-  const staged = await writeStagedRoot(state.paths, md);
-  await signWithAvailableRootKeys(state.paths, state, staged, ring);
+  const staged = await writeStagedRoot(store, md);
+  await signWithAvailableRootKeys(store, state, staged, ring);
   const result: RotateResult = {
     role,
     keyids: next.keyids,

@@ -9,10 +9,10 @@ import { ValueError } from '../updater/core/errors.js';
 import type { Metadata, Root } from '../updater/core/metadata.js';
 import { writeFileAtomic } from '../updater/node-io/index.js';
 import { readKeyFile, shortKeyId, signerFromPem } from './keystore.js';
-import { openPaths } from './options.js';
+import { pathsFor } from './options.js';
+import { diskStagedRootStore } from './staged-root-store.js';
 import {
   detachedBytes,
-  discardStaged,
   detachedFor,
   loadStagedRoot,
   publishStagedRoot,
@@ -77,7 +77,8 @@ export async function signStaged(options: SignOptions): Promise<SignResult> {
     throw new ValueError(
       `nothing of role ${JSON.stringify(options.role)} is ever staged; only root changes wait for signatures`,
     );
-  const paths = await openPaths(options.repo);
+  const paths = await pathsFor(options);
+  const store = options.stagedStore ?? diskStagedRootStore(paths);
   const pem = options.keyFile === undefined ? undefined : await readKeyFile(resolve(options.keyFile), false);
   if (options.keyFile !== undefined && pem === undefined) throw new ValueError(`no such file: ${options.keyFile}`);
   if (options.out !== undefined && !pem)
@@ -85,7 +86,7 @@ export async function signStaged(options: SignOptions): Promise<SignResult> {
 
   const { value, publish } = await editRepository({ ...options, requireValidRoot: false }, async (edit) => {
     const { state, ring } = edit;
-    const loaded = await loadStagedRoot(paths, state.root.signed);
+    const loaded = await loadStagedRoot(store, state.root.signed);
     if (!loaded || loaded.md.signed.version <= state.root.signed.version) {
       throw new ValueError('no root change is staged (repo rotate stages one)');
     }
@@ -99,23 +100,21 @@ export async function signStaged(options: SignOptions): Promise<SignResult> {
         await writeFileAtomic(result.out, detachedBytes(sig));
         return { ...result, status: stagedStatus(state.root.signed, staged) } as SignResult;
       }
-      await storeDetached(paths, sig);
-      staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+      await storeDetached(store, staged, sig);
       added.push(sig.keyid);
     }
     for (const file of options.signatureFiles ?? []) {
       const sig = await readDetachedSignature(resolve(file), staged, state.root.signed);
-      await storeDetached(paths, sig);
-      staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+      await storeDetached(store, staged, sig);
       added.push(sig.keyid);
     }
-    added.push(...(await signWithAvailableRootKeys(paths, state, staged, ring)));
+    added.push(...(await signWithAvailableRootKeys(store, state, staged, ring)));
     result.status = stagedStatus(state.root.signed, staged);
     if (result.status.ready && options.publish !== false) result.published = await publishStagedRoot(edit, staged);
     return result as SignResult;
   });
   if (value.published) {
-    await discardStaged(paths); // only now: until the new root is out, the collected signatures matter
+    await store.discard(); // only now: until the new root is out, the collected signatures matter
     if (publish) value.published.publish = publish;
   }
   return value;

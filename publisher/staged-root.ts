@@ -1,43 +1,39 @@
 /**
  * Root changes waiting for signatures. A new root N+1 must be signed by a threshold of root N's
  * keys and by a threshold of its own (spec 5.3.4), and root keys belong offline with different
- * people. So the new root is staged, unsigned, at `<repo>/staged/root.json`; each holder signs it
- * on their own machine (`repo sign`), producing a detached signature file that lands in
- * `<repo>/staged/root.sigs/`. Once both thresholds are met the root is published.
+ * people. So the new root is staged, unsigned, in a StagedRootStore (staged-root-store.ts: on disk
+ * at `<repo>/staged/root.json`, or in a service's database); each holder signs it on their own
+ * machine (`repo sign`), producing a detached signature that is checked and kept beside it.
+ * Once both thresholds are met the root is published.
  *
  * Publishing root N+1 writes `N+1.root.json` first; if the root changed the keys of targets,
  * snapshot or timestamp, those are then re-signed by their new keys (new versions), which must
  * be available at that moment.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { RepositoryError, StorageError, TufError, ValueError } from '../updater/core/errors.js';
-import { FieldReader } from '../updater/core/fields.js';
 import { verifySignature, type PublicKey, type Signer } from '../updater/core/keys.js';
 import { Metadata, type Root } from '../updater/core/metadata.js';
 import { TOP_LEVEL_ROLES } from '../updater/core/roles.js';
 import { countSignatures, type SignatureCount } from '../updater/core/verify.js';
-import { errorCode, parseJsonBytes, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
-import { stagedPaths, type RepositoryPaths } from './layout.js';
+import { readFileBounded } from '../updater/node-io/index.js';
 import { shortKeyId, type KeyRing } from './keystore.js';
 import type { RepositoryState } from './repository.js';
-import { SIZE_LIMITS } from './role-files.js';
+import {
+  checkKeyId,
+  MAX_DETACHED_BYTES,
+  parseDetached,
+  type DetachedSignature,
+  type StagedRootStore,
+} from './staged-root-store.js';
 import type { PublishReport, PublishSigners, RepositoryEdit } from './transaction.js';
 
-export interface DetachedSignature {
-  role: string;
-  version: number;
-  keyid: string;
-  sig: string;
-  /** SHA-256 of the canonical signed bytes: which staged file this signature is for. */
-  signedSha256: string;
-}
+export { detachedBytes, type DetachedSignature } from './staged-root-store.js';
 
 export interface StagedRoot {
   /** The staged root with every valid detached signature attached. */
   md: Metadata<Root>;
-  /** Detached signature files that did not verify (stale, or for another staged root). */
+  /** Stored detached signatures (files, or rows) that did not verify (stale, or for another staged root). */
   invalid: string[];
 }
 
@@ -56,8 +52,6 @@ export interface StagedStatus {
   rotatedRoles: string[];
 }
 
-const MAX_DETACHED_BYTES = 16 * 1024;
-
 export function signedSha256(md: Metadata): string {
   return createHash('sha256').update(md.signedBytes).digest('hex');
 }
@@ -69,68 +63,33 @@ function rootKeyOf(staged: Metadata<Root>, current: Root, keyid: string): Public
   return own(staged.signed) ?? own(current);
 }
 
-/** The staged root, if any, with its detached signatures (checked against its keys and `current`'s). */
-export async function loadStagedRoot(paths: RepositoryPaths, current: Root): Promise<StagedRoot | undefined> {
-  const { file, signatures } = stagedPaths(paths, 'root');
-  const bytes = await readFileBounded(file, SIZE_LIMITS.root);
-  if (!bytes) return undefined;
+/** The staged root, if any, with its stored signatures (checked against its keys and `current`'s, 5.3.4). */
+export async function loadStagedRoot(store: StagedRootStore, current: Root): Promise<StagedRoot | undefined> {
+  const loaded = await store.load();
+  if (!loaded) return undefined;
   let md: Metadata<Root>;
   try {
-    md = Metadata.fromBytes(bytes, 'root');
+    md = Metadata.fromBytes(loaded.bytes, 'root');
   } catch (e) {
-    throw new RepositoryError(`${file}: ${(e as Error).message}`);
+    throw new RepositoryError(`${store.where}: ${(e as Error).message}`, { cause: e });
   }
   const invalid: string[] = [];
   const digest = signedSha256(md);
-  for (const name of await listSignatures(signatures)) {
-    if (!name.endsWith('.json')) continue;
-    const path = join(signatures, name);
+  for (const { where, bytes } of loaded.signatures) {
     try {
-      const sig = parseDetached((await readFileBounded(path, MAX_DETACHED_BYTES)) ?? new Uint8Array(), path);
+      const sig = parseDetached(bytes, where);
       if (sig.signedSha256 !== digest || sig.version !== md.signed.version)
         throw new ValueError('made for another staged root');
       const key = rootKeyOf(md, current, sig.keyid);
       if (!key || !verifySignature(key, sig.sig, md.signedBytes)) throw new ValueError('does not verify');
       md.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
     } catch (e) {
-      // A signature that does not parse or verify is reported; trouble reading it is not "invalid".
-      if (e instanceof StorageError || !(e instanceof TufError)) {
-        throw new StorageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      }
-      invalid.push(path);
+      // A signature that does not parse or verify is reported; anything else is not "invalid".
+      if (e instanceof StorageError || !(e instanceof TufError)) throw e;
+      invalid.push(where);
     }
   }
   return { md, invalid };
-}
-
-async function listSignatures(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if (errorCode(e) === 'ENOENT') return [];
-    throw new StorageError(`cannot list ${dir}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-function parseDetached(bytes: Uint8Array, where: string): DetachedSignature {
-  const r = FieldReader.of(parseJsonBytes(bytes, `detached signature ${where}`, ValueError), where);
-  return {
-    role: r.string('role'),
-    version: r.integer('version', 1),
-    keyid: r.string('keyid'),
-    sig: r.string('sig'),
-    signedSha256: r.string('signed_sha256'),
-  };
-}
-
-export function detachedBytes(sig: DetachedSignature): string {
-  return (
-    JSON.stringify(
-      { role: sig.role, version: sig.version, keyid: sig.keyid, sig: sig.sig, signed_sha256: sig.signedSha256 },
-      null,
-      2,
-    ) + '\n'
-  );
 }
 
 /** Reads a detached signature file and checks it belongs to `staged` and verifies. */
@@ -160,31 +119,21 @@ export async function readDetachedSignature(
 }
 
 /** Replaces the staged root (dropping its signatures, which were over other content). */
-export async function writeStagedRoot(paths: RepositoryPaths, md: Metadata<Root>): Promise<Metadata<Root>> {
-  const { file, signatures } = stagedPaths(paths, 'root');
-  await rm(signatures, { recursive: true, force: true });
-  await mkdir(signatures, { recursive: true });
-  const unsigned = new Metadata(md.signed, new Map(), md.unrecognized);
-  const bytes = unsigned.toBytes();
-  await writeFileAtomic(file, bytes);
-  return Metadata.fromBytes(bytes, 'root');
-}
-
-export async function discardStaged(paths: RepositoryPaths): Promise<void> {
-  const { file, signatures } = stagedPaths(paths, 'root');
-  await rm(signatures, { recursive: true, force: true });
-  await rm(file, { force: true });
+export async function writeStagedRoot(store: StagedRootStore, md: Metadata<Root>): Promise<Metadata<Root>> {
+  const bytes = new Metadata(md.signed, new Map(), md.unrecognized).toBytes();
+  const staged = Metadata.fromBytes(bytes, 'root');
+  await store.replace(bytes, signedSha256(staged));
+  return staged;
 }
 
 /** Signs the staged root with `signer` and stores the detached signature beside it. */
 export async function signStagedRoot(
-  paths: RepositoryPaths,
+  store: StagedRootStore,
   staged: Metadata<Root>,
   signer: Signer,
 ): Promise<DetachedSignature> {
   const sig = detachedFor(staged, signer.keyid, await signer.sign(staged.signedBytes));
-  await storeDetached(paths, sig);
-  staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
+  await storeDetached(store, staged, sig);
   return sig;
 }
 
@@ -192,12 +141,16 @@ export function detachedFor(staged: Metadata<Root>, keyid: string, sig: string):
   return { role: 'root', version: staged.signed.version, keyid, sig, signedSha256: signedSha256(staged) };
 }
 
-export async function storeDetached(paths: RepositoryPaths, sig: DetachedSignature): Promise<void> {
-  const { signatures } = stagedPaths(paths, 'root');
-  await mkdir(signatures, { recursive: true });
-  if (!/^[0-9a-f]{8,128}$/.test(sig.keyid))
-    throw new ValueError(`invalid key id ${JSON.stringify(sig.keyid.slice(0, 20))}`);
-  await writeFileAtomic(join(signatures, `${sig.keyid}.json`), detachedBytes(sig));
+/** Keeps a signature already checked against `staged` (readDetachedSignature) and attaches it. */
+export async function storeDetached(
+  store: StagedRootStore,
+  staged: Metadata<Root>,
+  sig: DetachedSignature,
+): Promise<void> {
+  checkKeyId(sig.keyid);
+  if (sig.signedSha256 !== signedSha256(staged)) throw new ValueError('the signature is for another staged root');
+  await store.addSignature(sig);
+  staged.signatures.set(sig.keyid, { keyid: sig.keyid, sig: sig.sig });
 }
 
 /** Which roles' keys or thresholds differ between two roots. */
@@ -231,7 +184,7 @@ export function stagedStatus(current: Root, staged: Metadata<Root>): StagedStatu
 
 /** Signs the staged root with every root key the ring holds (of the current or the new root). */
 export async function signWithAvailableRootKeys(
-  paths: RepositoryPaths,
+  store: StagedRootStore,
   state: RepositoryState,
   staged: Metadata<Root>,
   ring: KeyRing,
@@ -245,7 +198,7 @@ export async function signWithAvailableRootKeys(
   const signed: string[] = [];
   for (const signer of [...(await ring.available('root', current)), ...(await ring.available('root', next))]) {
     if (staged.signatures.has(signer.keyid)) continue;
-    await signStagedRoot(paths, staged, signer);
+    await signStagedRoot(store, staged, signer);
     signed.push(signer.keyid);
   }
   return signed;

@@ -8,6 +8,7 @@ import { countSignatures } from '../updater/core/verify.js';
 import { nowOf, openPaths } from './options.js';
 import { RepositoryState } from './repository.js';
 import { loadStagedRoot, stagedStatus, type StagedStatus } from './staged-root.js';
+import { diskStagedRootStore } from './staged-root-store.js';
 
 export interface StatusOptions {
   repo: string;
@@ -73,7 +74,7 @@ export async function repositoryStatus(options: StatusOptions): Promise<StatusRe
     if (earliest) roles.push({ ...earliest, count: state.binNames.length });
   }
 
-  const staged = await loadStagedRoot(paths, root);
+  const staged = await loadStagedRoot(diskStagedRootStore(paths), root);
   const pending = staged && staged.md.signed.version > root.version ? [stagedStatus(root, staged.md)] : [];
   return { roles, staged: pending, invalidSignatures: staged?.invalid ?? [] };
 }

@@ -28,6 +28,7 @@ import { keyRingFor, nowOf, pathsFor, type KeyOptions, type RepositoryOptions } 
 import { managedRoleOf, RepositoryState } from './repository.js';
 import { expiryAfter, metaFileFor, signAndSerialize, snapshotMetaFor } from './role-files.js';
 import { DiskStorage, type Prepared, type RepositoryStorage } from './storage.js';
+import type { StagedRootStore } from './staged-root-store.js';
 import {
   applyRelease,
   applyRemoval,
@@ -83,6 +84,10 @@ export interface TransactionOptions extends RepositoryOptions, KeyOptions {
   stateStore?: TrustedStateStore;
   /** The repository's settings when they are not in `<repo>/electron-tuf.json` (a service's database). */
   config?: RepositoryConfig;
+  /** Where changed settings go when they are not in `<repo>/electron-tuf.json` (with `config`). */
+  saveConfig?: (config: RepositoryConfig) => Promise<void>;
+  /** Where a staged root waits for signatures; default `<repo>/staged/` (staged-root-store.ts). */
+  stagedStore?: StagedRootStore;
   /** Refuse to edit when root has expired (default true; a root rotation is how it is renewed). */
   requireValidRoot?: boolean;
 }

@@ -37,6 +37,8 @@ export interface UploadStore {
    * it is longer than declared. Its hash is checked after, while it is copied for publishing.
    */
   materialize(repository: string, installer: Installer, dest: string): Promise<void>;
+  /** Deletes the stored upload (garbage collection of unused uploads); absent is fine. */
+  remove(repository: string, sha256: string): Promise<void>;
 }
 
 export class BlobStore implements UploadStore {
@@ -97,5 +99,9 @@ export class BlobStore implements UploadStore {
   async has(repository: string, sha256: string, length: number): Promise<boolean> {
     const info = await statIfPresent(this.pathOf(repository, sha256));
     return info?.isFile() === true && info.size === length;
+  }
+
+  async remove(repository: string, sha256: string): Promise<void> {
+    await rm(this.pathOf(repository, sha256), { force: true });
   }
 }

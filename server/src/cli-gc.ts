@@ -8,13 +8,14 @@ import { resolve } from 'node:path';
 import { storageOf, type ServerIO, type ServerValues } from './cli.js';
 import { wholeNumber } from './cli-values.js';
 import { openPostgres } from './db.js';
-import { collectRepository, DEFAULT_GRACE_DAYS } from './gc.js';
+import { collectRepository, DEFAULT_GRACE_DAYS, DEFAULT_UPLOAD_GRACE_DAYS } from './gc.js';
 import { migrate } from './schema.js';
 import { openServiceStorage } from './storage/index.js';
 
 export async function runGcCommand(values: ServerValues, databaseUrl: string, io: ServerIO): Promise<number> {
   const keepSnapshots = wholeNumber(values['keep-snapshots'], 'keep-snapshots', 10, 1);
   const graceDays = wholeNumber(values['grace-days'], 'grace-days', DEFAULT_GRACE_DAYS, 0);
+  const uploadGraceDays = wholeNumber(values['upload-grace-days'], 'upload-grace-days', DEFAULT_UPLOAD_GRACE_DAYS, 0);
   const db = await openPostgres(databaseUrl, (e) => io.stderr(`electron-tuf server gc: ${e.message}`));
   let closeStorage = (): void => undefined;
   try {
@@ -30,6 +31,8 @@ export async function runGcCommand(values: ServerValues, databaseUrl: string, io
         const r = await collectRepository(db, repositories, name, {
           keepSnapshots,
           graceDays,
+          uploadGraceDays,
+          uploads: storage.uploads,
           dryRun: values['dry-run'],
         });
         io.stdout(
@@ -40,6 +43,7 @@ export async function runGcCommand(values: ServerValues, databaseUrl: string, io
             metadata: r.metadata,
             targets: r.targets,
             stillListed: r.stillListed,
+            uploads: r.uploads,
           }),
         );
       } catch (e) {

@@ -29,9 +29,10 @@ const USAGE = `usage: electron-tuf server start --data DIR [--port 8080] [--host
   start and scheduler take --gc-interval-minutes N (default 1440; 0: no scheduled gc),
   --keep-snapshots K (default 10) and --grace-days D (default 7).
        electron-tuf server gc --data DIR --database-url postgres://... [--repository NAME]
-                              [--keep-snapshots 10] [--grace-days 7] [--dry-run]
+                              [--keep-snapshots 10] [--grace-days 7] [--upload-grace-days 1] [--dry-run]
   Deletes metadata versions no client can need (every root and the last K snapshots with what
-  they list stay) and the files of releases yanked more than D days ago; --dry-run lists them.
+  they list stay), old channel index files, the files of releases yanked more than D days ago and
+  uploads no release used, requested more than U days ago; --dry-run lists them.
   Every command takes --storage s3://bucket/prefix (or ELECTRON_TUF_STORAGE): repositories and uploads on an
   S3-compatible store (endpoint, region and credentials from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
   AWS_SECRET_ACCESS_KEY); clients then read the bucket, not --serve. Default: on disk under DIR.`;
@@ -50,6 +51,7 @@ export const SERVER_OPTIONS = {
   'gc-interval-minutes': { type: 'string' },
   'keep-snapshots': { type: 'string' },
   'grace-days': { type: 'string' },
+  'upload-grace-days': { type: 'string' },
   repository: { type: 'string' },
   'dry-run': { type: 'boolean' },
 } as const;

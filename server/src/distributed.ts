@@ -247,6 +247,7 @@ async function runGc(state: State, job: Job): Promise<void> {
   const settings: GcSettings = {
     keepSnapshots: typeof data.keepSnapshots === 'number' ? data.keepSnapshots : undefined,
     graceDays: typeof data.graceDays === 'number' ? data.graceDays : undefined,
+    uploads: state.blobs,
   };
   const failed: Array<{ repository: string; error: Error }> = [];
   await collectAll(state.db, state.repositories, settings, (repository, r) => {
@@ -254,7 +255,10 @@ async function runGc(state: State, job: Job): Promise<void> {
       failed.push({ repository, error: r });
       state.log.error({ err: r, repository }, 'garbage collection failed');
     } else
-      state.log.info({ repository, metadata: r.metadata.length, targets: r.targets.length }, 'garbage collection done');
+      state.log.info(
+        { repository, metadata: r.metadata.length, targets: r.targets.length, uploads: r.uploads.length },
+        'garbage collection done',
+      );
   });
   // The job fails (and is retried) when a repository failed; each failure is logged above.
   if (failed.length > 0)

@@ -129,10 +129,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
     const gcEvery = options.gc?.intervalMs ?? DAY_MS;
     const gc = new IntervalScheduler(
       () =>
-        collectAll(db, repositories, options.gc ?? {}, (repository, r) =>
+        collectAll(db, repositories, { ...options.gc, uploads: storage.uploads }, (repository, r) =>
           r instanceof Error
             ? log.error({ err: r, repository }, 'garbage collection failed')
-            : log.info({ repository, metadata: r.metadata.length, targets: r.targets.length }, 'garbage collected'),
+            : log.info(
+                { repository, metadata: r.metadata.length, targets: r.targets.length, uploads: r.uploads.length },
+                'garbage collected',
+              ),
         ),
       gcEvery,
     );

@@ -4,17 +4,23 @@
  * - the versions already collected (gc_state.floors), and
  * - the target files of releases yanked more than the grace period ago, found from the
  *   database's records (the yank's change, and the published adds of that version with the
- *   hashes their tasks recorded), never by listing storage.
+ *   hashes their tasks recorded), never by listing storage;
+ * and, given the service's upload store, the uploads no release used, requested more than the
+ * upload grace period ago (upload-records.ts).
  * The records are updated only after the files are gone; a run that fails changes nothing in
  * the database and the next one deletes the same files again (absent files are fine).
  */
 import { collectGarbage, type GarbageFloors, type GarbageResult, type RemovedTarget } from 'electron-tuf/publisher';
 import { ValueError } from 'electron-tuf/core';
 import type { AddPayload, RemovePayload } from './changes.js';
+import type { UploadStore } from './blobs.js';
 import type { Db, Queryable } from './db.js';
 import type { Repositories } from './repositories.js';
+import { forgetUploads, unusedUploads } from './upload-records.js';
 
 export const DEFAULT_GRACE_DAYS = 7;
+/** Presigned URLs expire after 15 minutes: an upload a day old that no release names was abandoned. */
+export const DEFAULT_UPLOAD_GRACE_DAYS = 1;
 /** Yanks handled per run: bounded work and memory; the next run continues. */
 const REMOVALS_PER_RUN = 500;
 const DAY_MS = 86_400_000;
@@ -24,12 +30,23 @@ export interface GcSettings {
   keepSnapshots?: number;
   /** Objects of a yanked release go this long after the yank was published (default 7 days). */
   graceDays?: number;
+  /** Uploads no release used go this long after they were requested (default 1 day). */
+  uploadGraceDays?: number;
+  /** The service's upload store: without it, unused uploads are kept. */
+  uploads?: UploadStore;
   dryRun?: boolean;
   now?: Date;
 }
 
 export interface RepositoryGc extends GarbageResult {
   repository: string;
+  /** SHA-256 digests of the unused uploads deleted (or that would be). */
+  uploads: string[];
+}
+
+function graceCutoff(now: Date, days: number, name: string): Date {
+  if (!Number.isFinite(days) || days < 0) throw new ValueError(`${name} must be >= 0, got ${days}`);
+  return new Date(now.getTime() - days * DAY_MS);
 }
 
 interface GcState {
@@ -43,9 +60,9 @@ export async function collectRepository(
   repository: string,
   settings: GcSettings = {},
 ): Promise<RepositoryGc> {
-  const graceDays = settings.graceDays ?? DEFAULT_GRACE_DAYS;
-  if (!Number.isFinite(graceDays) || graceDays < 0) throw new ValueError(`graceDays must be >= 0, got ${graceDays}`);
-  const cutoff = new Date((settings.now ?? new Date()).getTime() - graceDays * DAY_MS);
+  const now = settings.now ?? new Date();
+  const cutoff = graceCutoff(now, settings.graceDays ?? DEFAULT_GRACE_DAYS, 'graceDays');
+  const uploadCutoff = graceCutoff(now, settings.uploadGraceDays ?? DEFAULT_UPLOAD_GRACE_DAYS, 'uploadGraceDays');
   // The publish lock: no worker publishes this repository meanwhile (the storage lock is held inside too).
   return db.withLock(`publish:${repository}`, async () => {
     const state = await readState(db, repository);
@@ -58,8 +75,26 @@ export async function collectRepository(
       dryRun: settings.dryRun,
     });
     if (!settings.dryRun) await writeState(db, repository, result.floors, removed.through);
-    return { repository, ...result };
+    const uploads = settings.uploads
+      ? await collectUploads(db, settings.uploads, repository, uploadCutoff, settings.dryRun === true)
+      : [];
+    return { repository, ...result, uploads };
   });
+}
+
+/** Unused uploads: the objects first, then their rows (a run that fails deletes them again next time). */
+async function collectUploads(
+  db: Queryable,
+  uploads: UploadStore,
+  repository: string,
+  before: Date,
+  dryRun: boolean,
+): Promise<string[]> {
+  const unused = await unusedUploads(db, repository, before);
+  if (dryRun) return unused;
+  for (const sha256 of unused) await uploads.remove(repository, sha256);
+  await forgetUploads(db, repository, unused);
+  return unused;
 }
 
 async function readState(db: Queryable, repository: string): Promise<GcState> {

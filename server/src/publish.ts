@@ -280,16 +280,13 @@ async function release(prepared: Prepared[]): Promise<void> {
 }
 
 async function applyRootChange(ctx: PublishContext, change: RootChange): Promise<unknown> {
-  // The staged root lives in the repository directory; with object storage it would stay on one worker's disk.
-  if (ctx.target.storage)
-    throw new ValueError(
-      'root changes (rotate, sign) through the service are not available with object storage yet: run repo rotate/sign on a copy and bootstrap, or use disk storage',
-    );
   if (change.kind === 'rotate') {
     return withFiles(ctx, change.payload.addKeys ?? [], async (addKeyFiles) => {
       const { role, removeKeys, threshold, expiresDays } = change.payload;
+      // ctx.target: the staged root, settings and record wherever this repository keeps them
+      // (its directory, or the database with object storage), so any worker continues it.
       const r = await rotateKeys({
-        repo: ctx.target.repo,
+        ...ctx.target,
         role,
         addKeyFiles,
         removeKeys,
@@ -309,7 +306,7 @@ async function applyRootChange(ctx: PublishContext, change: RootChange): Promise
   // 5.3.4: the staged root is published only when a threshold of the old root's keys and of
   // its own have signed; signStaged checks each signature against the staged bytes first.
   return withFiles(ctx, [change.payload.signature], async ([file]) => {
-    const r = await signStaged({ repo: ctx.target.repo, role: 'root', signatureFiles: [file], ...ctx.keys });
+    const r = await signStaged({ ...ctx.target, role: 'root', signatureFiles: [file], ...ctx.keys });
     return { version: r.version, added: r.added, status: r.status, published: r.published?.rootVersion };
   });
 }

@@ -8,7 +8,14 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TufError, ValueError } from 'electron-tuf/core';
-import { DiskStorage, repositoryPaths, verifyRepository, type RepositoryStorage } from 'electron-tuf/publisher';
+import {
+  diskStagedRootStore,
+  DiskStorage,
+  repositoryPaths,
+  verifyRepository,
+  type RepositoryStorage,
+  type StagedRootStore,
+} from 'electron-tuf/publisher';
 import type { Db, Queryable } from './db.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { checkOnlineKeys, keyOptionsFor, validateKeyReference, type KeyReference } from './keyrefs.js';
@@ -60,6 +67,14 @@ export class Repositories {
     return this.s3
       ? ((await this.s3.target(name)).storage as RepositoryStorage)
       : new DiskStorage(repositoryPaths(this.dirOf(name)));
+  }
+
+  /** Where a root change of `name` waits for signatures: beside its directory, or in the database (S3). */
+  async stagedRootOf(name: string): Promise<StagedRootStore> {
+    const dir = this.dirOf(name);
+    return this.s3
+      ? ((await this.s3.target(name)).stagedStore as StagedRootStore)
+      : diskStagedRootStore(repositoryPaths(dir));
   }
 
   async get(name: string, db: Queryable = this.db): Promise<RepositoryRecord> {

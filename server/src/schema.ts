@@ -81,6 +81,38 @@ const MIGRATIONS: readonly string[] = [
     collected_at      timestamptz NOT NULL DEFAULT now()
   );
   `,
+  `
+  -- a root change waiting for signatures, for repositories on an object store (on disk it is
+  -- <repo>/staged/): every API and worker process sees the same one (storage/db-staged-root.ts)
+  CREATE TABLE staged_roots (
+    repository     text PRIMARY KEY REFERENCES repositories(name) ON DELETE CASCADE,
+    root           bytea NOT NULL,
+    -- SHA-256 of the canonical signed part: what every detached signature of this root names
+    signed_sha256  text NOT NULL,
+    staged_at      timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (repository, signed_sha256)
+  );
+  -- one row per key id: concurrent holders never overwrite each other, and a signature for a
+  -- root that was replaced meanwhile violates the foreign key
+  CREATE TABLE staged_root_signatures (
+    repository     text NOT NULL,
+    keyid          text NOT NULL,
+    signed_sha256  text NOT NULL,
+    signature      bytea NOT NULL,
+    added_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (repository, keyid),
+    FOREIGN KEY (repository, signed_sha256) REFERENCES staged_roots (repository, signed_sha256) ON DELETE CASCADE
+  );
+  -- uploads the service was asked for (upload-records.ts): gc deletes those no release used
+  CREATE TABLE uploads (
+    repository    text NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
+    sha256        text NOT NULL,
+    length        bigint NOT NULL,
+    requested_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (repository, sha256)
+  );
+  CREATE INDEX uploads_requested ON uploads (repository, requested_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

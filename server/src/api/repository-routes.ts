@@ -4,6 +4,7 @@ import { defaultChannelFor, validateVersion } from 'electron-tuf/release';
 import { enqueueChange, getTask, knownRelease, pendingOf, publishedReleases } from '../changes.js';
 import { BadRequestError, NotFoundError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';
+import { recordUpload } from '../upload-records.js';
 import { BOOTSTRAP_BODY_LIMIT, tokenOf, type Api, type ApiDeps } from './app.js';
 import {
   AddRelease,
@@ -47,7 +48,11 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
       const { length } = request.body;
       if (length > deps.maxUploadBytes)
         throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
-      if ('presign' in deps.blobs) return { direct: true, ...(await deps.blobs.presign(repo, sha256, length)) };
+      if ('presign' in deps.blobs) {
+        // Recorded before the URL is handed out: garbage collection finds an upload never used (upload-records.ts).
+        await recordUpload(db, repo, sha256, length);
+        return { direct: true, ...(await deps.blobs.presign(repo, sha256, length)) };
+      }
       return { direct: false, method: 'PUT', url: `/api/v1/repositories/${repo}/uploads/${sha256}` };
     },
   );
@@ -77,6 +82,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
         if (!(request.body instanceof Stream))
           throw new ServiceError('send the installer bytes as application/octet-stream', 415);
         await blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
+        await recordUpload(db, request.params.repo, request.params.sha256, length);
         return reply.code(201).send({ sha256: request.params.sha256, length });
       },
     );

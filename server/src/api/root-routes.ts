@@ -5,8 +5,6 @@
  * Both go through the worker like every publish; the root is published once the thresholds of
  * the current and the staged root are met (TUF 5.3.4).
  */
-import { join } from 'node:path';
-import { readFileBounded } from 'electron-tuf/node-io';
 import { enqueueChange } from '../changes.js';
 import { NotFoundError } from '../errors.js';
 import { requireAdmin, requirePublish } from '../tokens.js';
@@ -16,10 +14,8 @@ import { RepoParams, RootSignature, RootVersionParams, RotateRoot } from './sche
 /** The publisher's own bound for root metadata is far below this; a larger file is not a root. */
 const MAX_ROOT_BYTES = 1024 * 1024;
 
-/** A root file of the repository as text, read no further than MAX_ROOT_BYTES; undefined when absent. */
-async function readRoot(file: string): Promise<string | undefined> {
-  const bytes = await readFileBounded(file, MAX_ROOT_BYTES);
-  return bytes && Buffer.from(bytes).toString('utf8');
+function text(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('utf8');
 }
 
 export function registerRootRoutes(api: Api, deps: ApiDeps): void {
@@ -40,9 +36,10 @@ export function registerRootRoutes(api: Api, deps: ApiDeps): void {
   api.get('/repositories/:repo/root/staged', { schema: { params: RepoParams, tags: ['root'] } }, async (request) => {
     requirePublish(await tokenOf(request, db), request.params.repo);
     await repositories.get(request.params.repo);
-    const staged = await readRoot(join(repositories.dirOf(request.params.repo), 'staged', 'root.json'));
+    // Wherever the repository's staged root is kept (its directory, or the database with S3 storage).
+    const staged = await (await repositories.stagedRootOf(request.params.repo)).load();
     if (staged === undefined) throw new NotFoundError('no root change is staged');
-    return { staged };
+    return { staged: text(staged.bytes) };
   });
 
   // The published roots, one version at a time, so a holder can walk the chain from a root they
@@ -54,9 +51,10 @@ export function registerRootRoutes(api: Api, deps: ApiDeps): void {
       const { repo, version } = request.params;
       requirePublish(await tokenOf(request, db), repo);
       await repositories.get(repo);
-      const root = await readRoot(join(repositories.dirOf(repo), 'metadata', `${version}.root.json`));
+      const storage = await repositories.storageOf(repo);
+      const root = await storage.readMetadata(`${version}.root.json`, MAX_ROOT_BYTES);
       if (root === undefined) throw new NotFoundError(`no root version ${version} is published`);
-      return { root };
+      return { root: text(root) };
     },
   );
 

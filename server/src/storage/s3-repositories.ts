@@ -2,7 +2,8 @@
  * Repositories on an object store, as the service's workers see them: any worker on any machine
  * publishes any repository, so nothing a publish needs lives on one machine's disk. The tree is
  * in the bucket (S3Storage); the settings (electron-tuf.json) and the publisher's trusted record
- * (electron-tuf.state.json on disk) are rows in the service's database, read and written whole.
+ * (electron-tuf.state.json on disk) are rows in the service's database, read and written whole,
+ * and so is a staged root waiting for signatures (db-staged-root.ts).
  * Each worker keeps only a local working directory per repository for staging installers.
  */
 import { readdir, readFile } from 'node:fs/promises';
@@ -13,19 +14,24 @@ import {
   parseConfig,
   parseTrustedState,
   repositoryPaths,
+  serializeConfig,
   serializeTrustedState,
   type RepositoryConfig,
   type TransactionOptions,
   type TrustedStateStore,
 } from 'electron-tuf/publisher';
 import { StorageError } from 'electron-tuf/core';
-import type { Queryable } from '../db.js';
+import type { Db, Queryable } from '../db.js';
 import { ConflictError } from '../errors.js';
 import type { Bucket } from './bucket.js';
+import { dbStagedRootStore } from './db-staged-root.js';
 import { S3Storage } from './s3-storage.js';
 
 /** What a transaction on one repository needs besides keys. */
-export type TransactionTarget = Pick<TransactionOptions, 'repo' | 'storage' | 'config' | 'stateStore'>;
+export type TransactionTarget = Pick<
+  TransactionOptions,
+  'repo' | 'storage' | 'config' | 'saveConfig' | 'stateStore' | 'stagedStore'
+>;
 
 const MAX_METADATA_BYTES = 64 * 1024 * 1024;
 
@@ -56,7 +62,7 @@ export function dbStateStore(db: Queryable, repository: string): TrustedStateSto
 export class S3Repositories {
   constructor(
     readonly bucket: Bucket,
-    private readonly db: Queryable,
+    private readonly db: Db,
     /** This process's working directories (one per repository). */
     private readonly workDir: string,
   ) {}
@@ -67,8 +73,14 @@ export class S3Repositories {
       repo,
       storage: new S3Storage(this.bucket, name, repositoryPaths(repo)),
       config: await this.settingsOf(name),
+      saveConfig: (config) => this.saveSettings(name, config),
       stateStore: dbStateStore(this.db, name),
+      stagedStore: dbStagedRootStore(this.db, name),
     };
+  }
+
+  private async saveSettings(name: string, config: RepositoryConfig): Promise<void> {
+    await this.db.query('UPDATE repositories SET settings = $2 WHERE name = $1', [name, serializeConfig(config)]);
   }
 
   private async settingsOf(name: string): Promise<RepositoryConfig | undefined> {

@@ -59,6 +59,10 @@ export class S3Uploads implements UploadStore {
     return (await this.bucket.head(this.keyOf(repository, sha256)))?.length === length;
   }
 
+  async remove(repository: string, sha256: string): Promise<void> {
+    await this.bucket.remove(this.keyOf(repository, sha256));
+  }
+
   async materialize(repository: string, installer: Installer, dest: string): Promise<void> {
     const key = this.keyOf(repository, installer.sha256);
     const out = await open(dest, 'wx', 0o600);
