@@ -10,7 +10,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import { initRepository, resolveFile, repositoryPaths } from '../../publisher/index.js';
+import { initRepository, removeRelease, resolveFile, repositoryPaths } from '../../publisher/index.js';
 import { TufAppUpdater, type TufAppUpdaterOptions } from '../../updater/electron/app-updater.js';
 import { NodeHost, type NodeHostOptions } from '../../updater/electron/electron-host.js';
 import type { Logger, TufAppUpdaterEvents } from '../../updater/electron/types.js';
@@ -132,11 +132,24 @@ export class ChunkedRepo {
     return new ChunkedRepo(dir, repo, keys, await readFile(init.trustedRoot), server);
   }
 
-  /** `repo add` of the installer with its chunk map (or the hand-made or hostile one in `options`). */
-  async publish(version: string, bytes: Uint8Array, options: PublishOptions = {}): Promise<void> {
-    const installer = await writeInstaller(join(this.dir, 'builds', version), fileNameOf(version), bytes);
+  /**
+   * `repo add` of the installer with its chunk map (or the hand-made or hostile one in `options`);
+   * its kind is the file name's (default: the release's tar.gz).
+   */
+  async publish(
+    version: string,
+    bytes: Uint8Array,
+    options: PublishOptions = {},
+    name = fileNameOf(version),
+  ): Promise<void> {
+    const installer = await writeInstaller(join(this.dir, 'builds', version), name, bytes);
     const target = { repo: this.repo, keys: this.keys, metadataUrl: this.server.metadataUrl, root: this.root };
     await publishWithChunkMap(target, version, installer, bytes, options);
+  }
+
+  /** `repo remove`: the release's installers leave the signed metadata and the indexes. */
+  async withdraw(version: string): Promise<void> {
+    await removeRelease({ repo: this.repo, keys: this.keys, version });
   }
 
   async close(): Promise<void> {
@@ -157,9 +170,9 @@ export interface DiffApp {
 export async function diffApp(
   repo: ChunkedRepo,
   version: string,
-  options: Partial<TufAppUpdaterOptions> & { dir?: string; netFetch?: NodeHostOptions['netFetch'] } = {},
+  options: Partial<TufAppUpdaterOptions> & Pick<NodeHostOptions, 'netFetch' | 'env'> & { dir?: string } = {},
 ): Promise<DiffApp> {
-  const { dir: givenDir, netFetch, ...rest } = options;
+  const { dir: givenDir, netFetch, env, ...rest } = options;
   const dir = givenDir ?? (await tempDir('etuf-diff-app-'));
   const lines: string[] = [];
   const logger: Logger = {
@@ -169,7 +182,7 @@ export async function diffApp(
     debug: (m) => void lines.push(`debug ${m}`),
   };
   const updater = new TufAppUpdater({
-    host: new NodeHost({ version, userDataPath: join(dir, 'userData'), netFetch }),
+    host: new NodeHost({ version, userDataPath: join(dir, 'userData'), netFetch, env }),
     metadataUrl: repo.server.metadataUrl,
     targetsUrl: repo.server.targetsUrl,
     trustedRoot: repo.root,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planDifferential } from '../../updater/electron/differential-plan.js';
+import type { Chunk } from '../../updater/release/chunk-map.js';
 import { chunkMapOf, pseudoRandomBytes } from '../helpers/chunk-maps.js';
 
 const KIB = 1024;
@@ -60,6 +61,27 @@ describe('planDifferential', () => {
     const remote = plan.steps.filter((s) => s.kind === 'remote');
     expect(remote.map((s) => s.length)).toEqual([64, 64, 64, 64].map((n) => n * KIB));
     expect(remote.every((s) => s.chunks.reduce((sum, c) => sum + c.length, 0) === s.length)).toBe(true);
+  });
+
+  it('a chunk matches only on its whole SHA-256 and length, not on the prefix the index is keyed by', () => {
+    const base = fixed(OLD);
+    const twisted = (chunk: Chunk, at: number): Chunk => {
+      const sha256 = Uint8Array.from(chunk.sha256);
+      sha256[at] ^= 1;
+      return { ...chunk, sha256 };
+    };
+    // Chunk 0: same first 48 bits, another last byte; chunk 1: the same hash but another length
+    // (the map still covers the file: chunk 2 gives up what chunk 1 takes); the rest unchanged.
+    const [c0, c1, c2] = base.chunks;
+    const chunks = [
+      twisted(c0, 31),
+      { ...c1, length: c1.length + 1 },
+      { ...c2, offset: c2.offset + 1, length: c2.length - 1 },
+      ...base.chunks.slice(3),
+    ];
+    const plan = planDifferential({ ...base, chunks }, [base]);
+    expect(plan.steps[0]).toMatchObject({ kind: 'remote', start: 0, length: 3 * 4 * KIB });
+    expect(plan).toMatchObject({ requests: 1, localBytes: OLD.length - 3 * 4 * KIB });
   });
 
   it('plans only what follows `from` (a resumed build)', () => {

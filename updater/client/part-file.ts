@@ -105,6 +105,19 @@ export class PartFile {
     if (this.writeError) throw this.writeError;
   }
 
+  /**
+   * Resolves once the first `offset` bytes are on disk, so a writer that handed over a buffer
+   * may reuse it; throws the first write failure, or StorageError if they were never appended.
+   */
+  async writtenUpTo(offset: number): Promise<void> {
+    while (this.size - this.unwritten < offset) {
+      if (this.writeError) throw this.writeError;
+      if (!this.writing) throw new StorageError(`${this.path}: bytes up to ${offset} were never appended`);
+      await this.writing;
+    }
+    if (this.writeError) throw this.writeError;
+  }
+
   private async writeQueued(position: number): Promise<void> {
     try {
       while (this.queue.length > 0) {

@@ -36,8 +36,11 @@ import {
   resolveInstaller,
   selectRelease,
   type Candidate,
+  type ReleasePolicy,
   type Selection,
 } from './discovery.js';
+import type { RunningInstaller } from './download-manager.js';
+import { findRunningInstaller } from './running-installer.js';
 import { electronHost, type ElectronHost, type ElectronSession, type NetAccess } from './electron-host.js';
 import { parseFeed, type Feed, type FeedOptions } from './feed.js';
 import { defaultInstallers, removePreviousInstall } from './installers/index.js';
@@ -90,6 +93,8 @@ interface Available {
   info: UpdateInfo;
   candidate: Candidate;
   target: TargetFile;
+  /** The running AppImage, a source of chunks for a differential download. */
+  running?: RunningInstaller;
 }
 
 interface InstallRequest {
@@ -247,23 +252,26 @@ export class TufAppUpdater extends UpdaterProperties {
       const ctx = await this.context();
       await this.cleanUpAfterUpdate(ctx);
       await ctx.client.refresh();
-      const { selection, indexes } = await this.selectRelease(ctx);
+      const { selection, indexes, policy } = await this.selectRelease(ctx);
       if (!selection.offer) return this.noUpdate(selection.newest);
-      const target = await resolveInstaller(ctx.client, selection.offer, {
-        platform: ctx.platform,
-        kind: ctx.installKind,
-      });
+      const expected = { platform: ctx.platform, kind: ctx.installKind };
+      const target = await resolveInstaller(ctx.client, selection.offer, expected);
       const info = updateInfoOf(selection.offer, target);
       if (this.fullChangelog) info.releaseNotes = changelog(indexes, this.currentVersion.version, info.version);
       if (!(await this.isUpdateSupported(info))) return this.noUpdate(selection.offer, info);
-      return this.updateFound({ info, candidate: selection.offer, target });
+      const running = this.disableDifferentialDownload
+        ? undefined
+        : await findRunningInstaller(ctx.client, indexes, policy, { ...expected, env: this.host.env() }, this.log);
+      return this.updateFound({ info, candidate: selection.offer, target, running });
     } catch (error) {
       throw this.report(error, 'Cannot check for updates');
     }
   }
 
   /** Reads the channel indexes (after a refresh) and applies this install's policy to them. */
-  private async selectRelease(ctx: Context): Promise<{ selection: Selection; indexes: ChannelIndex[] }> {
+  private async selectRelease(
+    ctx: Context,
+  ): Promise<{ selection: Selection; indexes: ChannelIndex[]; policy: ReleasePolicy }> {
     const channel = this.channel;
     const archTiers = indexArchTiers(ctx.platform, ctx.arch);
     const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), {
@@ -272,7 +280,7 @@ export class TufAppUpdater extends UpdaterProperties {
       cacheDir: ctx.cacheDir,
     });
     const staged = await stagedReleases(indexes, this.isUserWithinRollout);
-    const selection = selectRelease(indexes, {
+    const policy: ReleasePolicy = {
       currentVersion: this.currentVersion.version,
       channel,
       allowPrerelease: this.allowPrerelease,
@@ -280,9 +288,10 @@ export class TufAppUpdater extends UpdaterProperties {
       installerKind: ctx.installKind,
       archPreference: archTiers.flat(),
       isStaged: (release) => release.stagingPercentage === undefined || staged.has(stagedKey(release)),
-    });
+    };
+    const selection = selectRelease(indexes, policy);
     for (const reason of selection.skipped) this.log.info(`passed over ${reason}`);
-    return { selection, indexes };
+    return { selection, indexes, policy };
   }
 
   protected async defaultRolloutCheck(info: UpdateInfo): Promise<boolean> {
@@ -335,6 +344,7 @@ export class TufAppUpdater extends UpdaterProperties {
           signal: token.signal,
           onProgress: (progress) => this.emit('download-progress', progress),
           differential: !this.disableDifferentialDownload,
+          running: available.running,
         },
       );
       this.downloaded = { available, file };

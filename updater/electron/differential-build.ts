@@ -26,25 +26,18 @@ import { onDisk, PartFile } from '../client/part-file.js';
 import { ProgressThrottle } from '../client/progress-throttle.js';
 import type { Chunk, ChunkMap } from '../release/chunk-map.js';
 import { ChunkMismatchError } from './errors.js';
-import {
-  DEFAULT_PLAN_OPTIONS,
-  planDifferential,
-  type LocalStep,
-  type Plan,
-  type PlanOptions,
-  type RemoteStep,
-} from './differential-plan.js';
+import { Ahead } from './ahead.js';
+import { localReads } from './local-reads.js';
+import { planDifferential, type LocalStep, type Plan, type PlanOptions, type RemoteStep } from './differential-plan.js';
 
 /** Ranged requests in flight at once (each buffers at most PlanOptions.maxRangeBytes). */
 export const RANGE_CONCURRENCY = 4;
-/** Local reads done ahead of the writer (each at most PlanOptions.maxReadBytes). */
-const LOCAL_READ_AHEAD = 2;
 /**
- * Bytes appended but not yet on disk before the writer waits: two local reads' worth, so the
- * write of one step overlaps the reading and hashing of the next instead of each append
- * waiting for its own write.
+ * Bytes appended but not yet on disk before the writer waits: enough for the local reads'
+ * ring (local-reads.ts) and a few ranges, so hashing never waits for the disk; the ring
+ * bounds what local steps hold anyway.
  */
-const WRITE_BEHIND_BYTES = 2 * DEFAULT_PLAN_OPTIONS.maxReadBytes;
+const WRITE_BEHIND_BYTES = 8 << 20;
 
 /** Reads a byte range of the new installer from the repository (Updater.readTargetRange). */
 export type RangeReader = (
@@ -182,8 +175,8 @@ interface Run {
 
 /**
  * Writes the steps in order. Ranged requests run ahead of the writer, up to RANGE_CONCURRENCY
- * at once, and local reads LOCAL_READ_AHEAD steps ahead, so disk reads, downloads, hashing
- * and writes overlap; a failure anywhere aborts the rest.
+ * at once, and local reads a few steps ahead (local-reads.ts), so disk reads, downloads,
+ * hashing and writes overlap; a failure anywhere aborts the rest.
  */
 async function runPlan(plan: Plan, run: Run): Promise<void> {
   const stop = new AbortController();
@@ -196,10 +189,10 @@ async function runPlan(plan: Plan, run: Run): Promise<void> {
     RANGE_CONCURRENCY,
     (step) => fetchRange(step, run, signal),
   );
-  const local = new Ahead(
+  const local = localReads(
     plan.steps.filter((s): s is LocalStep => s.kind === 'local'),
-    LOCAL_READ_AHEAD,
-    (step) => readLocal(step, run.handles[step.basis]),
+    run.handles,
+    run.part,
   );
   try {
     for (const step of plan.steps) {
@@ -211,59 +204,6 @@ async function runPlan(plan: Plan, run: Run): Promise<void> {
     run.request.signal?.removeEventListener('abort', onCancel);
     stop.abort();
     await Promise.all([remote.settled(), local.settled()]);
-  }
-}
-
-/**
- * A local step's bytes, read in one go. Not hashed chunk by chunk (see the file comment): the
- * whole-file check before commit refuses them if the installer on disk changed since its map
- * was made, and an interrupted build keeps only the chunks that match.
- */
-async function readLocal(step: LocalStep, handle: FileHandle): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(step.length);
-  let filled = 0;
-  while (filled < step.length) {
-    const { bytesRead } = await onDisk('read a local installer', () =>
-      handle.read(buffer, filled, step.length - filled, step.sourceOffset + filled),
-    );
-    if (bytesRead === 0) throw new StorageError('a local installer shrank while being read');
-    filled += bytesRead;
-  }
-  return buffer;
-}
-
-/** Work on a list of steps, started in order up to `depth` ahead of the consumer. */
-class Ahead<S> {
-  private readonly started: Array<Promise<Buffer>> = [];
-  private consumed = 0;
-
-  constructor(
-    private readonly steps: S[],
-    private readonly depth: number,
-    private readonly work: (step: S) => Promise<Buffer>,
-  ) {
-    this.topUp();
-  }
-
-  /** The next step's verified bytes. */
-  async next(): Promise<Buffer> {
-    const bytes = await this.started[this.consumed];
-    this.consumed++;
-    this.topUp();
-    return bytes;
-  }
-
-  /** Waits for everything started (aborted first by the caller). */
-  async settled(): Promise<void> {
-    await Promise.allSettled(this.started);
-  }
-
-  private topUp(): void {
-    while (this.started.length < this.steps.length && this.started.length < this.consumed + this.depth) {
-      const working = this.work(this.steps[this.started.length]);
-      working.catch(() => undefined); // awaited in order by next(); never unhandled meanwhile
-      this.started.push(working);
-    }
   }
 }
 

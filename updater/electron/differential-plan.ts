@@ -19,7 +19,10 @@ export interface PlanOptions {
   mergeGapBytes: number;
   /** Largest single ranged request (at least CHUNK_MAX_LENGTH, so any chunk fits). */
   maxRangeBytes: number;
-  /** Largest single read of a local installer. */
+  /**
+   * Largest single read of a local installer: the size of the reused read buffers
+   * (local-reads.ts), small enough that the bytes are still in cache when they are hashed.
+   */
   maxReadBytes: number;
   /** Offset (a chunk boundary) up to which the new file is already built (a resumed download). */
   from: number;
@@ -28,7 +31,7 @@ export interface PlanOptions {
 export const DEFAULT_PLAN_OPTIONS: Readonly<PlanOptions> = Object.freeze({
   mergeGapBytes: 16 * 1024,
   maxRangeBytes: CHUNK_MAX_LENGTH,
-  maxReadBytes: 4 << 20,
+  maxReadBytes: 1 << 20,
   from: 0,
 });
 
@@ -65,20 +68,44 @@ interface Source {
   offset: number;
 }
 
-/** Where each chunk (by hash and length) first appears among the local installers' maps. */
-function indexBases(bases: readonly ChunkMap[]): Map<string, Source> {
-  const index = new Map<string, Source>();
-  bases.forEach((map, basis) => {
-    for (const chunk of map.chunks) {
-      const key = chunkKey(chunk);
-      if (!index.has(key)) index.set(key, { basis, offset: chunk.offset });
-    }
-  });
-  return index;
+interface Indexed extends Source {
+  chunk: Chunk;
 }
 
-function chunkKey(chunk: Chunk): string {
-  return `${Buffer.from(chunk.sha256.buffer, chunk.sha256.byteOffset, 32).toString('hex')}:${chunk.length}`;
+/**
+ * Where each chunk (by SHA-256 and length) first appears among the local installers' maps,
+ * keyed by the first 48 bits of its SHA-256 (a number: no string built per chunk, which cost
+ * more than the rest of the plan for a 150 MB installer); entries are compared in full.
+ */
+class BasisIndex {
+  private readonly buckets = new Map<number, Indexed[]>();
+
+  constructor(bases: readonly ChunkMap[]) {
+    bases.forEach((map, basis) => {
+      for (const chunk of map.chunks) {
+        const key = keyOf(chunk.sha256);
+        const bucket = this.buckets.get(key);
+        if (!bucket) this.buckets.set(key, [{ basis, offset: chunk.offset, chunk }]);
+        else if (!bucket.some((e) => sameChunk(e.chunk, chunk))) bucket.push({ basis, offset: chunk.offset, chunk });
+      }
+    });
+  }
+
+  find(chunk: Chunk): Source | undefined {
+    return this.buckets.get(keyOf(chunk.sha256))?.find((e) => sameChunk(e.chunk, chunk));
+  }
+}
+
+function keyOf(sha256: Uint8Array): number {
+  return (
+    ((sha256[0] << 16) | (sha256[1] << 8) | sha256[2]) * 0x1000000 + ((sha256[3] << 16) | (sha256[4] << 8) | sha256[5])
+  );
+}
+
+function sameChunk(a: Chunk, b: Chunk): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < 32; i++) if (a.sha256[i] !== b.sha256[i]) return false;
+  return true;
 }
 
 interface Run {
@@ -163,9 +190,9 @@ export function planDifferential(
   options: Partial<PlanOptions> = {},
 ): Plan {
   const { mergeGapBytes, maxRangeBytes, maxReadBytes, from } = { ...DEFAULT_PLAN_OPTIONS, ...options };
-  const index = indexBases(bases);
+  const index = new BasisIndex(bases);
   const chunks = target.chunks.filter((chunk) => chunk.offset >= from);
-  const sources = chunks.map((chunk) => index.get(chunkKey(chunk)));
+  const sources = chunks.map((chunk) => index.find(chunk));
   const steps: Step[] = [];
   for (const run of mergeGaps(runsOf(chunks, sources), mergeGapBytes)) {
     steps.push(...(run.remote ? remoteSteps(run, maxRangeBytes) : localSteps(run, maxReadBytes)));

@@ -112,6 +112,17 @@ export function selectRelease(indexes: readonly ChannelIndex[], policy: ReleaseP
   return { skipped };
 }
 
+/**
+ * The listing of the running version (`policy.currentVersion`) with an installer of our kind,
+ * if the indexes still list it: its signed installer is what this install was made from (an
+ * AppImage, the file the user runs, can then be a source of chunks for the next update).
+ */
+export function runningRelease(indexes: readonly ChannelIndex[], policy: ReleasePolicy): Candidate | undefined {
+  // The running version is found whatever the prerelease rule says of offers.
+  const candidates = eligibleCandidates(indexes, { ...policy, allowPrerelease: true }, []);
+  return candidates.find((c) => semver.eq(c.release.version, policy.currentVersion));
+}
+
 function eligibleCandidates(indexes: readonly ChannelIndex[], policy: ReleasePolicy, skipped: string[]): Candidate[] {
   const prereleaseAllowed = policy.allowPrerelease || policy.channel !== STABLE_CHANNEL;
   const rank = (arch: Arch): number => {

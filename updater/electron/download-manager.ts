@@ -15,7 +15,7 @@
  * update still in pending/ is kept until the new one is built. Both are only sources of chunks
  * that are re-hashed against the new installer's signed chunk map before use.
  */
-import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { LengthOrHashMismatchError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
@@ -24,7 +24,7 @@ import type { DownloadProgress } from '../client/download.js';
 import { withLock, describeError, errorCode, readFileBounded, writeFileAtomic } from '../node-io/index.js';
 import { targetFileName } from '../client/target-path.js';
 import type { Updater } from '../client/updater.js';
-import { DifferentialDownloader, type BasisCandidate } from './differential.js';
+import { chunkMapPathOf, DifferentialDownloader, type BasisCandidate } from './differential.js';
 import type { Logger, ProgressInfo } from './types.js';
 
 export const PENDING_DIR = 'pending';
@@ -69,6 +69,17 @@ export interface DownloadOptions {
   onProgress?: (progress: ProgressInfo) => void;
   /** Build the installer from earlier installers' chunks when possible (default true). */
   differential?: boolean;
+  /**
+   * The installer the running version runs from, if it is one file (an AppImage: `$APPIMAGE`),
+   * with the signed target it should be: a source of chunks when no installer was kept.
+   */
+  running?: RunningInstaller;
+}
+
+export interface RunningInstaller {
+  path: string;
+  /** Trusted target info of the running version's installer. */
+  target: TargetFile;
 }
 
 export class DownloadManager {
@@ -116,7 +127,7 @@ export class DownloadManager {
 
   /** Differentially when possible (an earlier installer and both chunk maps), else in full. */
   private async fetch(request: PendingRequest, path: string, options: DownloadOptions): Promise<void> {
-    const candidates = options.differential === false ? [] : await this.basisCandidates(request.info);
+    const candidates = options.differential === false ? [] : await this.basisCandidates(request.info, options.running);
     await this.removeOtherFiles(
       path,
       candidates.map((c) => c.path),
@@ -146,16 +157,40 @@ export class DownloadManager {
     if (candidates.length > 0) await this.removeOtherFiles(path); // an earlier pending installer has served
   }
 
-  /** Local installers that may share chunks with a new one: the installed version's, an earlier pending one. */
-  private async basisCandidates(info: TargetFile): Promise<BasisCandidate[]> {
+  /**
+   * Local installers that may share chunks with a new one: the installed version's (kept, or
+   * else the running AppImage), an earlier pending one.
+   */
+  private async basisCandidates(info: TargetFile, running?: RunningInstaller): Promise<BasisCandidate[]> {
     const candidates: BasisCandidate[] = [];
     const installed = await this.readInstalled();
-    if (installed)
-      candidates.push({ path: join(this.installedDir, installerFileName(installed.target)), target: installed.target });
+    const kept = installed && join(this.installedDir, installerFileName(installed.target));
+    if (kept && (await exists(kept))) candidates.push({ path: kept, target: installed.target });
+    else if (running && chunkMapPathOf(info) !== undefined) {
+      const verified = await this.verifiedRunning(running);
+      if (verified) candidates.push(verified);
+    }
     const pending = await this.readPending();
     if (pending && typeof pending.target === 'string' && pending.target !== info.path)
       candidates.push({ path: this.pendingPath({ path: pending.target }), target: pending.target });
     return candidates;
+  }
+
+  /**
+   * The running installer as a source of chunks, if it is byte for byte the signed installer of
+   * the running version: the whole-file check of a cached download (findCachedTarget), once per
+   * differential download. Unlike a kept installer, the file the user runs may be another build
+   * of that version, or changed; using it unchecked would cost a failed build and a full download.
+   */
+  private async verifiedRunning(running: RunningInstaller): Promise<BasisCandidate | undefined> {
+    if (chunkMapPathOf(running.target) === undefined) return undefined; // published without a map
+    const verified = await this.client.findCachedTarget(running.target, running.path);
+    if (!verified) {
+      this.log.info(`differential download: ${running.path} is not the signed ${running.target.path}`);
+      return undefined;
+    }
+    this.log.info(`differential download: building from the running ${running.path} (${running.target.path})`);
+    return { path: verified, target: running.target.path };
   }
 
   /** installed.json, if present and well formed (a description: the file is checked against signed maps). */
@@ -275,6 +310,16 @@ function installerFileName(targetPath: string): string {
   const name = targetFileName(targetPath.slice(targetPath.lastIndexOf('/') + 1));
   if (name.startsWith('.')) throw new ValueError(`installer name ${JSON.stringify(targetPath)} is hidden`);
   return name;
+}
+
+/** Whether `path` is a regular file; only its absence is "no". */
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 /** A description file's JSON, or undefined when it is not JSON (it is rewritten at the next download). */
