@@ -20,7 +20,7 @@ import {
 } from '../updater/release/index.js';
 import { Chunker } from './chunker.js';
 import type { RepositoryPaths } from './layout.js';
-import { discard, hashAndCopy, stageBytes, type IncomingFile } from './target-store.js';
+import { discard, hashAndCopy, stageBytes, type IncomingFile, type StageOptions } from './target-store.js';
 
 /**
  * Installer kinds that get a map, by measurement (docs/differential-updates.md, "Which
@@ -47,10 +47,15 @@ export function wantsChunkMap(kind: InstallerKind, enabled = true): boolean {
  * Hashes and copies an installer into .incoming as `hashAndCopy` does and, with `chunkMap`,
  * chunks the same bytes in the same pass and stages its chunk map beside it (`.chunkMap`).
  */
-export async function stageInstaller(paths: RepositoryPaths, source: string, chunkMap: boolean): Promise<IncomingFile> {
-  if (!chunkMap) return hashAndCopy(paths, source);
+export async function stageInstaller(
+  paths: RepositoryPaths,
+  source: string,
+  chunkMap: boolean,
+  options: StageOptions = {},
+): Promise<IncomingFile> {
+  if (!chunkMap) return hashAndCopy(paths, source, undefined, options);
   const chunker = new Chunker();
-  const incoming = await hashAndCopy(paths, source, (bytes) => chunker.push(bytes));
+  const incoming = await hashAndCopy(paths, source, (bytes) => chunker.push(bytes), options);
   try {
     const map: ChunkMap = {
       format: CHUNK_MAP_FORMAT,
@@ -61,7 +66,7 @@ export async function stageInstaller(paths: RepositoryPaths, source: string, chu
     const bytes = serializeChunkMap(map);
     if (bytes.length > CHUNK_MAP_MAX_BYTES)
       throw new ValueError(`${source} is too large for a chunk map; publish it without one (--no-chunk-map)`);
-    incoming.chunkMap = await stageBytes(paths, bytes);
+    incoming.chunkMap = await stageBytes(paths, bytes, options);
     return incoming;
   } catch (error) {
     await discard(incoming);

@@ -49,7 +49,15 @@ export {
 } from './transaction.js';
 export { validateReleaseInput, type ReleaseInput, type ReleaseRequest } from './release-input.js';
 export type { ReleaseEditOptions, ReleaseEditResult, RemovalResult, TargetsEditResult } from './release-edits.js';
-export { cleanIncoming, hashAndCopy, discard, duplicateIncoming, type IncomingFile } from './target-store.js';
+export {
+  cleanIncoming,
+  hashAndCopy,
+  discard,
+  duplicateIncoming,
+  type IncomingFile,
+  type StageOptions,
+  type StoredOrigin,
+} from './target-store.js';
 export { eachConcurrently } from './concurrency.js';
 export { CHUNK_MAP_KINDS, chunkMapProblems, stageInstaller, wantsChunkMap } from './chunk-maps.js';
 export { Chunker, chunkBytes, DEFAULT_CHUNKING, describeChunking, type ChunkingParameters } from './chunker.js';

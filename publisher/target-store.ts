@@ -25,6 +25,29 @@ export interface IncomingFile {
   hashes: TargetHashes;
   /** The installer's chunk map, staged with it (chunk-maps.ts); discarded with it. */
   chunkMap?: IncomingFile;
+  /**
+   * Where exactly these bytes already are in the store the repository is published to, when
+   * they were hashed from there: a storage may copy them inside the store instead of uploading
+   * `tempPath`, but only on condition that the object there still has this ETag. Set by the
+   * service (uploads on its object store); disk storage ignores it.
+   */
+  origin?: StoredOrigin;
+}
+
+/** An object in the repository's own store (`s3://bucket/key`) and the ETag it had when its bytes were hashed. */
+export interface StoredOrigin {
+  url: string;
+  etag: string;
+}
+
+/** How a staged copy is written. */
+export interface StageOptions {
+  /**
+   * false: no fsync. Only for a copy that is a scratch source for another store (the service's
+   * object storage uploads it, and a crash redoes the round from its database); on disk the
+   * staged copy becomes the target itself and must be durable first. Default true.
+   */
+  durable?: boolean;
 }
 
 const COPY_CHUNK_BYTES = 1024 * 1024;
@@ -44,6 +67,7 @@ export async function hashAndCopy(
   paths: RepositoryPaths,
   source: string,
   observe?: (bytes: Buffer) => void,
+  options: StageOptions = {},
 ): Promise<IncomingFile> {
   const info = await stat(source).catch((error: unknown) => {
     throw new ValueError(
@@ -65,7 +89,7 @@ export async function hashAndCopy(
       length += chunk.length;
       await out.write(chunk);
     }
-    await out.sync();
+    if (options.durable !== false) await out.sync();
   } catch (error) {
     await out.close().catch(() => undefined);
     await unlink(tempPath).catch(() => undefined);
@@ -76,13 +100,17 @@ export async function hashAndCopy(
 }
 
 /** Small generated content (a channel index) staged like a file. */
-export async function stageBytes(paths: RepositoryPaths, bytes: Uint8Array): Promise<IncomingFile> {
+export async function stageBytes(
+  paths: RepositoryPaths,
+  bytes: Uint8Array,
+  options: StageOptions = {},
+): Promise<IncomingFile> {
   await mkdir(paths.incoming, { recursive: true });
   const tempPath = join(paths.incoming, incomingName());
   const out = await open(tempPath, 'wx', 0o644);
   try {
     await out.writeFile(bytes);
-    await out.sync();
+    if (options.durable !== false) await out.sync();
   } finally {
     await out.close();
   }

@@ -51,8 +51,8 @@ import {
   type TrustedStateStore,
 } from './trusted-state.js';
 
-/** Target files placed at once. */
-const PLACE_CONCURRENCY = 16;
+/** Target files placed at once (on an object store each is a few requests, bound by their latency more than by CPU). */
+const PLACE_CONCURRENCY = 32;
 
 export interface PublishSigners {
   targets?: Signer[];

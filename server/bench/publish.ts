@@ -15,6 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -138,19 +139,40 @@ function startProcess(
   env: NodeJS.ProcessEnv,
   children: ChildProcess[],
 ): Promise<string> {
-  const child = spawn(process.execPath, [CLI, command, ...args], {
+  // BENCH_PROFILE_DIR=dir: each process writes a V8 CPU profile there (node --cpu-prof) when it exits.
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`,
+        `--cpu-prof-name=${command}-${children.length}.cpuprofile`,
+      ]
+    : [];
+  const child = spawn(process.execPath, [...profile, CLI, command, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
-    // Keep reading (the API logs each request): a full pipe would stall the process.
+    let ready = false;
+    // BENCH_LOG_DIR=dir: each process's JSON log lines go to <dir>/<command>-<n>.log (request times, rounds).
+    const log = process.env.BENCH_LOG_DIR
+      ? createWriteStream(join(process.env.BENCH_LOG_DIR, `${command}-${children.length - 1}.log`))
+      : undefined;
+    // Keep reading (the API logs each request): a full pipe would stall the process. Only the
+    // output before the ready line is kept and searched (searching all of it again on every
+    // chunk cost the bench, which is also the clients, quadratic CPU).
     child.stdout.on('data', (d: Buffer) => {
+      log?.write(d);
+      if (ready) return;
       out += d.toString();
-      const ready = /electron-tuf server \w+ (listening on \S+|started)/.exec(out);
-      if (ready) resolve(ready[0]);
+      const line = /electron-tuf server \w+ (listening on \S+|started)/.exec(out);
+      if (line) {
+        ready = true;
+        resolve(line[0]);
+      }
     });
+    child.once('exit', () => log?.end());
     child.stderr.on('data', () => undefined);
     child.on('exit', (code) => reject(new Error(`electron-tuf-server ${command} exited (${code}): ${out}`)));
   });

@@ -13,6 +13,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ValueError } from 'electron-tuf/core';
 import { errorCode } from 'electron-tuf/node-io';
+import type { StoredOrigin } from 'electron-tuf/publisher';
 import type { Installer } from './changes.js';
 import { BadRequestError } from './errors.js';
 
@@ -35,8 +36,10 @@ export interface UploadStore {
   /**
    * Puts the stored upload at `dest` (a new file) for staging; ValueError when there is none, or
    * it is longer than declared. Its hash is checked after, while it is copied for publishing.
+   * On an object store, returns where those bytes are and the ETag they were read with (a
+   * storage may then copy them inside the store, fenced on that ETag).
    */
-  materialize(repository: string, installer: Installer, dest: string): Promise<void>;
+  materialize(repository: string, installer: Installer, dest: string): Promise<StoredOrigin | undefined>;
   /** Deletes the stored upload (garbage collection of unused uploads); absent is fine. */
   remove(repository: string, sha256: string): Promise<void>;
 }
@@ -85,7 +88,7 @@ export class BlobStore implements UploadStore {
     }
   }
 
-  async materialize(repository: string, installer: Installer, dest: string): Promise<void> {
+  async materialize(repository: string, installer: Installer, dest: string): Promise<undefined> {
     await link(this.pathOf(repository, installer.sha256), dest).catch((e: unknown) => {
       // A missing upload or a name clash (case-insensitive disk) is the change's fault and fails its task;
       // any other failure (EXDEV, EACCES, ENOSPC) is the server's and is rethrown, not blamed on the upload.

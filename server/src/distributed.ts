@@ -13,7 +13,8 @@
  * to the queue, then it exits.
  *
  * Every trigger is its own job (no deduplication: BullMQ drops a deduplicated add while the job
- * is active, which would strand a change). A job waits for the repository's lock and drains; the
+ * is active, which would strand a change), but an API process coalesces the triggers of a burst
+ * (coalesce.ts): each change is answered after a job added once it was committed. A job waits for the repository's lock and drains; the
  * jobs behind it find nothing pending and finish at once.
  */
 import { mkdir } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'b
 import type { FastifyServerOptions } from 'fastify';
 import { buildApi, type Api } from './api/app.js';
 import { pendingCounts, repositoriesWithPending } from './changes.js';
+import { coalescing } from './coalesce.js';
 import { openPostgres, type Db } from './db.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, ensureAdminToken } from './embedded.js';
 import { ServiceError } from './errors.js';
@@ -142,7 +144,7 @@ export async function startApiProcess(
     db,
     repositories,
     blobs: storage.uploads,
-    trigger: async (repository) => void (await queue.add('publish', { repository }, JOB_OPTIONS)),
+    trigger: coalescing(async (repository) => void (await queue.add('publish', { repository }, JOB_OPTIONS))),
     maxUploadBytes: o.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     // With an object store, clients read the bucket (through a CDN): the API has no tree to serve.
     serveRepositories: (o.serveRepositories ?? false) && storage.kind === 'disk',

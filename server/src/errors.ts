@@ -70,3 +70,19 @@ export class ObjectStoreError extends ServiceError {
 export class PublishConflictError extends ObjectStoreError {
   override name = 'PublishConflictError';
 }
+
+/**
+ * A checked upload changed before it was copied into the targets: the store refused the copy
+ * on the ETag its bytes were hashed with (or the upload is gone). Nothing was copied; the change
+ * that named it fails, and the publish goes on without it (publish.ts).
+ */
+export class UploadChangedError extends ObjectStoreError {
+  override name = 'UploadChangedError';
+  constructor(
+    message: string,
+    /** The upload's `s3://` URL (IncomingFile.origin.url). */
+    readonly origin: string,
+  ) {
+    super(message);
+  }
+}

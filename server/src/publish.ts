@@ -19,6 +19,7 @@ import {
   discard,
   duplicateIncoming,
   editRepository,
+  eachConcurrently,
   repositoryPaths,
   rotateKeys,
   signStaged,
@@ -28,9 +29,11 @@ import {
   type KeyOptions,
   type ReleaseInput,
   type RepositoryEdit,
+  type StoredOrigin,
 } from 'electron-tuf/publisher';
 import type { UploadStore } from './blobs.js';
 import type { AddPayload, Change } from './changes.js';
+import { UploadChangedError } from './errors.js';
 import type { TransactionTarget } from './storage/s3-repositories.js';
 
 export interface PublishContext {
@@ -137,7 +140,9 @@ async function commitOnce(ctx: PublishContext, ready: Prepared[]): Promise<Settl
     }
     const { value, publish } = await editRepository({ ...ctx.target, ...ctx.keys }, (edit) =>
       applyAll(edit, ready, copies),
-    );
+    ).catch((e: unknown) => {
+      throw refusedFor(e, ready);
+    });
     for (const s of value)
       Object.assign(s.outcome.ok ? (s.outcome.result as object) : {}, { published: publish?.timestampVersion });
     return value;
@@ -145,6 +150,17 @@ async function commitOnce(ctx: PublishContext, ready: Prepared[]): Promise<Settl
     // Placed copies were moved into targets/ (unlinking their old name is then a no-op).
     for (const files of copies.values()) for (const f of files) await discard(f);
   }
+}
+
+/**
+ * An upload that changed after it was checked (its copy into the targets refused, nothing
+ * copied and no metadata written) fails the change that named it, like any refused input.
+ */
+function refusedFor(e: unknown, ready: Prepared[]): unknown {
+  if (!(e instanceof UploadChangedError)) return e;
+  const p = ready.find((r) => r.staged.some((f) => f.origin?.url === e.origin));
+  if (!p) return e;
+  return new ChangeRefused(p.change, new ValueError(e.message, { cause: e }));
 }
 
 async function applyAll(
@@ -204,19 +220,30 @@ interface Prepared {
   dir?: string;
 }
 
-/** Installers copied and hashed at once: their fsyncs overlap instead of queueing one by one. */
+/**
+ * Installers copied and hashed at once: on disk their fsyncs overlap instead of queueing one by
+ * one; on an object store each is a GET whose latency, not CPU, is most of its cost.
+ */
 const PREPARE_PARALLEL = 16;
+const PREPARE_PARALLEL_OBJECT_STORE = 32;
 
 /** Outside the lock: copies and hashes every installer (the slow part), and checks each against its upload. */
 async function prepare(ctx: PublishContext, changes: EditChange[]): Promise<Prepared[]> {
   const prepared: Prepared[] = changes.map((change) => ({ change, staged: [] }));
-  for (let i = 0; i < prepared.length; i += PREPARE_PARALLEL) {
-    const outcomes = await Promise.allSettled(prepared.slice(i, i + PREPARE_PARALLEL).map((p) => prepareOne(ctx, p)));
-    const failure = outcomes.find((o) => o.status === 'rejected');
-    if (failure) {
-      await release(prepared);
-      throw failure.reason;
+  // A sliding window (not slices that wait for their slowest); after a failure nothing new starts,
+  // and everything staged is released once the ones under way have finished.
+  let failure: { error: unknown } | undefined;
+  await eachConcurrently(prepared, ctx.target.storage ? PREPARE_PARALLEL_OBJECT_STORE : PREPARE_PARALLEL, async (p) => {
+    if (failure) return;
+    try {
+      await prepareOne(ctx, p);
+    } catch (error) {
+      failure ??= { error };
     }
+  });
+  if (failure) {
+    await release(prepared);
+    throw failure.error;
   }
   return prepared;
 }
@@ -243,9 +270,10 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
   await mkdir(ctx.workDir, { recursive: true });
   p.dir = await mkdtemp(join(ctx.workDir, 'add-'));
   const files: string[] = [];
+  const origins: Array<StoredOrigin | undefined> = [];
   for (const i of release.installers) {
     const file = join(p.dir, i.name);
-    await ctx.blobs.materialize(ctx.repository, i, file);
+    origins.push(await ctx.blobs.materialize(ctx.repository, i, file));
     files.push(file);
   }
   p.input = validateReleaseInput({
@@ -258,15 +286,21 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
     stagingPercentage: release.staging,
   });
   const paths = repositoryPaths(ctx.target.repo);
+  // On an object store the staged copies are scratch (uploaded or copied from, redone after a
+  // crash): no fsync. On disk they become the targets and must be durable.
+  const durable = ctx.target.storage === undefined;
   for (const [n, i] of release.installers.entries()) {
     // The same staging as `repo add`: with the chunk map of the kinds that have one.
-    const staged = await stageInstaller(paths, files[n], p.input.files[n].chunkMap);
+    const staged = await stageInstaller(paths, files[n], p.input.files[n].chunkMap, { durable });
     p.staged.push(staged);
     if (staged.length !== i.length || staged.hashes.sha256 !== i.sha256) {
       throw new ValueError(
         `installer ${i.name}: the stored upload is not ${i.length} bytes with SHA-256 ${i.sha256} (it changed on disk; upload it again)`,
       );
     }
+    // Checked: these exact bytes are the stored upload with this ETag, which a copy inside the
+    // store is fenced on (the copy is refused if the upload changed since).
+    staged.origin = origins[n];
   }
 }
 

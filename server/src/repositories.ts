@@ -35,6 +35,10 @@ export interface BootstrapInput {
   keys: KeyReference;
 }
 
+export function noRepository(name: string): NotFoundError {
+  return new NotFoundError(`no repository ${name}`);
+}
+
 export interface RepositoryRecord {
   name: string;
   keys: KeyReference;
@@ -82,7 +86,7 @@ export class Repositories {
       'SELECT name, keys FROM repositories WHERE name = $1',
       [name],
     );
-    if (!rows[0]) throw new NotFoundError(`no repository ${name}`);
+    if (!rows[0]) throw noRepository(name);
     return rows[0];
   }
 

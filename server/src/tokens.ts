@@ -90,12 +90,38 @@ export async function createToken(db: Queryable, input: CreateTokenInput): Promi
 
 /** The token's record, if `header` holds a valid (known, unexpired, unrevoked) token. */
 export async function authenticate(db: Queryable, header: string | undefined, now = new Date()): Promise<TokenInfo> {
+  const digest = digestOfHeader(header);
+  const [row] = await db.query<TokenRow & Record<string, unknown>>('SELECT * FROM tokens WHERE digest = $1', [digest]);
+  return checkedToken(row, digest, now);
+}
+
+/**
+ * `authenticate`, and whether repository `repository` exists, in one database round trip (the
+ * upload and add routes need both on every request).
+ */
+export async function authenticateFor(
+  db: Queryable,
+  header: string | undefined,
+  repository: string,
+  now = new Date(),
+): Promise<{ token: TokenInfo; repositoryExists: boolean }> {
+  const digest = digestOfHeader(header);
+  const [row] = await db.query<TokenRow & { repository_exists: boolean } & Record<string, unknown>>(
+    'SELECT t.*, EXISTS (SELECT 1 FROM repositories WHERE name = $2) AS repository_exists FROM tokens t WHERE t.digest = $1',
+    [digest, repository],
+  );
+  return { token: checkedToken(row, digest, now), repositoryExists: row.repository_exists };
+}
+
+function digestOfHeader(header: string | undefined): string {
   if (!header) throw new AuthenticationError('missing token: send Authorization: Bearer <token>');
   const m = /^Bearer ([^\s]{1,200})$/.exec(header);
   if (!m || !TOKEN_PATTERN.test(m[1]))
     throw new AuthenticationError('malformed Authorization header: expected Bearer etuf_...');
-  const digest = tokenDigest(m[1]);
-  const [row] = await db.query<TokenRow & Record<string, unknown>>('SELECT * FROM tokens WHERE digest = $1', [digest]);
+  return tokenDigest(m[1]);
+}
+
+function checkedToken(row: TokenRow | undefined, digest: string, now: Date): TokenInfo {
   // The lookup is by digest; compare anyway in constant time so no code path depends on a prefix match.
   if (!row || !timingSafeEqual(Buffer.from(row.digest, 'hex'), Buffer.from(digest, 'hex')))
     throw new AuthenticationError('unknown token');

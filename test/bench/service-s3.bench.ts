@@ -20,9 +20,8 @@ export async function run({ record, quick }: BenchContext): Promise<void> {
   // BENCH_S3_OBJECTS caps the objects put per scale repository (the metadata lists every target).
   const storage = await s3BenchStorage(Number(process.env.BENCH_S3_OBJECTS ?? Number.POSITIVE_INFINITY));
   const sizes = sizesFrom(process.env.BENCH_S3_SIZES, quick ? [1_000] : [1_000, 100_000]);
-  await runServiceBench(
-    quick
-      ? { requests: 10, artifacts: 10, idle: 5, sizes, record, storage }
-      : { requests: 50, artifacts: 50, idle: 20, sizes, record, storage },
-  );
+  // BENCH_S3_REQUESTS x BENCH_S3_ARTIFACTS scales the burst (default 50 x 50, quick 10 x 10).
+  const requests = Number(process.env.BENCH_S3_REQUESTS ?? (quick ? 10 : 50));
+  const artifacts = Number(process.env.BENCH_S3_ARTIFACTS ?? (quick ? 10 : 50));
+  await runServiceBench({ requests, artifacts, idle: quick ? 5 : 20, sizes, record, storage });
 }

@@ -25,8 +25,8 @@ import { ServiceError } from '../errors.js';
 import type { Health } from '../ops/health.js';
 import { logOptions, type Logger } from '../ops/log.js';
 import type { ServiceMetrics } from '../ops/metrics.js';
-import type { Repositories } from '../repositories.js';
-import { authenticate, type TokenInfo } from '../tokens.js';
+import { noRepository, type Repositories } from '../repositories.js';
+import { authenticate, authenticateFor, requirePublish, type TokenInfo } from '../tokens.js';
 import { observeRequests, registerOpsRoutes } from './ops-routes.js';
 import { registerRepositoryRoutes } from './repository-routes.js';
 import { registerRootRoutes } from './root-routes.js';
@@ -139,6 +139,23 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 export async function tokenOf(request: FastifyRequest, db: Db): Promise<TokenInfo> {
   const token = await authenticate(db, request.headers.authorization);
   request.token = token;
+  return token;
+}
+
+/**
+ * The caller's token, allowed to publish to `repository` (and `channel`), and `repository`
+ * known: 401, 403, 404 in that order, in one database round trip (the hot paths: upload, add).
+ */
+export async function publisherOf(
+  request: FastifyRequest,
+  db: Db,
+  repository: string,
+  channel?: string,
+): Promise<TokenInfo> {
+  const { token, repositoryExists } = await authenticateFor(db, request.headers.authorization, repository);
+  request.token = token;
+  requirePublish(token, repository, channel);
+  if (!repositoryExists) throw noRepository(repository);
   return token;
 }
 

@@ -5,7 +5,7 @@ import { enqueueChange, getTask, knownRelease, pendingOf, publishedReleases } fr
 import { BadRequestError, NotFoundError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';
 import { recordUpload } from '../upload-records.js';
-import { BOOTSTRAP_BODY_LIMIT, tokenOf, type Api, type ApiDeps } from './app.js';
+import { BOOTSTRAP_BODY_LIMIT, publisherOf, tokenOf, type Api, type ApiDeps } from './app.js';
 import {
   AddRelease,
   Bootstrap,
@@ -43,8 +43,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
     { schema: { params: UploadParams, body: UploadRequest, tags: ['releases'] } },
     async (request) => {
       const { repo, sha256 } = request.params;
-      requirePublish(await tokenOf(request, db), repo);
-      await repositories.get(repo);
+      await publisherOf(request, db, repo);
       const { length } = request.body;
       if (length > deps.maxUploadBytes)
         throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
@@ -66,8 +65,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
       '/repositories/:repo/uploads/:sha256',
       { schema: { params: UploadParams, tags: ['releases'] } },
       async (request, reply) => {
-        requirePublish(await tokenOf(request, db), request.params.repo);
-        await repositories.get(request.params.repo);
+        await publisherOf(request, db, request.params.repo);
         const blobs = deps.blobs;
         if (!('put' in blobs))
           throw new ServiceError(
@@ -96,8 +94,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
       const b = request.body;
       const version = validateVersion(b.version);
       const channel = b.channel ?? defaultChannelFor(version);
-      requirePublish(await tokenOf(request, db), repo, channel);
-      await repositories.get(repo);
+      await publisherOf(request, db, repo, channel);
       const names = new Set<string>();
       for (const i of b.installers) {
         if (names.has(i.name)) throw new BadRequestError(`installer ${i.name} is given twice`);
@@ -138,8 +135,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
     async (request, reply) => {
       const { repo } = request.params;
       const version = validateVersion(request.params.version);
-      requirePublish(await tokenOf(request, db), repo, request.body.channel);
-      await repositories.get(repo);
+      await publisherOf(request, db, repo, request.body.channel);
       if (!(await knownRelease(db, repo, version, request.body.channel)))
         throw new NotFoundError(`no release ${version} in channel ${request.body.channel} in repository ${repo}`);
       const task = await enqueueChange(db, repo, 'staging', { version, ...request.body });
@@ -152,15 +148,13 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
     '/repositories/:repo/releases/pending',
     { schema: { params: RepoParams, tags: ['releases'] } },
     async (request) => {
-      requirePublish(await tokenOf(request, db), request.params.repo);
-      await repositories.get(request.params.repo);
+      await publisherOf(request, db, request.params.repo);
       return { pending: await pendingOf(db, request.params.repo) };
     },
   );
 
   api.get('/repositories/:repo/releases', { schema: { params: RepoParams, tags: ['releases'] } }, async (request) => {
-    requirePublish(await tokenOf(request, db), request.params.repo);
-    await repositories.get(request.params.repo);
+    await publisherOf(request, db, request.params.repo);
     return { releases: await publishedReleases(db, request.params.repo) };
   });
 

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -21,6 +22,16 @@ import type { S3Location } from './s3-location.js';
 
 /** How the store wants the ETag in If-Match: as it sends it (quoted, the standard) or without quotes (Ceph 16.2). */
 export type EtagForm = 'quoted' | 'unquoted';
+
+/**
+ * Which header makes the store refuse a copy whose source changed: the standard
+ * `x-amz-copy-source-if-match`, Ceph 16.2's own `x-amz-copy-if-match` (it ignores the standard
+ * one, measured), or none that works (then nothing is copied inside the store: see `copy`).
+ */
+export type CopyFence = 'standard' | 'ceph' | 'none';
+
+/** Ceph 16.2's name for the copy's source condition (rgw_rest_s3.cc reads HTTP_X_AMZ_COPY_IF_MATCH). */
+const CEPH_COPY_IF_MATCH = 'x-amz-copy-if-match';
 
 const MAX_KEY_BYTES = 1024;
 // eslint-disable-next-line no-control-regex
@@ -68,6 +79,8 @@ export type Body = Uint8Array | { file: string; length: number };
 export class Bucket {
   /** Learnt by the start-up probe; until then the standard (quoted) form. */
   etagForm: EtagForm = 'quoted';
+  /** Learnt by the start-up probe; until then none (no copies inside the store). */
+  copyFence: CopyFence = 'none';
 
   constructor(
     readonly client: S3Client,
@@ -87,6 +100,13 @@ export class Bucket {
   /** `s3://bucket/key`, for messages. */
   url(key: string): string {
     return `s3://${this.location.bucket}/${key}`;
+  }
+
+  /** The key of an `s3://` URL of this bucket under this prefix (each part checked), or undefined. */
+  keyOfUrl(url: string): string | undefined {
+    const base = this.url(this.location.prefix === '' ? '' : `${this.location.prefix}/`);
+    if (!url.startsWith(base) || url.length === base.length) return undefined;
+    return this.key(url.slice(base.length));
   }
 
   /** The object's bytes and ETag, or undefined when absent; an object over `maxBytes` is an error. */
@@ -127,9 +147,17 @@ export class Bucket {
     }
   }
 
-  /** Streams the object to `sink`; false when absent; ValueError past `maxBytes` (checked as it comes). */
-  async stream(key: string, maxBytes: number, sink: (chunk: Buffer) => void | Promise<void>): Promise<boolean> {
-    return this.read(key, maxBytes, sink);
+  /**
+   * Streams the object to `sink`; false when absent; ValueError past `maxBytes` (checked as it
+   * comes). `onEtag` gets the ETag of the object whose bytes are streamed, before the first byte.
+   */
+  async stream(
+    key: string,
+    maxBytes: number,
+    sink: (chunk: Buffer) => void | Promise<void>,
+    onEtag?: (etag: string) => void,
+  ): Promise<boolean> {
+    return this.read(key, maxBytes, sink, onEtag);
   }
 
   private async read(
@@ -201,6 +229,42 @@ export class Bucket {
     } catch (e) {
       if (isPreconditionFailed(e)) return false;
       throw storeError('replacing', key, e);
+    }
+  }
+
+  /**
+   * Copies `source` to `key` inside the bucket, only while `source` still has `etag` (the
+   * store checks it, with the header the probe found it honours): 'copied', or 'changed' when
+   * the source is gone or has another ETag (nothing was copied). Unlike `create`, the
+   * destination is not conditional (Ceph 16.2 ignores If-None-Match on a copy, measured): the
+   * caller looks first. Refused where the store honours no copy condition.
+   */
+  async copy(source: string, key: string, etag: string): Promise<'copied' | 'changed'> {
+    if (this.copyFence === 'none')
+      throw new ObjectStoreError(
+        `object store: copying to ${key}: this store does not honour a copy's source condition`,
+      );
+    const condition = this.formOf(etag);
+    const command = new CopyObjectCommand({
+      Bucket: this.name,
+      Key: key,
+      CopySource: `${this.name}/${source.split('/').map(encodeURIComponent).join('/')}`,
+      ...(this.copyFence === 'standard' ? { CopySourceIfMatch: condition } : {}),
+    });
+    if (this.copyFence === 'ceph')
+      command.middlewareStack.add(
+        (next) => (args) => {
+          (args.request as { headers: Record<string, string> }).headers[CEPH_COPY_IF_MATCH] = condition;
+          return next(args);
+        },
+        { step: 'build', name: 'cephCopyIfMatch' },
+      );
+    try {
+      await this.client.send(command);
+      return 'copied';
+    } catch (e) {
+      if (isPreconditionFailed(e) || isAbsent(e)) return 'changed';
+      throw storeError(`copying ${source} to`, key, e);
     }
   }
 

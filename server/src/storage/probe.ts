@@ -5,10 +5,16 @@
  * wrong ETag (must be refused) and on its real ETag, quoted as S3 sends it and, if the store
  * refuses that, unquoted (Ceph's gateway 16.2 matches only the unquoted form): the form that
  * works is the one the service uses.
+ *
+ * It then learns how to fence a copy inside the store (the worker copies checked uploads into
+ * the targets, see s3-storage.ts): a copy of the canary on a wrong ETag must be refused and on
+ * its own ETag go through, with the standard `x-amz-copy-source-if-match` or else Ceph 16.2's
+ * `x-amz-copy-if-match` (Ceph ignores the standard header and copies anyway, measured). Where
+ * neither holds, the service does not copy (it uploads the checked bytes itself).
  */
 import { randomBytes } from 'node:crypto';
 import { ObjectStoreError } from '../errors.js';
-import type { Bucket, EtagForm } from './bucket.js';
+import type { Bucket, CopyFence, EtagForm } from './bucket.js';
 
 /** What the store answered: true where a write went through. */
 export interface ProbeObservations {
@@ -57,8 +63,36 @@ export async function probeConditionalWrites(bucket: Bucket): Promise<EtagForm> 
     const decision = decideProbe(o);
     if ('refuse' in decision) throw new ObjectStoreError(`${decision.refuse} (${bucket.url(key)}); refusing to start`);
     bucket.etagForm = decision.form;
+    bucket.copyFence = await probeCopyFence(bucket, key);
     return decision.form;
   } finally {
     await bucket.remove(key);
+  }
+}
+
+const COPY_FENCES: CopyFence[] = ['standard', 'ceph'];
+
+/** The first copy condition the store honours on the canary at `key` (refuses a wrong ETag, takes the right one), or 'none'. */
+async function probeCopyFence(bucket: Bucket, key: string): Promise<CopyFence> {
+  const etag = (await bucket.head(key))?.etag ?? '';
+  const copy = `${key}.copy`;
+  try {
+    for (const fence of COPY_FENCES) {
+      bucket.copyFence = fence;
+      try {
+        if ((await bucket.copy(key, copy, '00000000000000000000000000000000')) === 'copied') {
+          await bucket.remove(copy);
+          continue;
+        }
+        if ((await bucket.copy(key, copy, etag)) === 'copied') return fence;
+      } catch (e) {
+        // A store that rejects the header outright (not with 412) does not offer this fence.
+        if (!(e instanceof ObjectStoreError)) throw e;
+      }
+    }
+    return 'none';
+  } finally {
+    bucket.copyFence = 'none';
+    await bucket.remove(copy);
   }
 }

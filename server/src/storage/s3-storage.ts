@@ -11,6 +11,9 @@
  *   the repository: that swap is the single commit point. A failed swap (another publisher
  *   committed first) is a PublishConflictError and nothing any timestamp names has changed.
  *
+ * A target staged from a checked upload on this bucket (IncomingFile.origin) is copied inside the
+ * store, on condition that the upload still has the ETag it was hashed with.
+ *
  * Exclusion between publishers is the caller's: the service holds a PostgreSQL advisory lock
  * per repository around each publish; the swap is the fence when a holder lost that lock.
  */
@@ -18,12 +21,18 @@ import { readFile } from 'node:fs/promises';
 import { cleanIncoming, eachConcurrently, metadataFileName, validatePublishedTargetPath } from 'electron-tuf/publisher';
 import type { IncomingFile, Prepared, RepositoryPaths, RepositoryStorage } from 'electron-tuf/publisher';
 import { StorageError, ValueError } from 'electron-tuf/core';
-import { ObjectStoreError, PublishConflictError } from '../errors.js';
+import { ObjectStoreError, PublishConflictError, UploadChangedError } from '../errors.js';
 import type { Bucket } from './bucket.js';
 
 const CONCURRENCY = 16;
 /** Targets up to this size are sent from memory in one request. */
 const IN_MEMORY_BYTES = 8 * 1024 * 1024;
+/**
+ * Checked uploads from this size on are copied inside the store (a look and a copy) rather than
+ * sent again (one request with the bytes): on radosgw here a copy of 32 MiB took 150 ms and a PUT
+ * 1.5 s, while for 1 KiB one PUT (9 ms each) beats a look plus a copy (measured 2026-12-05).
+ */
+export const COPY_MIN_BYTES = 1024 * 1024;
 /** Leftover versions skipped at most (more means something other than interrupted publishes). */
 const MAX_SKIPPED_VERSIONS = 1000;
 
@@ -120,7 +129,19 @@ export class S3Storage implements RepositoryStorage {
     hash: string,
   ): Promise<void> {
     const key = this.targetKey(targetPath, hash);
-    if (file.length <= IN_MEMORY_BYTES) {
+    const source = this.copySource(file);
+    if (source !== undefined && file.origin !== undefined) {
+      // A checked upload: copied inside the store (no bytes through the worker), fenced on the
+      // ETag its bytes were read and hashed with, so what lands is exactly what was checked.
+      // Look first: the copy's destination is not conditional on every store (see Bucket.copy).
+      if ((await this.bucket.head(key)) === undefined) {
+        if ((await this.bucket.copy(source, key, file.origin.etag)) === 'copied') return;
+        throw new UploadChangedError(
+          `${file.origin.url} changed after its bytes were checked (it no longer has ETag ${file.origin.etag}): nothing copied; upload it again`,
+          file.origin.url,
+        );
+      }
+    } else if (file.length <= IN_MEMORY_BYTES) {
       // One request: small files (channel indexes, most test installers) go as bytes.
       if ((await this.bucket.create(key, await readFile(file.tempPath))) === 'created') return;
     } else {
@@ -135,6 +156,12 @@ export class S3Storage implements RepositoryStorage {
       throw new ObjectStoreError(
         `${this.bucket.url(key)} exists with other content than its name says: refusing to publish over it (check who writes the bucket)`,
       );
+  }
+
+  /** The key to copy `file` from inside this bucket, when it has an origin there worth a copy and the store fences copies. */
+  private copySource(file: IncomingFile): string | undefined {
+    if (file.origin === undefined || file.length < COPY_MIN_BYTES || this.bucket.copyFence === 'none') return undefined;
+    return this.bucket.keyOfUrl(file.origin.url);
   }
 
   async freeVersion(role: string, version: number): Promise<number> {

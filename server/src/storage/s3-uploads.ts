@@ -5,11 +5,14 @@
  * and a bounded expiry. Nothing trusts those bytes: before signing, the worker streams the
  * object to its working directory, refusing more than the declared length, and the publisher's
  * hash-while-copying (hashAndCopy) must then find the declared length and SHA-256 (publish.ts).
+ * Large checked uploads are then copied inside the store into the targets, on condition that
+ * the upload still has the ETag it was read with (s3-storage.ts), not uploaded again.
  */
 import { open } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ValueError } from 'electron-tuf/core';
+import type { StoredOrigin } from 'electron-tuf/publisher';
 import { SHA256_PATTERN, type UploadStore } from '../blobs.js';
 import type { Installer } from '../changes.js';
 import { BadRequestError, ObjectStoreError } from '../errors.js';
@@ -63,15 +66,24 @@ export class S3Uploads implements UploadStore {
     await this.bucket.remove(this.keyOf(repository, sha256));
   }
 
-  async materialize(repository: string, installer: Installer, dest: string): Promise<void> {
+  /** The bytes and the ETag of the one GET that read them: the origin a copy is fenced on. */
+  async materialize(repository: string, installer: Installer, dest: string): Promise<StoredOrigin | undefined> {
     const key = this.keyOf(repository, installer.sha256);
     const out = await open(dest, 'wx', 0o600);
     try {
-      const found = await this.bucket.stream(key, installer.length, async (chunk) => void (await out.write(chunk)));
+      let etag = '';
+      const found = await this.bucket.stream(
+        key,
+        installer.length,
+        async (chunk) => void (await out.write(chunk)),
+        (e) => (etag = e),
+      );
       if (!found)
         throw new ValueError(
           `installer ${installer.name}: no upload with SHA-256 ${installer.sha256} (upload it first)`,
         );
+      // Without an ETag there is nothing to fence a copy on: the bytes are then uploaded.
+      return etag === '' ? undefined : { url: this.bucket.url(key), etag };
     } catch (e) {
       if (e instanceof ValueError) throw new ValueError(`installer ${installer.name}: ${e.message}`, { cause: e });
       throw e instanceof ObjectStoreError
