@@ -21,6 +21,7 @@ import {
 import { Chunker } from './chunker.js';
 import type { RepositoryPaths } from './layout.js';
 import { discard, hashAndCopy, stageBytes, type IncomingFile } from './target-store.js';
+import { cleanupAfterFailure } from './cleanup.js';
 
 /**
  * Installer kinds that get a map, by measurement (docs/differential-updates.md, "Which
@@ -64,7 +65,7 @@ export async function stageInstaller(paths: RepositoryPaths, source: string, chu
     incoming.chunkMap = await stageBytes(paths, bytes);
     return incoming;
   } catch (error) {
-    await discard(incoming);
+    await cleanupAfterFailure(error, () => discard(incoming));
     throw error;
   }
 }

@@ -50,6 +50,7 @@ export {
 export { validateReleaseInput, type ReleaseInput, type ReleaseRequest } from './release-input.js';
 export type { ReleaseEditOptions, ReleaseEditResult, RemovalResult, TargetsEditResult } from './release-edits.js';
 export { cleanIncoming, hashAndCopy, discard, duplicateIncoming, type IncomingFile } from './target-store.js';
+export { cleanupAfter, cleanupAfterFailure } from './cleanup.js';
 export { eachConcurrently } from './concurrency.js';
 export { CHUNK_MAP_KINDS, chunkMapProblems, stageInstaller, wantsChunkMap } from './chunk-maps.js';
 export { Chunker, chunkBytes, DEFAULT_CHUNKING, describeChunking, type ChunkingParameters } from './chunker.js';

@@ -41,6 +41,7 @@ import {
 } from './release-edits.js';
 import type { ReleaseInput } from './release-input.js';
 import { discard, type IncomingFile } from './target-store.js';
+import { cleanupAfter } from './cleanup.js';
 import {
   fileStateStore,
   sha256Hex,
@@ -173,7 +174,7 @@ export class RepositoryEdit {
 
   /** Removes every staged copy handed to placeFile that was not placed (after the transaction). */
   async discardStaged(): Promise<void> {
-    for (const file of this.handed) await discard(file);
+    await discard(...this.handed);
   }
 
   /** @internal the transaction's view of the gathered edits. */
@@ -209,11 +210,10 @@ export async function editRepository<T>(
   return withLoadedState(options, async (state, stateStore) => {
     if (options.requireValidRoot !== false) state.assertRootValid(now);
     const repositoryEdit = new RepositoryEdit(state, ring, now);
-    try {
-      return await runEdit(repositoryEdit, stateStore, edit);
-    } finally {
-      await repositoryEdit.discardStaged();
-    }
+    return cleanupAfter(
+      () => runEdit(repositoryEdit, stateStore, edit),
+      () => repositoryEdit.discardStaged(),
+    );
   });
 }
 

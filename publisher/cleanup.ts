@@ -1,0 +1,38 @@
+/**
+ * Cleanup that never hides why an operation failed. A `finally` that throws replaces the error
+ * under way, so a failed publish would be reported as, say, a file that could not be removed.
+ * Here the operation's own error always wins; a cleanup failure surfaces on its own only when
+ * the operation succeeded, and otherwise as a process warning beside the real error.
+ */
+
+/** Runs `work`, then `cleanup` whatever happened; see the module comment for which error is thrown. */
+export async function cleanupAfter<T>(work: () => Promise<T>, cleanup: () => Promise<void>): Promise<T> {
+  let value: T;
+  try {
+    value = await work();
+  } catch (error) {
+    await cleanupAfterFailure(error, cleanup);
+    throw error;
+  }
+  await cleanup();
+  return value;
+}
+
+/**
+ * For code already failing with `failure` (a catch block): runs `cleanup`, and reports a failure
+ * of it as a process warning (`ElectronTufCleanupWarning`: on stderr unless the process listens
+ * for 'warning') instead of throwing it in the place of `failure`.
+ */
+export async function cleanupAfterFailure(failure: unknown, cleanup: () => Promise<void>): Promise<void> {
+  try {
+    await cleanup();
+  } catch (error) {
+    process.emitWarning(`${messageOf(error)} (while cleaning up after: ${messageOf(failure)})`, {
+      type: 'ElectronTufCleanupWarning',
+    });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
