@@ -23,23 +23,15 @@ import type { TargetFile } from '../core/metadata.js';
 import { defaultChannelFor, validateChannel, type ChannelIndex } from '../release/index.js';
 import type { Fetcher } from '../client/fetcher.js';
 import { AppFetcher } from './app-fetcher.js';
-import { indexArchTiers } from './arch.js';
 import { CancellationToken } from './cancellation.js';
 import { formatDownloadNotification } from './compat.js';
 import { UpdaterProperties } from './updater-properties.js';
-import {
-  channelsToRead,
-  readChannelIndexes,
-  resolveInstaller,
-  selectRelease,
-  type Candidate,
-  type Selection,
-} from './discovery.js';
+import { findRelease, resolveInstaller, type Candidate, type Selection } from './discovery.js';
 import { electronHost, type ElectronHost, type ElectronSession, type NetAccess } from './electron-host.js';
 import { parseFeed, type Feed, type FeedOptions } from './feed.js';
 import { cleanUpAfterUpdate, installUpdate, type InstallRequest } from './app-install.js';
 import type { TufAppUpdaterOptions } from './app-updater-options.js';
-import { isStaged, loadInstallId, stagedKey, stagedReleases } from './rollout.js';
+import { isStaged, loadInstallId } from './rollout.js';
 import { CACHE_DIR_NAME, createContext, type Context } from './context.js';
 import type { DownloadNotification, TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo } from './types.js';
 import { changelog, currentInfo, sameTarget, updateInfoOf } from './update-info.js';
@@ -220,25 +212,15 @@ export class TufAppUpdater extends UpdaterProperties {
 
   /** Reads the channel indexes (after a refresh) and applies this install's policy to them. */
   private async selectRelease(ctx: Context): Promise<{ selection: Selection; indexes: ChannelIndex[] }> {
-    const channel = this.channel;
-    const archTiers = indexArchTiers(ctx.platform, ctx.arch);
-    const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), {
-      platform: ctx.platform,
-      archTiers,
-      cacheDir: ctx.cacheDir,
-    });
-    const staged = await stagedReleases(indexes, this.isUserWithinRollout);
-    const selection = selectRelease(indexes, {
+    const found = await findRelease(ctx.client, ctx, {
       currentVersion: this.currentVersion.version,
-      channel,
+      channel: this.channel,
       allowPrerelease: this.allowPrerelease,
       allowDowngrade: this.allowDowngrade,
-      installerKind: ctx.installKind,
-      archPreference: archTiers.flat(),
-      isStaged: (release) => release.stagingPercentage === undefined || staged.has(stagedKey(release)),
+      isUserWithinRollout: this.isUserWithinRollout,
     });
-    for (const reason of selection.skipped) this.log.info(`passed over ${reason}`);
-    return { selection, indexes };
+    for (const reason of found.selection.skipped) this.log.info(`passed over ${reason}`);
+    return found;
   }
 
   protected async defaultRolloutCheck(info: UpdateInfo): Promise<boolean> {
