@@ -18,6 +18,7 @@ import { validateReleaseInput, type ReleaseRequest } from './release-input.js';
 import { editRepository, type PublishReport, type RepositoryEdit, type TransactionOptions } from './transaction.js';
 import { stageInstaller } from './chunk-maps.js';
 import { discard, type IncomingFile } from './target-store.js';
+import { cleanupAfter } from './cleanup.js';
 
 export { MAX_RELEASE_NOTES_BYTES } from './release-input.js';
 export type { AddedTarget, TargetEntry, TargetStatus } from './release-edits.js';
@@ -79,24 +80,25 @@ async function addInTransaction<R extends PublishOutcome>(
 ): Promise<R> {
   const paths = await pathsFor(options);
   const incoming: IncomingFile[] = [];
-  try {
-    const started = performance.now();
-    for (const { source, chunkMap } of sources) incoming.push(await stageInstaller(paths, source, chunkMap ?? false));
-    const hashAndCopyMs = performance.now() - started;
-    let lockedAt = 0;
-    const { value, publish } = await editRepository(options, (edit) => {
-      lockedAt = performance.now();
-      return apply(edit, incoming, hashAndCopyMs);
-    });
-    value.changed = publish !== undefined;
-    if (publish) {
-      value.publish = publish;
-      value.timings.publishMs = performance.now() - lockedAt;
-    }
-    return value;
-  } finally {
-    for (const f of incoming) await discard(f);
-  }
+  return cleanupAfter(
+    async () => {
+      const started = performance.now();
+      for (const { source, chunkMap } of sources) incoming.push(await stageInstaller(paths, source, chunkMap ?? false));
+      const hashAndCopyMs = performance.now() - started;
+      let lockedAt = 0;
+      const { value, publish } = await editRepository(options, (edit) => {
+        lockedAt = performance.now();
+        return apply(edit, incoming, hashAndCopyMs);
+      });
+      value.changed = publish !== undefined;
+      if (publish) {
+        value.publish = publish;
+        value.timings.publishMs = performance.now() - lockedAt;
+      }
+      return value;
+    },
+    () => discard(...incoming),
+  );
 }
 
 /** Publishes a release's installers and updates its channel index. */

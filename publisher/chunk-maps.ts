@@ -21,6 +21,7 @@ import {
 import { Chunker } from './chunker.js';
 import type { RepositoryPaths } from './layout.js';
 import { discard, hashAndCopy, stageBytes, type IncomingFile, type StageOptions } from './target-store.js';
+import { cleanupAfterFailure } from './cleanup.js';
 
 /**
  * Installer kinds that get a map, by measurement (docs/differential-updates.md, "Which
@@ -69,7 +70,7 @@ export async function stageInstaller(
     incoming.chunkMap = await stageBytes(paths, bytes, options);
     return incoming;
   } catch (error) {
-    await discard(incoming);
+    await cleanupAfterFailure(error, () => discard(incoming));
     throw error;
   }
 }

@@ -58,6 +58,7 @@ export {
   type StageOptions,
   type StoredOrigin,
 } from './target-store.js';
+export { cleanupAfter, cleanupAfterFailure } from './cleanup.js';
 export { eachConcurrently } from './concurrency.js';
 export { CHUNK_MAP_KINDS, chunkMapProblems, stageInstaller, wantsChunkMap } from './chunk-maps.js';
 export { Chunker, chunkBytes, DEFAULT_CHUNKING, describeChunking, type ChunkingParameters } from './chunker.js';

@@ -144,9 +144,25 @@ export async function duplicateIncoming(paths: RepositoryPaths, file: IncomingFi
   return { ...file, tempPath, chunkMap };
 }
 
-export async function discard(file: IncomingFile): Promise<void> {
-  await unlink(file.tempPath).catch(() => undefined);
-  if (file.chunkMap) await discard(file.chunkMap);
+/**
+ * Removes staged copies (each with its chunk map) that were not placed. ENOENT means already gone
+ * (moved into targets/, or never made); any other failure (EISDIR, EIO, EROFS, ...) is disk
+ * trouble the operator must hear of: a StorageError, thrown once every copy was tried.
+ */
+export async function discard(...files: IncomingFile[]): Promise<void> {
+  const failures: unknown[] = [];
+  const remove = async (file: IncomingFile): Promise<void> => {
+    await unlink(file.tempPath).catch((error: unknown) => {
+      if (errorCode(error) !== 'ENOENT') failures.push(error);
+    });
+    if (file.chunkMap) await remove(file.chunkMap);
+  };
+  for (const file of files) await remove(file);
+  if (failures.length > 0) {
+    const messages = failures.map((e) => (e as Error).message).join('; ');
+    const cause = failures.length === 1 ? failures[0] : new AggregateError(failures);
+    throw new StorageError(`cannot remove staged copies in .incoming: ${messages}`, { cause });
+  }
 }
 
 /**

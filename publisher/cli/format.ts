@@ -34,3 +34,13 @@ export function table(rows: string[][]): string[] {
     (row) => '  ' + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '),
   );
 }
+
+/** What a publish wrote, in one line. */
+export function publishLines(report: {
+  files: Array<{ name: string; bytes: number }>;
+  metadataBytes: number;
+}): string[] {
+  return [
+    `Wrote ${report.files.length} metadata file(s), ${formatBytes(report.metadataBytes)}: ${report.files.map((f) => f.name).join(', ')}`,
+  ];
+}

@@ -1,7 +1,8 @@
 /**
  * `electron-tuf repo <command> --help`: one line per option, with its default. Kept beside the
- * commands' option tables (repo-commands.ts); test/cli/repo-cli.test.ts checks that every
- * option a command accepts is described here.
+ * commands' option tables (repo-key-commands.ts, repo-release-commands.ts,
+ * repo-upkeep-commands.ts); test/cli/repo-cli.test.ts checks that every option a command
+ * accepts is described here.
  */
 
 const KEYS =

@@ -16,6 +16,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnknownReleaseError, ValueError } from 'electron-tuf/core';
 import {
+  cleanupAfter,
+  cleanupAfterFailure,
   discard,
   duplicateIncoming,
   editRepository,
@@ -109,47 +111,49 @@ class ChangeRefused extends Error {
  */
 async function groupCommit(ctx: PublishContext, changes: EditChange[]): Promise<Settled> {
   const prepared = await prepare(ctx, changes);
-  try {
-    const failed: Settled = [];
-    for (const p of prepared) if (p.error) failed.push({ change: p.change, outcome: { ok: false, error: p.error } });
-    let ready = prepared.filter((p) => !p.error);
-    while (ready.length > 0) {
-      try {
-        return [...failed, ...(await commitOnce(ctx, ready))];
-      } catch (e) {
-        if (!(e instanceof ChangeRefused)) throw e;
-        failed.push({ change: e.change, outcome: { ok: false, error: e.reason.message } });
-        ready = ready.filter((p) => p.change !== e.change);
+  return cleanupAfter(
+    async () => {
+      const failed: Settled = [];
+      for (const p of prepared) if (p.error) failed.push({ change: p.change, outcome: { ok: false, error: p.error } });
+      let ready = prepared.filter((p) => !p.error);
+      while (ready.length > 0) {
+        try {
+          return [...failed, ...(await commitOnce(ctx, ready))];
+        } catch (e) {
+          if (!(e instanceof ChangeRefused)) throw e;
+          failed.push({ change: e.change, outcome: { ok: false, error: e.reason.message } });
+          ready = ready.filter((p) => p.change !== e.change);
+        }
       }
-    }
-    return failed;
-  } finally {
-    await release(prepared);
-  }
+      return failed;
+    },
+    () => release(prepared),
+  );
 }
 
 /** One `editRepository` transaction over `ready`, on links to the round's verified copies. */
 async function commitOnce(ctx: PublishContext, ready: Prepared[]): Promise<Settled> {
   const paths = repositoryPaths(ctx.target.repo);
   const copies = new Map<Prepared, IncomingFile[]>();
-  try {
-    for (const p of ready) {
-      const files: IncomingFile[] = [];
-      copies.set(p, files);
-      for (const f of p.staged) files.push(await duplicateIncoming(paths, f));
-    }
-    const { value, publish } = await editRepository({ ...ctx.target, ...ctx.keys }, (edit) =>
-      applyAll(edit, ready, copies),
-    ).catch((e: unknown) => {
-      throw refusedFor(e, ready);
-    });
-    for (const s of value)
-      Object.assign(s.outcome.ok ? (s.outcome.result as object) : {}, { published: publish?.timestampVersion });
-    return value;
-  } finally {
-    // Placed copies were moved into targets/ (unlinking their old name is then a no-op).
-    for (const files of copies.values()) for (const f of files) await discard(f);
-  }
+  // Placed copies were moved into targets/ (unlinking their old name is then a no-op).
+  return cleanupAfter(
+    async () => {
+      for (const p of ready) {
+        const files: IncomingFile[] = [];
+        copies.set(p, files);
+        for (const f of p.staged) files.push(await duplicateIncoming(paths, f));
+      }
+      const { value, publish } = await editRepository({ ...ctx.target, ...ctx.keys }, (edit) =>
+        applyAll(edit, ready, copies),
+      ).catch((e: unknown) => {
+        throw refusedFor(e, ready);
+      });
+      for (const s of value)
+        Object.assign(s.outcome.ok ? (s.outcome.result as object) : {}, { published: publish?.timestampVersion });
+      return value;
+    },
+    () => discard(...[...copies.values()].flat()),
+  );
 }
 
 /**
@@ -242,7 +246,7 @@ async function prepare(ctx: PublishContext, changes: EditChange[]): Promise<Prep
     }
   });
   if (failure) {
-    await release(prepared);
+    await cleanupAfterFailure(failure.error, () => release(prepared));
     throw failure.error;
   }
   return prepared;
@@ -305,12 +309,13 @@ async function stageRelease(ctx: PublishContext, release: AddPayload, p: Prepare
 }
 
 async function release(prepared: Prepared[]): Promise<void> {
+  const staged = prepared.flatMap((p) => p.staged);
   for (const p of prepared) {
-    for (const f of p.staged) await discard(f);
     p.staged = [];
     if (p.dir) await rm(p.dir, { recursive: true, force: true });
     p.dir = undefined;
   }
+  await discard(...staged); // after the work directories are gone: it throws if a copy stays
 }
 
 async function applyRootChange(ctx: PublishContext, change: RootChange): Promise<unknown> {

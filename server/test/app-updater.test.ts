@@ -8,7 +8,7 @@ import { NodeHost, TufAppUpdater } from '../../updater/electron/index.js';
 import { cleanupTemp, makeRepo, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import {
   addRelease,
-  bootstrapBody,
+  bootstrapRepository,
   call,
   installerBytes,
   settled,
@@ -22,14 +22,7 @@ let repo: TestRepo;
 beforeAll(async () => {
   server = await startTestServer();
   repo = await makeRepo();
-  expect(
-    (
-      await call(server, 'POST', '/api/v1/repositories', {
-        token: server.adminToken,
-        json: await bootstrapBody('app', repo),
-      })
-    ).status,
-  ).toBe(201);
+  await bootstrapRepository(server, server.adminToken, 'app', repo);
 }, 120_000);
 
 afterAll(async () => {

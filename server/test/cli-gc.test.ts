@@ -4,26 +4,19 @@
  * verifies; bad flags are usage errors. The scheduler's gc job does the same through a worker.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, tempDir } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { addRelease, bootstrapBody, call, installerBytes, settled } from './helpers.js';
+import { closeAll, isolated, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
+import { addRelease, bootstrapRepository, installerBytes, settled } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
-const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.ETUF_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-const suffix = randomBytes(4).toString('hex');
-const database = `etuf_cligc_${suffix}`;
-const prefix = `etuf-cligc-${suffix}`;
-const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+const services = isolated('etuf_cligc');
+const { databaseUrl, prefix } = services;
 const processes: Process[] = [];
 const adminToken = newToken();
 let data: string;
@@ -38,11 +31,7 @@ const common = (): { databaseUrl: string; redisUrl: string; data: string; prefix
 
 /** Bootstraps repository `name` and publishes `count` releases through the API and the worker. */
 async function publishSome(name: string, count: number): Promise<void> {
-  const boot = await call(api, 'POST', '/api/v1/repositories', {
-    token: adminToken,
-    json: await bootstrapBody(name, await makeRepo({ bins: 4 })),
-  });
-  expect(boot.status).toBe(201);
+  await bootstrapRepository(api, adminToken, name, await makeRepo({ bins: 4 }));
   for (let i = 0; i < count; i++) {
     const a = await addRelease(api, adminToken, name, {
       version: `7.${i}.0`,
@@ -55,19 +44,11 @@ async function publishSome(name: string, count: number): Promise<void> {
 const snapshotsOf = async (name: string): Promise<string[]> =>
   (await readdir(join(data, 'repositories', name, 'metadata'))).filter((f) => f.endsWith('.snapshot.json'));
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 async function gc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, 'gc', ...args], { timeout: 60_000 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SERVER_CLI, 'gc', ...args], {
+      timeout: 60_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const f = e as { code?: number; stdout?: string; stderr?: string };
@@ -76,7 +57,7 @@ async function gc(args: string[]): Promise<{ code: number; stdout: string; stder
 }
 
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${database}`);
+  await services.create();
   data = await tempDir('etuf-cligc-');
   api = await startApiProcess({ ...common(), env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken }, port: 0 });
   processes.push(api);
@@ -84,12 +65,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
+  await closeAll(processes);
+  await services.drop();
   await cleanupTemp();
 }, 60_000);
 

@@ -2,41 +2,37 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../publisher/cli/main.js';
-import type { CliIO } from '../../publisher/cli/io.js';
-import { cleanupTemp, makeRepo, ourClient, tempDir, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
+import {
+  cleanupTemp,
+  cli,
+  makeRepo,
+  ourClient,
+  tempDir,
+  tufJsClient,
+  type TestRepo,
+} from '../../test/publisher/helpers.js';
 import { parseChunkMap } from '../../updater/release/index.js';
-import { bootstrapBody, call, installerBytes, settled, sha256, startTestServer, type TestServer } from './helpers.js';
+import {
+  bootstrapRepository,
+  installerBytes,
+  publishToken,
+  settled,
+  sha256,
+  startTestServer,
+  type TestServer,
+} from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
 let token: string;
 let work: string;
 
-function io(env: NodeJS.ProcessEnv = {}): CliIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (l) => out.push(l), stderr: (l) => err.push(l), env, cwd: work };
-}
-
 beforeAll(async () => {
   server = await startTestServer();
   repo = await makeRepo();
   work = await tempDir('etuf-cli-remote-');
-  expect(
-    (
-      await call(server, 'POST', '/api/v1/repositories', {
-        token: server.adminToken,
-        json: await bootstrapBody('app', repo),
-      })
-    ).status,
-  ).toBe(201);
-  token = (
-    await call(server, 'POST', '/api/v1/tokens', {
-      token: server.adminToken,
-      json: { scope: 'publish', repository: 'app' },
-    })
-  ).body.token;
+  await bootstrapRepository(server, server.adminToken, 'app', repo);
+  token = await publishToken(server, server.adminToken, 'app');
 }, 120_000);
 
 afterAll(async () => {
@@ -50,56 +46,50 @@ describe('repo commands with --server', () => {
     const v2 = installerBytes('cli-2', 30_000);
     await writeFile(join(work, 'App-1.0.0.zip'), v1);
     await writeFile(join(work, 'App-2.0.0.zip'), v2);
-    const first = io();
-    const code = await main(
-      [
-        'repo',
-        'add',
-        'app',
-        'App-1.0.0.zip',
-        '--server',
-        server.url,
-        '--token',
-        token,
-        '--version',
-        '1.0.0',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-      ],
-      first,
+    const first = cli(work);
+    const code = await first.run(
+      'repo',
+      'add',
+      'app',
+      'App-1.0.0.zip',
+      '--server',
+      server.url,
+      '--token',
+      token,
+      '--version',
+      '1.0.0',
+      '--platform',
+      'linux',
+      '--arch',
+      'x64',
     );
     expect(first.err.join('\n')).toMatch(/uploading App-1.0.0.zip/);
     expect([code, first.out.at(-1)]).toEqual([0, expect.stringMatching(/^published/)]);
 
     // The token from the environment; --no-wait answers with the task id at once.
-    const second = io({ ELECTRON_TUF_TOKEN: token });
+    const second = cli(work, { ELECTRON_TUF_TOKEN: token });
     expect(
-      await main(
-        [
-          'repo',
-          'add',
-          'app',
-          'App-2.0.0.zip',
-          '--server',
-          server.url,
-          '--version',
-          '2.0.0',
-          '--platform',
-          'linux',
-          '--arch',
-          'x64',
-          '--no-wait',
-        ],
-        second,
+      await second.run(
+        'repo',
+        'add',
+        'app',
+        'App-2.0.0.zip',
+        '--server',
+        server.url,
+        '--version',
+        '2.0.0',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
+        '--no-wait',
       ),
     ).toBe(0);
     const task = /^task (\S+)$/.exec(second.out[0])![1];
     expect((await settled(server, token, task)).body.state).toBe('succeeded');
 
-    const listed = io();
-    expect(await main(['repo', 'list', 'app', '--server', server.url, '--token', token], listed)).toBe(0);
+    const listed = cli(work);
+    expect(await listed.run('repo', 'list', 'app', '--server', server.url, '--token', token)).toBe(0);
     expect(listed.out.map((l) => l.split(/\s+/)[0])).toEqual(['1.0.0', '2.0.0']);
 
     const tree = {
@@ -114,9 +104,9 @@ describe('repo commands with --server', () => {
       expect(parseChunkMap(view.files.get(map)!).file).toEqual({ length: v2.length, sha256: sha256(v2) });
     }
 
-    const removed = io();
+    const removed = cli(work);
     expect(
-      await main(['repo', 'remove', 'app', '--version', '2.0.0', '--server', server.url, '--token', token], removed),
+      await removed.run('repo', 'remove', 'app', '--version', '2.0.0', '--server', server.url, '--token', token),
     ).toBe(0);
     const after = await ourClient(tree, repo.trustedRoot, ['2.0.0/App-2.0.0.zip', map]);
     expect(after.files.get('2.0.0/App-2.0.0.zip')).toBeUndefined();
@@ -125,40 +115,37 @@ describe('repo commands with --server', () => {
 
   it('fails with one line for a refused token, and refuses plain http to another host', async () => {
     await writeFile(join(work, 'App-3.0.0.zip'), installerBytes('cli-3'));
-    const bad = io();
+    const bad = cli(work);
     expect(
-      await main(
-        [
-          'repo',
-          'add',
-          'app',
-          'App-3.0.0.zip',
-          '--server',
-          server.url,
-          '--token',
-          'etuf_' + 'B'.repeat(43),
-          '--version',
-          '3.0.0',
-          '--platform',
-          'linux',
-          '--arch',
-          'x64',
-        ],
-        bad,
+      await bad.run(
+        'repo',
+        'add',
+        'app',
+        'App-3.0.0.zip',
+        '--server',
+        server.url,
+        '--token',
+        'etuf_' + 'B'.repeat(43),
+        '--version',
+        '3.0.0',
+        '--platform',
+        'linux',
+        '--arch',
+        'x64',
       ),
     ).toBe(1);
     expect(bad.err.at(-1)).toMatch(/401 unknown token/);
-    const insecure = io();
-    expect(await main(['repo', 'list', 'app', '--server', 'http://example.com', '--token', token], insecure)).toBe(1);
+    const insecure = cli(work);
+    expect(await insecure.run('repo', 'list', 'app', '--server', 'http://example.com', '--token', token)).toBe(1);
     expect(insecure.err.at(-1)).toMatch(/https/);
   });
 
   it('electron-tuf server loads the service package lazily', async () => {
-    const help = io();
-    expect(await main(['server', '--help'], help)).toBe(0);
+    const help = cli(work);
+    expect(await help.run('server', '--help')).toBe(0);
     expect(help.out.join('\n')).toMatch(/server start --data DIR/);
-    const bad = io();
-    expect(await main(['server', 'start'], bad)).toBe(1);
+    const bad = cli(work);
+    expect(await bad.run('server', 'start')).toBe(1);
     expect(bad.err.at(-1)).toMatch(/--data DIR is required/);
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, ourClient, tempDir } from '../../test/publisher/helpers.js';
 import { newToken } from '../src/tokens.js';
-import { addRelease, bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
+import { addRelease, bootstrapRepository, installerBytes, settled, sha256 } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const children: ChildProcess[] = [];
@@ -43,14 +43,7 @@ describe('kill -9 and restart', () => {
     const adminToken = newToken();
     const repo = await makeRepo();
     let server = await startChild(data, adminToken);
-    expect(
-      (
-        await call(server, 'POST', '/api/v1/repositories', {
-          token: adminToken,
-          json: await bootstrapBody('app', repo),
-        })
-      ).status,
-    ).toBe(201);
+    await bootstrapRepository(server, adminToken, 'app', repo);
 
     const versions = Array.from({ length: 8 }, (_, i) => `3.${i}.0`);
     const files = versions.map((v) => installerBytes(`crash-${v}`));

@@ -12,8 +12,17 @@ import { verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, ourClient, tempDir } from '../../test/publisher/helpers.js';
 import { startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { adminSql, Children, freePort, isolated, killNine, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
-import { bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
+import {
+  adminSql,
+  Children,
+  closeAll,
+  freePort,
+  isolated,
+  killNine,
+  REDIS_URL,
+  SERVER_CLI,
+} from './distributed-helpers.js';
+import { bootstrapRepository, installerBytes, settled, sha256 } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'publisher', 'cli', 'main.js');
 const services = isolated('etuf_api');
@@ -46,7 +55,7 @@ async function taskIds(): Promise<string[]> {
 
 afterAll(async () => {
   children.killAll();
-  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
+  await closeAll(processes);
   await services.drop();
   await cleanupTemp();
 }, 60_000);
@@ -65,8 +74,7 @@ describe('distributed mode, API process kill -9', () => {
     // A short interval: the sweep re-enqueues changes whose API process died before enqueueing them.
     processes.push(await startSchedulerProcess({ ...common, intervalMs: 1000 }));
     const repo = await makeRepo({ bins: 4 });
-    const boot = { ...(await bootstrapBody('app', repo)), keys: { dir: repo.keys } };
-    expect((await call({ url }, 'POST', '/api/v1/repositories', { token: adminToken, json: boot })).status).toBe(201);
+    await bootstrapRepository({ url }, adminToken, 'app', repo);
 
     const work = await tempDir('etuf-api-crash-files-');
     const versions = Array.from({ length: 10 }, (_, i) => `5.${i}.0`);

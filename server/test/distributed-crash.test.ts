@@ -9,8 +9,8 @@ import { verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, ourClient, tempDir } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { Children, isolated, killNine, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
-import { addRelease, bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
+import { Children, closeAll, isolated, killNine, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
+import { addRelease, bootstrapRepository, installerBytes, settled, sha256 } from './helpers.js';
 
 const services = isolated();
 const { databaseUrl, prefix } = services;
@@ -27,7 +27,7 @@ function startWorker(data: string) {
 
 afterAll(async () => {
   children.killAll();
-  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
+  await closeAll(processes);
   await services.drop();
   await cleanupTemp();
 }, 60_000);
@@ -50,10 +50,7 @@ describe('distributed mode, kill -9', () => {
     // A short interval: the scheduler's sweep re-enqueues the work of the killed worker's jobs.
     processes.push(await startSchedulerProcess({ ...common, intervalMs: 1000 }));
     const repo = await makeRepo({ bins: 4 });
-    expect(
-      (await call(api, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) }))
-        .status,
-    ).toBe(201);
+    await bootstrapRepository(api, adminToken, 'app', repo);
 
     const first = await startWorker(data);
     const versions = Array.from({ length: 8 }, (_, i) => `4.${i}.0`);

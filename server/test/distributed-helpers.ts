@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import type { Process } from '../src/distributed.js';
 
 export const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.ETUF_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -91,6 +92,11 @@ export class Children {
   killAll(): void {
     for (const c of this.all) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
+}
+
+/** Closes service processes in the reverse of their start order (afterAll); a failed close is printed, the rest still closed. */
+export async function closeAll(processes: Process[]): Promise<void> {
+  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
 }
 
 /** SIGKILL, and wait until the process is gone. */

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { isolated, REDIS_URL } from './distributed-helpers.js';
-import { addRelease, bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
+import { closeAll, isolated, REDIS_URL } from './distributed-helpers.js';
+import { addRelease, bootstrapRepository, installerBytes, publishToken, settled, sha256 } from './helpers.js';
 
 const services = isolated();
 const { databaseUrl, prefix } = services;
@@ -38,20 +38,15 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
+  await closeAll(processes);
   await services.drop();
   await cleanupTemp();
 }, 60_000);
 
 describe('distributed mode', () => {
   it('publishes 16 concurrent adds of different versions, each acknowledged release in the metadata', async () => {
-    expect(
-      (await call(api, 'POST', '/api/v1/repositories', { token: adminToken, json: await bootstrapBody('app', repo) }))
-        .status,
-    ).toBe(201);
-    const ci = (
-      await call(api, 'POST', '/api/v1/tokens', { token: adminToken, json: { scope: 'publish', repository: 'app' } })
-    ).body.token;
+    await bootstrapRepository(api, adminToken, 'app', repo);
+    const ci = await publishToken(api, adminToken, 'app');
     const versions = Array.from({ length: 16 }, (_, i) => `1.${i}.0`);
     const files = versions.map((v) => installerBytes(`dist-${v}`, 4096 + versions.indexOf(v)));
     const answers = await Promise.all(

@@ -16,7 +16,7 @@ import {
   writeInstaller,
   type TestRepo,
 } from '../../test/publisher/helpers.js';
-import { bootstrapBody, call, sha256, startTestServer, type TestServer } from './helpers.js';
+import { bootstrapRepository, publishToken, sha256, startTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
@@ -26,19 +26,8 @@ let token: string;
 beforeAll(async () => {
   server = await startTestServer();
   repo = await makeRepo({ bins: 4 });
-  expect(
-    (
-      await call(server, 'POST', '/api/v1/repositories', {
-        token: server.adminToken,
-        json: await bootstrapBody('demo', repo),
-      })
-    ).status,
-  ).toBe(201);
-  const t = await call(server, 'POST', '/api/v1/tokens', {
-    token: server.adminToken,
-    json: { scope: 'publish', repository: 'demo' },
-  });
-  token = t.body.token;
+  await bootstrapRepository(server, server.adminToken, 'demo', repo);
+  token = await publishToken(server, server.adminToken, 'demo');
   out = await tempDir('etuf-eb-remote-');
   // No afterPack: the build result alone says what was built; the repository's name is package.json's.
   await writeFile(join(out, 'package.json'), JSON.stringify({ name: 'demo', version: '2.0.0' }));

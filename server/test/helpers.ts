@@ -95,6 +95,31 @@ export async function bootstrapBody(
   };
 }
 
+/** Registers repository `name`, bootstrapped from what `repo init` left in `repo` (the admin's call). */
+export async function bootstrapRepository(
+  server: { url: string },
+  adminToken: string,
+  name: string,
+  repo: TestRepo,
+): Promise<void> {
+  const answer = await call(server, 'POST', '/api/v1/repositories', {
+    token: adminToken,
+    json: await bootstrapBody(name, repo),
+  });
+  if (answer.status !== 201) throw new Error(`bootstrap of ${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
+}
+
+/** A new token that may publish to repository `name` (what a CI job gets). */
+export async function publishToken(server: { url: string }, adminToken: string, name: string): Promise<string> {
+  const answer = await call(server, 'POST', '/api/v1/tokens', {
+    token: adminToken,
+    json: { scope: 'publish', repository: name },
+  });
+  if (answer.status !== 201)
+    throw new Error(`publish token for ${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.token;
+}
+
 export function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

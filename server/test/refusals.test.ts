@@ -10,13 +10,15 @@ import { cleanupTemp, makeRepo, publishedDigest, type TestRepo } from '../../tes
 import { createToken } from '../src/tokens.js';
 import {
   addRelease,
+  type Answer,
   bootstrapBody,
+  bootstrapRepository,
   call,
   installerBytes,
+  publishToken,
   settled,
   sha256,
   startTestServer,
-  type Answer,
   type TestServer,
 } from './helpers.js';
 
@@ -54,20 +56,8 @@ const release = (files: Record<string, Buffer>, extra: Record<string, unknown> =
 beforeAll(async () => {
   server = await startTestServer(undefined, undefined, MAX_UPLOAD);
   repo = await makeRepo();
-  expect(
-    (
-      await call(server, 'POST', '/api/v1/repositories', {
-        token: server.adminToken,
-        json: await bootstrapBody('app', repo),
-      })
-    ).status,
-  ).toBe(201);
-  ci = (
-    await call(server, 'POST', '/api/v1/tokens', {
-      token: server.adminToken,
-      json: { scope: 'publish', repository: 'app' },
-    })
-  ).body.token;
+  await bootstrapRepository(server, server.adminToken, 'app', repo);
+  ci = await publishToken(server, server.adminToken, 'app');
   const first = await addRelease(server, ci, 'app', {
     version: '1.0.0',
     files: { 'App-1.0.0.zip': installerBytes('first') },
@@ -120,16 +110,9 @@ describe('tokens', () => {
   });
 
   it('refuses tokens outside their scope', async () => {
-    const boot = await bootstrapBody('other', await makeRepo());
-    expect((await call(server, 'POST', '/api/v1/repositories', { token: server.adminToken, json: boot })).status).toBe(
-      201,
-    );
-    const otherToken = (
-      await call(server, 'POST', '/api/v1/tokens', {
-        token: server.adminToken,
-        json: { scope: 'publish', repository: 'other' },
-      })
-    ).body.token;
+    const other = await makeRepo();
+    await bootstrapRepository(server, server.adminToken, 'other', other);
+    const otherToken = await publishToken(server, server.adminToken, 'other');
     const betaToken = (
       await call(server, 'POST', '/api/v1/tokens', {
         token: server.adminToken,
@@ -154,6 +137,7 @@ describe('tokens', () => {
     await refused(403, /admin token/, () =>
       call(server, 'POST', '/api/v1/tokens', { json: { scope: 'admin' }, token: ci }),
     );
+    const boot = await bootstrapBody('other', other);
     await refused(403, /admin token/, () => call(server, 'POST', '/api/v1/repositories', { json: boot, token: ci }));
   });
 });

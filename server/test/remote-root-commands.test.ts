@@ -9,9 +9,15 @@ import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyDirectory, signStaged } from 'electron-tuf/publisher';
-import { main } from '../../publisher/cli/main.js';
-import type { CliIO } from '../../publisher/cli/io.js';
-import { cleanupTemp, makeRepo, ourClient, tempDir, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
+import {
+  cleanupTemp,
+  cli,
+  makeRepo,
+  ourClient,
+  tempDir,
+  tufJsClient,
+  type TestRepo,
+} from '../../test/publisher/helpers.js';
 import { call, settled, splitRootKeys, startTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
@@ -20,16 +26,10 @@ let serviceKeys: string;
 let rootKeyFiles: string[];
 let work: string;
 
-function io(): CliIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: {}, cwd: work };
-}
-
 /** Runs `electron-tuf repo ...args --server URL --token ADMIN`. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = io();
-  const code = await main(['repo', ...args, '--server', server.url, '--token', server.adminToken], o);
+async function remote(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const o = cli(work);
+  const code = await o.run('repo', ...args, '--server', server.url, '--token', server.adminToken);
   return { code, out: o.out.join('\n'), err: o.err.join('\n') };
 }
 
@@ -82,7 +82,7 @@ describe('repo bootstrap --server', () => {
         /timestamp signer for key \w{8} makes signatures that do not verify/,
       ],
     ] as const) {
-      const r = await cli('bootstrap', repo.repo, '--name', 'app', ...keys);
+      const r = await remote('bootstrap', repo.repo, '--name', 'app', ...keys);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/^error: POST \/repositories: 400 the online keys given for app cannot sign for its root/);
       expect(r.err).toMatch(why);
@@ -93,17 +93,17 @@ describe('repo bootstrap --server', () => {
     });
     expect(await readdir(join(server.data, 'repositories'))).toEqual([]);
 
-    const relative = await cli('bootstrap', repo.repo, '--name', 'app', '--keys-dir', 'keys');
+    const relative = await remote('bootstrap', repo.repo, '--name', 'app', '--keys-dir', 'keys');
     expect([relative.code, relative.err]).toEqual([1, expect.stringMatching(/absolute/)]);
 
-    const local = io();
-    expect(await main(['repo', 'bootstrap', repo.repo, '--name', 'app'], local)).toBe(1);
+    const local = cli(work);
+    expect(await local.run('repo', 'bootstrap', repo.repo, '--name', 'app')).toBe(1);
     expect(local.err).toEqual([expect.stringMatching(/works with the repository service: add --server URL/)]);
-    const help = io();
-    expect(await main(['repo', '--server', server.url, '--help'], help)).toBe(0);
+    const help = cli(work);
+    expect(await help.run('repo', '--server', server.url, '--help')).toBe(0);
     expect(help.out.join('\n')).toMatch(/repo bootstrap <repo-dir> --name N[\s\S]*repo sign <name> root \(--key/);
 
-    const ok = await cli('bootstrap', repo.repo, '--name', 'app', '--keys-dir', serviceKeys);
+    const ok = await remote('bootstrap', repo.repo, '--name', 'app', '--keys-dir', serviceKeys);
     expect([ok.code, ok.out]).toEqual([0, expect.stringMatching(/^Bootstrapped app: root version 1/)]);
   }, 60_000);
 });
@@ -131,7 +131,7 @@ describe('repo staged / repo sign --server', () => {
     });
     expect((await settled(server, server.adminToken, rotation.body.task)).body).toMatchObject({ state: 'succeeded' });
 
-    const shown = await cli('staged', 'app', '--root', trusted, '--out', 'staged.json');
+    const shown = await remote('staged', 'app', '--root', trusted, '--out', 'staged.json');
     expect(shown.code).toBe(0);
     expect(shown.out).toMatch(/Staged root version 2 of app/);
     expect(shown.out).toMatch(new RegExp(`timestamp +1 of ${newKey.keyid.slice(0, 8)} +\\(was 1 of`));
@@ -140,15 +140,15 @@ describe('repo staged / repo sign --server', () => {
     // A key that is no root key of this repository signs nothing; a root of another repository is no trust anchor.
     const stranger = await makeRepo();
     const strangerKey = join(stranger.keys, 'root-1.key.pem');
-    const wrongKey = await cli('sign', 'app', 'root', '--key', strangerKey, '--root', trusted);
+    const wrongKey = await remote('sign', 'app', 'root', '--key', strangerKey, '--root', trusted);
     expect([wrongKey.code, wrongKey.err]).toEqual([1, expect.stringMatching(/is not a root key of version 1 or 2/)]);
     const strangerRoot = join(stranger.repo, 'metadata', '1.root.json');
-    const wrongRoot = await cli('sign', 'app', 'root', '--key', rootKeyFiles[0], '--root', strangerRoot);
+    const wrongRoot = await remote('sign', 'app', 'root', '--key', rootKeyFiles[0], '--root', strangerRoot);
     expect(wrongRoot.code).toBe(1);
     expect(wrongRoot.err).toMatch(/is not root version 1 of repository app on the service/);
 
     // Holder 1 signs here in one go.
-    const first = await cli('sign', 'app', 'root', '--key', rootKeyFiles[0], '--root', trusted);
+    const first = await remote('sign', 'app', 'root', '--key', rootKeyFiles[0], '--root', trusted);
     expect(first.err).toMatch(/Staged root version 2 of app/);
     expect([first.code, first.out]).toEqual([0, expect.stringMatching(/^signature accepted; the staged root waits/)]);
     expect((await ourClient(tree, repo.trustedRoot, [])).rootVersion).toBe(1);
@@ -159,7 +159,7 @@ describe('repo staged / repo sign --server', () => {
     await mkdir(join(copy, 'staged'), { recursive: true });
     await writeFile(join(copy, 'staged', 'root.json'), saved);
     await signStaged({ repo: copy, role: 'root', keyFile: rootKeyFiles[2], out: join(work, 'sig.json'), env: {} });
-    const second = await cli('sign', 'app', 'root', '--signature', 'sig.json');
+    const second = await remote('sign', 'app', 'root', '--signature', 'sig.json');
     expect([second.code, second.out]).toEqual([0, expect.stringMatching(/^published root version 2/)]);
 
     expect((await ourClient(tree, repo.trustedRoot, [])).rootVersion).toBe(2);
@@ -169,7 +169,7 @@ describe('repo staged / repo sign --server', () => {
     ) as { signatures: Array<{ keyid: string }> };
     expect(timestamp.signatures.map((s) => s.keyid)).toEqual([newKey.keyid]);
 
-    const none = await cli('staged', 'app');
+    const none = await remote('staged', 'app');
     expect([none.code, none.err]).toEqual([1, expect.stringMatching(/404 no root change is staged/)]);
   }, 120_000);
 });

@@ -6,38 +6,21 @@
  * backlog gauges and the worker's metrics over --metrics-port, and JSON log lines without tokens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from 'electron-tuf/publisher';
 import { cleanupTemp, makeRepo, ourClient, tempDir } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { addRelease, bootstrapBody, call, installerBytes, settled, sha256 } from './helpers.js';
+import { closeAll, isolated, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
+import { addRelease, bootstrapRepository, call, installerBytes, settled, sha256 } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
-const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.ETUF_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-const suffix = randomBytes(4).toString('hex');
-const database = `etuf_shutdown_${suffix}`;
-const prefix = `etuf-shutdown-${suffix}`;
-const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+const services = isolated('etuf_shutdown');
+const { databaseUrl, prefix } = services;
 const adminToken = newToken();
 const children: ChildProcess[] = [];
 const processes: Process[] = [];
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 interface Spawned {
   child: ChildProcess;
@@ -50,7 +33,18 @@ interface Spawned {
 function startCli(args: string[], data: string): Promise<Spawned> {
   const child = spawn(
     process.execPath,
-    [CLI, ...args, '--data', data, '--database-url', databaseUrl, '--redis-url', REDIS_URL, '--metrics-port', '0'],
+    [
+      SERVER_CLI,
+      ...args,
+      '--data',
+      data,
+      '--database-url',
+      databaseUrl,
+      '--redis-url',
+      REDIS_URL,
+      '--metrics-port',
+      '0',
+    ],
     {
       env: { ...process.env, ELECTRON_TUF_REDIS_PREFIX: prefix, ELECTRON_TUF_ADMIN_TOKEN: adminToken },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,17 +96,13 @@ function expectJsonLogs(s: Spawned): void {
 }
 
 beforeAll(async () => {
-  await admin(`CREATE DATABASE ${database}`);
+  await services.create();
 });
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
-  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
+  await closeAll(processes);
+  await services.drop();
   await cleanupTemp();
 }, 60_000);
 
@@ -131,11 +121,7 @@ describe('graceful shutdown', () => {
     });
     processes.push(scheduler);
     const repo = await makeRepo({ bins: 4 });
-    const boot = await call(api, 'POST', '/api/v1/repositories', {
-      token: adminToken,
-      json: await bootstrapBody('app', repo),
-    });
-    expect(boot.status).toBe(201);
+    await bootstrapRepository(api, adminToken, 'app', repo);
 
     // Accepted while no worker runs: the backlog gauges of the scheduler show them.
     const versions = Array.from({ length: 12 }, (_, i) => `5.${i}.0`);
@@ -193,14 +179,7 @@ describe('graceful shutdown', () => {
     const opsUrl = metricsUrlOf(api.ready);
     expect((await fetch(`${opsUrl}/readyz`)).status).toBe(200);
     const repo = await makeRepo();
-    expect(
-      (
-        await call({ url }, 'POST', '/api/v1/repositories', {
-          token: adminToken,
-          json: await bootstrapBody('two', repo),
-        })
-      ).status,
-    ).toBe(201);
+    await bootstrapRepository({ url }, adminToken, 'two', repo);
 
     const bytes = installerBytes('slow-upload', 64 * 1024);
     const answer = new Promise<number>((resolve, reject) => {

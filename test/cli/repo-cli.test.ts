@@ -8,22 +8,13 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../publisher/cli/main.js';
-import { cleanupTemp, tempDir, treeDigest, writeInstaller } from '../publisher/helpers.js';
+import { cleanupTemp, cli, repoAdd, tempDir, treeDigest, writeInstaller } from '../publisher/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BUILT_CLI = join(ROOT, 'dist', 'publisher', 'cli', 'main.js');
 const COMMANDS = ['init', 'add', 'remove', 'refresh', 'rotate', 'sign', 'status', 'list', 'verify', 'serve', 'keygen'];
 
 afterAll(cleanupTemp);
-
-function cli(cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const run = (...args: string[]) =>
-    main(args, { stdout: (l) => out.push(...l.split('\n')), stderr: (l) => err.push(l), env, cwd });
-  return { run, out, err };
-}
 
 let dir: string;
 
@@ -60,41 +51,10 @@ describe('errors', () => {
   it('are one line without a class name, or JSON with --json, and change nothing', async () => {
     const before = await treeDigest(join(dir, 'repo'));
     const plain = cli(dir);
-    expect(
-      await plain.run(
-        'repo',
-        'add',
-        'repo',
-        'app-1.0.0.tar.gz',
-        '--version',
-        'v1',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-      ),
-    ).toBe(1);
+    expect(await plain.run(...repoAdd('app-1.0.0.tar.gz', 'v1'))).toBe(1);
     expect(plain.err).toEqual([expect.stringMatching(/^error: invalid version "v1"/)]);
     const json = cli(dir);
-    expect(
-      await json.run(
-        'repo',
-        'add',
-        'repo',
-        'app-1.0.0.tar.gz',
-        '--version',
-        'v1',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-        '--json',
-      ),
-    ).toBe(1);
+    expect(await json.run(...repoAdd('app-1.0.0.tar.gz', 'v1'), '--json')).toBe(1);
     expect(json.err).toHaveLength(1);
     expect(JSON.parse(json.err[0]) as unknown).toEqual({
       error: { name: 'ValueError', message: expect.stringMatching(/^invalid version "v1"/) as unknown },
@@ -168,21 +128,7 @@ describe('output', () => {
 
   it('repo list shows the releases per channel, platform and arch with version, staging and files', async () => {
     const add = (file: string, version: string, platform: string, arch: string, ...more: string[]) =>
-      cli(dir).run(
-        'repo',
-        'add',
-        'repo',
-        file,
-        '--version',
-        version,
-        '--platform',
-        platform,
-        '--arch',
-        arch,
-        '--keys',
-        'keys',
-        ...more,
-      );
+      cli(dir).run(...repoAdd(file, version, { platform, arch }), ...more);
     expect(await add('app-1.0.0.tar.gz', '1.0.0', 'linux', 'x64')).toBe(0);
     expect(await add('app-1.1.0-beta.1.tar.gz', '1.1.0-beta.1', 'linux', 'x64', '--staging', '10')).toBe(0);
     expect(await add('app-1.0.0.zip', '1.0.0', 'darwin', 'arm64')).toBe(0);

@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../publisher/cli/main.js';
 import {
   addRelease,
   addTargets,
@@ -23,7 +22,7 @@ import { readCustom } from '../../publisher/release-entries.js';
 import { TargetFile } from '../../updater/core/metadata.js';
 import { chunkMapTargetPath, parseChunkMap, serializeChunkMap, type ChunkMap } from '../../updater/release/index.js';
 import { syntheticInstaller } from '../bench/lib/diff-fixtures.js';
-import { cleanupTemp, makeRepo, ourClient, tempDir, tufJsClient, type TestRepo } from './helpers.js';
+import { cleanupTemp, cli, makeRepo, ourClient, repoAdd, tempDir, tufJsClient, type TestRepo } from './helpers.js';
 
 afterAll(cleanupTemp);
 
@@ -202,23 +201,22 @@ for (const bins of [0, 16]) {
 describe('repo add --no-chunk-map (CLI)', () => {
   it('publishes the zip without a map', async () => {
     const dir = await tempDir();
-    const out: string[] = [];
-    const io = { stdout: (line: string) => void out.push(line), stderr: () => undefined, env: {}, cwd: dir };
-    expect(await main(['repo', 'init', 'repo', '--keys', 'keys'], io)).toBe(0);
+    const { run, out } = cli(dir);
+    expect(await run('repo', 'init', 'repo', '--keys', 'keys')).toBe(0);
     await writeFile(join(dir, 'app.zip'), syntheticInstaller(200 * 1024, 'cli'));
-    const args = ['repo', 'add', 'repo', 'app.zip', '--version', '2.0.0', '--platform', 'linux', '--arch', 'x64'];
+    const args = repoAdd('app.zip', '2.0.0');
     const targetsOf = async (version: number) =>
       (
         JSON.parse(await readFile(join(dir, 'repo', 'metadata', `${version}.targets.json`), 'utf8')) as {
           signed: { targets: Record<string, { custom: { chunkMap?: string } }> };
         }
       ).signed.targets;
-    expect(await main([...args, '--keys', 'keys', '--no-chunk-map'], io)).toBe(0);
+    expect(await run(...args, '--no-chunk-map')).toBe(0);
     const first = await targetsOf(2);
     expect(Object.keys(first).filter((p) => !p.startsWith('channels/'))).toEqual(['2.0.0/app.zip']);
     expect(first['2.0.0/app.zip'].custom.chunkMap).toBeUndefined();
     out.length = 0;
-    expect(await main([...args, '--keys', 'keys'], io)).toBe(0);
+    expect(await run(...args)).toBe(0);
     expect(out.join('\n')).toMatch(/chunk map +2\.0\.0\/app\.zip\.chunks\.json/);
     const second = await targetsOf(3);
     expect(second['2.0.0/app.zip'].custom.chunkMap).toBe('2.0.0/app.zip.chunks.json');

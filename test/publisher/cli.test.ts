@@ -6,17 +6,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../publisher/cli/main.js';
-import { cleanupTemp, publishedDigest, tempDir, treeDigest, writeInstaller } from './helpers.js';
+import { cleanupTemp, cli, publishedDigest, repoAdd, tempDir, treeDigest, writeInstaller } from './helpers.js';
 
 afterAll(cleanupTemp);
-
-function cli(cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const run = (...args: string[]) => main(args, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env, cwd });
-  return { run, out, err };
-}
 
 describe('bad input', () => {
   let dir: string;
@@ -31,80 +23,14 @@ describe('bad input', () => {
     await writeInstaller(dir, 'app-1.0.0.tar.gz');
     await writeInstaller(dir, '.hidden.tar.gz');
     await writeInstaller(dir, 'readme.txt');
-    expect(
-      await cli(dir).run(
-        'repo',
-        'add',
-        'repo',
-        'app-1.0.0.tar.gz',
-        '--version',
-        '1.0.0',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-      ),
-    ).toBe(0);
+    expect(await cli(dir).run(...repoAdd('app-1.0.0.tar.gz', '1.0.0'))).toBe(0);
   });
 
   const add = ['repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--platform', 'linux', '--arch', 'x64'];
   const cases: Array<[string, string[], RegExp]> = [
-    [
-      'a missing file',
-      [
-        'repo',
-        'add',
-        'repo',
-        'nope.tar.gz',
-        '--version',
-        '1.0.1',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-      ],
-      /no such file: .*nope\.tar\.gz/,
-    ],
-    [
-      'a file that is not an installer',
-      [
-        'repo',
-        'add',
-        'repo',
-        'readme.txt',
-        '--version',
-        '1.0.1',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-      ],
-      /readme\.txt is not an installer/,
-    ],
-    [
-      'a hidden file name',
-      [
-        'repo',
-        'add',
-        'repo',
-        '.hidden.tar.gz',
-        '--version',
-        '1.0.1',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-      ],
-      /hidden segment/,
-    ],
+    ['a missing file', repoAdd('nope.tar.gz', '1.0.1'), /no such file: .*nope\.tar\.gz/],
+    ['a file that is not an installer', repoAdd('readme.txt', '1.0.1'), /readme\.txt is not an installer/],
+    ['a hidden file name', repoAdd('.hidden.tar.gz', '1.0.1'), /hidden segment/],
     ['a version that is not semver', [...add, '--version', 'v1.0', '--keys', 'keys'], /invalid version "v1\.0"/],
     ['a version that would escape', [...add, '--version', '../1.0.0', '--keys', 'keys'], /invalid version/],
     [
@@ -143,42 +69,8 @@ describe('bad input', () => {
       ['repo', 'add', 'repo', 'app-1.0.0.tar.gz', '--platform', 'linux', '--arch', 'x64', '--keys', 'keys'],
       /--version is required/,
     ],
-    [
-      'not a repository',
-      [
-        'repo',
-        'add',
-        'elsewhere',
-        'app-1.0.0.tar.gz',
-        '--version',
-        '1.0.1',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-      ],
-      /is not a repository/,
-    ],
-    [
-      'a conflicting re-add',
-      [
-        'repo',
-        'add',
-        'repo',
-        '__CHANGED__',
-        '--version',
-        '1.0.0',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-      ],
-      /already published with different content/,
-    ],
+    ['not a repository', repoAdd('app-1.0.0.tar.gz', '1.0.1', { repo: 'elsewhere' }), /is not a repository/],
+    ['a conflicting re-add', repoAdd('__CHANGED__', '1.0.0'), /already published with different content/],
     [
       'removing an unknown release',
       ['repo', 'remove', 'repo', '--version', '7.0.0', '--keys', 'keys'],
@@ -223,22 +115,7 @@ describe('bad input', () => {
     await sleep(2100);
     const before = await publishedDigest(join(d, 'repo'));
     const { run, err } = cli(d);
-    expect(
-      await run(
-        'repo',
-        'add',
-        'repo',
-        'app-1.0.0.tar.gz',
-        '--version',
-        '1.0.0',
-        '--platform',
-        'linux',
-        '--arch',
-        'x64',
-        '--keys',
-        'keys',
-      ),
-    ).toBe(1);
+    expect(await run(...repoAdd('app-1.0.0.tar.gz', '1.0.0'))).toBe(1);
     expect(err).toEqual([expect.stringMatching(/^error: root version 1 expired at .*repo rotate --role root/)]);
     expect(await publishedDigest(join(d, 'repo'))).toEqual(before);
   });
@@ -257,22 +134,11 @@ describe('output', () => {
     await writeInstaller(dir, 'App Setup 2.0.0.exe');
     expect(
       await run(
-        'repo',
-        'add',
-        'repo',
-        'App Setup 2.0.0.exe',
-        '--version',
-        '2.0.0',
-        '--platform',
-        'win32',
-        '--arch',
-        'x64',
+        ...repoAdd('App Setup 2.0.0.exe', '2.0.0', { platform: 'win32' }),
         '--notes',
         'notes.md',
         '--staging',
         '25',
-        '--keys',
-        'keys',
         '--json',
       ),
     ).toBe(0);

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { Updater as TufJsUpdater } from 'tuf-js';
 import { Updater } from '../../updater/client/updater.js';
 import { initRepository, type InitOptions } from '../../publisher/index.js';
+import { main } from '../../publisher/cli/main.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -151,4 +152,26 @@ export async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** The `electron-tuf` CLI in-process, in `cwd`: `run` resolves to the exit code; `out` (split into lines) and `err` collect what it printed. */
+export function cli(cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const run = (...args: string[]) =>
+    main(args, { stdout: (l) => out.push(...l.split('\n')), stderr: (l) => err.push(l), env, cwd });
+  return { run, out, err };
+}
+
+/**
+ * `repo add` of one installer to `./repo`, signed with `./keys` (what `repo init repo --keys keys`
+ * makes in the working directory), for linux-x64 unless told otherwise.
+ */
+export function repoAdd(
+  file: string,
+  version: string,
+  where: { repo?: string; platform?: string; arch?: string } = {},
+): string[] {
+  const { repo = 'repo', platform = 'linux', arch = 'x64' } = where;
+  return ['repo', 'add', repo, file, '--version', version, '--platform', platform, '--arch', arch, '--keys', 'keys'];
 }

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { signerFromPrivateKeyPem, type Signer } from '../../updater/core/keys.js';
 import { addRelease, initRepository, KeyDirectory, verifyRepository } from '../../publisher/index.js';
-import { main } from '../../publisher/cli/main.js';
-import { cleanupTemp, makeRepo, publishedDigest, tempDir, writeInstaller } from './helpers.js';
+import { cleanupTemp, cli, makeRepo, publishedDigest, repoAdd, tempDir, writeInstaller } from './helpers.js';
 import { parseDoc } from '../helpers/metadata-doc.js';
 
 afterAll(cleanupTemp);
@@ -112,71 +111,25 @@ it('keeps keys out of the repository and never reuses a keys directory', async (
 
 it('never prints a private key, whatever the command or failure', async () => {
   const dir = await tempDir();
-  const lines: string[] = [];
-  const io = {
-    stdout: (l: string) => lines.push(l),
-    stderr: (l: string) => lines.push(l),
-    env: {} as NodeJS.ProcessEnv,
-    cwd: dir,
-  };
-  const run = (...args: string[]) => main(['repo', ...args, '--verbose'], io);
-  expect(await run('init', 'repo', '--keys', 'keys', '--bins', '4')).toBe(0);
+  const ok = cli(dir);
+  const run = (...args: string[]) => ok.run(...args, '--verbose');
+  expect(await run('repo', 'init', 'repo', '--keys', 'keys', '--bins', '4')).toBe(0);
   await writeInstaller(dir, 'app-1.0.0.tar.gz');
-  expect(
-    await run(
-      'add',
-      'repo',
-      'app-1.0.0.tar.gz',
-      '--version',
-      '1.0.0',
-      '--platform',
-      'linux',
-      '--arch',
-      'x64',
-      '--keys',
-      'keys',
-    ),
-  ).toBe(0);
-  expect(await run('status', 'repo')).toBe(0);
-  expect(await run('rotate', 'repo', '--role', 'timestamp', '--generate', '1', '--keys', 'keys')).toBe(0);
-  expect(
-    await run(
-      'add',
-      'repo',
-      'app-1.0.0.tar.gz',
-      '--version',
-      '1.0.0',
-      '--platform',
-      'linux',
-      '--arch',
-      'x64',
-      '--json',
-      '--keys',
-      'keys',
-    ),
-  ).toBe(0);
+  expect(await run(...repoAdd('app-1.0.0.tar.gz', '1.0.0'))).toBe(0);
+  expect(await run('repo', 'status', 'repo')).toBe(0);
+  expect(await run('repo', 'rotate', 'repo', '--role', 'timestamp', '--generate', '1', '--keys', 'keys')).toBe(0);
+  expect(await run(...repoAdd('app-1.0.0.tar.gz', '1.0.0'), '--json')).toBe(0);
   // Failures that involve key material: a corrupt key file, a private key where a public one belongs.
   const secret = await readFile(join(dir, 'keys', 'snapshot-1.key.pem'), 'utf8');
-  io.env = { ELECTRON_TUF_TARGETS_KEY: secret.replace('MC4CAQAwBQYDK2VwBCIEI', 'MC4CAQAwBQYDK2VwBCIEJ') };
+  const bad = cli(dir, { ELECTRON_TUF_TARGETS_KEY: secret.replace('MC4CAQAwBQYDK2VwBCIEI', 'MC4CAQAwBQYDK2VwBCIEJ') });
+  expect(await bad.run(...repoAdd('app-1.0.0.tar.gz', '1.0.1'), '--verbose')).toBe(1);
+  expect(bad.err.at(-1)).toBe('error: ELECTRON_TUF_TARGETS_KEY: not a readable unencrypted private key PEM');
   expect(
-    await run(
-      'add',
-      'repo',
-      'app-1.0.0.tar.gz',
-      '--version',
-      '1.0.1',
-      '--platform',
-      'linux',
-      '--arch',
-      'x64',
-      '--keys',
-      'keys',
-    ),
+    await bad.run('repo', 'rotate', 'repo', '--role', 'targets', '--add-key', 'keys/snapshot-1.key.pem', '--verbose'),
   ).toBe(1);
-  expect(lines.at(-1)).toBe('error: ELECTRON_TUF_TARGETS_KEY: not a readable unencrypted private key PEM');
-  expect(await run('rotate', 'repo', '--role', 'targets', '--add-key', 'keys/snapshot-1.key.pem')).toBe(1);
-  expect(await run('sign', 'repo', 'root', '--key', 'keys/targets-1.key.pem')).toBe(1);
+  expect(await bad.run('repo', 'sign', 'repo', 'root', '--key', 'keys/targets-1.key.pem', '--verbose')).toBe(1);
 
+  const lines = [...ok.out, ...ok.err, ...bad.out, ...bad.err];
   const output = lines.join('\n');
   const keys = await KeyDirectory.open(join(dir, 'keys'));
   for (const entry of keys.list()) {

@@ -17,9 +17,9 @@ import {
   verifyRepository,
   type RepositoryServer,
 } from '../../publisher/index.js';
-import { main } from '../../publisher/cli/main.js';
 import {
   cleanupTemp,
+  cli,
   exists,
   makeRepo,
   ourClient,
@@ -32,12 +32,6 @@ import {
 afterAll(cleanupTemp);
 
 const DAY = 86_400_000;
-
-function captureIO(cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { stdout: (l: string) => out.push(l), stderr: (l: string) => err.push(l), env: {}, cwd }, out, err };
-}
 
 describe('root rotation with offline holders (2 of 3)', () => {
   let r: TestRepo;
@@ -116,8 +110,8 @@ describe('root rotation with offline holders (2 of 3)', () => {
     expect(imported.status.ready).toBe(false);
     expect(imported.status.waitingFor.sort()).toEqual([rootKeyids[2], newcomer.keyid].sort());
 
-    const { io, out } = captureIO(r.dir);
-    expect(await main(['repo', 'status', r.repo], io)).toBe(0);
+    const { run, out } = cli(r.dir);
+    expect(await run('repo', 'status', r.repo)).toBe(0);
     expect(out.join('\n')).toMatch(/Staged root version 2/);
     expect(out.join('\n')).toMatch(new RegExp(`waiting for a signature by one of: .*${newcomer.keyid.slice(0, 8)}`));
 

@@ -7,11 +7,10 @@ import { readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { addRelease, verifyRepository } from '../../publisher/index.js';
-import { main } from '../../publisher/cli/main.js';
 import { stageIndex } from '../../publisher/channel-indexes.js';
 import { makeChannelRelease, makeIndex } from '../../publisher/release-entries.js';
 import { editRepository } from '../../publisher/transaction.js';
-import { cleanupTemp, makeRepo, writeInstaller, type TestRepo } from './helpers.js';
+import { cleanupTemp, cli, makeRepo, writeInstaller, type TestRepo } from './helpers.js';
 
 afterAll(cleanupTemp);
 
@@ -121,34 +120,12 @@ it('checks channel indexes against the installers they list', async () => {
 
 it('exits 1 from the CLI with the problems listed', async () => {
   await rm(join(r.repo, 'targets', '1.0.0'), { recursive: true });
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['repo', 'verify', r.repo], {
-    stdout: (l) => out.push(l),
-    stderr: (l) => err.push(l),
-    env: {},
-    cwd: r.dir,
-  });
-  expect(code).toBe(1);
+  const { run, out, err } = cli(r.dir);
+  expect(await run('repo', 'verify', r.repo)).toBe(1);
   expect(out.join('\n')).toMatch(/problem: 1\.0\.0\/app-1\.0\.0\.tar\.gz: .* is missing/);
   expect(out.at(-1)).toBe('FAILED: 1 problem(s).');
-  const ok = await main(
-    ['repo', 'verify', r.repo, '--skip-target-files', '--at', new Date(Date.now() + DAY).toISOString()],
-    {
-      stdout: (l) => out.push(l),
-      stderr: (l) => err.push(l),
-      env: {},
-      cwd: r.dir,
-    },
-  );
-  expect(ok).toBe(0);
-  expect(
-    await main(['repo', 'verify', r.repo, '--at', 'yesterday'], {
-      stdout: () => {},
-      stderr: (l) => err.push(l),
-      env: {},
-      cwd: r.dir,
-    }),
-  ).toBe(1);
+  const tomorrow = new Date(Date.now() + DAY).toISOString();
+  expect(await run('repo', 'verify', r.repo, '--skip-target-files', '--at', tomorrow)).toBe(0);
+  expect(await run('repo', 'verify', r.repo, '--at', 'yesterday')).toBe(1);
   expect(err.at(-1)).toMatch(/^error: --at: not a time/);
 });

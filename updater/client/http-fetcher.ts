@@ -6,7 +6,7 @@
  * (docs/architecture.md, "HTTP client on Node 20"). Whatever a server does, this fetcher turns it into a
  * typed rejection or an error thrown from the body iterator; no 'error' event goes unhandled.
  */
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import http, { type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
 import type https from 'node:https';
 import { createRequire } from 'node:module';
 import { isIP, type Socket } from 'node:net';
@@ -16,11 +16,23 @@ import {
   DownloadError,
   DownloadHTTPError,
   DownloadLengthMismatchError,
-  RangeNotHonouredError,
   SlowRetrievalError,
   ValueError,
 } from '../core/errors.js';
-import { OWNED_CHUNKS, rangeHeader, type FetchRequest, type FetchResponse, type Fetcher } from './fetcher.js';
+import { rangeHeader, type FetchRequest, type FetchResponse, type Fetcher } from './fetcher.js';
+import { dropResponse, ResponseBody, responseSpan, type Exchange } from './http-response.js';
+import {
+  isConnectionFailure,
+  nonNegativeInteger,
+  parseHttpUrl,
+  positiveInteger,
+  redirectTarget,
+  REDIRECT_STATUSES,
+  sleep,
+  validatedHeaders,
+  withoutCredentials,
+  type Headers,
+} from './http-rules.js';
 import {
   asDownloadError,
   effectivePort,
@@ -61,27 +73,6 @@ let httpsModule: typeof https | undefined;
 let tlsModule: typeof tls | undefined;
 const httpsLib = (): typeof https => (httpsModule ??= requireBuiltin('node:https') as typeof https);
 const tlsLib = (): typeof tls => (tlsModule ??= requireBuiltin('node:tls') as typeof tls);
-
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** Credentials that must not follow a redirect to another origin. */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
-/** Headers this fetcher owns; letting a caller set them would break framing or ranges. */
-const RESERVED_HEADERS = new Set([
-  'host',
-  'range',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'accept-encoding',
-]);
-
-type Headers = Record<string, string>;
-
-/** One request and its response head. */
-interface Exchange {
-  req: ClientRequest;
-  res: IncomingMessage;
-}
 
 export class HttpFetcher implements Fetcher {
   private readonly connectTimeoutMs: number;
@@ -132,7 +123,7 @@ export class HttpFetcher implements Fetcher {
       const exchange = await this.exchangeWithRetries(target, headers, signal);
       const status = exchange.res.statusCode ?? 0;
       if (REDIRECT_STATUSES.has(status)) {
-        discard(exchange);
+        dropResponse(exchange);
         if (redirects >= this.maxRedirects) throw new DownloadError(`${url}: more than ${this.maxRedirects} redirects`);
         const next = redirectTarget(target, exchange.res.headers.location, status);
         if (next.origin !== target.origin) headers = withoutCredentials(headers);
@@ -140,7 +131,7 @@ export class HttpFetcher implements Fetcher {
         continue;
       }
       if (status < 200 || status >= 300) {
-        discard(exchange);
+        dropResponse(exchange);
         throw new DownloadHTTPError(`${target.href}: HTTP ${status}`, status);
       }
       return this.toFetchResponse(exchange, target.href, offset, maxLength, signal);
@@ -167,7 +158,7 @@ export class HttpFetcher implements Fetcher {
         continue;
       }
       if ((exchange.res.statusCode ?? 0) < 500 || isLastAttempt) return exchange;
-      discard(exchange);
+      dropResponse(exchange);
       await sleep(this.retryDelayMs * 2 ** attempt, signal);
     }
   }
@@ -308,7 +299,7 @@ export class HttpFetcher implements Fetcher {
         );
       }
     } catch (err) {
-      discard(exchange);
+      dropResponse(exchange);
       throw err;
     }
     return {
@@ -317,229 +308,4 @@ export class HttpFetcher implements Fetcher {
       body: new ResponseBody(exchange, url, this.readTimeoutMs, signal),
     };
   }
-}
-
-/**
- * Where a 2xx body sits in the resource: `start` is its first byte, `end` one past its last
- * (when the head says so). A 206 must start exactly where we asked.
- */
-function responseSpan(
-  res: IncomingMessage,
-  url: string,
-  offset: number,
-): { start: number; end?: number; totalLength?: number } {
-  const contentLength = parseDecimal(res.headers['content-length']);
-  if (res.statusCode !== 206) return { start: 0, end: contentLength, totalLength: contentLength };
-  const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
-  // Not interruptions (another attempt would get the same answer): typed, so they are not retried.
-  if (!range) throw new RangeNotHonouredError(`${url}: 206 without a valid Content-Range`);
-  const [first, last, total] = [Number(range[1]), Number(range[2]), parseDecimal(range[3])];
-  if (first !== offset)
-    throw new RangeNotHonouredError(`${url}: asked for bytes from ${offset}, server sent from ${first}`);
-  if (last < first || (total !== undefined && last >= total))
-    throw new DownloadError(`${url}: inconsistent Content-Range ${res.headers['content-range']}`);
-  return { start: first, end: Math.max(last + 1, total ?? 0), totalLength: total };
-}
-
-/**
- * The body of one response as a single-use async iterator. It pulls with `res.read()` only
- * when the consumer asks, so the socket stays paused while the consumer is busy
- * (backpressure), and the read timeout only runs while the consumer is waiting.
- */
-class ResponseBody implements AsyncIterableIterator<Uint8Array> {
-  /** Node allocates every socket read afresh, and `read()` returns slices of those or a new concatenation. */
-  readonly [OWNED_CHUNKS] = true;
-  private failure: Error | undefined;
-  private ended = false;
-  private finished = false;
-  private wake: (() => void) | undefined;
-  private silenceTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly exchange: Exchange,
-    private readonly url: string,
-    private readonly readTimeoutMs: number,
-    private readonly signal: AbortSignal | undefined,
-  ) {
-    const { res } = exchange;
-    res.on('readable', this.notify);
-    res.on('end', () => {
-      this.ended = true;
-      this.notify();
-    });
-    res.on('error', (err) =>
-      this.fail(new DownloadError(`${url}: connection failed mid-body: ${err.message}`, { cause: err })),
-    );
-    res.on('close', () => {
-      if (!this.ended) this.fail(new DownloadError(`${url}: connection closed before the end of the body`));
-    });
-    signal?.addEventListener('abort', this.onAbort, { once: true });
-    if (signal?.aborted) this.onAbort();
-    else if (res.destroyed) this.fail(new DownloadError(`${url}: connection closed before the end of the body`));
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    while (!this.finished) {
-      if (this.failure) {
-        this.finish();
-        throw this.failure;
-      }
-      const chunk = this.exchange.res.read() as Buffer | null;
-      if (chunk !== null) return { done: false, value: chunk };
-      if (this.ended) break;
-      await this.nextActivity();
-    }
-    this.finish();
-    return { done: true, value: undefined };
-  }
-
-  /** The consumer stopped early (break, or a thrown length error): drop the connection. */
-  return(): Promise<IteratorResult<Uint8Array>> {
-    this.finish();
-    return Promise.resolve({ done: true, value: undefined });
-  }
-
-  /** Waits for data, the end or a failure; at most readTimeoutMs (one timer per body, re-armed). */
-  private nextActivity(): Promise<void> {
-    if (this.silenceTimer) this.silenceTimer.refresh();
-    else this.silenceTimer = setTimeout(this.onSilence, this.readTimeoutMs);
-    return new Promise((resolve) => {
-      this.wake = resolve;
-    });
-  }
-
-  private readonly onSilence = (): void => {
-    if (this.wake) this.fail(new SlowRetrievalError(`${this.url}: no data for ${this.readTimeoutMs} ms`));
-  };
-
-  private readonly notify = (): void => {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  };
-
-  private readonly onAbort = (): void => this.fail(new CancelledError(`download of ${this.url} cancelled`));
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    this.exchange.req.destroy();
-    this.notify();
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.silenceTimer);
-    this.signal?.removeEventListener('abort', this.onAbort);
-    // A finished body may leave its socket to the keep-alive pool; anything else must not. A
-    // body left unread after the parser received all of it (a ranged read cut at its end)
-    // counts as finished: nothing more can arrive on it.
-    const { req, res } = this.exchange;
-    if (this.failure || (!this.ended && !res.complete)) req.destroy();
-    else if (!this.ended) res.resume();
-  }
-}
-
-/**
- * Drops a response we will not read (an error status, a redirect, a retried 5xx). Never drain:
- * a hostile error or redirect body may be endless or slow. A body the parser already received
- * in full (e.g. a 404 with Content-Length: 0, the usual answer to the next-root probe) costs
- * nothing to consume, and consuming it keeps the keep-alive connection for the next request.
- */
-function discard(exchange: Exchange): void {
-  if (exchange.res.complete) exchange.res.resume();
-  else exchange.req.destroy();
-}
-
-function redirectTarget(current: URL, location: string | undefined, status: number): URL {
-  if (!location) throw new DownloadHTTPError(`${current.href}: redirect ${status} without Location`, status);
-  let next: URL;
-  try {
-    next = new URL(location, current);
-  } catch (cause) {
-    throw new DownloadError(`${current.href}: invalid redirect Location ${JSON.stringify(location)}`, { cause });
-  }
-  if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-    throw new DownloadError(`${current.href}: refusing redirect to ${next.protocol} URL`);
-  }
-  if (current.protocol === 'https:' && next.protocol === 'http:') {
-    throw new DownloadError(`${current.href}: refusing redirect from https to http (${next.href})`);
-  }
-  return next;
-}
-
-function withoutCredentials(headers: Headers): Headers {
-  const kept = { ...headers };
-  for (const name of CREDENTIAL_HEADERS) delete kept[name];
-  return kept;
-}
-
-/** Failures worth another attempt: the connection broke, not the server's answer or our own limits. */
-function isConnectionFailure(err: unknown): boolean {
-  return err instanceof DownloadError && err.constructor === DownloadError;
-}
-
-function parseHttpUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new ValueError(`invalid URL ${JSON.stringify(url)}`, { cause });
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ValueError(`unsupported URL scheme ${parsed.protocol} in ${url}`);
-  }
-  return parsed;
-}
-
-function validatedHeaders(headers: Record<string, string>): Headers {
-  const out: Headers = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (RESERVED_HEADERS.has(lower)) throw new ValueError(`header ${name} is managed by the fetcher`);
-    try {
-      http.validateHeaderName(lower);
-      http.validateHeaderValue(lower, value);
-    } catch (cause) {
-      throw new ValueError(`invalid header ${JSON.stringify(name)}`, { cause });
-    }
-    out[lower] = value;
-  }
-  return out;
-}
-
-function parseDecimal(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
-  return Number(value);
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new ValueError(`${name} must be a positive integer, got ${value}`);
-  return value;
-}
-
-function nonNegativeInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new ValueError(`${name} must be a non-negative integer, got ${value}`);
-  return value;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError('download cancelled'));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CancelledError('download cancelled'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -19,74 +19,27 @@
  */
 import semver from 'semver';
 import { CancellationError, CancelledError, OrderError, TufError, ValueError } from '../core/errors.js';
-import { InstallError } from './errors.js';
-import { describeError } from '../node-io/index.js';
 import type { TargetFile } from '../core/metadata.js';
-import { defaultChannelFor, validateChannel, type ChannelIndex, type InstallerKind } from '../release/index.js';
+import { defaultChannelFor, validateChannel, type ChannelIndex } from '../release/index.js';
 import type { Fetcher } from '../client/fetcher.js';
-import type { UpdaterConfig } from '../client/updater.js';
 import { AppFetcher } from './app-fetcher.js';
-import { indexArchTiers } from './arch.js';
 import { CancellationToken } from './cancellation.js';
 import { formatDownloadNotification } from './compat.js';
 import { UpdaterProperties } from './updater-properties.js';
-import {
-  channelsToRead,
-  readChannelIndexes,
-  resolveInstaller,
-  selectRelease,
-  type Candidate,
-  type ReleasePolicy,
-  type Selection,
-} from './discovery.js';
+import { findRelease, resolveInstaller, type Candidate, type ReleasePolicy, type Selection } from './discovery.js';
 import type { RunningInstaller } from './download-manager.js';
 import { findRunningInstaller } from './running-installer.js';
 import { electronHost, type ElectronHost, type ElectronSession, type NetAccess } from './electron-host.js';
 import { parseFeed, type Feed, type FeedOptions } from './feed.js';
-import { defaultInstallers, removePreviousInstall } from './installers/index.js';
-import { defaultSpawn, type SpawnFunction } from './installers/spawn.js';
-import type { Installer } from './installers/types.js';
-import { isStaged, loadInstallId, stagedKey, stagedReleases } from './rollout.js';
+import { cleanUpAfterUpdate, installUpdate, type InstallRequest } from './app-install.js';
+import type { TufAppUpdaterOptions } from './app-updater-options.js';
+import { isStaged, loadInstallId } from './rollout.js';
 import { CACHE_DIR_NAME, createContext, type Context } from './context.js';
-import type { DownloadNotification, Logger, TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo } from './types.js';
+import type { DownloadNotification, TufAppUpdaterEvents, UpdateCheckResult, UpdateInfo } from './types.js';
 import { changelog, currentInfo, sameTarget, updateInfoOf } from './update-info.js';
 
 export { CACHE_DIR_NAME };
-
-export interface TufAppUpdaterOptions {
-  /** Base URL of the TUF metadata. Default: settings.json embedded by the build hook. */
-  metadataUrl?: string;
-  /** Base URL of the targets (installers, channel indexes). Given together with metadataUrl. */
-  targetsUrl?: string;
-  /** Trusted root: its bytes or a file path. Default: `<resourcesPath>/electron-tuf/root.json`. */
-  trustedRoot?: Uint8Array | string;
-  /** Default: `<userData>/electron-tuf`. */
-  cacheDir?: string;
-  /** Default: the embedded settings' channel, else the running version's prerelease tag, else `stable`. */
-  channel?: string;
-  /** Default: process.platform. */
-  platform?: string;
-  /** Default: process.arch. `universal` for a macOS universal build (arch.ts: which builds it is offered). */
-  arch?: string;
-  /** The initial `requestHeaders`: sent with every request of the default fetcher (e.g. Authorization). */
-  headers?: Record<string, string>;
-  /** Default: console. `null` for silence. */
-  logger?: Logger | null;
-  /**
-   * Replaces the default fetcher (Electron's net inside Electron, Node's http outside; then
-   * `headers` and `login` are up to it). Lengths, hashes and timeouts are still enforced.
-   */
-  fetcher?: Fetcher;
-  /** Electron access; default: the real Electron (loaded lazily). Tests and the demo pass a NodeHost. */
-  host?: ElectronHost;
-  /** Which installer kind updates this install. Default: detected (installers/index.ts). */
-  installKind?: InstallerKind;
-  installers?: Installer[];
-  /** How installers start processes (tests record commands with it). */
-  spawn?: SpawnFunction;
-  /** TUF client settings, e.g. `{ readTimeoutMs }`. */
-  tufConfig?: Partial<UpdaterConfig>;
-}
+export type { TufAppUpdaterOptions };
 
 /** A release found by the last check, with its trusted installer target. */
 interface Available {
@@ -95,12 +48,6 @@ interface Available {
   target: TargetFile;
   /** The running AppImage, a source of chunks for a differential download. */
   running?: RunningInstaller;
-}
-
-interface InstallRequest {
-  isSilent: boolean;
-  isForceRunAfter: boolean;
-  relaunch: boolean;
 }
 
 export class TufAppUpdater extends UpdaterProperties {
@@ -272,26 +219,15 @@ export class TufAppUpdater extends UpdaterProperties {
   private async selectRelease(
     ctx: Context,
   ): Promise<{ selection: Selection; indexes: ChannelIndex[]; policy: ReleasePolicy }> {
-    const channel = this.channel;
-    const archTiers = indexArchTiers(ctx.platform, ctx.arch);
-    const indexes = await readChannelIndexes(ctx.client, channelsToRead(channel), {
-      platform: ctx.platform,
-      archTiers,
-      cacheDir: ctx.cacheDir,
-    });
-    const staged = await stagedReleases(indexes, this.isUserWithinRollout);
-    const policy: ReleasePolicy = {
+    const found = await findRelease(ctx.client, ctx, {
       currentVersion: this.currentVersion.version,
-      channel,
+      channel: this.channel,
       allowPrerelease: this.allowPrerelease,
       allowDowngrade: this.allowDowngrade,
-      installerKind: ctx.installKind,
-      archPreference: archTiers.flat(),
-      isStaged: (release) => release.stagingPercentage === undefined || staged.has(stagedKey(release)),
-    };
-    const selection = selectRelease(indexes, policy);
-    for (const reason of selection.skipped) this.log.info(`passed over ${reason}`);
-    return { selection, indexes, policy };
+      isUserWithinRollout: this.isUserWithinRollout,
+    });
+    for (const reason of found.selection.skipped) this.log.info(`passed over ${reason}`);
+    return found;
   }
 
   protected async defaultRolloutCheck(info: UpdateInfo): Promise<boolean> {
@@ -379,24 +315,12 @@ export class TufAppUpdater extends UpdaterProperties {
   private async runInstall(available: Available, request: InstallRequest): Promise<boolean> {
     try {
       const ctx = await this.context();
-      // Verified again right before use: the file sat on disk since the download.
-      const file = await ctx.downloads.verify(available.target);
-      const installer = (this.options.installers ?? defaultInstallers()).find((i) =>
-        i.canInstall(ctx.installKind, ctx.platform),
-      );
-      if (!installer) throw new InstallError(`no installer for ${ctx.installKind} on ${ctx.platform}`);
-      this.unhookInstallOnQuit();
-      this.log.info(`installing ${available.info.version} with the ${installer.name} installer`);
-      await installer.install({
-        file,
-        expected: { length: available.target.length, hashes: available.target.hashes },
-        kind: ctx.installKind,
-        version: available.info.version,
-        platform: ctx.platform,
-        ...request,
+      await installUpdate(ctx, { target: available.target, version: available.info.version }, request, {
         host: this.host,
-        spawn: this.options.spawn ?? defaultSpawn,
+        installers: this.options.installers,
+        spawn: this.options.spawn,
         log: this.log,
+        beforeInstall: () => this.unhookInstallOnQuit(),
       });
       // electron-updater renames the AppImage after an update; ours is replaced in place.
       const appImage = this.host.env().APPIMAGE;
@@ -427,27 +351,16 @@ export class TufAppUpdater extends UpdaterProperties {
     this.removeQuitHook = undefined;
   }
 
-  /** Once per process: forget an update that is now running, remove the previous tar.gz install. */
+  /** Once per process (app-install.ts). */
   private async cleanUpAfterUpdate(ctx: Context): Promise<void> {
     if (this.cleanedUp) return;
     this.cleanedUp = true;
-    const pending = await ctx.downloads.readPending();
-    if (pending && semver.valid(pending.version) && !semver.gt(pending.version, this.currentVersion)) {
-      // The installer of the running version is kept as the source of the next differential download.
-      const keep = !this.disableDifferentialDownload && semver.eq(pending.version, this.currentVersion);
-      // Best effort (another instance may hold the lock), but not silently.
-      await ctx.downloads.clear(keep ? pending : undefined).catch((error: unknown) => {
-        this.log.warn(`could not forget the installed update ${pending.version}: ${describeError(error)}`);
-      });
-    }
-    if (this.disableDifferentialDownload) {
-      await ctx.downloads.forgetInstalled().catch((error: unknown) => {
-        this.log.warn(`could not remove the installer kept for differential downloads: ${describeError(error)}`);
-      });
-    }
-    if (ctx.installKind === 'tar.gz' && (await removePreviousInstall(this.host.execPath()).catch(() => false))) {
-      this.log.info('removed the previous version left by the last update');
-    }
+    await cleanUpAfterUpdate(ctx, {
+      host: this.host,
+      currentVersion: this.currentVersion,
+      differential: !this.disableDifferentialDownload,
+      log: this.log,
+    });
   }
 
   private context(): Promise<Context> {

@@ -9,7 +9,7 @@ import { validateArch, validatePlatform, type Arch, type InstallerKind, type Pla
 import type { Fetcher } from '../client/fetcher.js';
 import { readFileBounded } from '../node-io/index.js';
 import { Updater, type TraceEvent } from '../client/updater.js';
-import type { TufAppUpdaterOptions } from './app-updater.js';
+import type { TufAppUpdaterOptions } from './app-updater-options.js';
 import { DownloadManager } from './download-manager.js';
 import type { ElectronHost, NetAccess } from './electron-host.js';
 import {

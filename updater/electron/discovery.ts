@@ -25,6 +25,9 @@ import {
 import { readFileBounded } from '../node-io/index.js';
 import { targetFilePath } from '../client/target-path.js';
 import type { Updater } from '../client/updater.js';
+import { indexArchTiers } from './arch.js';
+import { stagedKey, stagedReleases } from './rollout.js';
+import type { VerifyUpdateSupport } from './types.js';
 
 export const STABLE_CHANNEL = 'stable';
 
@@ -150,6 +153,38 @@ function eligibleCandidates(indexes: readonly ChannelIndex[], policy: ReleasePol
     }
   }
   return [...best.values()];
+}
+
+/**
+ * A check's choice after a refresh: reads the indexes of the channels `channel` follows for
+ * this platform and its arch tiers (arch.ts), asks about staged rollouts (rollout.ts), and
+ * applies the policy. Returns the indexes too, for the changelog.
+ */
+export async function findRelease(
+  client: Updater,
+  install: { platform: Platform; arch: Arch; installKind: InstallerKind; cacheDir: string },
+  policy: Omit<ReleasePolicy, 'installerKind' | 'isStaged' | 'archPreference'> & {
+    isUserWithinRollout: VerifyUpdateSupport;
+  },
+): Promise<{ selection: Selection; indexes: ChannelIndex[]; policy: ReleasePolicy }> {
+  const archTiers = indexArchTiers(install.platform, install.arch);
+  const indexes = await readChannelIndexes(client, channelsToRead(policy.channel), {
+    platform: install.platform,
+    archTiers,
+    cacheDir: install.cacheDir,
+  });
+  const staged = await stagedReleases(indexes, policy.isUserWithinRollout);
+  const full: ReleasePolicy = {
+    currentVersion: policy.currentVersion,
+    channel: policy.channel,
+    allowPrerelease: policy.allowPrerelease,
+    allowDowngrade: policy.allowDowngrade,
+    installerKind: install.installKind,
+    archPreference: archTiers.flat(),
+    isStaged: (release) => release.stagingPercentage === undefined || staged.has(stagedKey(release)),
+  };
+  // The policy is returned too: the running release is looked up with it (running-installer.ts).
+  return { selection: selectRelease(indexes, full), indexes, policy: full };
 }
 
 export interface IndexLocation {
