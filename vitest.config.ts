@@ -10,6 +10,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // 2-core machines: keep worker count small so process-heavy tests do not starve.
     pool: 'forks',
+    // Concurrent tests (describe.concurrent) wait on servers, not on the CPU: all of a file's at once.
+    maxConcurrency: 16,
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
   },
 });
