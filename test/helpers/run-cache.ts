@@ -11,7 +11,6 @@
  */
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inject } from 'vitest';
 import { ValueError } from '../../updater/core/errors.js';
 import { withLock } from '../../updater/node-io/file-lock.js';
 
@@ -38,6 +37,9 @@ const STALE_MS = 300_000;
  */
 export async function runCached(key: string, make: (dir: string) => Promise<void>): Promise<string> {
   if (!KEY.test(key)) throw new ValueError(`run cache key ${JSON.stringify(key)} is not a plain folder name`);
+  // Loaded here: modules that import this one also run in benches, outside vitest, where
+  // importing vitest throws.
+  const { inject } = await import('vitest');
   const root = inject('runCacheDir');
   if (typeof root !== 'string' || root === '') throw new ValueError('no run cache directory (global setup not run)');
   const entry = join(root, key);
