@@ -9,8 +9,17 @@
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Files that run electron-builder, spawn the service or npm: tens of seconds each. */
-const SLOW_FIRST = [/^test\/e2e\//, /^test\/publisher\/processes\.test\.ts$/, /^test\/package\//, /^server\/test\//];
+/**
+ * Files that run electron-builder, spawn the service or npm: tens of seconds each. The longest
+ * (two builds packing a 32 MiB stand-in Electron) first of all.
+ */
+const SLOW_FIRST = [
+  /^test\/e2e\/differential-demo\.test\.ts$/,
+  /^test\/e2e\//,
+  /^test\/publisher\/processes\.test\.ts$/,
+  /^test\/package\//,
+  /^server\/test\//,
+];
 
 export class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
