@@ -16,7 +16,7 @@ import { openPglite, type Db } from '../src/db.js';
 import { Repositories } from '../src/repositories.js';
 import { migrate } from '../src/schema.js';
 import { PublishWorker } from '../src/worker.js';
-import { bootstrapBody, installerBytes, sha256 } from './helpers.js';
+import { bootstrapBody, installerBytes, newPgliteDir, sha256 } from './helpers.js';
 
 const dbs: Db[] = [];
 afterAll(async () => {
@@ -43,6 +43,7 @@ interface Service {
 
 async function service(): Promise<Service> {
   const data = await tempDir('etuf-group-');
+  await newPgliteDir(join(data, 'db'));
   const db = await openPglite(join(data, 'db'));
   dbs.push(db);
   await migrate(db);

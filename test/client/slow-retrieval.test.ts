@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, it as base } from 'vitest';
 import { SlowRetrievalError, ValueError } from '../../updater/core/errors.js';
 import type { Fetcher } from '../../updater/client/fetcher.js';
 import { FetchApiFetcher } from '../../updater/client/fetch-api-fetcher.js';
@@ -114,11 +114,33 @@ const FETCHERS: Array<[string, () => Fetcher]> = [
   ['FetchApiFetcher (global fetch as net.fetch)', () => new FetchApiFetcher((url, init) => fetch(url, init))],
 ];
 
-describe.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
-  let sim: RepositorySimulator;
-  let repo: PacedRepo;
-  let dir: string;
-  let target: Buffer;
+/** One test's world: a simulated repository served at its pace, a client folder, and checks on both. */
+interface Paced {
+  sim: RepositorySimulator;
+  repo: PacedRepo;
+  dir: string;
+  target: Buffer;
+  updater(rateWindowMs?: number): Updater;
+  /** name -> content of every file in the metadata directory. */
+  disk(): Promise<Map<string, string>>;
+  /** Drips `pathPattern`, runs `action`, expects SlowRetrievalError naming the URL and the rate. */
+  expectSlowRetrieval(pathPattern: RegExp, action: () => Promise<unknown>): Promise<SlowRetrievalError>;
+  /** A refresh that must fail with slow retrieval, leaving every file but `mayChange` as it was. */
+  expectRefreshRefused(pathPattern: RegExp, mayChange?: string[]): Promise<void>;
+}
+
+/** A served repository with a target and a delegated role, and a client that refreshed from it once. */
+async function pacedWorld(makeFetcher: () => Fetcher): Promise<Paced & { close(): Promise<void> }> {
+  const sim = await RepositorySimulator.create();
+  const target = Buffer.from(installerBytes(TARGET_SIZE, 7));
+  sim.addTarget('app.bin', target);
+  sim.addDelegation('targets', { name: 'releases', paths: ['rel/*'] });
+  sim.addTarget('rel/x.bin', 'delegated target', 'releases');
+  sim.updateTargets('releases');
+  sim.updateTargets();
+  sim.updateSnapshot();
+  const repo = await servePaced(sim);
+  const dir = await mkdtemp(join(tmpdir(), 'etuf-slow-'));
 
   const updater = (rateWindowMs = WINDOW_MS): Updater =>
     new Updater({
@@ -131,7 +153,6 @@ describe.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
       config: { readTimeoutMs: READ_TIMEOUT_MS, minBytesPerSecond: MIN_BYTES_PER_SECOND, rateWindowMs },
     });
 
-  /** name -> content of every file in the metadata directory. */
   async function disk(): Promise<Map<string, string>> {
     const metadataDir = join(dir, 'metadata');
     const out = new Map<string, string>();
@@ -141,7 +162,6 @@ describe.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
     return out;
   }
 
-  /** Drips `pathPattern`, runs `action`, expects SlowRetrievalError naming the URL and the rate. */
   async function expectSlowRetrieval(pathPattern: RegExp, action: () => Promise<unknown>): Promise<SlowRetrievalError> {
     repo.pace = (path) => (pathPattern.test(path) ? DRIP : undefined);
     const error = await action().then(
@@ -157,7 +177,6 @@ describe.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
     return error as SlowRetrievalError;
   }
 
-  /** A refresh that must fail with slow retrieval, leaving every file but `mayChange` as it was. */
   async function expectRefreshRefused(pathPattern: RegExp, mayChange: string[] = []): Promise<void> {
     const before = await disk();
     await expectSlowRetrieval(pathPattern, () => updater().refresh());
@@ -166,115 +185,129 @@ describe.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
     for (const [name, bytes] of before) if (!mayChange.includes(name)) expect(after.get(name), name).toBe(bytes);
   }
 
-  beforeEach(async () => {
-    sim = await RepositorySimulator.create();
-    target = Buffer.from(installerBytes(TARGET_SIZE, 7));
-    sim.addTarget('app.bin', target);
-    sim.addDelegation('targets', { name: 'releases', paths: ['rel/*'] });
-    sim.addTarget('rel/x.bin', 'delegated target', 'releases');
-    sim.updateTargets('releases');
-    sim.updateTargets();
-    sim.updateSnapshot();
-    repo = await servePaced(sim);
-    dir = await mkdtemp(join(tmpdir(), 'etuf-slow-'));
-    await updater().refresh(); // the trusted state every test starts from
-  });
-  afterEach(async () => {
+  const close = async (): Promise<void> => {
     await repo.close();
     await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await updater().refresh(); // the trusted state every test starts from
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { sim, repo, dir, target, updater, disk, expectSlowRetrieval, expectRefreshRefused, close };
+}
+
+// The tests wait on drip-fed servers, not on the CPU: each has a world of its own (server, folder),
+// so they run concurrently (vitest.config.ts: maxConcurrency), the two fetchers' too.
+describe.concurrent.each(FETCHERS)('slow retrieval through %s', (_name, makeFetcher) => {
+  const it = base.extend<{ w: Paced }>({
+    // eslint-disable-next-line no-empty-pattern -- vitest reads the fixtures a function destructures
+    w: async ({}, use) => {
+      const world = await pacedWorld(makeFetcher);
+      try {
+        await use(world);
+      } finally {
+        await world.close();
+      }
+    },
   });
 
   it(
     'a drip-fed timestamp ends in SlowRetrievalError; nothing stored changes',
     { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      sim.updateTimestamp();
-      await expectRefreshRefused(/\/timestamp\.json/);
+    async ({ w }) => {
+      w.sim.updateTimestamp();
+      await w.expectRefreshRefused(/\/timestamp\.json/);
     },
   );
 
   it(
     'a drip-fed snapshot ends in SlowRetrievalError; only the new timestamp was stored',
     { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      sim.updateSnapshot();
-      await expectRefreshRefused(/\/\d+\.snapshot\.json/, ['timestamp.json']);
+    async ({ w }) => {
+      w.sim.updateSnapshot();
+      await w.expectRefreshRefused(/\/\d+\.snapshot\.json/, ['timestamp.json']);
     },
   );
 
-  it('a drip-fed targets role ends in SlowRetrievalError', { timeout: TEST_TIMEOUT_MS }, async () => {
-    sim.updateTargets();
-    sim.updateSnapshot();
-    await expectRefreshRefused(/\/\d+\.targets\.json/, ['timestamp.json', 'snapshot.json']);
+  it('a drip-fed targets role ends in SlowRetrievalError', { timeout: TEST_TIMEOUT_MS }, async ({ w }) => {
+    w.sim.updateTargets();
+    w.sim.updateSnapshot();
+    await w.expectRefreshRefused(/\/\d+\.targets\.json/, ['timestamp.json', 'snapshot.json']);
   });
 
   it(
     'a drip-fed delegated role ends in SlowRetrievalError and is not stored',
     { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const before = await disk();
-      const up = updater();
+    async ({ w }) => {
+      const before = await w.disk();
+      const up = w.updater();
       await up.refresh();
-      await expectSlowRetrieval(/\/\d+\.releases\.json/, () => up.getTargetInfo('rel/x.bin'));
-      expect(await disk()).toEqual(before);
-      expect(await updater().getTargetInfo('rel/x.bin')).toBeDefined(); // served normally, it is found
+      await w.expectSlowRetrieval(/\/\d+\.releases\.json/, () => up.getTargetInfo('rel/x.bin'));
+      expect(await w.disk()).toEqual(before);
+      expect(await w.updater().getTargetInfo('rel/x.bin')).toBeDefined(); // served normally, it is found
     },
   );
 
   it(
     'a drip-fed target fails after the bounded retries, keeps its .part, and resumes later',
     { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      const up = updater();
+    async ({ w }) => {
+      const up = w.updater();
       const info = (await up.getTargetInfo('app.bin'))!;
-      const dest = join(dir, 'targets', 'app.bin');
-      await expectSlowRetrieval(/\/targets\/.*app\.bin/, () => up.downloadTarget(info));
-      expect(repo.requests.filter((r) => r.path.endsWith('app.bin'))).toHaveLength(4); // first try + 3 retries
+      const dest = join(w.dir, 'targets', 'app.bin');
+      await w.expectSlowRetrieval(/\/targets\/.*app\.bin/, () => up.downloadTarget(info));
+      expect(w.repo.requests.filter((r) => r.path.endsWith('app.bin'))).toHaveLength(4); // first try + 3 retries
       await expect(stat(dest)).rejects.toThrow();
       const part = await stat(`${dest}.part`);
       expect(part.size).toBeLessThan(TARGET_SIZE);
 
       expect(await up.downloadTarget(info)).toBe(dest);
-      expect((await readFile(dest)).equals(target)).toBe(true);
-      const last = repo.requests.at(-1)!;
+      expect((await readFile(dest)).equals(w.target)).toBe(true);
+      const last = w.repo.requests.at(-1)!;
       expect(last.range).toBe(part.size > 0 ? `bytes=${part.size}-` : undefined);
     },
   );
 
-  it('a resumed download that is drip-fed fails without losing what it had', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const up = updater();
-    const info = (await up.getTargetInfo('app.bin'))!;
-    const dest = join(dir, 'targets', 'app.bin');
-    const half = TARGET_SIZE / 2;
-    await mkdir(dirname(dest), { recursive: true });
-    await writeFile(`${dest}.part`, target.subarray(0, half)); // left by an interrupted download
-    await expectSlowRetrieval(/\/targets\/.*app\.bin/, () => up.downloadTarget(info));
-    expect(repo.requests.find((r) => r.path.endsWith('app.bin'))!.range).toBe(`bytes=${half}-`);
-    const part = await stat(`${dest}.part`);
-    expect(part.size).toBeGreaterThanOrEqual(half);
-    expect((await readFile(`${dest}.part`)).equals(target.subarray(0, part.size))).toBe(true);
+  it(
+    'a resumed download that is drip-fed fails without losing what it had',
+    { timeout: TEST_TIMEOUT_MS },
+    async ({ w }) => {
+      const up = w.updater();
+      const info = (await up.getTargetInfo('app.bin'))!;
+      const dest = join(w.dir, 'targets', 'app.bin');
+      const half = TARGET_SIZE / 2;
+      await mkdir(dirname(dest), { recursive: true });
+      await writeFile(`${dest}.part`, w.target.subarray(0, half)); // left by an interrupted download
+      await w.expectSlowRetrieval(/\/targets\/.*app\.bin/, () => up.downloadTarget(info));
+      expect(w.repo.requests.find((r) => r.path.endsWith('app.bin'))!.range).toBe(`bytes=${half}-`);
+      const part = await stat(`${dest}.part`);
+      expect(part.size).toBeGreaterThanOrEqual(half);
+      expect((await readFile(`${dest}.part`)).equals(w.target.subarray(0, part.size))).toBe(true);
 
-    await up.downloadTarget(info);
-    expect(repo.requests.at(-1)!.range).toBe(`bytes=${part.size}-`);
-    expect((await readFile(dest)).equals(target)).toBe(true);
-  });
+      await up.downloadTarget(info);
+      expect(w.repo.requests.at(-1)!.range).toBe(`bytes=${part.size}-`);
+      expect((await readFile(dest)).equals(w.target)).toBe(true);
+    },
+  );
 
   it(
     'a slow but honest server, twice the floor, completes metadata and target downloads',
     { timeout: TEST_TIMEOUT_MS },
-    async () => {
-      sim.updateTargets();
-      sim.updateSnapshot();
-      repo.pace = () => HONEST;
+    async ({ w }) => {
+      w.sim.updateTargets();
+      w.sim.updateSnapshot();
+      w.repo.pace = () => HONEST;
       // A longer window than the drip tests need: on a loaded machine, a pause of the event loop
       // (shared by this server and the client) counts against the server; here up to half a window.
-      const up = updater(2 * WINDOW_MS);
+      const up = w.updater(2 * WINDOW_MS);
       await up.refresh();
       const info = (await up.getTargetInfo('app.bin'))!;
       const file = await up.downloadTarget(info);
-      expect((await readFile(file)).equals(target)).toBe(true);
+      expect((await readFile(file)).equals(w.target)).toBe(true);
       // One request for the target: it never tripped the floor and was never retried.
-      expect(repo.requests.filter((r) => r.path.endsWith('app.bin'))).toHaveLength(1);
+      expect(w.repo.requests.filter((r) => r.path.endsWith('app.bin'))).toHaveLength(1);
     },
   );
 });

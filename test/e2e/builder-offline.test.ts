@@ -1,6 +1,9 @@
 /**
  * Builds the demo app offline with electron-builder (build/build-app.ts) and checks what came
  * out: the archive holds the stand-in Electron and the staged app, and the unpacked app runs.
+ * The same build also has electron-tuf's afterAllArtifactBuild with no afterPack of that hook
+ * instance: the hook learns platform, arch and version from electron-builder's own BuildResult
+ * (publisher/electron-builder/infer.ts) and signs the installer (one build serves both).
  */
 import { extractFile, listPackage } from '@electron/asar';
 import { execFile } from 'node:child_process';
@@ -11,8 +14,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDemoApp, type DemoAppBuild } from '../../build/build-app.js';
+import { createElectronBuilderHooks } from '../../publisher/electron-builder.js';
+import { serveRepository, verifyRepository } from '../../publisher/index.js';
 import { ValueError } from '../../updater/core/errors.js';
+import { parseChannelIndex } from '../../updater/release/index.js';
 import { ROOT } from '../helpers/vectors.js';
+import { cleanupTemp, makeRepo, ourClient, type TestRepo } from '../publisher/helpers.js';
 
 const run = promisify(execFile);
 const BUILD_TIMEOUT = 300_000;
@@ -26,23 +33,33 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
+  await cleanupTemp();
 });
 
 describe('offline electron-builder build of the demo app', () => {
   let build: DemoAppBuild;
   let hookSaw: string[] = [];
   let extracted: string;
+  /** The repository the signing hook publishes into, and what it logged. */
+  let signed: TestRepo;
+  const signingLog: string[] = [];
 
   beforeAll(async () => {
     const started = Date.now();
+    signed = await makeRepo();
+    // A hook instance of its own: its afterPack never runs (electron-builder runs the default one).
+    const signing = createElectronBuilderHooks({
+      env: { ELECTRON_TUF_REPOSITORY: signed.repo, ELECTRON_TUF_KEYS: signed.keys },
+      log: (line) => signingLog.push(line),
+    });
     build = await buildDemoApp({
       version: '1.0.0',
       outDir: join(workDir, 'out'),
       targets: ['tar.gz'],
       hooks: {
-        afterAllArtifactBuild: (result) => {
+        afterAllArtifactBuild: async (result) => {
           hookSaw = [...result.artifactPaths];
-          return [];
+          return await signing.afterAllArtifactBuild(result);
         },
       },
     });
@@ -113,6 +130,26 @@ describe('offline electron-builder build of the demo app', () => {
       'console.log(process.env.STANDIN_APP_VERSION)',
     ]);
     expect(stdout).toBe('1.0.0\n');
+  });
+
+  describe('afterAllArtifactBuild alone in a real build', () => {
+    it('signs the one-platform, one-arch build from the build result', async () => {
+      expect(build.artifacts.map((p) => p.slice(p.lastIndexOf('/') + 1))).toEqual([
+        'electron-tuf-demo-1.0.0-linux-x64.tar.gz',
+      ]);
+      expect(signingLog).toContain(
+        'electron-tuf: 1.0.0 linux-x64 on stable: electron-tuf-demo-1.0.0-linux-x64.tar.gz added',
+      );
+      expect((await verifyRepository({ repo: signed.repo, checkTargetFiles: true })).problems).toEqual([]);
+      const server = await serveRepository({ repo: signed.repo });
+      try {
+        const path = 'channels/stable/linux-x64.json';
+        const index = parseChannelIndex((await ourClient(server, signed.trustedRoot, [path])).files.get(path)!);
+        expect(index.releases.map((release) => release.version)).toEqual(['1.0.0']);
+      } finally {
+        await server.close();
+      }
+    });
   });
 });
 
