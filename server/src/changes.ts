@@ -78,7 +78,7 @@ export interface Task {
 }
 
 export async function enqueueChange(
-  db: Db,
+  db: Queryable,
   repository: string,
   kind: Change['kind'],
   payload: Change['payload'],

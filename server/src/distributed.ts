@@ -26,6 +26,7 @@ import { pendingCounts, repositoriesWithPending } from './changes.js';
 import { coalescing } from './coalesce.js';
 import { openPostgres, type Db } from './db.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, ensureAdminToken } from './embedded.js';
+import { DEFAULT_MAX_UNUSED_UPLOADS } from './upload-records.js';
 import { ServiceError } from './errors.js';
 import { collectAll, type GcSettings } from './gc.js';
 import { databaseCheck, queueCheck, storageCheck } from './ops/checks.js';
@@ -133,7 +134,12 @@ const JOB_OPTIONS = {
 } as const;
 
 export async function startApiProcess(
-  o: DistributedOptions & { port?: number; maxUploadBytes?: number; serveRepositories?: boolean },
+  o: DistributedOptions & {
+    port?: number;
+    maxUploadBytes?: number;
+    maxUnusedUploads?: number;
+    serveRepositories?: boolean;
+  },
 ): Promise<Process & { url: string; app: Api; db: Db }> {
   const state = await openState(o, 'api');
   const { db, repositories, log, metrics, storage } = state;
@@ -146,6 +152,7 @@ export async function startApiProcess(
     blobs: storage.uploads,
     trigger: coalescing(async (repository) => void (await queue.add('publish', { repository }, JOB_OPTIONS))),
     maxUploadBytes: o.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    maxUnusedUploads: o.maxUnusedUploads ?? DEFAULT_MAX_UNUSED_UPLOADS,
     // With an object store, clients read the bucket (through a CDN): the API has no tree to serve.
     serveRepositories: (o.serveRepositories ?? false) && storage.kind === 'disk',
     log,

@@ -25,6 +25,7 @@ import { IntervalScheduler, logRefresh, refreshAll } from './scheduler.js';
 import { migrate } from './schema.js';
 import { createToken, hasActiveAdmin } from './tokens.js';
 import { openServiceStorage } from './storage/index.js';
+import { DEFAULT_MAX_UNUSED_UPLOADS } from './upload-records.js';
 import { LocalTrigger, PublishWorker } from './worker.js';
 
 export interface EmbeddedOptions {
@@ -37,6 +38,8 @@ export interface EmbeddedOptions {
   /** How often the scheduler checks expiries; default one hour. */
   refreshIntervalMs?: number;
   maxUploadBytes?: number;
+  /** Unused upload records a repository may hold within the upload grace period (default 1000; beyond: 429). */
+  maxUnusedUploads?: number;
   /** Where key environment variables are read (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** An admin token to accept (ELECTRON_TUF_ADMIN_TOKEN); otherwise one is made on first start. */
@@ -109,6 +112,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
       blobs: storage.uploads,
       trigger: (repo) => trigger.trigger(repo),
       maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+      maxUnusedUploads: options.maxUnusedUploads ?? DEFAULT_MAX_UNUSED_UPLOADS,
       // With an object store, clients read the bucket (through a CDN): there is no tree to serve.
       serveRepositories: storage.kind === 'disk',
       log,

@@ -8,7 +8,8 @@
  * and, given the service's upload store, the uploads no release used, requested more than the
  * upload grace period ago (upload-records.ts).
  * The records are updated only after the files are gone; a run that fails changes nothing in
- * the database and the next one deletes the same files again (absent files are fine).
+ * the database and the next one deletes the same files again (absent files are fine). An unused
+ * upload goes with its row in one transaction (collectUnusedUpload), racing no add.
  */
 import { collectGarbage, type GarbageFloors, type GarbageResult, type RemovedTarget } from 'electron-tuf/publisher';
 import { ValueError } from 'electron-tuf/core';
@@ -16,7 +17,7 @@ import type { AddPayload, RemovePayload } from './changes.js';
 import type { UploadStore } from './blobs.js';
 import type { Db, Queryable } from './db.js';
 import type { Repositories } from './repositories.js';
-import { forgetUploads, unusedUploads } from './upload-records.js';
+import { collectUnusedUpload, unusedUploads } from './upload-records.js';
 
 export const DEFAULT_GRACE_DAYS = 7;
 /** Presigned URLs expire after 15 minutes: an upload a day old that no release names was abandoned. */
@@ -36,6 +37,13 @@ export interface GcSettings {
   uploads?: UploadStore;
   dryRun?: boolean;
   now?: Date;
+  /** Tests: called with the unused uploads listed, and with each one's row deleted but its object not yet. */
+  hooks?: UploadGcHooks;
+}
+
+export interface UploadGcHooks {
+  listed?(digests: readonly string[]): Promise<void>;
+  deleting?(sha256: string): Promise<void>;
 }
 
 export interface RepositoryGc extends GarbageResult {
@@ -76,25 +84,38 @@ export async function collectRepository(
     });
     if (!settings.dryRun) await writeState(db, repository, result.floors, removed.through);
     const uploads = settings.uploads
-      ? await collectUploads(db, settings.uploads, repository, uploadCutoff, settings.dryRun === true)
+      ? await collectUploads(db, settings.uploads, repository, uploadCutoff, settings.dryRun === true, settings.hooks)
       : [];
     return { repository, ...result, uploads };
   });
 }
 
-/** Unused uploads: the objects first, then their rows (a run that fails deletes them again next time). */
+/**
+ * Unused uploads, each in a transaction of its own holding its row (upload-records.ts): an add
+ * that named one after it was listed keeps it, and an add that comes while it is deleted is
+ * refused up front rather than failing in the worker. A run that fails part-way has deleted
+ * whole uploads only (row and object together).
+ */
 async function collectUploads(
-  db: Queryable,
+  db: Db,
   uploads: UploadStore,
   repository: string,
   before: Date,
   dryRun: boolean,
+  hooks: UploadGcHooks = {},
 ): Promise<string[]> {
   const unused = await unusedUploads(db, repository, before);
   if (dryRun) return unused;
-  for (const sha256 of unused) await uploads.remove(repository, sha256);
-  await forgetUploads(db, repository, unused);
-  return unused;
+  await hooks.listed?.(unused);
+  const deleted: string[] = [];
+  for (const sha256 of unused) {
+    const gone = await collectUnusedUpload(db, repository, sha256, before, async () => {
+      await hooks.deleting?.(sha256);
+      await uploads.remove(repository, sha256);
+    });
+    if (gone) deleted.push(sha256);
+  }
+  return deleted;
 }
 
 async function readState(db: Queryable, repository: string): Promise<GcState> {

@@ -5,7 +5,7 @@
  * A real repository made with the publisher (`repo add` makes the AppImages' chunk maps), over
  * real HTTP; the app updater is the real one with installKind AppImage.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changedCopy, pseudoRandomBytes } from '../helpers/chunk-maps.js';
@@ -29,12 +29,18 @@ afterEach(async () => {
   await cleanupTempDirs();
 });
 
-/** An app 1.0.0 running from an AppImage holding `bytes`, with nothing in its cache yet. */
-async function runningFrom(bytes: Uint8Array, options: { disableDifferential?: boolean } = {}) {
+/**
+ * An app 1.0.0 running from an AppImage holding `bytes`, with nothing in its cache yet; with
+ * `link`, `$APPIMAGE` names a symlink to it (a launcher's link).
+ */
+async function runningFrom(bytes: Uint8Array, options: { disableDifferential?: boolean; link?: boolean } = {}) {
   const dir = await tempDir('etuf-appimage-');
   const appImage = join(dir, 'MyApp.AppImage');
   await writeFile(appImage, bytes, { mode: 0o755 });
-  const app = await diffApp(repo, '1.0.0', { dir, installKind: 'AppImage', env: { APPIMAGE: appImage } });
+  const linked = join(dir, 'MyApp-link.AppImage');
+  if (options.link) await symlink(appImage, linked);
+  const env = { APPIMAGE: options.link ? linked : appImage };
+  const app = await diffApp(repo, '1.0.0', { dir, installKind: 'AppImage', env });
   app.updater.disableDifferentialDownload = options.disableDifferential ?? false;
   return { app, appImage };
 }
@@ -53,6 +59,19 @@ describe('differential download of an AppImage install', () => {
     expect(repo.server.served(NEW_NAME)).toBeLessThan(NEW.length * 0.1);
     // Only read: the file the user runs is untouched until the update is installed.
     expect((await readFile(appImage)).equals(OLD)).toBe(true);
+  });
+
+  it('a symlinked $APPIMAGE is resolved once: the file checked is the file the build reads (no full download)', async () => {
+    const { app, appImage } = await runningFrom(OLD, { link: true });
+    await repo.publish('1.1.0', NEW, {}, name('1.1.0'));
+
+    expect((await update(app)).equals(NEW)).toBe(true);
+    // Without the resolution the build's O_NOFOLLOW open refused the link after the full check,
+    // and the whole installer was downloaded.
+    expect(repo.server.served(NEW_NAME)).toBeLessThan(NEW.length * 0.1);
+    expect(built(app)).toBe(true);
+    const resolved = await realpath(appImage);
+    expect(app.lines.some((l) => l.includes(`building from the running ${resolved} (`))).toBe(true);
   });
 
   it('a running AppImage that is not the signed one (same size, one byte differs) is not used: a full download', async () => {

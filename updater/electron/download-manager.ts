@@ -15,7 +15,7 @@
  * update still in pending/ is kept until the new one is built. Both are only sources of chunks
  * that are re-hashed against the new installer's signed chunk map before use.
  */
-import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { LengthOrHashMismatchError, ValueError } from '../core/errors.js';
 import type { TargetFile } from '../core/metadata.js';
@@ -181,15 +181,27 @@ export class DownloadManager {
    * the running version: the whole-file check of a cached download (findCachedTarget), once per
    * differential download. Unlike a kept installer, the file the user runs may be another build
    * of that version, or changed; using it unchecked would cost a failed build and a full download.
+   * `$APPIMAGE` may be a symlink (a launcher's link to the AppImage): it is resolved once, and the
+   * resolved path is both checked here and opened by the build (with O_NOFOLLOW), so the file
+   * checked is the file read, and a link no longer costs a full hash and then a full download.
    */
   private async verifiedRunning(running: RunningInstaller): Promise<BasisCandidate | undefined> {
     if (chunkMapPathOf(running.target) === undefined) return undefined; // published without a map
-    const verified = await this.client.findCachedTarget(running.target, running.path);
+    const resolved = await realpath(running.path).catch((e: unknown) => {
+      if (errorCode(e) === 'ENOENT') return undefined; // as findCachedTarget reads a missing file
+      throw e;
+    });
+    if (resolved === undefined) {
+      this.log.info(`differential download: ${running.path} is not there`);
+      return undefined;
+    }
+    const verified = await this.client.findCachedTarget(running.target, resolved);
     if (!verified) {
       this.log.info(`differential download: ${running.path} is not the signed ${running.target.path}`);
       return undefined;
     }
-    this.log.info(`differential download: building from the running ${running.path} (${running.target.path})`);
+    const via = resolved === running.path ? '' : ` (${running.path})`;
+    this.log.info(`differential download: building from the running ${resolved}${via} (${running.target.path})`);
     return { path: verified, target: running.target.path };
   }
 

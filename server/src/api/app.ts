@@ -42,6 +42,8 @@ export interface ApiDeps {
   trigger(repository: string): void | Promise<void>;
   /** Largest installer upload, bytes. */
   maxUploadBytes: number;
+  /** Unused upload records a repository may hold within the upload grace period (beyond: 429). */
+  maxUnusedUploads: number;
   /** Serve the repositories read-only (embedded mode). */
   serveRepositories: boolean;
   /** Fastify's logger options (default: none), unless `log` gives the process logger itself. */

@@ -4,7 +4,8 @@ import { defaultChannelFor, validateVersion } from 'electron-tuf/release';
 import { enqueueChange, getTask, knownRelease, pendingOf, publishedReleases } from '../changes.js';
 import { BadRequestError, NotFoundError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';
-import { recordUpload } from '../upload-records.js';
+import { DEFAULT_UPLOAD_GRACE_DAYS } from '../gc.js';
+import { checkUploadCap, recordUpload, touchUploads, type UploadCap } from '../upload-records.js';
 import { BOOTSTRAP_BODY_LIMIT, publisherOf, tokenOf, type Api, type ApiDeps } from './app.js';
 import {
   AddRelease,
@@ -20,6 +21,11 @@ import {
 
 export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise<void> {
   const { db, repositories } = deps;
+  // Unused records within the upload grace period count against the cap; older ones are gc's.
+  const uploadCap = (): UploadCap => ({
+    max: deps.maxUnusedUploads,
+    since: new Date(Date.now() - DEFAULT_UPLOAD_GRACE_DAYS * 86_400_000),
+  });
 
   api.post(
     '/repositories',
@@ -49,7 +55,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
         throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
       if ('presign' in deps.blobs) {
         // Recorded before the URL is handed out: garbage collection finds an upload never used (upload-records.ts).
-        await recordUpload(db, repo, sha256, length);
+        await recordUpload(db, repo, sha256, length, uploadCap());
         return { direct: true, ...(await deps.blobs.presign(repo, sha256, length)) };
       }
       return { direct: false, method: 'PUT', url: `/api/v1/repositories/${repo}/uploads/${sha256}` };
@@ -79,8 +85,9 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
           throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
         if (!(request.body instanceof Stream))
           throw new ServiceError('send the installer bytes as application/octet-stream', 415);
+        await checkUploadCap(db, request.params.repo, request.params.sha256, uploadCap());
         await blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
-        await recordUpload(db, request.params.repo, request.params.sha256, length);
+        await recordUpload(db, request.params.repo, request.params.sha256, length, uploadCap());
         return reply.code(201).send({ sha256: request.params.sha256, length });
       },
     );
@@ -99,10 +106,17 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
       for (const i of b.installers) {
         if (names.has(i.name)) throw new BadRequestError(`installer ${i.name} is given twice`);
         names.add(i.name);
-        if (!(await deps.blobs.has(repo, i.sha256, i.length)))
-          throw new BadRequestError(`installer ${i.name}: upload its ${i.length} bytes (SHA-256 ${i.sha256}) first`);
       }
-      const task = await enqueueChange(db, repo, 'add', { ...b, version, channel });
+      // The uploads' rows are touched before their objects are checked, in the transaction that
+      // queues the add: a gc deleting one finishes first (and the check fails here, up front), or
+      // sees this add and keeps it (upload-records.ts). The worker never finds an upload gone.
+      const task = await db.transaction(async (tx) => {
+        await touchUploads(tx, repo, b.installers);
+        for (const i of b.installers)
+          if (!(await deps.blobs.has(repo, i.sha256, i.length)))
+            throw new BadRequestError(`installer ${i.name}: upload its ${i.length} bytes (SHA-256 ${i.sha256}) first`);
+        return enqueueChange(tx, repo, 'add', { ...b, version, channel });
+      });
       await deps.trigger(repo);
       return reply.code(202).send({ task, state: 'pending' });
     },
