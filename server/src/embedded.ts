@@ -10,6 +10,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
+import { cleanupAfterFailure } from 'electron-tuf/publisher';
 import { buildApi, type Api } from './api/app.js';
 import { pendingCounts, repositoriesWithPending } from './changes.js';
 import { openPglite, type Db } from './db.js';
@@ -174,7 +175,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
     };
   } catch (e) {
     closeStorage();
-    await db.close().catch(() => undefined);
+    await cleanupAfterFailure(e, () => db.close()); // the start's error is thrown; a failed close is a warning
     throw e;
   }
 }

@@ -13,6 +13,7 @@ import type { Fetcher } from './fetcher.js';
 import { DEFAULT_DOWNLOAD_RETRIES, downloadBytes, downloadFile, readRange } from './download.js';
 import { HttpFetcher } from './http-fetcher.js';
 import { errorCode, withLock, type ReleaseLock } from '../node-io/index.js';
+import { cleanupAfterFailure } from '../node-io/cleanup.js';
 import { MetadataStore } from './metadata-store.js';
 import { planResult, StagedMetadata, type MetadataIO, type RefreshPlan } from './refresh-plan.js';
 import { metadataUrl, targetFilePath, targetUrl, validateTargetPath } from './target-path.js';
@@ -127,7 +128,8 @@ export class Updater {
     try {
       found = await this.steps.searchTarget(targetPath, load);
     } catch (e) {
-      await locked?.release().catch(() => undefined); // the search's error is the one that matters
+      // The search's error is the one thrown; a failed release is reported beside it (a warning).
+      if (locked) await cleanupAfterFailure(e, locked.release);
       throw e;
     }
     await locked?.release();

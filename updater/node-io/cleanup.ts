@@ -6,6 +6,10 @@
  * process warning (`ElectronTufCleanupWarning`) that says which outcome it followed.
  */
 
+import { unlink } from 'node:fs/promises';
+import { StorageError } from '../core/errors.js';
+import { describeError, errorCode } from './error-code.js';
+
 /** Runs `work`, then `cleanup` whatever happened; see the module comment for which error is thrown. */
 export async function cleanupAfter<T>(work: () => Promise<T>, cleanup: () => Promise<void>): Promise<T> {
   let value: T;
@@ -18,7 +22,7 @@ export async function cleanupAfter<T>(work: () => Promise<T>, cleanup: () => Pro
   try {
     await cleanup();
   } catch (error) {
-    process.emitWarning(`${messageOf(error)} (while cleaning up after the operation had completed)`, {
+    process.emitWarning(`${describeError(error)} (while cleaning up after the operation had completed)`, {
       type: 'ElectronTufCleanupWarning',
     });
   }
@@ -34,12 +38,26 @@ export async function cleanupAfterFailure(failure: unknown, cleanup: () => Promi
   try {
     await cleanup();
   } catch (error) {
-    process.emitWarning(`${messageOf(error)} (while cleaning up after: ${messageOf(failure)})`, {
+    process.emitWarning(`${describeError(error)} (while cleaning up after: ${describeError(failure)})`, {
       type: 'ElectronTufCleanupWarning',
     });
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** Removes a file; one that is already gone (ENOENT) is fine, any other failure is a StorageError. */
+export async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT')
+      throw new StorageError(`cannot remove ${path}: ${describeError(error)}`, { cause: error });
+  }
+}
+
+/**
+ * For housekeeping that goes on after a failed removal (leftovers of killed processes): reports
+ * `error` as a process warning (`ElectronTufCleanupWarning`) saying what it was doing.
+ */
+export function warnCleanupFailure(error: unknown, doing: string): void {
+  process.emitWarning(`${describeError(error)} (while ${doing})`, { type: 'ElectronTufCleanupWarning' });
 }
