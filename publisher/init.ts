@@ -7,7 +7,8 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ValueError } from '../updater/core/errors.js';
+import { StorageError, ValueError } from '../updater/core/errors.js';
+import { describeError, errorCode } from '../updater/node-io/error-code.js';
 import type { PublicKey, Signer } from '../updater/core/keys.js';
 import { Metadata, MetaFile, Root, Snapshot, Targets, Timestamp } from '../updater/core/metadata.js';
 import { Role, TOP_LEVEL_ROLES, type TopLevelRole } from '../updater/core/roles.js';
@@ -82,7 +83,10 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   await mkdir(paths.root, { recursive: true });
 
   return withRepositoryLock(paths, async () => {
-    const existing = await readdir(paths.metadata).catch(() => []);
+    const existing = await readdir(paths.metadata).catch((error: unknown) => {
+      if (errorCode(error) === 'ENOENT') return []; // a new repository
+      throw new StorageError(`cannot list ${paths.metadata}: ${describeError(error)}`, { cause: error });
+    });
     if (existing.length > 0)
       throw new ValueError(`${paths.metadata} is not empty: ${paths.root} already holds a repository`);
     const generated: KeyEntry[] = [];

@@ -213,8 +213,10 @@ export async function readPublicKeyFile(path: string): Promise<PublicKey> {
   let key: unknown;
   try {
     key = parseJsonBytes(bytes, path);
-  } catch {
-    throw new ValueError(`${path} is not a JSON public key (make one with \`electron-tuf repo keygen\`)`);
+  } catch (error) {
+    throw new ValueError(`${path} is not a JSON public key (make one with \`electron-tuf repo keygen\`)`, {
+      cause: error,
+    });
   }
   if (typeof key === 'object' && key !== null && 'keyval' in key && typeof key.keyval === 'object') {
     const { keytype, scheme, keyval } = key as PublicKey;

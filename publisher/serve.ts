@@ -13,7 +13,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join, sep } from 'node:path';
-import { ValueError } from '../updater/core/errors.js';
+import { StorageError, ValueError } from '../updater/core/errors.js';
+import { describeError, isAbsent } from '../updater/node-io/error-code.js';
 import { repositoryPaths } from './layout.js';
 
 export interface ServeOptions {
@@ -44,7 +45,11 @@ export async function serveRepository(options: ServeOptions): Promise<Repository
   const roots = { metadata: paths.metadata, targets: paths.targets };
   const server = createServer((req, res) => {
     handle(roots, req, res)
-      .catch(() => respond(res, 500))
+      .catch((error: unknown) => {
+        // A developer's server: the failure goes to stderr (a process warning), the client gets a 500.
+        process.emitWarning(`${req.method} ${req.url}: ${describeError(error)}`, { type: 'ElectronTufServeWarning' });
+        respond(res, 500);
+      })
       .finally(() => options.onRequest?.({ method: req.method ?? '', url: req.url ?? '', status: res.statusCode }));
   });
   await new Promise<void>((resolvePromise, reject) => {
@@ -88,7 +93,10 @@ async function handle(
   if (req.method !== 'GET' && req.method !== 'HEAD') return respond(res, 405, { Allow: 'GET, HEAD' });
   const file = await resolveFile(roots, req.url ?? '');
   if (!file) return respond(res, 404);
-  const info = await stat(file).catch(() => undefined);
+  const info = await stat(file).catch((error: unknown) => {
+    if (isAbsent(error)) return undefined; // removed since it was resolved
+    throw error;
+  });
   if (!info?.isFile()) return respond(res, 404);
   const range = parseRange(req.headers.range, info.size);
   if (range === 'invalid') return respond(res, 416, { 'Content-Range': `bytes */${info.size}` });
@@ -139,7 +147,7 @@ export async function resolveFile(
     try {
       segment = decodeURIComponent(raw);
     } catch {
-      return undefined;
+      return undefined; // malformed escapes name no file: a 404 like any other bad path
     }
     // eslint-disable-next-line no-control-regex
     if (segment === '' || segment.startsWith('.') || /[/\\\u0000]/.test(segment)) return undefined;
@@ -150,8 +158,9 @@ export async function resolveFile(
   try {
     const [realBase, realFile] = await Promise.all([realpath(base), realpath(candidate)]);
     return realFile.startsWith(realBase + sep) ? realFile : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (isAbsent(error)) return undefined;
+    throw new StorageError(`cannot resolve ${candidate}: ${describeError(error)}`, { cause: error });
   }
 }
 

@@ -8,11 +8,12 @@
  * file under one version would make one version mean two things to clients) or the one
  * unversioned file, `timestamp.json`, replaced atomically.
  */
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepositoryError, StorageError, ValueError } from '../updater/core/errors.js';
 import { errorCode, fsyncDirectory, readFileBounded, writeFileAtomic } from '../updater/node-io/index.js';
 import { withLock } from '../updater/node-io/index.js';
+import { removeIfPresent } from '../updater/node-io/cleanup.js';
 import { eachConcurrently } from './concurrency.js';
 import { targetFilePath, type RepositoryPaths } from './layout.js';
 import { cleanIncoming, isAlive, placeTarget, type IncomingFile } from './target-store.js';
@@ -231,14 +232,4 @@ export async function withRepositoryLock<T>(
     },
     { timeoutMs: settings.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS },
   );
-}
-
-/** Removes a file; one that is already gone is fine, any other failure is reported. */
-async function removeIfPresent(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT')
-      throw new StorageError(`cannot remove ${path}: ${(error as Error).message}`, { cause: error });
-  }
 }

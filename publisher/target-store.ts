@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { StorageError, ValueError } from '../updater/core/errors.js';
 import { errorCode, fsyncDirectory, tempPathBeside } from '../updater/node-io/index.js';
+import { cleanupAfterFailure, removeIfPresent, warnCleanupFailure } from '../updater/node-io/cleanup.js';
 import { targetFilePath, type RepositoryPaths } from './layout.js';
 
 export interface TargetHashes {
@@ -91,8 +92,14 @@ export async function hashAndCopy(
     }
     if (options.durable !== false) await out.sync();
   } catch (error) {
-    await out.close().catch(() => undefined);
-    await unlink(tempPath).catch(() => undefined);
+    // The copy is useless now: closed and removed, and a failure of that reported beside this one.
+    await cleanupAfterFailure(error, async () => {
+      try {
+        await out.close();
+      } finally {
+        await removeIfPresent(tempPath);
+      }
+    });
     throw new StorageError(`cannot copy ${source}: ${(error as Error).message}`, { cause: error });
   }
   await out.close();
@@ -175,7 +182,7 @@ export async function placeTarget(paths: RepositoryPaths, targetPath: string, fi
   const secondary = targetFilePath(paths, targetPath, file.hashes.sha512);
   await mkdir(dirname(primary), { recursive: true });
   // Only this file's copy: a chunk map staged with it is placed (or discarded) on its own.
-  if ((await sizeOf(primary)) === file.length) await unlink(file.tempPath).catch(() => undefined);
+  if ((await sizeOf(primary)) === file.length) await removeLeftover(file.tempPath, `placing ${targetPath}`);
   else await moveInto(file.tempPath, primary);
   if ((await sizeOf(secondary)) !== file.length) await linkOrCopy(primary, secondary);
   await fsyncDirectory(dirname(primary));
@@ -204,7 +211,16 @@ async function moveInto(from: string, to: string): Promise<void> {
   const temp = tempPathBeside(to);
   await copyFile(from, temp);
   await rename(temp, to);
-  await unlink(from).catch(() => undefined);
+  await removeLeftover(from, `moving it to ${to}`);
+}
+
+/**
+ * Removes a staged copy that is no longer needed once its target is in place. A failure does not
+ * undo the placement (the copy is a leftover that cleanIncoming retries under the next lock): a
+ * warning, not an error. Already gone is fine.
+ */
+async function removeLeftover(path: string, doing: string): Promise<void> {
+  await removeIfPresent(path).catch((error: unknown) => warnCleanupFailure(error, doing));
 }
 
 /** A second name for the same bytes: a hard link, or a copy (renamed into place) where links fail. */
@@ -213,13 +229,13 @@ async function linkOrCopy(existing: string, name: string): Promise<void> {
   try {
     await link(existing, temp);
   } catch {
-    await copyFile(existing, temp);
+    await copyFile(existing, temp); // no hard links here (EXDEV, EPERM, ...): a copy; its failure is thrown
   }
   try {
     await rename(temp, name);
   } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw new StorageError(`cannot write ${name}: ${(error as Error).message}`);
+    await cleanupAfterFailure(error, () => removeIfPresent(temp));
+    throw new StorageError(`cannot write ${name}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -235,17 +251,20 @@ export async function cleanIncoming(paths: RepositoryPaths): Promise<number> {
     if (errorCode(error) === 'ENOENT') return 0;
     throw new StorageError(`cannot list ${paths.incoming}: ${(error as Error).message}`);
   }
+  // Housekeeping before a publish: a leftover that cannot be removed is reported (a warning: the
+  // operator must hear of disk trouble) and left, not a reason to refuse the publish. One already
+  // gone (another cleaner, a writer finishing) is fine.
   let removed = 0;
   for (const name of names) {
     const path = join(paths.incoming, name);
     const pid = Number(/^(\d+)-[0-9a-f]{16}\.part$/.exec(name)?.[1]);
-    const old = await stat(path).then(
-      (s) => Date.now() - s.mtimeMs > ORPHAN_AGE_MS,
-      () => false,
-    );
-    if ((Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) || old) {
-      await unlink(path).catch(() => undefined);
+    try {
+      const old = Date.now() - (await stat(path)).mtimeMs > ORPHAN_AGE_MS;
+      if (!(Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid)) && !old) continue;
+      await unlink(path);
       removed++;
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') warnCleanupFailure(error, `removing leftovers in ${paths.incoming}`);
     }
   }
   return removed;

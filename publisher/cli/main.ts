@@ -80,6 +80,7 @@ async function packageVersion(): Promise<string> {
 async function isEntryPoint(): Promise<boolean> {
   const started = process.argv[1];
   if (!started) return false;
+  // An argv[1] that names no file (a REPL, `node -e`) is compared as given: it is not this file.
   const [a, b] = await Promise.all([realpath(started).catch(() => started), realpath(fileURLToPath(import.meta.url))]);
   return a === b;
 }

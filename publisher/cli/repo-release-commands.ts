@@ -133,7 +133,7 @@ async function readNotes(file: string): Promise<string> {
   if (!bytes) throw new ValueError(`no such file: ${file}`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new ValueError(`release notes ${file} are not UTF-8 text`);
+  } catch (error) {
+    throw new ValueError(`release notes ${file} are not UTF-8 text`, { cause: error });
   }
 }

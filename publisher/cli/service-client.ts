@@ -67,7 +67,7 @@ export class ServiceClient {
     try {
       parsed = JSON.parse(text) as { error?: unknown };
     } catch {
-      parsed = undefined;
+      parsed = undefined; // not JSON (a proxy's error page): the status and the text speak below
     }
     if (!res.ok)
       throw new DownloadHTTPError(
@@ -104,8 +104,8 @@ export function serviceClient(server: string | undefined, token: string | undefi
   let url: URL;
   try {
     url = new URL(server);
-  } catch {
-    throw new ValueError(`--server must be a URL, got ${JSON.stringify(server)}`);
+  } catch (error) {
+    throw new ValueError(`--server must be a URL, got ${JSON.stringify(server)}`, { cause: error });
   }
   if (
     url.protocol !== 'https:' &&

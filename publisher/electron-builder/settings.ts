@@ -134,8 +134,8 @@ function httpUrl(value: string, from: string): string {
   let url: URL;
   try {
     url = new URL(value);
-  } catch {
-    throw new ValueError(`${from} is not an absolute URL`);
+  } catch (error) {
+    throw new ValueError(`${from} is not an absolute URL`, { cause: error });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValueError(`${from} must be an http(s) URL`);
   if (url.search || url.hash)

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ValueError } from 'electron-tuf/core';
 import { runGcCommand } from './cli-gc.js';
+import { DEFAULT_UPLOAD_GRACE_DAYS } from './gc.js';
 import { portOf, wholeNumber } from './cli-values.js';
 import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from './distributed.js';
 import { startEmbedded } from './embedded.js';
@@ -27,7 +28,9 @@ const USAGE = `usage: electron-tuf server start --data DIR [--port 8080] [--host
   Every process takes --metrics-port N: /livez, /readyz and /metrics on that port (on --host);
   without it the API and start serve them on their own port, workers and schedulers not at all.
   start and scheduler take --gc-interval-minutes N (default 1440; 0: no scheduled gc),
-  --keep-snapshots K (default 10) and --grace-days D (default 7).
+  --keep-snapshots K (default 10), --grace-days D (default 7) and --upload-grace-days U (default 1).
+  start and api count unused uploads requested in the last U days against the cap (429): give
+  api and scheduler the same --upload-grace-days.
        electron-tuf server gc --data DIR --database-url postgres://... [--repository NAME]
                               [--keep-snapshots 10] [--grace-days 7] [--upload-grace-days 1] [--dry-run]
   Deletes metadata versions no client can need (every root and the last K snapshots with what
@@ -107,6 +110,8 @@ async function startProcess(command: string, values: ServerValues, io: ServerIO)
     intervalMs: wholeNumber(values['gc-interval-minutes'], 'gc-interval-minutes', 1440, 0) * 60_000,
     keepSnapshots: wholeNumber(values['keep-snapshots'], 'keep-snapshots', 10, 1),
     graceDays: wholeNumber(values['grace-days'], 'grace-days', 7, 0),
+    // gc's for start and scheduler; for start and api also the window of the cap on unused uploads.
+    uploadGraceDays: wholeNumber(values['upload-grace-days'], 'upload-grace-days', DEFAULT_UPLOAD_GRACE_DAYS, 0),
   };
   const storage = storageOf(values);
   if (command === 'start') {
@@ -125,7 +130,12 @@ async function startProcess(command: string, values: ServerValues, io: ServerIO)
     storage,
   };
   if (command === 'api') {
-    const s = await startApiProcess({ ...common, port, serveRepositories: values.serve === true });
+    const s = await startApiProcess({
+      ...common,
+      port,
+      serveRepositories: values.serve === true,
+      uploadGraceDays: gc.uploadGraceDays,
+    });
     io.stdout(`electron-tuf server api listening on ${s.url}${s.opsUrl ? ` (metrics on ${s.opsUrl})` : ''}`);
     return s;
   }
@@ -217,6 +227,7 @@ class SignalTrap {
 async function isEntryPoint(): Promise<boolean> {
   const started = process.argv[1];
   if (!started) return false;
+  // An argv[1] that names no file (a REPL, `node -e`) is compared as given: it is not this file.
   const [a, b] = await Promise.all([realpath(started).catch(() => started), realpath(fileURLToPath(import.meta.url))]);
   return a === b;
 }

@@ -17,7 +17,7 @@ export function coalescing(send: (repository: string) => Promise<void>): (reposi
     if (queued) return queued;
     const before = running.get(repository) ?? Promise.resolve();
     const mine: Promise<void> = before
-      .catch(() => undefined)
+      .catch(() => undefined) // the previous send's failure went to its own callers
       .then(() => {
         // Starting now: later callers need a later send.
         if (next.get(repository) === mine) next.delete(repository);

@@ -42,20 +42,26 @@ export async function openPostgres(
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      let result: T;
       try {
         await client.query('BEGIN');
-        const result = await fn({
+        result = await fn({
           query: async <R extends Row>(sql: string, params: unknown[] = []) =>
             (await client.query(sql, params)).rows as R[],
         });
         await client.query('COMMIT');
-        return result;
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // e is what the caller needs; a connection that cannot even roll back is broken: it is
+        // destroyed (release with an error), never handed to the next transaction mid-way.
+        const broken = await client.query('ROLLBACK').then(
+          () => undefined,
+          (rollbackError: unknown) => rollbackError as Error,
+        );
+        client.release(broken);
         throw e;
-      } finally {
-        client.release();
       }
+      client.release();
+      return result;
     },
     async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
       const client = await pool.connect();
@@ -90,7 +96,7 @@ export async function openPglite(dir?: string): Promise<Db> {
   const locks = new KeyedMutex();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
-    chain = run.catch(() => undefined);
+    chain = run.catch(() => undefined); // run's failure is its caller's; the chain only orders
     return run;
   };
   return {
@@ -117,7 +123,7 @@ class KeyedMutex {
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const run = previous.then(fn, fn);
-    const tail = run.catch(() => undefined);
+    const tail = run.catch(() => undefined); // run's failure is its caller's; the tail only orders
     this.tails.set(key, tail);
     void tail.then(() => {
       if (this.tails.get(key) === tail) this.tails.delete(key);

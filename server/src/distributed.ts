@@ -28,7 +28,7 @@ import { openPostgres, type Db } from './db.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, ensureAdminToken } from './embedded.js';
 import { DEFAULT_MAX_UNUSED_UPLOADS } from './upload-records.js';
 import { ServiceError } from './errors.js';
-import { collectAll, type GcSettings } from './gc.js';
+import { collectAll, DEFAULT_UPLOAD_GRACE_DAYS, type GcSettings } from './gc.js';
 import { databaseCheck, queueCheck, storageCheck } from './ops/checks.js';
 import { startOpsServer, type OpsServer } from './ops/endpoints.js';
 import { timestampExpiries } from './ops/expiry.js';
@@ -138,6 +138,8 @@ export async function startApiProcess(
     port?: number;
     maxUploadBytes?: number;
     maxUnusedUploads?: number;
+    /** The upload grace period of the cap's window, days: the scheduler's gc setting (default 1). */
+    uploadGraceDays?: number;
     serveRepositories?: boolean;
   },
 ): Promise<Process & { url: string; app: Api; db: Db }> {
@@ -153,6 +155,7 @@ export async function startApiProcess(
     trigger: coalescing(async (repository) => void (await queue.add('publish', { repository }, JOB_OPTIONS))),
     maxUploadBytes: o.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     maxUnusedUploads: o.maxUnusedUploads ?? DEFAULT_MAX_UNUSED_UPLOADS,
+    uploadGraceDays: o.uploadGraceDays ?? DEFAULT_UPLOAD_GRACE_DAYS,
     // With an object store, clients read the bucket (through a CDN): the API has no tree to serve.
     serveRepositories: (o.serveRepositories ?? false) && storage.kind === 'disk',
     log,
@@ -250,12 +253,13 @@ export async function startWorkerProcess(
   };
 }
 
-/** The scheduled gc (job data from the scheduler: keepSnapshots, graceDays). */
+/** The scheduled gc (job data from the scheduler: keepSnapshots, graceDays, uploadGraceDays). */
 async function runGc(state: State, job: Job): Promise<void> {
-  const data = (job.data ?? {}) as { keepSnapshots?: unknown; graceDays?: unknown };
+  const data = (job.data ?? {}) as { keepSnapshots?: unknown; graceDays?: unknown; uploadGraceDays?: unknown };
   const settings: GcSettings = {
     keepSnapshots: typeof data.keepSnapshots === 'number' ? data.keepSnapshots : undefined,
     graceDays: typeof data.graceDays === 'number' ? data.graceDays : undefined,
+    uploadGraceDays: typeof data.uploadGraceDays === 'number' ? data.uploadGraceDays : undefined,
     uploads: state.blobs,
   };
   const failed: Array<{ repository: string; error: Error }> = [];
@@ -346,7 +350,7 @@ async function scheduleGc(queue: Queue, gc: SchedulerOptions['gc']): Promise<voi
     { every: intervalMs },
     {
       name: 'gc',
-      data: { keepSnapshots: gc?.keepSnapshots, graceDays: gc?.graceDays },
+      data: { keepSnapshots: gc?.keepSnapshots, graceDays: gc?.graceDays, uploadGraceDays: gc?.uploadGraceDays },
       opts: { removeOnComplete: 100, removeOnFail: 100 },
     },
   );

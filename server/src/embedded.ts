@@ -10,10 +10,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
+import { cleanupAfterFailure } from 'electron-tuf/publisher';
 import { buildApi, type Api } from './api/app.js';
 import { pendingCounts, repositoriesWithPending } from './changes.js';
 import { openPglite, type Db } from './db.js';
-import { collectAll, type GcSettings } from './gc.js';
+import { collectAll, DEFAULT_UPLOAD_GRACE_DAYS, type GcSettings } from './gc.js';
 import { databaseCheck, storageCheck } from './ops/checks.js';
 import { startOpsServer } from './ops/endpoints.js';
 import { timestampExpiries } from './ops/expiry.js';
@@ -113,6 +114,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
       trigger: (repo) => trigger.trigger(repo),
       maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
       maxUnusedUploads: options.maxUnusedUploads ?? DEFAULT_MAX_UNUSED_UPLOADS,
+      uploadGraceDays: options.gc?.uploadGraceDays ?? DEFAULT_UPLOAD_GRACE_DAYS,
       // With an object store, clients read the bucket (through a CDN): there is no tree to serve.
       serveRepositories: storage.kind === 'disk',
       log,
@@ -174,7 +176,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningSe
     };
   } catch (e) {
     closeStorage();
-    await db.close().catch(() => undefined);
+    await cleanupAfterFailure(e, () => db.close()); // the start's error is thrown; a failed close is a warning
     throw e;
   }
 }

@@ -33,40 +33,34 @@ export interface UploadCap {
 }
 
 /**
- * Records (or refreshes) an upload. A new record is refused with 429 when the repository already
- * holds `cap.max` unused records requested since `cap.since`: a scoped token cannot pile up rows
- * by asking for URLs of made-up digests. One statement: the count and the insert see one snapshot;
- * concurrent requests can overshoot the cap by at most their number (bounded by the pool).
+ * Records (or refreshes) an upload, before its bytes are stored or its URL handed out. A new
+ * record is refused with 429 when the repository already holds `cap.max` unused records
+ * requested since `cap.since`: a scoped token cannot pile up rows by asking for URLs of made-up
+ * digests. The count and the insert run under a per-repository transaction lock: in READ
+ * COMMITTED, concurrent requests would each count without the others' rows and together overshoot
+ * the cap; one at a time, each counts the rows the ones before it committed.
  */
 export async function recordUpload(
-  db: Queryable,
+  db: Db,
   repository: string,
   sha256: string,
   length: number,
   cap: UploadCap,
 ): Promise<void> {
-  const rows = await db.query(
-    `INSERT INTO uploads (repository, sha256, length)
-     SELECT $1, $2, $3
-      WHERE EXISTS (SELECT 1 FROM uploads WHERE repository = $1 AND sha256 = $2)
-         OR (SELECT count(*) FROM (SELECT 1 FROM uploads u WHERE u.repository = $1 AND u.requested_at >= $4
-               AND ${UNUSED} LIMIT $5) capped) < $5
-     ON CONFLICT (repository, sha256) DO UPDATE SET length = EXCLUDED.length, requested_at = now()
-     RETURNING sha256`,
-    [repository, sha256, length, cap.since.toISOString(), cap.max],
-  );
+  const rows = await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`uploads:${repository}`]);
+    return tx.query(
+      `INSERT INTO uploads (repository, sha256, length)
+       SELECT $1, $2, $3
+        WHERE EXISTS (SELECT 1 FROM uploads WHERE repository = $1 AND sha256 = $2)
+           OR (SELECT count(*) FROM (SELECT 1 FROM uploads u WHERE u.repository = $1 AND u.requested_at >= $4
+                 AND ${UNUSED} LIMIT $5) capped) < $5
+       ON CONFLICT (repository, sha256) DO UPDATE SET length = EXCLUDED.length, requested_at = now()
+       RETURNING sha256`,
+      [repository, sha256, length, cap.since.toISOString(), cap.max],
+    );
+  });
   if (rows.length === 0) throw uploadCapError(repository, cap.max);
-}
-
-/** Refuses up front (before any bytes are stored) a new upload beyond the cap (see recordUpload). */
-export async function checkUploadCap(db: Queryable, repository: string, sha256: string, cap: UploadCap): Promise<void> {
-  const rows = await db.query<{ allowed: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM uploads WHERE repository = $1 AND sha256 = $2)
-         OR (SELECT count(*) FROM (SELECT 1 FROM uploads u WHERE u.repository = $1 AND u.requested_at >= $3
-               AND ${UNUSED} LIMIT $4) capped) < $4 AS allowed`,
-    [repository, sha256, cap.since.toISOString(), cap.max],
-  );
-  if (rows[0]?.allowed !== true) throw uploadCapError(repository, cap.max);
 }
 
 function uploadCapError(repository: string, max: number): ServiceError {

@@ -5,14 +5,15 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeHost, TufAppUpdater } from '../../updater/electron/index.js';
-import { cleanupTemp, makeRepo, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import {
   addRelease,
   bootstrapRepository,
   call,
   installerBytes,
   settled,
-  startTestServer,
+  startAppServer,
+  stopTestServer,
   type TestServer,
 } from './helpers.js';
 
@@ -20,15 +21,11 @@ let server: TestServer;
 let repo: TestRepo;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  repo = await makeRepo();
+  ({ server, repo } = await startAppServer());
   await bootstrapRepository(server, server.adminToken, 'app', repo);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await cleanupTemp();
-});
+afterAll(() => stopTestServer(server));
 
 async function offered(): Promise<string | undefined> {
   const dir = await tempDir('etuf-app-');

@@ -9,25 +9,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from 'electron-tuf/publisher';
-import { cleanupTemp, makeRepo, tempDir } from '../../test/publisher/helpers.js';
+import { makeRepo, tempDir } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { closeAll, isolated, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
+import { isolated, SERVER_CLI, stopAll } from './distributed-helpers.js';
 import { addRelease, bootstrapRepository, installerBytes, settled } from './helpers.js';
 
 const services = isolated('etuf_cligc');
-const { databaseUrl, prefix } = services;
+const { databaseUrl } = services;
 const processes: Process[] = [];
 const adminToken = newToken();
 let data: string;
 let api: Awaited<ReturnType<typeof startApiProcess>>;
-const common = (): { databaseUrl: string; redisUrl: string; data: string; prefix: string; logger: false } => ({
-  databaseUrl,
-  redisUrl: REDIS_URL,
-  data,
-  prefix,
-  logger: false,
-});
+const common = (): ReturnType<typeof services.options> => services.options(data);
 
 /** Bootstraps repository `name` and publishes `count` releases through the API and the worker. */
 async function publishSome(name: string, count: number): Promise<void> {
@@ -59,16 +53,12 @@ async function gc(args: string[]): Promise<{ code: number; stdout: string; stder
 beforeAll(async () => {
   await services.create();
   data = await tempDir('etuf-cligc-');
-  api = await startApiProcess({ ...common(), env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken }, port: 0 });
+  api = await startApiProcess({ ...services.options(data, { ELECTRON_TUF_ADMIN_TOKEN: adminToken }), port: 0 });
   processes.push(api);
-  processes.push(await startWorkerProcess({ ...common(), env: {} }));
+  processes.push(await startWorkerProcess(common()));
 }, 120_000);
 
-afterAll(async () => {
-  await closeAll(processes);
-  await services.drop();
-  await cleanupTemp();
-}, 60_000);
+afterAll(() => stopAll(services, processes), 60_000);
 
 describe('server gc', () => {
   it('lists with --dry-run, then deletes what it listed; the tree verifies', async () => {

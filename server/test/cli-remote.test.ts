@@ -2,25 +2,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cleanupTemp,
-  cli,
-  makeRepo,
-  ourClient,
-  tempDir,
-  tufJsClient,
-  type TestRepo,
-} from '../../test/publisher/helpers.js';
+import { cli, ourClient, tempDir, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
 import { parseChunkMap } from '../../updater/release/index.js';
-import {
-  bootstrapRepository,
-  installerBytes,
-  publishToken,
-  settled,
-  sha256,
-  startTestServer,
-  type TestServer,
-} from './helpers.js';
+import { installerBytes, settled, sha256, startPublishingServer, stopTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
@@ -28,17 +12,11 @@ let token: string;
 let work: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  repo = await makeRepo();
+  ({ server, repo, token } = await startPublishingServer());
   work = await tempDir('etuf-cli-remote-');
-  await bootstrapRepository(server, server.adminToken, 'app', repo);
-  token = await publishToken(server, server.adminToken, 'app');
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await cleanupTemp();
-});
+afterAll(() => stopTestServer(server));
 
 describe('repo commands with --server', () => {
   it('adds two releases (waiting, then --no-wait), lists them, and both clients download the newest', async () => {

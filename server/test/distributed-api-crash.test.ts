@@ -8,21 +8,20 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyRepository } from 'electron-tuf/publisher';
-import { cleanupTemp, makeRepo, ourClient, tempDir } from '../../test/publisher/helpers.js';
+import { makeRepo, tempDir } from '../../test/publisher/helpers.js';
 import { startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
 import {
   adminSql,
   Children,
-  closeAll,
   freePort,
   isolated,
   killNine,
   REDIS_URL,
   SERVER_CLI,
+  stopAll,
 } from './distributed-helpers.js';
-import { bootstrapRepository, installerBytes, settled, sha256 } from './helpers.js';
+import { bootstrapRepository, expectServed, installerBytes, settled } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'publisher', 'cli', 'main.js');
 const services = isolated('etuf_api');
@@ -53,12 +52,7 @@ async function taskIds(): Promise<string[]> {
   return (await adminSql('SELECT id FROM tasks', services.databaseUrl)).map((r) => String(r.id));
 }
 
-afterAll(async () => {
-  children.killAll();
-  await closeAll(processes);
-  await services.drop();
-  await cleanupTemp();
-}, 60_000);
+afterAll(() => stopAll(services, processes, children), 60_000);
 
 describe('distributed mode, API process kill -9', () => {
   it('every acknowledged add is published; the others report an error; the tree verifies', async () => {
@@ -68,8 +62,7 @@ describe('distributed mode, API process kill -9', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const api = await startApi(data, port, adminToken);
-    const { databaseUrl, prefix } = services;
-    const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix, env: {}, logger: false as const };
+    const common = services.options(data);
     processes.push(await startWorkerProcess(common));
     // A short interval: the sweep re-enqueues changes whose API process died before enqueueing them.
     processes.push(await startSchedulerProcess({ ...common, intervalMs: 1000 }));
@@ -107,16 +100,13 @@ describe('distributed mode, API process kill -9', () => {
 
     // Every recorded change, acknowledged or not (its answer lost with the process), is settled published.
     for (const id of await taskIds()) expect((await settled({ url }, adminToken, id)).body.state).toBe('succeeded');
-    expect((await verifyRepository({ repo: join(data, 'repositories', 'app') })).problems).toEqual([]);
-    const paths = acknowledged.map((o) => `${o.version}/App-${o.version}.zip`);
-    const view = await ourClient(
-      { metadataUrl: `${url}/repositories/app/metadata/`, targetsUrl: `${url}/repositories/app/targets/` },
-      repo.trustedRoot,
-      paths,
+    const served = acknowledged.map((o) => o.version);
+    await expectServed(
+      { url },
+      data,
+      repo,
+      served,
+      served.map((v) => bytes[versions.indexOf(v)]),
     );
-    for (const o of acknowledged) {
-      const i = versions.indexOf(o.version);
-      expect(sha256(view.files.get(`${o.version}/App-${o.version}.zip`)!), o.version).toBe(sha256(bytes[i]));
-    }
   }, 180_000);
 });

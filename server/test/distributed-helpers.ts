@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { Process } from '../src/distributed.js';
+import type { DistributedOptions, Process } from '../src/distributed.js';
+import { cleanupTemp } from '../../test/publisher/helpers.js';
 
 export const ADMIN_URL = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.ETUF_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -25,6 +26,8 @@ export interface Isolated {
   create(): Promise<void>;
   /** Drops the database and deletes the prefix's Redis keys. */
   drop(): Promise<void>;
+  /** What every service process of this file is started with: this database and prefix, `data`, no logger. */
+  options(data: string, env?: NodeJS.ProcessEnv): DistributedOptions & { prefix: string; logger: false };
 }
 
 /** Runs one statement on `url` (default: the admin connection to `test`, for CREATE / DROP DATABASE). */
@@ -42,10 +45,12 @@ export function isolated(tag = 'etuf'): Isolated {
   const suffix = randomBytes(4).toString('hex');
   const database = `${tag}_${suffix}`;
   const prefix = `${tag}-test-${suffix}`;
+  const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
   return {
     database,
     prefix,
-    databaseUrl: ADMIN_URL.replace(/\/[^/]*$/, `/${database}`),
+    databaseUrl,
+    options: (data, env = {}) => ({ databaseUrl, redisUrl: REDIS_URL, data, prefix, env, logger: false }),
     async create() {
       await adminSql(`CREATE DATABASE ${database}`);
     },
@@ -97,6 +102,17 @@ export class Children {
 /** Closes service processes in the reverse of their start order (afterAll); a failed close is printed, the rest still closed. */
 export async function closeAll(processes: Process[]): Promise<void> {
   for (const p of processes.reverse()) await p.close().catch((e: unknown) => console.error('close failed', e));
+}
+
+/**
+ * The afterAll of a distributed test file: kills its child processes, closes its service
+ * processes, drops its database and Redis keys, removes its temporary directories.
+ */
+export async function stopAll(services: Isolated, processes: Process[], children?: Children): Promise<void> {
+  children?.killAll();
+  await closeAll(processes);
+  await services.drop();
+  await cleanupTemp();
 }
 
 /** SIGKILL, and wait until the process is gone. */

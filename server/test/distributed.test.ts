@@ -5,14 +5,14 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { makeRepo, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { closeAll, isolated, REDIS_URL } from './distributed-helpers.js';
-import { addRelease, bootstrapRepository, installerBytes, publishToken, settled, sha256 } from './helpers.js';
+import { isolated, REDIS_URL, stopAll } from './distributed-helpers.js';
+import { addRelease, bootstrapRepository, expectServed, installerBytes, publishToken, settled } from './helpers.js';
 
 const services = isolated();
-const { databaseUrl, prefix } = services;
+const { prefix } = services;
 const adminToken = newToken();
 const processes: Process[] = [];
 let data: string;
@@ -22,14 +22,7 @@ let repo: TestRepo;
 beforeAll(async () => {
   await services.create();
   data = await tempDir('etuf-dist-');
-  const common = {
-    databaseUrl,
-    redisUrl: REDIS_URL,
-    data,
-    prefix,
-    env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken },
-    logger: false as const,
-  };
+  const common = services.options(data, { ELECTRON_TUF_ADMIN_TOKEN: adminToken });
   api = await startApiProcess({ ...common, port: 0, serveRepositories: true });
   processes.push(api);
   processes.push(await startWorkerProcess(common), await startWorkerProcess(common));
@@ -37,11 +30,7 @@ beforeAll(async () => {
   repo = await makeRepo({ bins: 8 });
 }, 120_000);
 
-afterAll(async () => {
-  await closeAll(processes);
-  await services.drop();
-  await cleanupTemp();
-}, 60_000);
+afterAll(() => stopAll(services, processes), 60_000);
 
 describe('distributed mode', () => {
   it('publishes 16 concurrent adds of different versions, each acknowledged release in the metadata', async () => {
@@ -55,14 +44,7 @@ describe('distributed mode', () => {
     expect(answers.map((a) => a.status)).toEqual(versions.map(() => 202));
     const tasks = await Promise.all(answers.map((a) => settled(api, ci, a.body.task)));
     expect(tasks.map((t) => t.body.state)).toEqual(versions.map(() => 'succeeded'));
-
-    const paths = versions.map((v) => `${v}/App-${v}.zip`);
-    const view = await ourClient(
-      { metadataUrl: `${api.url}/repositories/app/metadata/`, targetsUrl: `${api.url}/repositories/app/targets/` },
-      repo.trustedRoot,
-      paths,
-    );
-    expect(paths.map((p, i) => sha256(view.files.get(p)!) === sha256(files[i]))).toEqual(paths.map(() => true));
+    await expectServed(api, data, repo, versions, files);
   });
 });
 
@@ -70,7 +52,7 @@ describe('scheduler', () => {
   it('runs the refresh once per tick with three workers and two schedulers', async () => {
     const sched = `${prefix}-sched`;
     const runs: string[] = [];
-    const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix: sched, env: {}, logger: false as const };
+    const common = { ...services.options(data), prefix: sched };
     const started: Process[] = [];
     try {
       for (let i = 0; i < 3; i++)

@@ -3,7 +3,7 @@
  * our client and tuf-js download the newest installer from the served tree.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, makeRepo, ourClient, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
+import { ourClient, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
 import {
   addRelease,
   bootstrapBody,
@@ -11,7 +11,8 @@ import {
   installerBytes,
   settled,
   sha256,
-  startTestServer,
+  startAppServer,
+  stopTestServer,
   type TestServer,
 } from './helpers.js';
 
@@ -32,14 +33,10 @@ async function channelIndex(): Promise<{ releases: Array<{ version: string; stag
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
-  repo = await makeRepo({ bins: 4 });
+  ({ server, repo } = await startAppServer({ init: { bins: 4 } }));
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await cleanupTemp();
-});
+afterAll(() => stopTestServer(server));
 
 describe('embedded server', () => {
   it('bootstraps a repository from repo init output and publishes two releases that both clients download', async () => {

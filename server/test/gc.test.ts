@@ -10,19 +10,20 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskStorage, repositoryPaths, verifyRepository } from 'electron-tuf/publisher';
-import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import { BlobStore } from '../src/blobs.js';
 import { collectRepository } from '../src/gc.js';
 import { Repositories } from '../src/repositories.js';
 import {
   addRelease,
-  bootstrapBody,
+  bootstrapRepository,
   call,
   installerBytes,
   settled,
   upload,
   sha256,
-  startTestServer,
+  startAppServer,
+  stopTestServer,
   type TestServer,
 } from './helpers.js';
 
@@ -77,20 +78,12 @@ async function publish(version: string, seed = version): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
-  repo = await makeRepo({ bins: 4 });
+  ({ server, repo } = await startAppServer({ init: { bins: 4 } }));
   repositories = new Repositories(server.db, server.data);
-  const boot = await call(server, 'POST', '/api/v1/repositories', {
-    token: server.adminToken,
-    json: await bootstrapBody('app', repo),
-  });
-  expect(boot.status).toBe(201);
+  await bootstrapRepository(server, server.adminToken, 'app', repo); // throws unless 201
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await cleanupTemp();
-});
+afterAll(() => stopTestServer(server));
 
 describe('gc', () => {
   it('keeps every root and the last K snapshots with what they list; an old client still refreshes', async () => {

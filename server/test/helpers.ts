@@ -2,10 +2,12 @@
 import { createHash } from 'node:crypto';
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { cleanupAfterFailure, verifyRepository, type InitOptions } from 'electron-tuf/publisher';
 import { openPglite } from '../src/db.js';
 import { startEmbedded, type RunningServer } from '../src/index.js';
 import { newToken } from '../src/tokens.js';
-import { tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import { runCached } from '../../test/helpers/run-cache.js';
 
 export interface TestServer extends RunningServer {
@@ -48,6 +50,46 @@ export async function startTestServer(
     maxUploadBytes,
   });
   return Object.assign(server, { data: dir, adminToken });
+}
+
+/** An embedded test server and a new `repo init` repository (not registered yet). */
+export interface AppServer {
+  server: TestServer;
+  repo: TestRepo;
+}
+
+/** The beforeAll of most API test files: a test server and a repository made with `init` options. */
+export async function startAppServer(
+  options: { init?: Partial<InitOptions>; maxUploadBytes?: number } = {},
+): Promise<AppServer> {
+  const server = await startTestServer(undefined, undefined, options.maxUploadBytes);
+  try {
+    return { server, repo: await makeRepo(options.init) };
+  } catch (error) {
+    await cleanupAfterFailure(error, () => server.close());
+    throw error;
+  }
+}
+
+/** startAppServer, with the repository registered as `app` and a publish token for it (CI's). */
+export async function startPublishingServer(
+  options: Parameters<typeof startAppServer>[0] = {},
+): Promise<AppServer & { token: string }> {
+  const started = await startAppServer(options);
+  const { server, repo } = started;
+  try {
+    await bootstrapRepository(server, server.adminToken, 'app', repo);
+    return { ...started, token: await publishToken(server, server.adminToken, 'app') };
+  } catch (error) {
+    await cleanupAfterFailure(error, () => server.close());
+    throw error;
+  }
+}
+
+/** The afterAll of a file that started a test server: closes it, then removes the temporary directories. */
+export async function stopTestServer(server: TestServer | undefined): Promise<void> {
+  await server?.close();
+  await cleanupTemp();
 }
 
 /**
@@ -193,6 +235,47 @@ export async function upload(server: { url: string }, token: string, repo: strin
     body: bytes,
   });
   return { status: res.status, body: { error: res.ok ? '' : await res.text() } as ApiBody };
+}
+
+/**
+ * Adds one release per version (`App-<version>.zip`, bytes seeded with `seed` and the version),
+ * one after the other; each must be accepted (202). Returns the bytes and the task ids, in order.
+ */
+export async function addReleases(
+  server: { url: string },
+  token: string,
+  versions: string[],
+  seed: string,
+): Promise<{ files: Buffer[]; tasks: string[] }> {
+  const files = versions.map((v) => installerBytes(`${seed}-${v}`));
+  const tasks: string[] = [];
+  for (const [i, v] of versions.entries()) {
+    const a = await addRelease(server, token, 'app', { version: v, files: { [`App-${v}.zip`]: files[i] } });
+    expect(a.status).toBe(202);
+    tasks.push(a.body.task);
+  }
+  return { files, tasks };
+}
+
+/**
+ * Repository `app` as `server` serves it from `data` holds every release `versions[i]` (its
+ * `App-<version>.zip` with `files[i]`): the tree verifies and our client downloads each one.
+ */
+export async function expectServed(
+  server: { url: string },
+  data: string,
+  repo: TestRepo,
+  versions: string[],
+  files: Buffer[],
+): Promise<void> {
+  expect((await verifyRepository({ repo: join(data, 'repositories', 'app') })).problems).toEqual([]);
+  const paths = versions.map((v) => `${v}/App-${v}.zip`);
+  const view = await ourClient(
+    { metadataUrl: `${server.url}/repositories/app/metadata/`, targetsUrl: `${server.url}/repositories/app/targets/` },
+    repo.trustedRoot,
+    paths,
+  );
+  expect(paths.map((p, i) => sha256(view.files.get(p)!) === sha256(files[i]))).toEqual(paths.map(() => true));
 }
 
 /** Polls a task until it is settled. */

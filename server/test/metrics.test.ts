@@ -4,14 +4,15 @@
  * the service does; names follow Prometheus' conventions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, makeRepo, type TestRepo } from '../../test/publisher/helpers.js';
+import type { TestRepo } from '../../test/publisher/helpers.js';
 import {
   addRelease,
   bootstrapBody,
   call,
   installerBytes,
   settled,
-  startTestServer,
+  startAppServer,
+  stopTestServer,
   type TestServer,
 } from './helpers.js';
 
@@ -32,14 +33,10 @@ function value(text: string, series: string): number | undefined {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
-  repo = await makeRepo({ bins: 4 });
+  ({ server, repo } = await startAppServer({ init: { bins: 4 } }));
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await cleanupTemp();
-});
+afterAll(() => stopTestServer(server));
 
 describe('metrics', () => {
   it('move with requests, publishes, failed tasks and the published timestamp', async () => {

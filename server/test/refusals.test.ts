@@ -6,7 +6,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDoc } from '../../test/helpers/metadata-doc.js';
-import { cleanupTemp, makeRepo, publishedDigest, type TestRepo } from '../../test/publisher/helpers.js';
+import { makeRepo, publishedDigest } from '../../test/publisher/helpers.js';
 import { createToken } from '../src/tokens.js';
 import {
   addRelease,
@@ -18,12 +18,12 @@ import {
   publishToken,
   settled,
   sha256,
-  startTestServer,
+  startPublishingServer,
+  stopTestServer,
   type TestServer,
 } from './helpers.js';
 
 let server: TestServer;
-let repo: TestRepo;
 let ci: string;
 const MAX_UPLOAD = 64 * 1024;
 
@@ -54,10 +54,7 @@ const release = (files: Record<string, Buffer>, extra: Record<string, unknown> =
 });
 
 beforeAll(async () => {
-  server = await startTestServer(undefined, undefined, MAX_UPLOAD);
-  repo = await makeRepo();
-  await bootstrapRepository(server, server.adminToken, 'app', repo);
-  ci = await publishToken(server, server.adminToken, 'app');
+  ({ server, token: ci } = await startPublishingServer({ maxUploadBytes: MAX_UPLOAD }));
   const first = await addRelease(server, ci, 'app', {
     version: '1.0.0',
     files: { 'App-1.0.0.zip': installerBytes('first') },
@@ -65,10 +62,7 @@ beforeAll(async () => {
   expect((await settled(server, ci, first.body.task)).body.state).toBe('succeeded');
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await cleanupTemp();
-});
+afterAll(() => stopTestServer(server));
 
 describe('tokens', () => {
   const body = release({ 'App-2.0.0.zip': installerBytes('first') });

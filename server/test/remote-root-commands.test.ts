@@ -9,16 +9,8 @@ import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyDirectory, signStaged } from 'electron-tuf/publisher';
-import {
-  cleanupTemp,
-  cli,
-  makeRepo,
-  ourClient,
-  tempDir,
-  tufJsClient,
-  type TestRepo,
-} from '../../test/publisher/helpers.js';
-import { call, settled, splitRootKeys, startTestServer, type TestServer } from './helpers.js';
+import { cli, makeRepo, ourClient, tempDir, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
+import { call, settled, splitRootKeys, startAppServer, stopTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
 let repo: TestRepo;
@@ -34,18 +26,14 @@ async function remote(...args: string[]): Promise<{ code: number; out: string; e
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  ({ server, repo } = await startAppServer({ init: { rootKeys: 3, rootThreshold: 2 } }));
   work = await tempDir('etuf-ceremony-');
-  repo = await makeRepo({ rootKeys: 3, rootThreshold: 2 });
   // The service gets the online keys only: the root key files stay with their holders.
   ({ serviceKeys, rootKeyFiles } = await splitRootKeys(repo));
   expect(rootKeyFiles).toHaveLength(3);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await cleanupTemp();
-});
+afterAll(() => stopTestServer(server));
 
 /** A signer module claiming the repository's timestamp key id while signing with another key. */
 async function lyingSigners(): Promise<string> {

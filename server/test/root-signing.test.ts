@@ -7,20 +7,14 @@ import { cp, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStaged } from 'electron-tuf/publisher';
-import {
-  cleanupTemp,
-  makeRepo,
-  ourClient,
-  publishedDigest,
-  tempDir,
-  type TestRepo,
-} from '../../test/publisher/helpers.js';
+import { ourClient, publishedDigest, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import {
   bootstrapBody,
   call,
   settled,
   splitRootKeys,
-  startTestServer,
+  startAppServer,
+  stopTestServer,
   type ApiBody,
   type TestServer,
 } from './helpers.js';
@@ -30,8 +24,7 @@ let repo: TestRepo;
 let rootKeyFiles: string[];
 
 beforeAll(async () => {
-  server = await startTestServer();
-  repo = await makeRepo({ rootKeys: 3, rootThreshold: 2 });
+  ({ server, repo } = await startAppServer({ init: { rootKeys: 3, rootThreshold: 2 } }));
   // The service gets the online keys only: the root key files stay with their holders.
   const split = await splitRootKeys(repo);
   rootKeyFiles = split.rootKeyFiles;
@@ -43,10 +36,7 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await cleanupTemp();
-});
+afterAll(() => stopTestServer(server));
 
 /** A holder's offline signature over the staged root fetched from the service. */
 async function holderSignature(staged: string, keyFile: string): Promise<string> {

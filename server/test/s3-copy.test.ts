@@ -11,23 +11,21 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRepository } from '../../publisher/verify.js';
 import { defaultChannelFor } from '../../updater/release/index.js';
-import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import type { Installer } from '../src/changes.js';
 import { enqueueChange, getTask } from '../src/changes.js';
-import { openPostgres, type Db } from '../src/db.js';
+import type { Db } from '../src/db.js';
 import { Repositories } from '../src/repositories.js';
-import { migrate } from '../src/schema.js';
 import type { Bucket } from '../src/storage/bucket.js';
-import { probeConditionalWrites } from '../src/storage/probe.js';
 import { S3Repositories } from '../src/storage/s3-repositories.js';
 import { COPY_MIN_BYTES } from '../src/storage/s3-storage.js';
 import { S3Uploads } from '../src/storage/s3-uploads.js';
 import { PublishWorker } from '../src/worker.js';
 import { bootstrapBody, installerBytes, sha256 } from './helpers.js';
-import { freshDatabase, s3Fixture, type S3Fixture } from './s3-helpers.js';
+import { startS3Service, stopS3Service, type S3Fixture, type S3Service } from './s3-helpers.js';
 
+let service: S3Service;
 let fx: S3Fixture;
-let database: Awaited<ReturnType<typeof freshDatabase>>;
 let db: Db;
 let bucket: Bucket;
 let repo: TestRepo;
@@ -36,12 +34,8 @@ let repositories: Repositories;
 const sent: Array<{ command: string; key?: string }> = [];
 
 beforeAll(async () => {
-  fx = await s3Fixture();
-  database = await freshDatabase();
-  db = await openPostgres(database.url);
-  await migrate(db);
-  bucket = fx.serviceBucket();
-  await probeConditionalWrites(bucket);
+  service = await startS3Service();
+  ({ fx, db, bucket } = service);
   // Observes (does not change) what the service asks of the store.
   bucket.client.middlewareStack.add(
     (next, context) => (args) => {
@@ -56,13 +50,7 @@ beforeAll(async () => {
   await repositories.bootstrap(await bootstrapBody('app', repo));
 }, 240_000);
 
-afterAll(async () => {
-  await db?.close();
-  await database?.drop();
-  bucket?.client.destroy();
-  fx?.client.destroy();
-  await cleanupTemp();
-}, 60_000);
+afterAll(() => stopS3Service(service), 60_000);
 
 /** Uploads `bytes` as CI would (straight to the bucket) and records an add of them; returns its task and target path. */
 async function addUploaded(version: string, bytes: Buffer): Promise<{ task: string; path: string; sha256: string }> {

@@ -14,8 +14,13 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { cleanupAfterFailure } from 'electron-tuf/publisher';
 import { radosgw, S3_ACCESS_LOG, type S3Env } from '../../test/helpers/radosgw.js';
+import { cleanupTemp } from '../../test/publisher/helpers.js';
+import { openPostgres, type Db } from '../src/db.js';
+import { migrate } from '../src/schema.js';
 import { Bucket } from '../src/storage/bucket.js';
+import { probeConditionalWrites } from '../src/storage/probe.js';
 import { s3ClientFromEnv } from '../src/storage/s3-location.js';
 
 export const ADMIN_PG = process.env.ETUF_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -111,4 +116,40 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
     url: ADMIN_PG.replace(/\/[^/]*$/, `/${name}`),
     drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
+}
+
+/** What the in-process S3 tests run the service's code on: a fresh bucket and a fresh, migrated database. */
+export interface S3Service {
+  fx: S3Fixture;
+  database: Awaited<ReturnType<typeof freshDatabase>>;
+  db: Db;
+  /** The service's own Bucket on the fixture's bucket, its conditional writes probed. */
+  bucket: Bucket;
+}
+
+/** The beforeAll of the in-process S3 tests; `stopS3Service` is their afterAll. */
+export async function startS3Service(): Promise<S3Service> {
+  const fx = await s3Fixture();
+  const database = await freshDatabase();
+  let db: Db | undefined;
+  let bucket: Bucket | undefined;
+  try {
+    db = await openPostgres(database.url);
+    await migrate(db);
+    bucket = fx.serviceBucket();
+    await probeConditionalWrites(bucket);
+    return { fx, database, db, bucket };
+  } catch (error) {
+    await cleanupAfterFailure(error, () => stopS3Service({ fx, database, db, bucket }));
+    throw error;
+  }
+}
+
+/** Closes what startS3Service opened (what it got to), drops the database, removes the temporary directories. */
+export async function stopS3Service(service: Partial<S3Service> | undefined): Promise<void> {
+  await service?.db?.close();
+  await service?.database?.drop();
+  service?.bucket?.client.destroy();
+  service?.fx?.client.destroy();
+  await cleanupTemp();
 }

@@ -16,24 +16,23 @@ import { repositoryPaths } from '../../publisher/layout.js';
 import { editRepository } from '../../publisher/transaction.js';
 import { verifyRepository } from '../../publisher/verify.js';
 import { defaultChannelFor } from '../../updater/release/index.js';
-import { cleanupTemp, makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
+import { makeRepo, ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import { enqueueChange, getTask } from '../src/changes.js';
-import { openPostgres, type Db } from '../src/db.js';
+import type { Db } from '../src/db.js';
 import { PublishConflictError } from '../src/errors.js';
 import { Repositories } from '../src/repositories.js';
-import { migrate } from '../src/schema.js';
 import { Bucket, checkKeyPart } from '../src/storage/bucket.js';
 import { openServiceStorage } from '../src/storage/index.js';
-import { decideProbe, probeConditionalWrites } from '../src/storage/probe.js';
+import { decideProbe } from '../src/storage/probe.js';
 import { S3Repositories } from '../src/storage/s3-repositories.js';
 import { S3Storage } from '../src/storage/s3-storage.js';
 import { S3Uploads } from '../src/storage/s3-uploads.js';
 import { PublishWorker } from '../src/worker.js';
 import { bootstrapBody, installerBytes, sha256 } from './helpers.js';
-import { freshDatabase, s3Fixture, type S3Fixture } from './s3-helpers.js';
+import { REDIS_URL, startS3Service, stopS3Service, type S3Fixture, type S3Service } from './s3-helpers.js';
 
+let service: S3Service;
 let fx: S3Fixture;
-let database: Awaited<ReturnType<typeof freshDatabase>>;
 let db: Db;
 let bucket: Bucket;
 let repo: TestRepo;
@@ -41,12 +40,8 @@ let repo: TestRepo;
 let machine: () => Promise<Repositories>;
 
 beforeAll(async () => {
-  fx = await s3Fixture();
-  database = await freshDatabase();
-  db = await openPostgres(database.url);
-  await migrate(db);
-  bucket = fx.serviceBucket();
-  await probeConditionalWrites(bucket);
+  service = await startS3Service();
+  ({ fx, db, bucket } = service);
   machine = async () => {
     const data = await tempDir('etuf-s3-machine-');
     return new Repositories(db, data, process.env, new S3Repositories(bucket, db, join(data, 'work')));
@@ -55,13 +50,7 @@ beforeAll(async () => {
   await (await machine()).bootstrap(await bootstrapBody('app', repo));
 }, 240_000);
 
-afterAll(async () => {
-  await db?.close();
-  await database?.drop();
-  bucket?.client.destroy();
-  fx?.client.destroy();
-  await cleanupTemp();
-}, 60_000);
+afterAll(() => stopS3Service(service), 60_000);
 
 async function timestamp(): Promise<{ version: number; snapshot: number }> {
   const got = await bucket.get(bucket.key('repositories', 'app', 'metadata', 'timestamp.json'), 16384);
@@ -97,16 +86,7 @@ describe('S3Storage', () => {
     const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
     const run = await promisify(execFile)(
       process.execPath,
-      [
-        cli,
-        'worker',
-        '--data',
-        await tempDir(),
-        '--database-url',
-        database.url,
-        '--redis-url',
-        'redis://127.0.0.1:6379',
-      ],
+      [cli, 'worker', '--data', await tempDir(), '--database-url', service.database.url, '--redis-url', REDIS_URL],
       { env: { ...process.env, ...fx.env, ELECTRON_TUF_STORAGE: `s3://${versioned}/x`, NODE_NO_WARNINGS: '1' } },
     ).then(
       () => ({ code: 0, stderr: '' }),

@@ -7,14 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyRepository } from 'electron-tuf/publisher';
-import { cleanupTemp, makeRepo, ourClient, tempDir } from '../../test/publisher/helpers.js';
+import { makeRepo, tempDir } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
-import { closeAll, isolated, REDIS_URL, SERVER_CLI } from './distributed-helpers.js';
-import { addRelease, bootstrapRepository, call, installerBytes, settled, sha256 } from './helpers.js';
+import { isolated, REDIS_URL, SERVER_CLI, stopAll } from './distributed-helpers.js';
+import { addReleases, bootstrapRepository, call, expectServed, installerBytes, settled, sha256 } from './helpers.js';
 
 const services = isolated('etuf_shutdown');
 const { databaseUrl, prefix } = services;
@@ -101,20 +99,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await closeAll(processes);
-  await services.drop();
-  await cleanupTemp();
+  await stopAll(services, processes);
 }, 60_000);
 
 describe('graceful shutdown', () => {
   it('a worker sent SIGTERM while publishing exits 0 and loses no accepted release', async () => {
     const data = await tempDir('etuf-shutdown-');
-    const common = { databaseUrl, redisUrl: REDIS_URL, data, prefix, env: { ELECTRON_TUF_ADMIN_TOKEN: adminToken } };
-    const api = await startApiProcess({ ...common, logger: false, port: 0, serveRepositories: true });
+    const common = services.options(data, { ELECTRON_TUF_ADMIN_TOKEN: adminToken });
+    const api = await startApiProcess({ ...common, port: 0, serveRepositories: true });
     processes.push(api);
     const scheduler = await startSchedulerProcess({
       ...common,
-      logger: false,
       intervalMs: 1000,
       metricsPort: 0,
       gc: { intervalMs: 0 },
@@ -125,13 +120,7 @@ describe('graceful shutdown', () => {
 
     // Accepted while no worker runs: the backlog gauges of the scheduler show them.
     const versions = Array.from({ length: 12 }, (_, i) => `5.${i}.0`);
-    const files = versions.map((v) => installerBytes(`shutdown-${v}`));
-    const tasks: string[] = [];
-    for (const [i, v] of versions.entries()) {
-      const a = await addRelease(api, adminToken, 'app', { version: v, files: { [`App-${v}.zip`]: files[i] } });
-      expect(a.status).toBe(202);
-      tasks.push(a.body.task);
-    }
+    const { files, tasks } = await addReleases(api, adminToken, versions, 'shutdown');
     const backlog = await scrape(scheduler.opsUrl!);
     expect(value(backlog, 'electron_tuf_changes_pending{repository="app"}')).toBe(12);
     expect(value(backlog, 'electron_tuf_queue_jobs{queue="etuf-publish",state="waiting"}')).toBeGreaterThan(0);
@@ -151,14 +140,7 @@ describe('graceful shutdown', () => {
     const second = await startCli(['worker'], data);
     const done = await Promise.all(tasks.map(async (t) => (await settled(api, adminToken, t)).body.state));
     expect(done).toEqual(versions.map(() => 'succeeded'));
-    expect((await verifyRepository({ repo: join(data, 'repositories', 'app') })).problems).toEqual([]);
-    const paths = versions.map((v) => `${v}/App-${v}.zip`);
-    const view = await ourClient(
-      { metadataUrl: `${api.url}/repositories/app/metadata/`, targetsUrl: `${api.url}/repositories/app/targets/` },
-      repo.trustedRoot,
-      paths,
-    );
-    expect(paths.map((p, i) => sha256(view.files.get(p)!) === sha256(files[i]))).toEqual(paths.map(() => true));
+    await expectServed(api, data, repo, versions, files);
     // Whichever worker published them, the scheduler now sees no backlog.
     expect(value(await scrape(scheduler.opsUrl!), 'electron_tuf_changes_pending{repository="app"}')).toBeUndefined();
     const published = [first, second].map((w) => w.lines.filter((l) => l.includes('"msg":"published"')).length);

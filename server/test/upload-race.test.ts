@@ -17,6 +17,8 @@ import { s3Fixture, type S3Fixture } from './s3-helpers.js';
 import { bootstrapBody, call, installerBytes, settled, sha256, upload } from './helpers.js';
 
 const CAP = 3;
+/** The API's upload grace period (--upload-grace-days): the cap's window, longer than gc's default of 1 day here. */
+const UPLOAD_GRACE_DAYS = 3;
 
 function addBody(version: string, bytes: Buffer): Record<string, unknown> {
   return {
@@ -43,9 +45,12 @@ describe.each(['disk', 's3'] as const)('uploads on %s storage', (kind) => {
     (await api.db.query<{ sha256: string }>('SELECT sha256 FROM uploads WHERE repository = $1 ORDER BY 1', [repo])).map(
       (r) => r.sha256,
     );
-  /** Makes every upload record of `repo` older than gc's grace period. */
-  const age = (repo: string): Promise<unknown> =>
-    api.db.query(`UPDATE uploads SET requested_at = now() - interval '2 days' WHERE repository = $1`, [repo]);
+  /** Makes every upload record of `repo` `days` old (default: older than any grace period here). */
+  const age = (repo: string, days = UPLOAD_GRACE_DAYS + 1): Promise<unknown> =>
+    api.db.query(`UPDATE uploads SET requested_at = now() - make_interval(days => $2) WHERE repository = $1`, [
+      repo,
+      days,
+    ]);
   /** Uploads as CI does; a refusal of the first request (where to upload) is answered as is. */
   async function put(repo: string, bytes: Buffer): Promise<Awaited<ReturnType<typeof upload>>> {
     const plan = await call(api, 'POST', `/api/v1/repositories/${repo}/uploads/${sha256(bytes)}`, {
@@ -95,12 +100,14 @@ describe.each(['disk', 's3'] as const)('uploads on %s storage', (kind) => {
       env: { ...env, ELECTRON_TUF_ADMIN_TOKEN: adminToken },
       port: 0,
       maxUnusedUploads: CAP,
+      uploadGraceDays: UPLOAD_GRACE_DAYS,
     });
     processes.push(api);
     processes.push(await startWorkerProcess({ ...common, env }));
     storage = await openServiceStorage(api.db, data, fx?.storage, env);
     await bootstrap('race');
     await bootstrap('capped');
+    await bootstrap('concurrent');
   }, 240_000);
 
   afterAll(async () => {
@@ -192,11 +199,24 @@ describe.each(['disk', 's3'] as const)('uploads on %s storage', (kind) => {
       expect((await settled(api, adminToken, a.body.task)).body.state).toBe('succeeded');
       expect((await put('capped', files[CAP])).status).toBe(UPLOADED);
       expect(await rowsOf('capped')).toHaveLength(CAP + 1);
-      // Records older than the grace period are gc's and do not count either.
+      // Records older than the API's upload grace period are gc's and do not count either; the
+      // window is that period (3 days here), not a fixed day.
       const fifth = installerBytes('capped-4', 2000);
       expect((await put('capped', fifth)).status).toBe(429);
-      await age('capped');
+      await age('capped', UPLOAD_GRACE_DAYS - 1);
+      expect((await put('capped', fifth)).status).toBe(429);
+      await age('capped', UPLOAD_GRACE_DAYS + 1);
       expect((await put('capped', fifth)).status).toBe(UPLOADED);
+    }, 120_000);
+
+    it('holds under concurrent requests: exactly the cap is recorded, the rest answer 429', async () => {
+      const files = Array.from({ length: 4 * CAP }, (_, i) => installerBytes(`concurrent-${i}`, 2000));
+      const answers = await Promise.all(files.map((f) => put('concurrent', f)));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).toEqual([...Array<number>(CAP).fill(UPLOADED), ...Array<number>(3 * CAP).fill(429)].sort());
+      expect(await rowsOf('concurrent')).toHaveLength(CAP);
+      const kept = await Promise.all(files.map((f) => stored('concurrent', f)));
+      expect(kept.filter(Boolean)).toHaveLength(CAP);
     }, 120_000);
   });
 });

@@ -4,6 +4,9 @@
  * verified without it (no second download); getTargetInfo answered from metadata trusted in this refresh does no file
  * work, one that loads a delegated role from disk or network holds the lock while it does.
  */
+import { once } from 'node:events';
+import { rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError, StorageError } from '../../updater/core/errors.js';
 import { MetadataStore } from '../../updater/client/metadata-store.js';
@@ -79,6 +82,24 @@ describe('getTargetInfo and the metadata lock', () => {
     await (
       await holdLock()
     )();
+  });
+
+  it("keeps the search's error when the release fails too, and reports the release failure as a warning", async () => {
+    const updater = client.updater({ lockTimeoutMs: 100 });
+    await updater.refresh();
+    const lockFile = join(client.metadataDir, '.updater.lock');
+    sim.intercept((url) => {
+      if (!url.endsWith('a.json')) return undefined;
+      rmSync(lockFile);
+      symlinkSync(lockFile, lockFile); // a loop: the release cannot read its own lock (ELOOP)
+      throw new DownloadError('mirror down');
+    });
+    const warned = once(process, 'warning') as Promise<[Error]>;
+    await expect(updater.getTargetInfo('a/x.txt')).rejects.toThrow(DownloadError);
+    const [warning] = await warned;
+    expect(warning.name).toBe('ElectronTufCleanupWarning');
+    expect(warning.message).toMatch(/\.updater\.lock.*ELOOP.*\(while cleaning up after: mirror down\)/);
+    rmSync(lockFile);
   });
 });
 

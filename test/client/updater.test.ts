@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValueError } from '../../updater/core/errors.js';
 import { simClient, type SimClient } from '../helpers/client.js';
@@ -86,6 +88,19 @@ describe('Updater: targets', () => {
     expect(sim.fetched.at(-1)).toBe(`https://sim.example/targets/dir/${info.hashes.sha256}.app.tar.gz`);
     expect((await readFile(path)).toString()).toBe('app-1.0.0');
     expect(await up.findCachedTarget(found!)).toBe(path);
+  });
+
+  it('refuses a FIFO at the cached name without waiting for a writer (opened O_NONBLOCK, then fstat)', async () => {
+    sim.addTarget('dir/app.AppImage', 'app-1.0.0');
+    sim.updateTargets();
+    sim.updateSnapshot();
+    const up = client.updater();
+    await up.refresh();
+    const found = await up.getTargetInfo('dir/app.AppImage');
+    const fifo = join(client.metadataDir, '..', 'app.AppImage');
+    execFileSync('mkfifo', [fifo]);
+    // Opened the blocking way, this would wait forever for a writer: the test would time out.
+    expect(await up.findCachedTarget(found!, fifo)).toBeUndefined();
   });
 
   it('returns undefined for a target nobody lists', async () => {

@@ -4,7 +4,7 @@
  * and relaunch; and an AppImage replaces itself. It must be the NEW executable that starts.
  */
 import { execFileSync } from 'node:child_process';
-import { access, chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeserializationError } from '../../updater/core/errors.js';
@@ -167,6 +167,22 @@ describe('Linux tar.gz install', () => {
     await until(() => app.host.quitCount === 1);
     expect(await readFile(join(installDir, 'resources', 'version.txt'), 'utf8')).toBe('1.1.0');
     expect(app.host.relaunches).toEqual([]);
+  });
+});
+
+describe('removing the previous version at start', () => {
+  it('reports a previous version it cannot inspect as a warning, leaves it, and still checks', async () => {
+    const { installDir, exe } = await installed();
+    const oldExe = join(`${installDir}.old`, 'myapp');
+    await mkdir(`${installDir}.old`);
+    await symlink(oldExe, oldExe); // a loop: stat fails with ELOOP (root bypasses permissions)
+    repo.publish({ version: '1.1.0', bytes: await tarGzOf('1.1.0') });
+    const warnings: unknown[] = [];
+    const logger = { info: () => undefined, error: () => undefined, warn: (m?: unknown) => void warnings.push(m) };
+    const app = await appHarness(repo, { version: '1.0.0', hostOptions: { execPath: exe }, logger });
+    expect((await app.updater.checkForUpdates())?.updateInfo.version).toBe('1.1.0');
+    expect(warnings).toEqual([expect.stringMatching(/could not remove the previous version .*MyApp\.old.*ELOOP/)]);
+    expect((await readdir(join(dir, 'opt'))).sort()).toEqual(['MyApp', 'MyApp.old']);
   });
 });
 

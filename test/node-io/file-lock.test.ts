@@ -1,4 +1,5 @@
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import {
   existsSync,
   mkdirSync,
@@ -25,6 +26,7 @@ const MODULE_SOURCES = [
   'updater/core/errors.ts',
   'updater/node-io/error-code.ts',
   'updater/node-io/bounded-read.ts',
+  'updater/node-io/cleanup.ts',
   'updater/node-io/json-bytes.ts',
   'updater/node-io/file-lock.ts',
 ];
@@ -267,6 +269,21 @@ describe('withLock', () => {
     expect(await withLock(resource, async () => 42)).toBe(42);
     await expect(withLock(resource, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(existsSync(`${resource}.lock`)).toBe(false);
+  });
+
+  it("throws fn's error when the release fails too, and reports the release failure as a warning", async () => {
+    const lockFile = `${resource}.lock`;
+    const warned = once(process, 'warning') as Promise<[Error]>;
+    const error = await withLock(resource, () => {
+      rmSync(lockFile);
+      symlinkSync(lockFile, lockFile); // a loop: the release cannot read its own lock (ELOOP)
+      return Promise.reject(new Error('boom'));
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('boom');
+    const [warning] = await warned;
+    expect(warning.name).toBe('ElectronTufCleanupWarning');
+    expect(warning.message).toMatch(/ELOOP.*\(while cleaning up after: boom\)/);
+    rmSync(lockFile);
   });
 });
 

@@ -4,13 +4,14 @@
  * used is a directory where the staged file should be (EISDIR), which root cannot bypass.
  */
 import { once } from 'node:events';
-import { mkdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StorageError, ValueError } from '../../updater/core/errors.js';
 import { cleanupAfter, cleanupAfterFailure } from '../../publisher/cleanup.js';
 import { repositoryPaths } from '../../publisher/layout.js';
-import { discard, stageBytes, type IncomingFile } from '../../publisher/target-store.js';
+import { cleanIncoming, discard, hashAndCopy, stageBytes, type IncomingFile } from '../../publisher/target-store.js';
 import { cleanupTemp, exists, tempDir } from './helpers.js';
 
 afterAll(cleanupTemp);
@@ -104,5 +105,50 @@ describe('cleanupAfter', () => {
     const warned = once(process, 'warning') as Promise<[Error]>;
     await cleanupAfterFailure(new Error('the edit failed'), () => discard(blocked));
     expect((await warned)[0].message).toMatch(/while cleaning up after: the edit failed/);
+  });
+});
+
+/** A pid no process has (above the kernel's pid_max), as a killed writer's leftover names it. */
+const DEAD_PID = 4_194_305;
+
+describe('cleanIncoming', () => {
+  it("removes a dead writer's leftovers; one it cannot remove is reported as a warning and left", async () => {
+    const paths = repositoryPaths(join(await tempDir(), 'repo'));
+    await mkdir(paths.incoming, { recursive: true });
+    const gone = join(paths.incoming, `${DEAD_PID}-${'a'.repeat(16)}.part`);
+    const stuck = join(paths.incoming, `${DEAD_PID}-${'b'.repeat(16)}.part`);
+    const live = join(paths.incoming, `${process.pid}-${'c'.repeat(16)}.part`);
+    await writeFile(gone, 'x');
+    await mkdir(join(stuck, 'inside'), { recursive: true }); // unlink fails: EISDIR
+    await writeFile(live, 'x');
+    const warned = once(process, 'warning') as Promise<[Error]>;
+    expect(await cleanIncoming(paths)).toBe(1);
+    const [warning] = await warned;
+    expect(warning.name).toBe('ElectronTufCleanupWarning');
+    expect(warning.message).toMatch(/EISDIR.*bbbb.*\(while removing leftovers in .*\.incoming\)/);
+    expect((await readdir(paths.incoming)).sort()).toEqual([stuck, live].map((f) => f.split('/').pop()).sort());
+  });
+});
+
+describe('hashAndCopy', () => {
+  it('throws the copy failure and reports a staged copy it cannot remove as a warning', async () => {
+    const dir = await tempDir();
+    const paths = repositoryPaths(join(dir, 'repo'));
+    const source = join(dir, 'App.zip');
+    await writeFile(source, 'installer bytes');
+    const warned = once(process, 'warning') as Promise<[Error]>;
+    const error = await hashAndCopy(paths, source, () => {
+      // The copy under way becomes a directory (unlink fails: EISDIR), then the copy fails.
+      const [name] = readdirSync(paths.incoming);
+      rmSync(join(paths.incoming, name));
+      mkdirSync(join(paths.incoming, name, 'inside'), { recursive: true });
+      throw new Error('observer failed');
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as Error).message).toMatch(/cannot copy .*App\.zip: observer failed/);
+    expect(((error as Error).cause as Error).message).toBe('observer failed');
+    const [warning] = await warned;
+    expect(warning.name).toBe('ElectronTufCleanupWarning');
+    expect(warning.message).toMatch(/EISDIR.*\(while cleaning up after: observer failed\)/);
   });
 });

@@ -19,6 +19,7 @@ import { PartFile } from './part-file.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { RequestScope } from './request-scope.js';
 import { checkedRateOptions, type TransferRateOptions } from './transfer-rate.js';
+import { cleanupAfterFailure } from '../node-io/cleanup.js';
 
 export { PROGRESS_INTERVAL_MS } from './progress-throttle.js';
 
@@ -122,8 +123,8 @@ export async function downloadFile(
     return { path: destPath, length };
   } catch (err) {
     const poisoned = err instanceof LengthOrHashMismatchError || err instanceof DownloadLengthMismatchError;
-    // A failed clean-up must not hide why the download failed.
-    await (poisoned || !resume ? part.discard() : part.close()).catch(() => {});
+    // A failed clean-up must not hide why the download failed: reported beside it (a warning).
+    await cleanupAfterFailure(err, () => (poisoned || !resume ? part.discard() : part.close()));
     throw err;
   }
 }

@@ -3,8 +3,8 @@
  * fetches, target files. All trust decisions are made by TrustedMetadataSet; this class
  * only moves bytes and decides what to fetch next. Mirrors python-tuf's ngclient.Updater.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TufError, ValueError } from '../core/errors.js';
 import { LengthAndHashVerifier } from '../core/hashes.js';
@@ -13,6 +13,7 @@ import type { Fetcher } from './fetcher.js';
 import { DEFAULT_DOWNLOAD_RETRIES, downloadBytes, downloadFile, readRange } from './download.js';
 import { HttpFetcher } from './http-fetcher.js';
 import { errorCode, withLock, type ReleaseLock } from '../node-io/index.js';
+import { cleanupAfterFailure } from '../node-io/cleanup.js';
 import { MetadataStore } from './metadata-store.js';
 import { planResult, StagedMetadata, type MetadataIO, type RefreshPlan } from './refresh-plan.js';
 import { metadataUrl, targetFilePath, targetUrl, validateTargetPath } from './target-path.js';
@@ -127,26 +128,42 @@ export class Updater {
     try {
       found = await this.steps.searchTarget(targetPath, load);
     } catch (e) {
-      await locked?.release().catch(() => undefined); // the search's error is the one that matters
+      // The search's error is the one thrown; a failed release is reported beside it (a warning).
+      if (locked) await cleanupAfterFailure(e, locked.release);
       throw e;
     }
     await locked?.release();
     return found;
   }
 
-  /** The local copy of a target if it exists and matches the trusted length and hashes. */
+  /**
+   * The local copy of a target if it exists and matches the trusted length and hashes. The file is
+   * opened once and its handle is both checked (fstat) and read, so the file checked is the file
+   * read even if the name is swapped meanwhile; O_NONBLOCK, so that a FIFO at the name (planted,
+   * or swapped in) is opened without waiting for a writer and then refused as not a regular file.
+   */
   async findCachedTarget(info: TargetFile, filePath?: string): Promise<string | undefined> {
     const path = filePath ?? this.defaultTargetPath(info);
+    let handle: FileHandle;
     try {
-      const s = await stat(path);
+      handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    } catch (e) {
+      if (errorCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      const s = await handle.stat();
       if (!s.isFile() || s.size !== info.length) return undefined;
       const verifier = new LengthAndHashVerifier(info.length, info.hashes, info.path);
-      for await (const chunk of createReadStream(path)) verifier.update(chunk as Buffer);
+      for await (const chunk of handle.createReadStream({ start: 0, autoClose: false }))
+        verifier.update(chunk as Buffer);
       verifier.verify();
       return path;
     } catch (e) {
-      if (e instanceof TufError || errorCode(e) === 'ENOENT') return undefined;
+      if (e instanceof TufError) return undefined;
       throw e;
+    } finally {
+      await handle.close().catch(() => undefined); // a read-only handle: its close loses nothing
     }
   }
 

@@ -75,7 +75,7 @@ export function nodeVerifyPassesSelfTest(): boolean {
     tampered[0] ^= 1;
     return nodeVerify(null, message, publicKey, expected) && !nodeVerify(null, message, publicKey, tampered);
   } catch {
-    return false;
+    return false; // a self-test that throws failed: the pure-JS backend is used instead
   }
 }
 
@@ -91,7 +91,7 @@ export function nodeCryptoPassesSelfTest(): boolean {
       nodeVerifyPassesSelfTest()
     );
   } catch {
-    return false;
+    return false; // a self-test that throws failed: the pure-JS backend is used instead
   }
 }
 
@@ -238,7 +238,7 @@ export class Ed25519PublicKey {
       this.nodeKey ??= nodePublicKey(this.raw);
       return nodeVerify(null, data, this.nodeKey, signature);
     } catch {
-      return false;
+      return false; // a malformed signature or key verifies nothing (it does not count toward a threshold)
     }
   }
 }

@@ -113,7 +113,7 @@ function pemVerifier(scheme: PemSchemeSpec, publicPem: string): KeyVerifier | un
   try {
     key = createPublicKey({ key: der, format: 'der', type: 'spki' });
   } catch {
-    return undefined;
+    return undefined; // not a key of this scheme: no verifier, so its signatures never count
   }
   if (!keyMatchesScheme(key, scheme)) return undefined;
   const options = verifyOptions(key, scheme);
@@ -125,7 +125,7 @@ function pemVerifier(scheme: PemSchemeSpec, publicPem: string): KeyVerifier | un
       try {
         return nodeVerify(hash, data, options, signature);
       } catch {
-        return false;
+        return false; // a malformed signature verifies nothing (it does not count toward a threshold)
       }
     },
   };

@@ -50,6 +50,6 @@ export function verifySignature(key: PublicKey, signatureHex: string, data: Uint
     const verifier = cachedVerifier(key);
     return verifier !== undefined && verifier.verify(Buffer.from(signatureHex, 'hex'), data);
   } catch {
-    return false;
+    return false; // a malformed signature or key verifies nothing (it does not count toward a threshold)
   }
 }

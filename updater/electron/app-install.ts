@@ -75,7 +75,11 @@ export async function cleanUpAfterUpdate(
       log.warn(`could not remove the installer kept for differential downloads: ${describeError(error)}`);
     });
   }
-  if (ctx.installKind === 'tar.gz' && (await removePreviousInstall(deps.host.execPath()).catch(() => false))) {
-    log.info('removed the previous version left by the last update');
-  }
+  if (ctx.installKind !== 'tar.gz') return;
+  // Housekeeping at start: a copy that cannot be removed must not stop the app, but is reported.
+  const removed = await removePreviousInstall(deps.host.execPath()).catch((error: unknown) => {
+    log.warn(`could not remove the previous version left by the last update: ${describeError(error)}`);
+    return false;
+  });
+  if (removed) log.info('removed the previous version left by the last update');
 }

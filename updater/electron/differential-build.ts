@@ -27,6 +27,7 @@ import { ProgressThrottle } from '../client/progress-throttle.js';
 import type { Chunk, ChunkMap } from '../release/chunk-map.js';
 import { ChunkMismatchError } from './errors.js';
 import { Ahead } from './ahead.js';
+import { cleanupAfterFailure } from '../node-io/cleanup.js';
 import { localReads } from './local-reads.js';
 import { planDifferential, type LocalStep, type Plan, type PlanOptions, type RemoteStep } from './differential-plan.js';
 
@@ -104,13 +105,18 @@ export async function buildFromChunks(request: BuildRequest): Promise<BuildResul
   } catch (error) {
     // A whole file that fails its signed hashes (a local installer changed on disk): start afresh next time.
     const poisoned = error instanceof LengthOrHashMismatchError && !(error instanceof ChunkMismatchError);
-    await (poisoned ? part.discard() : keepOnlyMatchingChunks(part, request.map.chunks))
-      .catch(() => part.discard())
-      .catch(() => undefined); // the build's own error is what the caller needs
-    await part.close().catch(() => undefined);
+    // The build's own error is what the caller needs; a failed clean-up is a warning beside it.
+    await cleanupAfterFailure(error, async () => {
+      try {
+        await (poisoned ? part.discard() : keepOnlyMatchingChunks(part, request.map.chunks));
+      } catch (keepError) {
+        await cleanupAfterFailure(keepError, () => part.discard()); // what cannot be kept goes
+      }
+      await part.close();
+    });
     throw error;
   } finally {
-    await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+    await Promise.all(handles.map((h) => h.close().catch(() => undefined))); // read-only sources: nothing to lose
   }
 }
 
@@ -159,7 +165,7 @@ async function openBases(bases: readonly Basis[]): Promise<FileHandle[]> {
     }
     return handles;
   } catch (error) {
-    await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+    await Promise.all(handles.map((h) => h.close().catch(() => undefined))); // read-only sources: nothing to lose
     throw error;
   }
 }

@@ -71,8 +71,8 @@ function httpUrl(value: unknown, what: string): string {
   let url: URL;
   try {
     url = new URL(value);
-  } catch {
-    throw new ValueError(`${what} ${JSON.stringify(value)} is not an absolute URL`);
+  } catch (error) {
+    throw new ValueError(`${what} ${JSON.stringify(value)} is not an absolute URL`, { cause: error });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new ValueError(`${what} ${JSON.stringify(value)} must be an http(s) URL`);

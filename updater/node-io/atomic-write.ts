@@ -2,11 +2,12 @@
  * Atomic, durable file replacement. node:fs/promises only: this runs in Electron's main
  * process, which must never block on disk.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { StorageError } from '../core/errors.js';
 import { describeError, errorCode } from './error-code.js';
+import { cleanupAfterFailure, removeIfPresent } from './cleanup.js';
 
 export interface WriteFileAtomicOptions {
   /** Permission bits of the new file (before umask). Default 0o666; use 0o600 for secrets. */
@@ -34,7 +35,7 @@ export async function writeFileAtomic(
     await writeAndSync(tempPath, data, options.mode ?? 0o666);
     await rename(tempPath, path);
   } catch (error) {
-    await unlink(tempPath).catch(() => undefined);
+    await cleanupAfterFailure(error, () => removeIfPresent(tempPath)); // a failed removal: a warning beside it
     throw new StorageError(`cannot write ${path}: ${describeError(error)}`, { cause: error });
   }
   if (options.syncDirectory !== false) await fsyncDirectory(dirname(path));
@@ -74,6 +75,6 @@ export async function fsyncDirectory(dir: string): Promise<void> {
       throw new StorageError(`cannot sync directory ${dir}: ${describeError(error)}`, { cause: error });
     }
   } finally {
-    await handle?.close().catch(() => undefined);
+    await handle?.close().catch(() => undefined); // a read-only handle: its close loses nothing
   }
 }

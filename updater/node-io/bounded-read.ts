@@ -27,7 +27,7 @@ export async function readFileBounded(path: string, maxBytes: number): Promise<U
   try {
     return await readAllBounded(handle, path, maxBytes);
   } finally {
-    await handle.close().catch(() => undefined);
+    await handle.close().catch(() => undefined); // a read-only handle: its close loses nothing
   }
 }
 

@@ -6,6 +6,14 @@ export function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** Codes of a path that names nothing (a file gone, a component not a directory, a dangling or looping link). */
+const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'ELOOP']);
+
+/** True if `error` says the path names no file: an answer about the path, not a failure of the disk. */
+export function isAbsent(error: unknown): boolean {
+  return ABSENT.has(errorCode(error) ?? '');
+}
+
 /** The message of an error, or the thrown value as text. */
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -21,6 +21,7 @@ import { CancelledError, StorageError, ValueError } from '../core/errors.js';
 import { readFileBounded } from './bounded-read.js';
 import { describeError, errorCode, isSystemFailure } from './error-code.js';
 import { parseJsonBytes } from './json-bytes.js';
+import { cleanupAfterFailure, removeIfPresent } from './cleanup.js';
 
 export interface LockOptions {
   /** Give up with StorageError after waiting this long (ms). 0 means try once. Default 30,000. */
@@ -85,7 +86,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, options?: 
   try {
     result = await fn();
   } catch (error) {
-    await release().catch(() => undefined); // fn's error is the one that matters
+    await cleanupAfterFailure(error, release); // fn's error is thrown; a failed release is a warning beside it
     throw error;
   }
   await release();
@@ -116,8 +117,9 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
     await handle.writeFile(JSON.stringify(owner));
     await handle.close();
   } catch (error) {
+    // The close may be what failed: a second one can only fail the same way, so it is not reported.
     await handle.close().catch(() => undefined);
-    await unlink(lockPath).catch(() => undefined);
+    await cleanupAfterFailure(error, () => removeIfPresent(lockPath));
     throw new StorageError(`cannot write lock ${lockPath}: ${describeError(error)}`, { cause: error });
   }
   return true;
@@ -182,7 +184,7 @@ function parseOwner(bytes: Uint8Array): LockOwner | undefined {
     if (typeof o.hostname !== 'string' || typeof o.token !== 'string') return undefined;
     return { pid: o.pid as number, hostname: o.hostname, token: o.token, acquiredAt: String(o.acquiredAt ?? '') };
   } catch {
-    return undefined;
+    return undefined; // not JSON: a lock with no readable owner, which the callers handle as such
   }
 }
 

@@ -44,6 +44,8 @@ export interface ApiDeps {
   maxUploadBytes: number;
   /** Unused upload records a repository may hold within the upload grace period (beyond: 429). */
   maxUnusedUploads: number;
+  /** The upload grace period, days (gc's --upload-grace-days): records older than this are gc's and do not count. */
+  uploadGraceDays: number;
   /** Serve the repositories read-only (embedded mode). */
   serveRepositories: boolean;
   /** Fastify's logger options (default: none), unless `log` gives the process logger itself. */

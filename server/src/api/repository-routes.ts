@@ -4,8 +4,7 @@ import { defaultChannelFor, validateVersion } from 'electron-tuf/release';
 import { enqueueChange, getTask, knownRelease, pendingOf, publishedReleases } from '../changes.js';
 import { BadRequestError, NotFoundError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';
-import { DEFAULT_UPLOAD_GRACE_DAYS } from '../gc.js';
-import { checkUploadCap, recordUpload, touchUploads, type UploadCap } from '../upload-records.js';
+import { recordUpload, touchUploads, type UploadCap } from '../upload-records.js';
 import { BOOTSTRAP_BODY_LIMIT, publisherOf, tokenOf, type Api, type ApiDeps } from './app.js';
 import {
   AddRelease,
@@ -24,7 +23,7 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
   // Unused records within the upload grace period count against the cap; older ones are gc's.
   const uploadCap = (): UploadCap => ({
     max: deps.maxUnusedUploads,
-    since: new Date(Date.now() - DEFAULT_UPLOAD_GRACE_DAYS * 86_400_000),
+    since: new Date(Date.now() - deps.uploadGraceDays * 86_400_000),
   });
 
   api.post(
@@ -85,9 +84,10 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
           throw new ServiceError(`an upload may hold at most ${deps.maxUploadBytes} bytes`, 413);
         if (!(request.body instanceof Stream))
           throw new ServiceError('send the installer bytes as application/octet-stream', 415);
-        await checkUploadCap(db, request.params.repo, request.params.sha256, uploadCap());
-        await blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
+        // Recorded first (refused beyond the cap before any bytes are stored); an upload that then
+        // fails leaves a record that gc deletes after the grace period, like an abandoned one.
         await recordUpload(db, request.params.repo, request.params.sha256, length, uploadCap());
+        await blobs.put(request.params.repo, request.params.sha256, length, request.body as Readable);
         return reply.code(201).send({ sha256: request.params.sha256, length });
       },
     );

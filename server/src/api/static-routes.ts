@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { errorCode } from 'electron-tuf/node-io';
 import { cacheControlFor, resolveFile } from 'electron-tuf/publisher';
 import type { Api, ApiDeps } from './app.js';
 
@@ -19,7 +20,13 @@ export function registerStaticRoutes(app: Api, deps: ApiDeps): void {
     if (!m || !NAME.test(m[1])) return reply.code(404).send({ error: 'not found' });
     const base = join(deps.repositories.dataDir, 'repositories', m[1]);
     const file = await resolveFile({ metadata: join(base, 'metadata'), targets: join(base, 'targets') }, m[2]);
-    const info = file ? await stat(file).catch(() => undefined) : undefined;
+    // Gone since it was resolved: a 404; any other failure is the disk's (a 500, logged).
+    const info = file
+      ? await stat(file).catch((error: unknown) => {
+          if (errorCode(error) === 'ENOENT') return undefined;
+          throw error;
+        })
+      : undefined;
     if (!file || !info?.isFile()) return reply.code(404).send({ error: 'not found' });
     reply
       .header('content-length', info.size)

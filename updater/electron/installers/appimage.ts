@@ -4,10 +4,12 @@
  * path holds the old image or the whole new one), then relaunch it.
  */
 import { constants } from 'node:fs';
-import { chmod, copyFile, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, open, rename, stat } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { InstallError } from '../errors.js';
 import { fsyncDirectory, tempPathBeside } from '../../node-io/index.js';
+import { cleanupAfterFailure, removeIfPresent } from '../../node-io/cleanup.js';
+import { describeError, errorCode } from '../../node-io/error-code.js';
 import type { InstallerKind, Platform } from '../../release/index.js';
 import { restartInto, type InstallContext, type Installer } from './types.js';
 
@@ -22,7 +24,10 @@ export class AppImageInstaller implements Installer {
     const target = ctx.host.env().APPIMAGE;
     if (!target || !isAbsolute(target))
       throw new InstallError('$APPIMAGE is not set: this app is not running as an AppImage');
-    const current = await stat(target).catch(() => undefined);
+    const current = await stat(target).catch((error: unknown) => {
+      if (errorCode(error) === 'ENOENT') return undefined; // reported as not a file below
+      throw new InstallError(`cannot inspect $APPIMAGE ${target}: ${describeError(error)}`, { cause: error });
+    });
     if (!current?.isFile()) throw new InstallError(`$APPIMAGE ${target} is not a file`);
     const temp = tempPathBeside(target);
     try {
@@ -32,12 +37,17 @@ export class AppImageInstaller implements Installer {
       await syncFile(temp);
       await rename(temp, target);
     } catch (error) {
-      await unlink(temp).catch(() => undefined);
+      await cleanupAfterFailure(error, () => removeIfPresent(temp));
       throw new InstallError(`cannot replace ${target}: ${error instanceof Error ? error.message : String(error)}`, {
         cause: error,
       });
     }
-    await fsyncDirectory(dirname(target)).catch(() => undefined);
+    // Replaced: a failed directory sync only risks the rename after a power loss. Not fatal, but said.
+    await fsyncDirectory(dirname(target)).catch((error: unknown) => {
+      ctx.log.warn(
+        `installed ${ctx.version}, but the directory of ${target} could not be synced: ${describeError(error)}`,
+      );
+    });
     ctx.log.info(`installed ${ctx.version} as ${target}`);
     restartInto(ctx, target);
   }

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { TufError } from '../../core/errors.js';
+import { errorCode } from '../../node-io/index.js';
 import { InstallError } from '../errors.js';
 import type { InstallerKind, Platform } from '../../release/index.js';
 import { DEFAULT_EXTRACT_LIMITS, extractTarGz, type ExtractLimits } from './tar-extract.js';
@@ -116,9 +117,18 @@ export async function swapDirectories(
 export async function removePreviousInstall(execPath: string): Promise<boolean> {
   const installDir = dirname(execPath);
   const old = previousInstallDir(installDir);
-  const oldExe = await stat(join(old, basename(execPath))).catch(() => undefined);
-  if (!oldExe?.isFile()) return false;
-  await rm(old, { recursive: true, force: true });
+  let oldExe;
+  try {
+    oldExe = await stat(join(old, basename(execPath)));
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false; // no previous version left
+    throw new InstallError(`cannot inspect the previous version in ${old}: ${messageOf(error)}`, { cause: error });
+  }
+  if (!oldExe.isFile()) return false;
+  await rm(old, { recursive: true, force: true }).catch((error: unknown) => {
+    throw new InstallError(`cannot remove the previous version in ${old}: ${messageOf(error)}`, { cause: error });
+  });
   return true;
 }
 
@@ -129,7 +139,7 @@ async function appRootOf(extracted: string): Promise<string> {
 }
 
 async function checkExecutable(path: string, exeName: string): Promise<void> {
-  const s = await stat(path).catch(() => undefined);
+  const s = await stat(path).catch(() => undefined); // unreadable counts as missing: the refusal below says so
   if (!s?.isFile() || (s.mode & 0o111) === 0) {
     throw new InstallError(`the update has no executable ${exeName}: refusing to install an app that could not start`);
   }

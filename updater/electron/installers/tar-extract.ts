@@ -265,7 +265,7 @@ class ExtractedTree {
     if (this.symlinks.length === 0) return;
     const realRoot = await realpath(this.root);
     for (const rel of this.symlinks) {
-      const real = await realpath(this.abs(rel)).catch(() => undefined);
+      const real = await realpath(this.abs(rel)).catch(() => undefined); // dangling or looping: refused below
       if (!real || (real !== realRoot && !real.startsWith(realRoot + sep))) {
         throw new DeserializationError(`symlink ${rel} does not resolve to a file inside the archive`);
       }
