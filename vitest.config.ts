@@ -5,6 +5,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'server/test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
+    // Byte arrays compared in one call, not key by key (seconds per MiB): test/helpers/bytes-equality.ts.
+    setupFiles: ['test/helpers/bytes-equality.ts'],
     // Builds and services first, so no fork ends the run alone on one (test/helpers/sequencer.ts).
     sequence: { sequencer: SlowFirstSequencer },
     // Sized for a 2-core machine also running another suite: a test that needs this long is hung,

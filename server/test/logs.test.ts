@@ -1,13 +1,22 @@
 /** Structured logs (pino JSON lines) never hold a token, whatever the request did or a caller logged. */
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, tempDir } from '../../test/publisher/helpers.js';
 import { loggerOptions, startEmbedded, type RunningServer } from '../src/index.js';
 import { processLogger } from '../src/ops/log.js';
 import { newToken } from '../src/tokens.js';
-import { call } from './helpers.js';
+import { call, newPgliteDir } from './helpers.js';
 
 let server: RunningServer | undefined;
+let data: string;
+
+// The run's initialised PGlite, copied (initdb, which crash.test.ts covers, is no part of
+// logging); in a hook, as the first file to ask makes it: a minute or more on a loaded machine.
+beforeAll(async () => {
+  data = await tempDir('etuf-logs-');
+  await newPgliteDir(join(data, 'db'));
+}, 300_000);
 
 afterAll(async () => {
   await server?.close();
@@ -25,7 +34,7 @@ describe('logs', () => {
     });
     const adminToken = newToken();
     server = await startEmbedded({
-      data: await tempDir('etuf-logs-'),
+      data,
       port: 0,
       adminToken,
       env: {},

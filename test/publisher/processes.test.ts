@@ -8,7 +8,7 @@ import { watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { parseChannelIndex } from '../../updater/release/index.js';
+import { CHANNEL_INDEX_MAX_RELEASES, parseChannelIndex } from '../../updater/release/index.js';
 import { serveRepository, verifyRepository } from '../../publisher/index.js';
 import { cleanupTemp, exists, makeRepo, ourClient, tempDir, writeInstaller } from './helpers.js';
 import { parseDoc } from '../helpers/metadata-doc.js';
@@ -16,7 +16,12 @@ import { parseDoc } from '../helpers/metadata-doc.js';
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist', 'publisher', 'cli', 'main.js');
 const CONCURRENT = 8;
-const KILL_TRIALS = 28;
+/**
+ * Four kinds of kill moment, five each. 20 trials, plus the warm-up add, publish 21 releases:
+ * more than the channel index keeps (CHANNEL_INDEX_MAX_RELEASES), so its trimming is covered.
+ */
+const KILL_KINDS = 4;
+const KILL_TRIALS = 20;
 const children = new Set<ChildProcess>();
 
 // dist/ is built once before the tests by test/helpers/global-setup.ts.
@@ -144,15 +149,20 @@ it(`kill -9 at random moments during add (${KILL_TRIALS} trials): the repository
   const lockedMs = Number(/publish (\d+) ms/.exec(warmup.run.stdout)![1]);
   const outcomes = { killed: 0, finished: 0, killedHoldingLock: 0 };
   const published = ['0.1.0'];
+  const perKind = KILL_TRIALS / KILL_KINDS;
   for (let i = 0; i < KILL_TRIALS; i++) {
     const version = `0.2.${i}`;
     const file = await writeInstaller(installers, `app-${version}.tar.gz`, 2_000_000);
+    // Stratified: the n-th trial of a kind kills at a random moment in the n-th of `perKind`
+    // equal slices of its span (stretched by 1.2 to also land just after it), so few trials
+    // still cover the whole span.
+    const at = (span: number): number => ((Math.floor(i / KILL_KINDS) + Math.random()) / perKind) * span * 1.2;
     const kill: Kill = [
-      { afterMs: Math.random() * warmup.run.ms * 1.2 },
-      { afterMs: Math.random() * lockedMs * 1.2, afterEventIn: r.repo, eventName: '.publish.lock' },
-      { afterMs: Math.random() * warmup.writeMs * 1.2, afterEventIn: metadataDir },
-      { afterMs: Math.random() * warmup.writeMs * 1.2, afterEventIn: metadataDir },
-    ][i % 4];
+      { afterMs: at(warmup.run.ms) },
+      { afterMs: at(lockedMs), afterEventIn: r.repo, eventName: '.publish.lock' },
+      { afterMs: at(warmup.writeMs), afterEventIn: metadataDir },
+      { afterMs: at(warmup.writeMs), afterEventIn: metadataDir },
+    ][i % KILL_KINDS];
     const killed = await runCli(addArgs(version, file), r.dir, kill);
     outcomes[killed.signal === 'SIGKILL' ? 'killed' : 'finished']++;
     if (killed.signal === 'SIGKILL' && (await exists(join(r.repo, '.publish.lock')))) outcomes.killedHoldingLock++;
@@ -168,7 +178,8 @@ it(`kill -9 at random moments during add (${KILL_TRIALS} trials): the repository
   }
   expect(outcomes.killed).toBeGreaterThan(KILL_TRIALS / 2);
   expect(outcomes.killedHoldingLock).toBeGreaterThan(0);
-  expect(await stableIndexVersions(r.repo, r.trustedRoot)).toEqual(published.slice(0, 20));
+  expect(published.length).toBeGreaterThan(CHANNEL_INDEX_MAX_RELEASES);
+  expect(await stableIndexVersions(r.repo, r.trustedRoot)).toEqual(published.slice(0, CHANNEL_INDEX_MAX_RELEASES));
   // Nothing the killed processes left behind survives a completed command.
   expect(await exists(join(r.repo, '.publish.lock'))).toBe(false);
   expect(await readdir(join(r.repo, '.incoming'))).toEqual([]);
