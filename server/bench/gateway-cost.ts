@@ -12,7 +12,6 @@
  * 300), BENCH_GW_CONCURRENCY (32), BENCH_GW_SIZE (bytes, 1,024). The gateway is the one
  * test/helpers/radosgw.ts starts or reuses (ETUF_S3_DIR, ETUF_S3_PORT, ETUF_S3_MON_PORT).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -20,6 +19,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/
 import { eachConcurrently } from 'electron-tuf/publisher';
 import { S3_DIR } from '../../test/helpers/radosgw.js';
 import { s3Fixture } from '../test/s3-helpers.js';
+import { cpuOf, cpuSpent, ownCpuMs, sum } from './proc-cpu.js';
 
 export interface GatewayCostOptions {
   requests: number;
@@ -43,10 +43,8 @@ export interface GatewayCost {
   idleMsPerSecond: number;
 }
 
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
 /** The gateway's daemons: pid file name (without .pid) -> pid. */
-async function daemons(): Promise<Map<string, number>> {
+export async function gatewayPids(): Promise<Map<string, number>> {
   const run = join(S3_DIR, 'run');
   const pids = new Map<string, number>();
   for (const f of await readdir(run)) {
@@ -56,29 +54,9 @@ async function daemons(): Promise<Map<string, number>> {
   return pids;
 }
 
-/** utime + stime of a process (all its threads), in ms. */
-async function processCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces, in parentheses): state is field 3,
-  // utime field 14, stime field 15 (proc(5)).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
-
-async function snapshot(pids: Map<string, number>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [name, pid] of pids) out[name] = await processCpuMs(pid);
-  return out;
-}
-
-const clientMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
 export async function measureGatewayCost(o: GatewayCostOptions): Promise<GatewayCost> {
   const fx = await s3Fixture();
-  const pids = await daemons();
+  const pids = await gatewayPids();
   const body = randomBytes(o.size);
   const key = (i: number): string => `${fx.prefix}/cost/${i}`;
   const requests: Record<KindCost['kind'], (i: number) => Promise<void>> = {
@@ -103,27 +81,23 @@ export async function measureGatewayCost(o: GatewayCostOptions): Promise<Gateway
         await requests.get(i);
       },
     );
-    const idleBefore = await snapshot(pids);
+    const idleBefore = await cpuOf(pids);
     const idleStarted = performance.now();
     await new Promise((r) => setTimeout(r, 3000));
-    const idleAfter = await snapshot(pids);
-    const idleMs = Object.keys(idleAfter).reduce((s, n) => s + idleAfter[n] - idleBefore[n], 0);
+    const idleMs = sum(cpuSpent(idleBefore, await cpuOf(pids)));
     const idleMsPerSecond = idleMs / ((performance.now() - idleStarted) / 1000);
 
     const kinds: KindCost[] = [];
     const indexes = Array.from({ length: o.requests }, (_, i) => i);
     for (const kind of ['put', 'get', 'head'] as const) {
-      const before = await snapshot(pids);
-      const client = clientMs();
+      const before = await cpuOf(pids);
+      const client = ownCpuMs();
       const started = performance.now();
       await eachConcurrently(indexes, o.concurrency, requests[kind]);
       const wallMs = performance.now() - started;
-      const clientUsed = clientMs() - client;
-      const after = await snapshot(pids);
-      const daemonMs: Record<string, number> = {};
-      for (const name of Object.keys(after)) daemonMs[name] = after[name] - before[name];
-      const gatewayMs = Object.values(daemonMs).reduce((s, v) => s + v, 0);
-      kinds.push({ kind, requests: o.requests, wallMs, daemonMs, gatewayMs, clientMs: clientUsed });
+      const clientMs = ownCpuMs() - client;
+      const daemonMs = cpuSpent(before, await cpuOf(pids));
+      kinds.push({ kind, requests: o.requests, wallMs, daemonMs, gatewayMs: sum(daemonMs), clientMs });
     }
     return { kinds, idleMsPerSecond };
   } finally {
