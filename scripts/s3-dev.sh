@@ -100,7 +100,7 @@ mon max pg per osd = 1000
 # The cluster log stays in this cluster's directory (default: the shared /var/log/ceph).
 mon cluster log file = $DIR/log/\$cluster.\$channel.log
 # Speed (measured with server/bench/gateway-cost.ts; docs/server.md, "Tuning the gateway").
-# The monitor commits a change after 1 s by default: 0.1 s brings the start from ~22 s to ~8 s
+# The monitor commits a change after 1 s by default: 0.1 s brings the start from 16-36 s to 6-8 s
 # (every pool the gateway creates, the OSD's boot, are monitor commits).
 paxos propose interval = 0.1
 paxos min wait = 0.01
