@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { addTargets } from 'electron-tuf/publisher';
+import { cpuOf, cpuSpent, ownCpuMs, sum } from './proc-cpu.js';
 import { cleanupTemp, makeRepo, tempDir } from '../../test/publisher/helpers.js';
 import { newToken } from '../src/tokens.js';
 import { addRelease, bootstrapBody, call, installerBytes, settled } from '../test/helpers.js';
@@ -50,6 +51,8 @@ export interface BenchStorage {
   env: Record<string, string>;
   /** Fills repository `name` with `targets` as this storage holds them (metadata and objects). */
   fill(name: string, keys: string, targets: FillerTarget[], databaseUrl: string): Promise<string>;
+  /** The storage's own processes on this machine (name -> pid), whose CPU the burst reports. */
+  processes?(): Promise<Map<string, number>>;
 }
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -213,13 +216,37 @@ export async function runServiceBench(o: ServiceBenchOptions): Promise<void> {
     );
 
     const total = o.requests * o.artifacts;
+    // CPU of the burst: the service's processes, this process (the clients), the storage's own.
+    const service = new Map(children.map((c, i) => [`${['api', 'worker', 'worker', 'scheduler'][i]}-${i}`, c.pid!]));
+    const storage = (await o.storage?.processes?.()) ?? new Map<string, number>();
+    const cpuBefore = { service: await cpuOf(service), storage: await cpuOf(storage), clients: ownCpuMs() };
     const r = await burst(b, 'app', '1', o.requests, o.artifacts);
+    const serviceMs = cpuSpent(cpuBefore.service, await cpuOf(service));
+    const storageMs = cpuSpent(cpuBefore.storage, await cpuOf(storage));
+    const clientsMs = ownCpuMs() - cpuBefore.clients;
     o.record(
       `${label}burst ${o.requests} clients x ${o.artifacts} adds, all published`,
       Math.round(r.ms),
       'ms',
       `${r.succeeded}/${total} succeeded, all accepted after ${Math.round(r.acceptedMs)} ms, ${(r.ms / total).toFixed(1)} ms per artifact; ${load()}`,
     );
+    const seconds = (ms: Record<string, number>): string =>
+      Object.entries(ms)
+        .map(([name, v]) => `${name} ${(v / 1000).toFixed(1)}`)
+        .join(', ');
+    o.record(
+      `${label}burst: CPU of the service's processes and the clients`,
+      Number(((sum(serviceMs) + clientsMs) / 1000).toFixed(1)),
+      's',
+      `${seconds(serviceMs)}, clients (the bench) ${(clientsMs / 1000).toFixed(1)}`,
+    );
+    if (storage.size > 0)
+      o.record(
+        `${label}burst: CPU of the storage's processes`,
+        Number((sum(storageMs) / 1000).toFixed(1)),
+        's',
+        seconds(storageMs),
+      );
 
     for (const size of o.sizes) {
       const name = `scale-${size}`;

@@ -10,6 +10,7 @@ import { openPostgres } from '../src/db.js';
 import { probeConditionalWrites } from '../src/storage/probe.js';
 import { S3Repositories } from '../src/storage/s3-repositories.js';
 import { s3Fixture } from '../test/s3-helpers.js';
+import { gatewayPids } from './gateway-cost.js';
 import type { BenchStorage, FillerTarget } from './publish.js';
 
 /**
@@ -21,6 +22,7 @@ export async function s3BenchStorage(maxObjects = Number.POSITIVE_INFINITY): Pro
   return {
     label: 's3',
     env: { ...fx.env, ELECTRON_TUF_STORAGE: fx.storage },
+    processes: gatewayPids,
     async fill(name: string, keys: string, targets: FillerTarget[], databaseUrl: string): Promise<string> {
       const db = await openPostgres(databaseUrl);
       const bucket = fx.serviceBucket();
