@@ -39,14 +39,26 @@ export const CHUNK_MAP_KINDS: ReadonlySet<InstallerKind> = new Set<InstallerKind
   'nsis',
 ]);
 
-/** Whether an installer of `kind` gets a chunk map, unless maps are turned off. */
+/**
+ * Installers smaller than this get no chunk map, whatever their kind (docs/differential-updates.md,
+ * "Which installers"): at most 128 chunks of the 8 KiB average, a full download of under 1 MiB
+ * costs less than the differential path's two map downloads and range requests, and the map
+ * would be a second target (two more objects, one more entry in signed metadata) for every such
+ * installer. Real Electron installers are 50 MB and more. Applied here, in staging, so the CLI,
+ * the electron-builder hook, the library and the service agree.
+ */
+export const CHUNK_MAP_MIN_BYTES = 1024 * 1024;
+
+/** Whether an installer of `kind` gets a chunk map, unless maps are turned off (and if it is large enough: stageInstaller). */
 export function wantsChunkMap(kind: InstallerKind, enabled = true): boolean {
   return enabled && CHUNK_MAP_KINDS.has(kind);
 }
 
 /**
  * Hashes and copies an installer into .incoming as `hashAndCopy` does and, with `chunkMap`,
- * chunks the same bytes in the same pass and stages its chunk map beside it (`.chunkMap`).
+ * chunks the same bytes in the same pass and stages its chunk map beside it (`.chunkMap`),
+ * unless the installer turns out smaller than CHUNK_MAP_MIN_BYTES (decided on the bytes read,
+ * not on a size looked up before).
  */
 export async function stageInstaller(
   paths: RepositoryPaths,
@@ -57,6 +69,7 @@ export async function stageInstaller(
   if (!chunkMap) return hashAndCopy(paths, source, undefined, options);
   const chunker = new Chunker();
   const incoming = await hashAndCopy(paths, source, (bytes) => chunker.push(bytes), options);
+  if (incoming.length < CHUNK_MAP_MIN_BYTES) return incoming;
   try {
     const map: ChunkMap = {
       format: CHUNK_MAP_FORMAT,

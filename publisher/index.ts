@@ -60,7 +60,7 @@ export {
 } from './target-store.js';
 export { cleanupAfter, cleanupAfterFailure } from './cleanup.js';
 export { eachConcurrently } from './concurrency.js';
-export { CHUNK_MAP_KINDS, chunkMapProblems, stageInstaller, wantsChunkMap } from './chunk-maps.js';
+export { CHUNK_MAP_KINDS, CHUNK_MAP_MIN_BYTES, chunkMapProblems, stageInstaller, wantsChunkMap } from './chunk-maps.js';
 export { Chunker, chunkBytes, DEFAULT_CHUNKING, describeChunking, type ChunkingParameters } from './chunker.js';
 export { DiskStorage, checkRemovable, type Prepared, type RepositoryStorage, type StorageArea } from './storage.js';
 export {

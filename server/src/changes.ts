@@ -85,12 +85,19 @@ export async function enqueueChange(
 ): Promise<string> {
   const taskId = randomUUID();
   // One statement (atomic on its own): one database round trip per accepted change, not four.
-  await db.query(
-    `WITH task AS (INSERT INTO tasks (id, repository, kind, state) VALUES ($1, $2, $3, 'pending') RETURNING id)
-     INSERT INTO changes (repository, task_id, kind, payload) SELECT $2, id, $3, $4 FROM task`,
-    [taskId, repository, kind, JSON.stringify(payload)],
-  );
+  await db.query(`WITH ${queueChangeSql('TRUE')} SELECT 1`, [taskId, repository, kind, JSON.stringify(payload)]);
   return taskId;
+}
+
+/**
+ * Common table expressions queuing a change when `condition` (SQL) holds: a pending task $1 of
+ * repository $2 and kind $3, and its change with payload $4 (JSON). `queued` returns the task id
+ * (no row when the condition does not hold). For statements that check something first in the
+ * same round trip (upload-records.ts).
+ */
+export function queueChangeSql(condition: string): string {
+  return `task AS (INSERT INTO tasks (id, repository, kind, state) SELECT $1, $2, $3, 'pending' WHERE ${condition} RETURNING id),
+     queued AS (INSERT INTO changes (repository, task_id, kind, payload) SELECT $2, id, $3, $4 FROM task RETURNING task_id)`;
 }
 
 interface ChangeRow {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ourClient, tempDir, tufJsClient, type TestRepo } from '../../test/publisher/helpers.js';
 import { parseChunkMap } from '../../updater/release/index.js';
+import { CHUNK_MAP_MIN_BYTES } from 'electron-tuf/publisher';
 import { installerBytes, settled, sha256, startPublishingServer, stopTestServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
@@ -21,7 +22,7 @@ afterAll(() => stopTestServer(server));
 describe('repo commands with --server', () => {
   it('adds two releases (waiting, then --no-wait), lists them, and both clients download the newest', async () => {
     const v1 = installerBytes('cli-1');
-    const v2 = installerBytes('cli-2', 30_000);
+    const v2 = installerBytes('cli-2', CHUNK_MAP_MIN_BYTES); // large enough for a chunk map
     await writeFile(join(work, 'App-1.0.0.zip'), v1);
     await writeFile(join(work, 'App-2.0.0.zip'), v2);
     const first = cli(work);

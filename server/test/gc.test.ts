@@ -9,7 +9,7 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiskStorage, repositoryPaths, verifyRepository } from 'electron-tuf/publisher';
+import { CHUNK_MAP_MIN_BYTES, DiskStorage, repositoryPaths, verifyRepository } from 'electron-tuf/publisher';
 import { ourClient, tempDir, type TestRepo } from '../../test/publisher/helpers.js';
 import { BlobStore } from '../src/blobs.js';
 import { collectRepository } from '../src/gc.js';
@@ -69,8 +69,8 @@ async function indexFilesNamedByTargets(): Promise<string[]> {
 const releaseFiles = (r: { targets: string[]; indexes: string[] }): string[] =>
   r.targets.filter((t) => !r.indexes.includes(t));
 
-async function publish(version: string, seed = version): Promise<Buffer> {
-  const bytes = installerBytes(`gc-${seed}`);
+async function publish(version: string, seed = version, size?: number): Promise<Buffer> {
+  const bytes = installerBytes(`gc-${seed}`, size);
   const a = await addRelease(server, server.adminToken, 'app', { version, files: { [`App-${version}.zip`]: bytes } });
   expect(a.status).toBe(202);
   expect((await settled(server, server.adminToken, a.body.task)).body.state).toBe('succeeded');
@@ -139,7 +139,7 @@ describe('gc', () => {
   }, 180_000);
 
   it("deletes a yanked release's files only after the grace period, and never a listed one", async () => {
-    const bytes = await publish('3.0.0');
+    const bytes = await publish('3.0.0', '3.0.0', CHUNK_MAP_MIN_BYTES); // large enough for a chunk map
     await publish('3.1.0');
     const yank = await call(server, 'DELETE', '/api/v1/repositories/app/releases/3.0.0', { token: server.adminToken });
     expect(yank.status).toBe(202);
@@ -171,8 +171,9 @@ describe('gc', () => {
     });
     expect(releaseFiles(run).sort()).toEqual(releaseFiles(dry).sort());
     expect(await readdir(targets)).toEqual([]);
-    // The release still published is untouched, and the tree verifies.
-    expect((await readdir(join(server.data, 'repositories', 'app', 'targets', '3.1.0'))).length).toBe(4);
+    // The release still published is untouched (its installer under both names: too small for a
+    // chunk map), and the tree verifies.
+    expect((await readdir(join(server.data, 'repositories', 'app', 'targets', '3.1.0'))).length).toBe(2);
     expect((await verifyRepository({ repo: join(server.data, 'repositories', 'app') })).problems).toEqual([]);
     const again = await collectRepository(server.db, repositories, 'app', { keepSnapshots: KEEP, now: later });
     expect(releaseFiles(again)).toEqual([]);

@@ -55,6 +55,18 @@ describe('logs', () => {
     expect((await call(server, 'GET', '/readyz', { token: adminToken })).status).toBe(200);
     expect((await call(server, 'GET', '/metrics', { token: adminToken })).status).toBe(200);
     expect(lines.length).toBeGreaterThan(4);
+    // One line per request, when answered: method, URL, status and time (no separate incoming line).
+    const requests = lines
+      .map((l) => JSON.parse(l) as { msg: string; req?: { method: string; url: string }; res?: { statusCode: number } })
+      .filter((l) => l.msg === 'request completed' || l.msg === 'incoming request');
+    expect(requests.map((l) => [l.msg, l.req?.method, l.req?.url, l.res?.statusCode])).toEqual([
+      ['request completed', 'POST', '/api/v1/tokens', 201],
+      ['request completed', 'GET', '/api/v1/repositories', 401],
+      ['request completed', 'GET', '/api/v1/repositories', 200],
+      ['request completed', 'POST', '/api/v1/tokens', 400],
+      ['request completed', 'GET', '/readyz', 200],
+      ['request completed', 'GET', '/metrics', 200],
+    ]);
     for (const line of lines) {
       expect(() => JSON.parse(line) as unknown).not.toThrow();
       for (const secret of [adminToken, unknown, made.body.token]) expect(line).not.toContain(secret);

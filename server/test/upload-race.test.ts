@@ -164,7 +164,7 @@ describe.each(['disk', 's3'] as const)('uploads on %s storage', (kind) => {
       expect(answer.status).toBe(400);
       expect(answer.body.error).toMatch(/installer App-2\.0\.0\.zip: upload its 3000 bytes .* first/);
       expect(await stored('race', bytes)).toBe(false);
-      // Nothing was queued (the refused add's re-inserted row went with its transaction), nothing failed.
+      // Nothing was queued (the refused add found its upload's row gone), nothing failed.
       const tasks = await api.db.query<{ state: string }>(`SELECT state FROM tasks WHERE repository = 'race'`);
       expect(tasks.map((t) => t.state)).toEqual(['succeeded']);
       expect(await rowsOf('race')).not.toContain(sha256(bytes));

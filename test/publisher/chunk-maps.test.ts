@@ -1,7 +1,7 @@
 /**
  * Chunk maps in the release workflow (publisher/chunk-maps.ts, chunk-map-edits.ts): `repo add`
  * publishes a signed map beside each zip, tar.gz, AppImage and NSIS installer and names it in the
- * installer's custom; re-adds, `--no-chunk-map`, replacing, staging changes and yanks keep the
+ * installer's custom (from CHUNK_MAP_MIN_BYTES on); re-adds, `--no-chunk-map`, replacing, staging changes and yanks keep the
  * two together; `repo verify` catches a map that does not describe its installer. Both our
  * client and tuf-js download the map as a target.
  */
@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   addRelease,
   addTargets,
+  CHUNK_MAP_MIN_BYTES,
   editRepository,
   removeRelease,
   serveRepository,
@@ -71,7 +72,7 @@ for (const bins of [0, 16]) {
       r = await makeRepo({ bins });
       server = await serveRepository({ repo: r.repo });
       dir = await tempDir('etuf-in-');
-      zip = syntheticInstaller(1024 * 1024, `zip ${bins}`);
+      zip = syntheticInstaller(CHUNK_MAP_MIN_BYTES, `zip ${bins}`); // the smallest that gets a map
       zipFile = join(dir, 'app-1.0.0-linux-x64.zip');
       debFile = join(dir, 'app-1.0.0-linux-x64.deb');
       await writeFile(zipFile, zip);
@@ -129,7 +130,7 @@ for (const bins of [0, 16]) {
       expect(staged).toMatchObject({ stagingPercentage: 40, chunkMap: ZIP_MAP });
 
       const otherFile = join(dir, 'app-1.0.0-linux-x64-b.zip');
-      const other = syntheticInstaller(700 * 1024, 'other zip');
+      const other = syntheticInstaller(1200 * 1024, 'other zip');
       await writeFile(otherFile, other);
       const replaced = await addRelease({ repo: r.repo, keys: r.keys, files: [otherFile], ...base, replace: true });
       expect(replaced.replaced).toEqual([ZIP]);
@@ -143,6 +144,20 @@ for (const bins of [0, 16]) {
       const removed = await removeRelease({ repo: r.repo, keys: r.keys, version: '1.0.0', env: {} });
       expect(removed.removed.map((x) => x.path).sort()).toEqual(['1.0.0/app-1.0.0-linux-x64-b.zip', DEB].sort());
       expect(await targetInfo(server, r, otherMap)).toBeUndefined();
+      expect((await verifyRepository({ repo: r.repo })).problems).toEqual([]);
+    });
+
+    it('makes no map for a zip smaller than CHUNK_MAP_MIN_BYTES, and drops the map of one that shrank', async () => {
+      await add();
+      expect(readCustom((await targetInfo(server, r, ZIP))!)?.chunkMap).toBe(ZIP_MAP);
+      await writeFile(zipFile, syntheticInstaller(CHUNK_MAP_MIN_BYTES - 1, `small zip ${bins}`));
+      const small = await add({ force: true });
+      expect(small.targets.map((t) => [t.path, t.status, t.chunkMap])).toEqual([
+        [ZIP, 'replaced', undefined],
+        [DEB, 'unchanged', undefined],
+      ]);
+      expect(readCustom((await targetInfo(server, r, ZIP))!)?.chunkMap).toBeUndefined();
+      expect(await targetInfo(server, r, ZIP_MAP)).toBeUndefined();
       expect((await verifyRepository({ repo: r.repo })).problems).toEqual([]);
     });
 
@@ -203,7 +218,7 @@ describe('repo add --no-chunk-map (CLI)', () => {
     const dir = await tempDir();
     const { run, out } = cli(dir);
     expect(await run('repo', 'init', 'repo', '--keys', 'keys')).toBe(0);
-    await writeFile(join(dir, 'app.zip'), syntheticInstaller(200 * 1024, 'cli'));
+    await writeFile(join(dir, 'app.zip'), syntheticInstaller(CHUNK_MAP_MIN_BYTES, 'cli'));
     const args = repoAdd('app.zip', '2.0.0');
     const targetsOf = async (version: number) =>
       (

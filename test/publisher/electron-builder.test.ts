@@ -16,7 +16,7 @@ import {
   type ArtifactEventLike,
   type ElectronBuilderHooks,
 } from '../../publisher/electron-builder.js';
-import { rotateKeys, serveRepository, verifyRepository } from '../../publisher/index.js';
+import { CHUNK_MAP_MIN_BYTES, rotateKeys, serveRepository, verifyRepository } from '../../publisher/index.js';
 import { TufError, ValueError } from '../../updater/core/errors.js';
 import { parseChannelIndex } from '../../updater/release/index.js';
 import { readEmbeddedRoot, readEmbeddedSettings } from '../../updater/electron/embedded-config.js';
@@ -305,8 +305,9 @@ describe('afterAllArtifactBuild', () => {
     const build = fakeBuild({ projectDir: out, version: '1.4.0' });
     await build.pack(hooks, ARCH.x64, join(out, 'linux-unpacked'));
     await build.pack(hooks, ARCH.arm64, join(out, 'linux-arm64-unpacked'));
-    const x64 = await writeInstaller(out, 'demo-1.4.0-linux-x64.tar.gz');
-    const arm64 = await writeInstaller(out, 'demo-1.4.0-linux-arm64.tar.gz');
+    // Large enough for chunk maps: the hook makes them as `repo add` does.
+    const x64 = await writeInstaller(out, 'demo-1.4.0-linux-x64.tar.gz', CHUNK_MAP_MIN_BYTES);
+    const arm64 = await writeInstaller(out, 'demo-1.4.0-linux-arm64.tar.gz', CHUNK_MAP_MIN_BYTES);
     const blockmap = await writeInstaller(out, 'demo-1.4.0.AppImage.blockmap');
     await build.artifact(x64, ARCH.x64, 'tar.gz');
     await build.artifact(arm64, ARCH.arm64, 'tar.gz');

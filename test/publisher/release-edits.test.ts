@@ -9,7 +9,13 @@ import { StorageError } from '../../updater/core/errors.js';
 import type { TargetFile } from '../../updater/core/metadata.js';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
-import { addRelease, DiskStorage, editRepository, verifyRepository } from '../../publisher/index.js';
+import {
+  addRelease,
+  CHUNK_MAP_MIN_BYTES,
+  DiskStorage,
+  editRepository,
+  verifyRepository,
+} from '../../publisher/index.js';
 import { runRepoCommand } from '../../publisher/cli/repo-commands.js';
 import { targetFilePath, repositoryPaths } from '../../publisher/layout.js';
 import { parseChannelIndex } from '../../updater/release/index.js';
@@ -23,7 +29,8 @@ const base = { version: '1.2.0', platform: 'linux', arch: 'x64', env: {} };
 
 beforeEach(async () => {
   r = await makeRepo();
-  const first = await writeInstaller(r.dir, 'MyApp-1.0.0.tar.gz', 3000);
+  // Large enough for a chunk map: a replaced installer must take its map along.
+  const first = await writeInstaller(r.dir, 'MyApp-1.0.0.tar.gz', CHUNK_MAP_MIN_BYTES);
   await addRelease({ repo: r.repo, keys: r.keys, files: [first], ...base });
 });
 
@@ -80,7 +87,7 @@ it('refuses a second installer of the same kind for a published release, and cha
 });
 
 it("--replace publishes the new installer in the old one's place, with a warning about the named version", async () => {
-  const second = await writeInstaller(r.dir, 'MyApp-1.1.0.tar.gz', 3000, 'other bytes');
+  const second = await writeInstaller(r.dir, 'MyApp-1.1.0.tar.gz', CHUNK_MAP_MIN_BYTES, 'other bytes');
   const run = await cli([
     'add',
     r.repo,

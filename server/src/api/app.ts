@@ -81,8 +81,19 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     bodyLimit: BODY_LIMIT,
     ...(loggerInstance ? { loggerInstance } : { logger: deps.logger ?? false }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // One log line per request, when answered (below), not Fastify's two (incoming, completed):
+    // under a burst of adds the API's log lines were about 6 % of its CPU (profiled, issue 14).
+    disableRequestLogging: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorateRequest('token', null);
+  app.addHook('onResponse', (request, reply, done) => {
+    const req = { method: request.method, url: request.url, remoteAddress: request.ip };
+    request.log.info(
+      { req, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      'request completed',
+    );
+    done();
+  });
 
   await app.register(swagger, {
     openapi: {

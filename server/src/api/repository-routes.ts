@@ -4,7 +4,7 @@ import { defaultChannelFor, validateVersion } from 'electron-tuf/release';
 import { enqueueChange, getTask, knownRelease, pendingOf, publishedReleases } from '../changes.js';
 import { BadRequestError, NotFoundError, ServiceError } from '../errors.js';
 import { requireAdmin, requireChannelFor, requirePublish } from '../tokens.js';
-import { recordUpload, touchUploads, type UploadCap } from '../upload-records.js';
+import { queueAddOfUploads, recordUpload, type UploadCap } from '../upload-records.js';
 import { BOOTSTRAP_BODY_LIMIT, publisherOf, tokenOf, type Api, type ApiDeps } from './app.js';
 import {
   AddRelease,
@@ -107,16 +107,17 @@ export async function registerRepositoryRoutes(api: Api, deps: ApiDeps): Promise
         if (names.has(i.name)) throw new BadRequestError(`installer ${i.name} is given twice`);
         names.add(i.name);
       }
-      // The uploads' rows are touched before their objects are checked, in the transaction that
-      // queues the add: a gc deleting one finishes first (and the check fails here, up front), or
-      // sees this add and keeps it (upload-records.ts). The worker never finds an upload gone.
-      const task = await db.transaction(async (tx) => {
-        await touchUploads(tx, repo, b.installers);
-        for (const i of b.installers)
-          if (!(await deps.blobs.has(repo, i.sha256, i.length)))
-            throw new BadRequestError(`installer ${i.name}: upload its ${i.length} bytes (SHA-256 ${i.sha256}) first`);
-        return enqueueChange(tx, repo, 'add', { ...b, version, channel });
-      });
+      const missing = (i: { name: string; length: number; sha256: string }): BadRequestError =>
+        new BadRequestError(`installer ${i.name}: upload its ${i.length} bytes (SHA-256 ${i.sha256}) first`);
+      for (const i of b.installers) if (!(await deps.blobs.has(repo, i.sha256, i.length))) throw missing(i);
+      // Then queued in one statement only if every upload's row is still there, which a gc that
+      // deleted an object after the look above has deleted first: refused up front, as if the
+      // look had failed; a later gc sees this add and keeps them (upload-records.ts). The worker
+      // never finds an upload gone, and no connection is held while the store answers.
+      const queued = await queueAddOfUploads(db, repo, { ...b, version, channel });
+      if ('missing' in queued)
+        throw missing(b.installers.find((i) => queued.missing.includes(i.sha256)) ?? b.installers[0]);
+      const { task } = queued;
       await deps.trigger(repo);
       return reply.code(202).send({ task, state: 'pending' });
     },

@@ -114,22 +114,31 @@ export class S3Storage implements RepositoryStorage {
     return (await this.bucket.get(this.targetKey(targetPath, hash), maxBytes))?.bytes;
   }
 
-  /** Creates the target under both its hash-prefixed names (5.7.3), at once. */
+  /**
+   * Creates the target under both its hash-prefixed names (5.7.3: a client may fetch it by any
+   * hash listed, and both are), at once. A small file is read once, for both.
+   */
   async placeTarget(targetPath: string, file: IncomingFile): Promise<void> {
+    const keys = {
+      sha256: this.targetKey(targetPath, file.hashes.sha256),
+      sha512: this.targetKey(targetPath, file.hashes.sha512),
+    };
+    const source = this.copySource(file);
+    const bytes = source === undefined && file.length <= IN_MEMORY_BYTES ? await readFile(file.tempPath) : undefined;
     await Promise.all([
-      this.placeUnder(targetPath, file, 'sha256', file.hashes.sha256),
-      this.placeUnder(targetPath, file, 'sha512', file.hashes.sha512),
+      this.placeUnder(keys.sha256, file, 'sha256', file.hashes.sha256, source, bytes),
+      this.placeUnder(keys.sha512, file, 'sha512', file.hashes.sha512, source, bytes),
     ]);
   }
 
   private async placeUnder(
-    targetPath: string,
+    key: string,
     file: IncomingFile,
     algorithm: 'sha256' | 'sha512',
     hash: string,
+    source: string | undefined,
+    bytes: Buffer | undefined,
   ): Promise<void> {
-    const key = this.targetKey(targetPath, hash);
-    const source = this.copySource(file);
     if (source !== undefined && file.origin !== undefined) {
       // A checked upload: copied inside the store (no bytes through the worker), fenced on the
       // ETag its bytes were read and hashed with, so what lands is exactly what was checked.
@@ -141,9 +150,9 @@ export class S3Storage implements RepositoryStorage {
           file.origin.url,
         );
       }
-    } else if (file.length <= IN_MEMORY_BYTES) {
+    } else if (bytes !== undefined) {
       // One request: small files (channel indexes, most test installers) go as bytes.
-      if ((await this.bucket.create(key, await readFile(file.tempPath))) === 'created') return;
+      if ((await this.bucket.create(key, bytes)) === 'created') return;
     } else {
       // A large installer is streamed; look first, so a re-publish does not stream it only to be refused.
       const present = (await this.bucket.head(key)) !== undefined;
