@@ -10,10 +10,9 @@ import { realpath } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ValueError } from 'electron-tuf/core';
-import { portOf, wholeNumber } from './cli-values.js';
+import { portOf, storageOf, wholeNumber } from './cli-values.js';
 import type { Process } from './distributed.js';
 import { DEFAULT_UPLOAD_GRACE_DAYS } from './gc-defaults.js';
-import { STORAGE_ENV } from './storage/env.js';
 
 const USAGE = `usage: electron-tuf server start --data DIR [--port 8080] [--host 127.0.0.1]
   Runs the repository service in one process (embedded database, storage on disk).
@@ -160,16 +159,6 @@ async function startProcess(command: string, values: ServerValues, io: ServerIO)
   });
   io.stdout(`electron-tuf server scheduler started${s.opsUrl ? ` (metrics on ${s.opsUrl})` : ''}`);
   return s;
-}
-
-/** `--storage` or ELECTRON_TUF_STORAGE: undefined (disk under --data) or `s3://bucket/prefix`. */
-export function storageOf(values: ServerValues): string | undefined {
-  const storage = values.storage ?? (process.env[STORAGE_ENV] || undefined);
-  if (storage?.startsWith('s3://') && values.serve)
-    throw new ValueError(
-      '--serve serves repositories from disk; with --storage s3://... clients read the bucket (or a CDN)',
-    );
-  return storage;
 }
 
 function distributedUrls(values: ServerValues, redis = false): { databaseUrl: string; redisUrl: string } {
