@@ -5,8 +5,8 @@
  * --dry-run, what would go).
  */
 import { resolve } from 'node:path';
-import { storageOf, type ServerIO, type ServerValues } from './cli.js';
-import { wholeNumber } from './cli-values.js';
+import type { ServerIO, ServerValues } from './cli.js';
+import { storageOf, wholeNumber } from './cli-values.js';
 import { openPostgres } from './db.js';
 import { collectRepository, DEFAULT_GRACE_DAYS, DEFAULT_UPLOAD_GRACE_DAYS } from './gc.js';
 import { migrate } from './schema.js';

@@ -10,12 +10,9 @@ import { realpath } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ValueError } from 'electron-tuf/core';
-import { runGcCommand } from './cli-gc.js';
-import { DEFAULT_UPLOAD_GRACE_DAYS } from './gc.js';
-import { portOf, wholeNumber } from './cli-values.js';
-import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from './distributed.js';
-import { startEmbedded } from './embedded.js';
-import { STORAGE_ENV } from './storage/index.js';
+import { portOf, storageOf, wholeNumber } from './cli-values.js';
+import type { Process } from './distributed.js';
+import { DEFAULT_UPLOAD_GRACE_DAYS } from './gc-defaults.js';
 
 const USAGE = `usage: electron-tuf server start --data DIR [--port 8080] [--host 127.0.0.1]
   Runs the repository service in one process (embedded database, storage on disk).
@@ -87,7 +84,13 @@ export async function runServerCommand(argv: string[], io: ServerIO): Promise<nu
     const { values } = parseArgs({ args: rest, options: SERVER_OPTIONS, strict: true });
     if (!values.data)
       throw new ValueError('--data DIR is required (where the database, repositories and uploads live)');
-    if (command === 'gc') return await runGcCommand(values, distributedUrls(values).databaseUrl, io);
+    // Each command loads its own modules (import() below): --help and usage errors load none of
+    // them, a worker no HTTP framework, the disk storage no AWS SDK (each load costs CPU-seconds).
+    if (command === 'gc') {
+      const { databaseUrl } = distributedUrls(values);
+      const { runGcCommand } = await import('./cli-gc.js');
+      return await runGcCommand(values, databaseUrl, io);
+    }
     // Trapped before starting: a SIGTERM that arrives while the process starts (or just after
     // it said it started) closes it once started, instead of killing it mid-way.
     signals = new SignalTrap(io);
@@ -115,6 +118,7 @@ async function startProcess(command: string, values: ServerValues, io: ServerIO)
   };
   const storage = storageOf(values);
   if (command === 'start') {
+    const { startEmbedded } = await import('./embedded.js');
     const s = await startEmbedded({ data, port, host: values.host, metricsPort, gc, storage });
     io.stdout(
       `electron-tuf server listening on ${s.url} (API ${s.url}/api/v1, repositories ${s.url}/repositories/<name>/)`,
@@ -129,6 +133,7 @@ async function startProcess(command: string, values: ServerValues, io: ServerIO)
     host: values.host,
     storage,
   };
+  const { startApiProcess, startSchedulerProcess, startWorkerProcess } = await import('./distributed.js');
   if (command === 'api') {
     const s = await startApiProcess({
       ...common,
@@ -154,16 +159,6 @@ async function startProcess(command: string, values: ServerValues, io: ServerIO)
   });
   io.stdout(`electron-tuf server scheduler started${s.opsUrl ? ` (metrics on ${s.opsUrl})` : ''}`);
   return s;
-}
-
-/** `--storage` or ELECTRON_TUF_STORAGE: undefined (disk under --data) or `s3://bucket/prefix`. */
-export function storageOf(values: ServerValues): string | undefined {
-  const storage = values.storage ?? (process.env[STORAGE_ENV] || undefined);
-  if (storage?.startsWith('s3://') && values.serve)
-    throw new ValueError(
-      '--serve serves repositories from disk; with --storage s3://... clients read the bucket (or a CDN)',
-    );
-  return storage;
 }
 
 function distributedUrls(values: ServerValues, redis = false): { databaseUrl: string; redisUrl: string } {

@@ -21,11 +21,10 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { FastifyServerOptions } from 'fastify';
-import { buildApi, type Api } from './api/app.js';
+import type { Api } from './api/app.js';
 import { pendingCounts, repositoriesWithPending } from './changes.js';
 import { coalescing } from './coalesce.js';
 import { openPostgres, type Db } from './db.js';
-import { DEFAULT_MAX_UPLOAD_BYTES, ensureAdminToken } from './embedded.js';
 import { DEFAULT_MAX_UNUSED_UPLOADS } from './upload-records.js';
 import { ServiceError } from './errors.js';
 import { collectAll, DEFAULT_UPLOAD_GRACE_DAYS, type GcSettings } from './gc.js';
@@ -143,6 +142,11 @@ export async function startApiProcess(
     serveRepositories?: boolean;
   },
 ): Promise<Process & { url: string; app: Api; db: Db }> {
+  // Only the API process loads the HTTP framework (Fastify, through app.js and embedded.js).
+  const [{ buildApi }, { DEFAULT_MAX_UPLOAD_BYTES, ensureAdminToken }] = await Promise.all([
+    import('./api/app.js'),
+    import('./embedded.js'),
+  ]);
   const state = await openState(o, 'api');
   const { db, repositories, log, metrics, storage } = state;
   await ensureAdminToken(db, undefined, (o.env ?? process.env).ELECTRON_TUF_ADMIN_TOKEN);

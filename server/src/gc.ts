@@ -19,9 +19,9 @@ import type { Db, Queryable } from './db.js';
 import type { Repositories } from './repositories.js';
 import { collectUnusedUpload, unusedUploads } from './upload-records.js';
 
-export const DEFAULT_GRACE_DAYS = 7;
-/** Presigned URLs expire after 15 minutes: an upload a day old that no release names was abandoned. */
-export const DEFAULT_UPLOAD_GRACE_DAYS = 1;
+import { DEFAULT_GRACE_DAYS, DEFAULT_UPLOAD_GRACE_DAYS } from './gc-defaults.js';
+
+export { DEFAULT_GRACE_DAYS, DEFAULT_UPLOAD_GRACE_DAYS };
 /** Yanks handled per run: bounded work and memory; the next run continues. */
 const REMOVALS_PER_RUN = 500;
 const DAY_MS = 86_400_000;

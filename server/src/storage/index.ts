@@ -8,13 +8,9 @@ import { BlobStore } from '../blobs.js';
 import type { Db } from '../db.js';
 import { diskStorageCheck } from '../ops/checks.js';
 import { Repositories } from '../repositories.js';
-import { Bucket } from './bucket.js';
-import { probeConditionalWrites } from './probe.js';
-import { S3Repositories } from './s3-repositories.js';
-import { parseS3Url, s3ClientFromEnv } from './s3-location.js';
-import { S3Uploads } from './s3-uploads.js';
+import type { S3Uploads } from './s3-uploads.js';
 
-export const STORAGE_ENV = 'ELECTRON_TUF_STORAGE';
+export { STORAGE_ENV } from './env.js';
 
 export interface ServiceStorage {
   kind: 'disk' | 's3';
@@ -40,6 +36,15 @@ export async function openServiceStorage(
       check: () => diskStorageCheck(data).check(),
       close: () => undefined,
     };
+  // The S3 backend (the AWS SDK: hundreds of modules) is loaded only when the storage is s3://.
+  const [{ Bucket }, { probeConditionalWrites }, { S3Repositories }, { parseS3Url, s3ClientFromEnv }, { S3Uploads }] =
+    await Promise.all([
+      import('./bucket.js'),
+      import('./probe.js'),
+      import('./s3-repositories.js'),
+      import('./s3-location.js'),
+      import('./s3-uploads.js'),
+    ]);
   const bucket = new Bucket(s3ClientFromEnv(env), parseS3Url(storage));
   try {
     await probeConditionalWrites(bucket);
