@@ -21,7 +21,8 @@ import {
   SERVER_CLI,
   stopAll,
 } from './distributed-helpers.js';
-import { bootstrapRepository, expectServed, installerBytes, settled } from './helpers.js';
+import { bootstrapRepository, installerBytes, settled } from './helpers.js';
+import { expectServed } from './release-assertions.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'publisher', 'cli', 'main.js');
 const services = isolated('etuf_api');

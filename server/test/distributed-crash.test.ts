@@ -8,7 +8,8 @@ import { makeRepo, tempDir } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
 import { Children, isolated, killNine, REDIS_URL, SERVER_CLI, stopAll } from './distributed-helpers.js';
-import { addReleases, bootstrapRepository, expectServed, settled } from './helpers.js';
+import { bootstrapRepository, settled } from './helpers.js';
+import { addReleases, expectServed } from './release-assertions.js';
 
 const services = isolated();
 const { databaseUrl, prefix } = services;

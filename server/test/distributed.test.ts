@@ -9,7 +9,8 @@ import { makeRepo, tempDir, type TestRepo } from '../../test/publisher/helpers.j
 import { startApiProcess, startSchedulerProcess, startWorkerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
 import { isolated, REDIS_URL, stopAll } from './distributed-helpers.js';
-import { addRelease, bootstrapRepository, expectServed, installerBytes, publishToken, settled } from './helpers.js';
+import { addRelease, bootstrapRepository, installerBytes, publishToken, settled } from './helpers.js';
+import { expectServed } from './release-assertions.js';
 
 const services = isolated();
 const { prefix } = services;

@@ -12,7 +12,8 @@ import { makeRepo, tempDir } from '../../test/publisher/helpers.js';
 import { startApiProcess, startSchedulerProcess, type Process } from '../src/distributed.js';
 import { newToken } from '../src/tokens.js';
 import { isolated, REDIS_URL, SERVER_CLI, stopAll } from './distributed-helpers.js';
-import { addReleases, bootstrapRepository, call, expectServed, installerBytes, settled, sha256 } from './helpers.js';
+import { bootstrapRepository, call, installerBytes, settled, sha256 } from './helpers.js';
+import { addReleases, expectServed } from './release-assertions.js';
 
 const services = isolated('etuf_shutdown');
 const { databaseUrl, prefix } = services;
