@@ -22,9 +22,7 @@ export async function cleanupAfter<T>(work: () => Promise<T>, cleanup: () => Pro
   try {
     await cleanup();
   } catch (error) {
-    process.emitWarning(`${describeError(error)} (while cleaning up after the operation had completed)`, {
-      type: 'ElectronTufCleanupWarning',
-    });
+    warnCleanupFailure(error, 'cleaning up after the operation had completed');
   }
   return value;
 }
@@ -38,9 +36,7 @@ export async function cleanupAfterFailure(failure: unknown, cleanup: () => Promi
   try {
     await cleanup();
   } catch (error) {
-    process.emitWarning(`${describeError(error)} (while cleaning up after: ${describeError(failure)})`, {
-      type: 'ElectronTufCleanupWarning',
-    });
+    warnCleanupFailure(error, `cleaning up after: ${describeError(failure)}`);
   }
 }
 
